@@ -1,0 +1,716 @@
+//! A span-aware YAML tree built from yaml-rust2 events.
+//!
+//! yaml-rust2 reports one *start* marker per event, counted in characters. Every
+//! later stage (diagnostics, edits at the definition site) needs exact *byte*
+//! ranges with both ends, so this module converts markers to bytes and derives
+//! each node's end from the source text and the style of the node.
+//!
+//! The tree is lean on purpose: nodes live in one arena, point into the one
+//! source buffer by byte range, and keep a decoded copy of a scalar only when
+//! it differs from its source text (quoted, folded or multi-line scalars).
+
+use std::collections::HashMap;
+
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
+
+use crate::span::Span;
+
+/// Index of a node inside a [`Tree`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(u32);
+
+/// How a block scalar treats its final line breaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Chomping {
+    Clip,
+    Strip,
+    Keep,
+}
+
+/// The presentation style of a scalar, as written in the source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScalarStyle {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    /// `|` with its chomping indicator and optional explicit indentation.
+    Literal { chomping: Chomping, indent: Option<u8> },
+    /// `>` with its chomping indicator and optional explicit indentation.
+    Folded { chomping: Chomping, indent: Option<u8> },
+}
+
+impl ScalarStyle {
+    pub fn is_block(self) -> bool {
+        matches!(self, Self::Literal { .. } | Self::Folded { .. })
+    }
+}
+
+#[derive(Debug)]
+pub enum NodeKind {
+    /// `decoded` is `None` when the value equals the source text of the span.
+    Scalar { style: ScalarStyle, decoded: Option<Box<str>> },
+    /// Children are `children[first..first + len]`.
+    Sequence { first: u32, len: u32, flow: bool },
+    /// Keys and values alternate in `children[first..first + 2 * len]`.
+    Mapping { first: u32, len: u32, flow: bool },
+    Alias { target: NodeId },
+}
+
+#[derive(Debug)]
+pub struct Node {
+    /// The node's own text: for a block scalar from the `|`/`>` header to the
+    /// end of its last content line; anchors and tags are not included.
+    pub span: Span,
+    pub kind: NodeKind,
+    /// `&name` as written, when the node has an anchor.
+    pub anchor: Option<Span>,
+    /// `!tag` as written, when the node has a tag.
+    pub tag: Option<Span>,
+}
+
+/// A parsed YAML document.
+#[derive(Debug)]
+pub struct Tree {
+    nodes: Vec<Node>,
+    children: Vec<NodeId>,
+    root: Option<NodeId>,
+}
+
+/// A YAML syntax error, with the byte offset where the parser stopped.
+#[derive(Debug, Clone)]
+pub struct SyntaxError {
+    pub offset: usize,
+    pub message: String,
+}
+
+impl Tree {
+    /// Parses the first document of `text`.
+    pub fn parse(text: &str) -> Result<Tree, SyntaxError> {
+        if text.len() >= u32::MAX as usize {
+            return Err(SyntaxError { offset: 0, message: "file is larger than 4 GiB".into() });
+        }
+        let index = CharIndex::new(text);
+        let mut builder = Builder::new(text, &index);
+        let mut parser = Parser::new_from_str(text);
+        let result = parser.load(&mut builder, false);
+        if let Err(err) = result {
+            return Err(syntax_error(&index, &err));
+        }
+        if let Some(err) = builder.error.take() {
+            return Err(err);
+        }
+        Ok(builder.finish())
+    }
+
+    pub fn root(&self) -> Option<NodeId> {
+        self.root
+    }
+
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id.0 as usize]
+    }
+
+    /// Follows alias nodes to the node they name.
+    pub fn deref(&self, mut id: NodeId) -> NodeId {
+        // Aliases always point backwards, so this terminates.
+        while let NodeKind::Alias { target } = self.node(id).kind {
+            id = target;
+        }
+        id
+    }
+
+    /// Items of a sequence, or an empty slice for any other node.
+    pub fn items(&self, id: NodeId) -> &[NodeId] {
+        match self.node(id).kind {
+            NodeKind::Sequence { first, len, .. } => {
+                &self.children[first as usize..(first + len) as usize]
+            }
+            _ => &[],
+        }
+    }
+
+    /// Key/value pairs of a mapping, in source order.
+    pub fn pairs(&self, id: NodeId) -> impl Iterator<Item = (NodeId, NodeId)> + '_ {
+        let slice: &[NodeId] = match self.node(id).kind {
+            NodeKind::Mapping { first, len, .. } => {
+                &self.children[first as usize..(first + 2 * len) as usize]
+            }
+            _ => &[],
+        };
+        slice.chunks_exact(2).map(|kv| (kv[0], kv[1]))
+    }
+
+    /// The value of a scalar node, decoded; `None` for collections and aliases.
+    pub fn scalar<'t>(&'t self, text: &'t str, id: NodeId) -> Option<&'t str> {
+        let node = self.node(id);
+        match &node.kind {
+            NodeKind::Scalar { decoded: Some(value), .. } => Some(value),
+            NodeKind::Scalar { decoded: None, .. } => Some(node.span.slice(text)),
+            _ => None,
+        }
+    }
+
+    pub fn is_mapping(&self, id: NodeId) -> bool {
+        matches!(self.node(id).kind, NodeKind::Mapping { .. })
+    }
+
+    pub fn is_sequence(&self, id: NodeId) -> bool {
+        matches!(self.node(id).kind, NodeKind::Sequence { .. })
+    }
+
+    /// True for a plain empty scalar or `~`/`null`: YAML's null.
+    pub fn is_null(&self, text: &str, id: NodeId) -> bool {
+        match &self.node(id).kind {
+            NodeKind::Scalar { style: ScalarStyle::Plain, .. } => {
+                matches!(self.scalar(text, id), Some("" | "~" | "null" | "Null" | "NULL"))
+            }
+            _ => false,
+        }
+    }
+
+    pub fn tag_is(&self, text: &str, id: NodeId, tag: &str) -> bool {
+        self.node(id).tag.is_some_and(|span| span.slice(text) == tag)
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+}
+
+fn syntax_error(index: &CharIndex, err: &ScanError) -> SyntaxError {
+    SyntaxError { offset: index.byte_of(err.marker()), message: err.info().to_string() }
+}
+
+/// Converts yaml-rust2 markers into byte offsets.
+///
+/// `Marker::index()` counts characters, and after a block scalar with CRLF
+/// line ends it is one too far, while the marker's line and column stay right.
+/// So offsets come from a table of line starts plus the column, walked in
+/// characters on lines that are not ASCII.
+struct CharIndex<'a> {
+    text: &'a str,
+    line_starts: Vec<u32>,
+    ascii: bool,
+}
+
+impl<'a> CharIndex<'a> {
+    fn new(text: &'a str) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(memchr_newlines(text).map(|pos| pos as u32 + 1));
+        CharIndex { text, line_starts, ascii: text.is_ascii() }
+    }
+
+    fn byte_of(&self, mark: &Marker) -> usize {
+        let Some(&start) = self.line_starts.get(mark.line().saturating_sub(1)) else {
+            return self.text.len();
+        };
+        let line = &self.text[start as usize..];
+        let column = if self.ascii {
+            mark.col()
+        } else {
+            line.char_indices().nth(mark.col()).map_or(line.len(), |(offset, _)| offset)
+        };
+        (start as usize + column).min(self.text.len())
+    }
+}
+
+fn memchr_newlines(text: &str) -> impl Iterator<Item = usize> + '_ {
+    text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(pos, _)| pos)
+}
+
+/// An open collection while events stream in.
+struct Frame {
+    node: NodeId,
+    flow: bool,
+    is_mapping: bool,
+    /// Anchor and tag of a block collection are found when it ends, from the
+    /// start of its first child: a block mapping's start marker is unreliable.
+    has_anchor: bool,
+    has_tag: bool,
+    children: Vec<NodeId>,
+}
+
+/// A plain scalar whose end is only known once the next event arrives.
+struct PendingPlain {
+    node: NodeId,
+    in_flow: bool,
+}
+
+struct Builder<'a> {
+    text: &'a str,
+    index: &'a CharIndex<'a>,
+    nodes: Vec<Node>,
+    children: Vec<NodeId>,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, NodeId>,
+    root: Option<NodeId>,
+    pending: Option<PendingPlain>,
+    /// End of the most recent node: where a following empty scalar sits.
+    last_end: usize,
+    done: bool,
+    error: Option<SyntaxError>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(text: &'a str, index: &'a CharIndex<'a>) -> Self {
+        Builder {
+            text,
+            index,
+            nodes: Vec::new(),
+            children: Vec::new(),
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            root: None,
+            pending: None,
+            last_end: 0,
+            done: false,
+            error: None,
+        }
+    }
+
+    fn finish(self) -> Tree {
+        Tree { nodes: self.nodes, children: self.children, root: self.root }
+    }
+
+    fn in_flow(&self) -> bool {
+        self.stack.last().is_some_and(|frame| frame.flow)
+    }
+
+    fn push_node(&mut self, node: Node, anchor_id: usize) -> NodeId {
+        let id = NodeId(self.nodes.len() as u32);
+        self.nodes.push(node);
+        if anchor_id != 0 {
+            self.anchors.insert(anchor_id, id);
+        }
+        match self.stack.last_mut() {
+            Some(frame) => frame.children.push(id),
+            None if self.root.is_none() => self.root = Some(id),
+            None => {}
+        }
+        id
+    }
+
+    /// Ends the pending plain scalar now that the next event starts at `bound`.
+    fn settle_pending(&mut self, bound: usize) {
+        let Some(pending) = self.pending.take() else { return };
+        let node = &mut self.nodes[pending.node.0 as usize];
+        let end = plain_scalar_end(self.text, node.span.start(), bound, pending.in_flow);
+        node.span = Span::new(node.span.start(), end);
+        if let NodeKind::Scalar { decoded, .. } = &mut node.kind {
+            if decoded.as_deref() == Some(node.span.slice(self.text)) {
+                *decoded = None;
+            }
+        }
+        self.last_end = end;
+    }
+
+    fn scalar(&mut self, value: String, style: TScalarStyle, anchor_id: usize, has_tag: bool, at: usize) {
+        let text = self.text;
+        let (span, style) = match style {
+            TScalarStyle::Plain if value.is_empty() => {
+                (Span::empty(empty_scalar_position(text, at, self.last_end)), ScalarStyle::Plain)
+            }
+            TScalarStyle::Plain => (Span::new(at, at), ScalarStyle::Plain),
+            TScalarStyle::SingleQuoted => {
+                (Span::new(at, quoted_end(text, at, b'\'')), ScalarStyle::SingleQuoted)
+            }
+            TScalarStyle::DoubleQuoted => {
+                (Span::new(at, quoted_end(text, at, b'"')), ScalarStyle::DoubleQuoted)
+            }
+            TScalarStyle::Literal | TScalarStyle::Folded => {
+                let has_content = !value.trim_matches('\n').is_empty();
+                block_scalar_span(text, at, style == TScalarStyle::Literal, has_content)
+            }
+        };
+        // A non-empty plain scalar's end depends on the next event, so its
+        // decoded value is kept until `settle_pending` can compare it.
+        let awaits_end = style == ScalarStyle::Plain && !value.is_empty();
+        let decoded = (awaits_end || value != span.slice(text)).then(|| value.into_boxed_str());
+        let (anchor, tag) = decorations(text, span.start(), anchor_id != 0, has_tag);
+        let kind = NodeKind::Scalar { style, decoded };
+        let id = self.push_node(Node { span, kind, anchor, tag }, anchor_id);
+        if awaits_end {
+            self.pending = Some(PendingPlain { node: id, in_flow: self.in_flow() });
+        } else {
+            self.last_end = span.end();
+        }
+    }
+
+    fn start_collection(&mut self, is_mapping: bool, anchor_id: usize, has_tag: bool, at: usize) {
+        let flow = matches!(self.text.as_bytes().get(at), Some(b'[' | b'{'));
+        let kind = if is_mapping {
+            NodeKind::Mapping { first: 0, len: 0, flow }
+        } else {
+            NodeKind::Sequence { first: 0, len: 0, flow }
+        };
+        let node = Node { span: Span::empty(at), kind, anchor: None, tag: None };
+        let id = self.push_node(node, anchor_id);
+        let frame = Frame { node: id, flow, is_mapping, has_anchor: anchor_id != 0, has_tag, children: Vec::new() };
+        self.stack.push(frame);
+    }
+
+    fn end_collection(&mut self, at: usize) {
+        let Some(frame) = self.stack.pop() else { return };
+        let first = self.children.len() as u32;
+        let count = frame.children.len() as u32;
+        // A block sequence's marker is its first `-`, a block mapping's may
+        // lie inside its first key: the earlier of marker and first child wins.
+        let marker = self.nodes[frame.node.0 as usize].span.start();
+        let start = match frame.children.first() {
+            Some(&child) if !frame.flow => marker.min(self.node_start(child)),
+            _ => marker,
+        };
+        let end = if frame.flow {
+            (at + 1).min(self.text.len())
+        } else {
+            frame.children.last().map_or(start, |&child| self.nodes[child.0 as usize].span.end())
+        };
+        self.children.extend_from_slice(&frame.children);
+        let text = self.text;
+        let node = &mut self.nodes[frame.node.0 as usize];
+        let (anchor, tag) = decorations(text, start, frame.has_anchor, frame.has_tag);
+        node.anchor = anchor;
+        node.tag = tag;
+        node.span = Span::new(start, end.max(start));
+        node.kind = if frame.is_mapping {
+            NodeKind::Mapping { first, len: count / 2, flow: frame.flow }
+        } else {
+            NodeKind::Sequence { first, len: count, flow: frame.flow }
+        };
+        self.last_end = node.span.end();
+    }
+
+    /// Where a node starts in the source, including its anchor and tag.
+    fn node_start(&self, id: NodeId) -> usize {
+        let node = &self.nodes[id.0 as usize];
+        [Some(node.span), node.anchor, node.tag]
+            .into_iter()
+            .flatten()
+            .map(|span| span.start())
+            .min()
+            .unwrap_or(node.span.start())
+    }
+
+    fn alias(&mut self, anchor_id: usize, at: usize) {
+        let Some(&target) = self.anchors.get(&anchor_id) else {
+            self.error = Some(SyntaxError { offset: at, message: "alias to an unknown anchor".into() });
+            return;
+        };
+        let end = name_end(self.text, at + 1);
+        let node = Node { span: Span::new(at, end), kind: NodeKind::Alias { target }, anchor: None, tag: None };
+        self.push_node(node, 0);
+        self.last_end = end;
+    }
+}
+
+impl MarkedEventReceiver for Builder<'_> {
+    fn on_event(&mut self, event: Event, mark: Marker) {
+        if self.done || self.error.is_some() {
+            return;
+        }
+        let at = self.index.byte_of(&mark);
+        if !matches!(event, Event::Nothing | Event::StreamStart) {
+            self.settle_pending(at);
+        }
+        match event {
+            Event::Scalar(value, style, anchor_id, tag) => {
+                self.scalar(value, style, anchor_id, tag.is_some(), at)
+            }
+            Event::SequenceStart(anchor_id, tag) => {
+                self.start_collection(false, anchor_id, tag.is_some(), at)
+            }
+            Event::MappingStart(anchor_id, tag) => {
+                self.start_collection(true, anchor_id, tag.is_some(), at)
+            }
+            Event::SequenceEnd | Event::MappingEnd => self.end_collection(at),
+            Event::Alias(anchor_id) => self.alias(anchor_id, at),
+            Event::DocumentEnd => self.done = self.root.is_some(),
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart => {}
+        }
+    }
+}
+
+fn is_blank(byte: u8) -> bool {
+    byte == b' ' || byte == b'\t'
+}
+
+fn is_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+fn line_start(text: &str, at: usize) -> usize {
+    text[..at].rfind('\n').map_or(0, |pos| pos + 1)
+}
+
+/// End of the line holding `at`, before its `\r\n` or `\n`.
+fn line_end(text: &str, at: usize) -> usize {
+    let end = text[at..].find('\n').map_or(text.len(), |pos| at + pos);
+    if end > at && text.as_bytes()[end - 1] == b'\r' { end - 1 } else { end }
+}
+
+/// Offset after the next line break following `at`, or the text length.
+fn next_line(text: &str, at: usize) -> usize {
+    text[at..].find('\n').map_or(text.len(), |pos| at + pos + 1)
+}
+
+/// Characters allowed in an anchor or alias name stop at space and flow indicators.
+fn name_end(text: &str, from: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut end = from;
+    while end < bytes.len() && !is_space(bytes[end]) && !matches!(bytes[end], b',' | b'[' | b']' | b'{' | b'}') {
+        end += 1;
+    }
+    end
+}
+
+/// End (exclusive) of a quoted scalar that opens at `at`.
+fn quoted_end(text: &str, at: usize, quote: u8) -> usize {
+    let bytes = text.as_bytes();
+    let mut pos = at + 1;
+    while pos < bytes.len() {
+        match bytes[pos] {
+            b'\\' if quote == b'"' => pos += 2,
+            b'\'' if quote == b'\'' && bytes.get(pos + 1) == Some(&b'\'') => pos += 2,
+            byte if byte == quote => return pos + 1,
+            _ => pos += 1,
+        }
+    }
+    bytes.len()
+}
+
+/// Why a plain scalar stopped on a line.
+#[derive(PartialEq)]
+enum PlainStop {
+    /// The line ended: the scalar may continue on the next line.
+    LineEnd,
+    /// A comment, a `: ` value indicator or a flow indicator: it cannot.
+    Indicator,
+}
+
+/// Where a plain scalar on one line stops: a comment, a `: ` value indicator,
+/// a flow indicator inside a flow collection, or the end of the line.
+fn plain_line_end(text: &str, from: usize, in_flow: bool) -> (usize, PlainStop) {
+    let bytes = text.as_bytes();
+    let limit = line_end(text, from);
+    for pos in from..limit {
+        let byte = bytes[pos];
+        let next = bytes.get(pos + 1).copied();
+        let ends_here = match byte {
+            b'#' => pos > from && is_blank(bytes[pos - 1]),
+            b':' => next.is_none_or(|n| is_space(n) || in_flow && matches!(n, b',' | b']' | b'}')),
+            b',' | b']' | b'}' | b'[' | b'{' => in_flow,
+            _ => false,
+        };
+        if ends_here {
+            return (trim_end(bytes, from, pos), PlainStop::Indicator);
+        }
+    }
+    (trim_end(bytes, from, limit), PlainStop::LineEnd)
+}
+
+fn trim_end(bytes: &[u8], from: usize, mut end: usize) -> usize {
+    while end > from && is_space(bytes[end - 1]) {
+        end -= 1;
+    }
+    end
+}
+
+/// True when a line starts with a block indicator (`- `, `? `, `: `).
+fn starts_with_indicator(bytes: &[u8]) -> bool {
+    matches!(bytes, [b'-' | b'?' | b':'] | [b'-' | b'?' | b':', b' ' | b'\t' | b'\r', ..])
+}
+
+/// Derives the end of a plain scalar from its start and the start of the
+/// next event. Continuation lines count until a blank-only tail, a comment
+/// line, a line that reaches the next event, a line that starts with a block
+/// indicator or holds a key, or the first line stopping at an indicator
+/// (a key is always one line).
+fn plain_scalar_end(text: &str, start: usize, bound: usize, in_flow: bool) -> usize {
+    let bytes = text.as_bytes();
+    let bound = if bound > start { bound } else { text.len() };
+    let (first_end, stop) = plain_line_end(text, start, in_flow);
+    let mut end = first_end.min(bound).max(start);
+    if stop == PlainStop::Indicator {
+        return end;
+    }
+    let mut line = next_line(text, start);
+    while line < bound && line < text.len() {
+        let first = (line..bytes.len()).find(|&p| !is_blank(bytes[p])).unwrap_or(bytes.len());
+        if first >= bound {
+            break;
+        }
+        if first >= line_end(text, line) {
+            line = next_line(text, line);
+            continue;
+        }
+        if bytes[first] == b'#' || starts_with_indicator(&bytes[first..]) {
+            break;
+        }
+        let (content_end, stop) = plain_line_end(text, first, in_flow);
+        let is_key = stop == PlainStop::Indicator && bytes.get(content_end..).is_some_and(|rest| {
+            rest.iter().find(|b| !is_blank(**b)) == Some(&b':')
+        });
+        if is_key {
+            break;
+        }
+        end = content_end.min(bound);
+        if stop == PlainStop::Indicator {
+            break;
+        }
+        line = next_line(text, line);
+    }
+    end
+}
+
+/// Span and style of a block scalar whose first content starts at `at`.
+///
+/// The header (`|`, `>-`, `|2+` …) sits on the nearest non-blank line above
+/// the content, because leading content lines can only be blank.
+///
+/// An empty block scalar has no content line to measure, and its marker is the
+/// next token's: its span is the header line alone.
+fn block_scalar_span(text: &str, at: usize, literal: bool, has_content: bool) -> (Span, ScalarStyle) {
+    let header_line = header_line_start(text, at);
+    let header = find_block_header(text, header_line).unwrap_or(line_start(text, at));
+    let (chomping, indent) = header_indicators(text, header + 1);
+    let style = if literal {
+        ScalarStyle::Literal { chomping, indent }
+    } else {
+        ScalarStyle::Folded { chomping, indent }
+    };
+    let header_end = line_end(text, header);
+    if !has_content {
+        return (Span::new(header, header_end), style);
+    }
+    let content_indent = at - line_start(text, at);
+    let end = block_content_end(text, next_line(text, header), content_indent, chomping).max(header_end);
+    (Span::new(header, end), style)
+}
+
+/// Start of the nearest line above `at` that is not blank.
+fn header_line_start(text: &str, at: usize) -> usize {
+    let mut line = line_start(text, at);
+    while line > 0 {
+        let previous = line_start(text, line - 1);
+        let blank = text[previous..line].bytes().all(is_space);
+        line = previous;
+        if !blank {
+            break;
+        }
+    }
+    line
+}
+
+/// The offset of the `|` or `>` that opens a block scalar on a header line.
+fn find_block_header(text: &str, line: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let stop = line_end(text, line);
+    let mut found = None;
+    for pos in line..stop {
+        if bytes[pos] == b'#' && pos > line && is_blank(bytes[pos - 1]) {
+            break;
+        }
+        let opens = matches!(bytes[pos], b'|' | b'>')
+            && (pos == line || is_blank(bytes[pos - 1]))
+            && header_tail_is_valid(&bytes[pos + 1..stop]);
+        if opens {
+            found = Some(pos);
+        }
+    }
+    found
+}
+
+fn header_tail_is_valid(tail: &[u8]) -> bool {
+    let indicators = tail.iter().take_while(|b| matches!(b, b'1'..=b'9' | b'+' | b'-')).count();
+    indicators <= 2 && tail.get(indicators).is_none_or(|&b| is_blank(b) || b == b'\r')
+}
+
+fn header_indicators(text: &str, from: usize) -> (Chomping, Option<u8>) {
+    let mut chomping = Chomping::Clip;
+    let mut indent = None;
+    for byte in text.as_bytes()[from..].iter().take(2) {
+        match byte {
+            b'+' => chomping = Chomping::Keep,
+            b'-' => chomping = Chomping::Strip,
+            b'1'..=b'9' => indent = Some(byte - b'0'),
+            _ => break,
+        }
+    }
+    (chomping, indent)
+}
+
+/// End of the block content that starts at `first_line`: the end of its last
+/// non-blank line, or, with keep chomping, after its trailing blank lines.
+fn block_content_end(text: &str, first_line: usize, indent: usize, chomping: Chomping) -> usize {
+    let bytes = text.as_bytes();
+    let mut line = first_line;
+    let mut end = 0;
+    let mut after_blank_lines = 0;
+    while line < text.len() {
+        let stop = line_end(text, line);
+        let first = (line..stop).find(|&p| !is_blank(bytes[p]));
+        match first {
+            None => after_blank_lines = next_line(text, line),
+            Some(first) if first - line < indent => break,
+            Some(_) => {
+                end = stop;
+                after_blank_lines = 0;
+            }
+        }
+        line = next_line(text, line);
+    }
+    if chomping == Chomping::Keep && after_blank_lines > end {
+        // Keep the line breaks that belong to the value, but not the
+        // indentation of the line that follows the scalar.
+        return after_blank_lines;
+    }
+    end
+}
+
+/// Where an empty plain scalar (a missing value) sits: right after the
+/// indicator or node that precedes it.
+fn empty_scalar_position(text: &str, at: usize, last_end: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut pos = at.min(bytes.len());
+    while pos > last_end && is_space(bytes[pos - 1]) {
+        pos -= 1;
+    }
+    pos
+}
+
+/// Finds the `&anchor` and `!tag` written before a node that starts at `start`.
+fn decorations(text: &str, start: usize, has_anchor: bool, has_tag: bool) -> (Option<Span>, Option<Span>) {
+    let (mut anchor, mut tag) = (None, None);
+    let bytes = text.as_bytes();
+    let mut end = start;
+    for _ in 0..2 {
+        if anchor.is_some() == has_anchor && tag.is_some() == has_tag {
+            break;
+        }
+        while end > 0 && is_space(bytes[end - 1]) {
+            end -= 1;
+        }
+        let begin = text[..end].rfind(|c: char| c.is_ascii_whitespace()).map_or(0, |p| p + 1);
+        let token = Span::new(begin, end);
+        match bytes.get(begin) {
+            Some(b'&') if has_anchor && anchor.is_none() => anchor = Some(token),
+            Some(b'!') if has_tag && tag.is_none() => tag = Some(token),
+            _ => break,
+        }
+        end = begin;
+    }
+    (anchor, tag)
+}
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+pub fn test_node_id(index: usize) -> NodeId {
+    NodeId(index as u32)
+}

@@ -1,0 +1,92 @@
+use super::*;
+
+/// Every node as `kind span-text`, in arena order, for compact assertions.
+fn dump(text: &str) -> Vec<String> {
+    let tree = Tree::parse(text).unwrap();
+    (0..tree.len())
+        .map(|i| {
+            let node = tree.node(NodeId(i as u32));
+            let kind = match &node.kind {
+                NodeKind::Scalar { style, .. } => format!("{style:?}"),
+                NodeKind::Sequence { flow, .. } => format!("Seq{}", if *flow { "[]" } else { "" }),
+                NodeKind::Mapping { flow, .. } => format!("Map{}", if *flow { "{}" } else { "" }),
+                NodeKind::Alias { target } => format!("Alias->{}", target.0),
+            };
+            let mut line = format!("{kind} {:?}", node.span.slice(text));
+            if let Some(anchor) = node.anchor {
+                line += &format!(" anchor={}", anchor.slice(text));
+            }
+            if let Some(tag) = node.tag {
+                line += &format!(" tag={}", tag.slice(text));
+            }
+            line
+        })
+        .collect()
+}
+
+#[test]
+fn non_ascii_markers_become_byte_offsets() {
+    // yaml-rust2 counts characters: `b` is at index 9 but byte 15.
+    let text = "a: \"é€😀\"\nb: x\n";
+    let tree = Tree::parse(text).unwrap();
+    let root = tree.root().unwrap();
+    let (key, value) = tree.pairs(root).nth(1).unwrap();
+    assert_eq!(tree.node(key).span, Span::new(15, 16));
+    assert_eq!(tree.node(value).span.slice(text), "x");
+    let first = tree.pairs(root).next().unwrap().1;
+    assert_eq!(tree.node(first).span.slice(text), "\"é€😀\"");
+    assert_eq!(tree.scalar(text, first), Some("é€😀"));
+}
+
+#[test]
+fn plain_scalars_end_before_comments_and_indicators() {
+    let text = "a: b c  # note\nd: [x, y z , {k: v}]\ne: multi\n  line\n\n  para # c\nf: 1\n";
+    insta::assert_debug_snapshot!(dump(text));
+}
+
+#[test]
+fn quoted_scalars_include_their_quotes() {
+    let text = "a: 'it''s # not a comment'\nb: \"esc \\\" q\"\nc: \"multi\n  line\"\n";
+    insta::assert_debug_snapshot!(dump(text));
+}
+
+#[test]
+fn block_scalars_span_header_to_last_content_line() {
+    let text = "a: |\n  one\n  two\n\nb: >-\n  f\n   more\nc: |+\n  keep\n\n\nd: |2 # c\n   x\ne: |\nf: >\n\n  late\n";
+    insta::assert_debug_snapshot!(dump(text));
+}
+
+#[test]
+fn block_scalar_in_sequence_with_crlf() {
+    let text = "s:\r\n  - |\r\n    echo é\r\n    done\r\n  - x\r\n";
+    insta::assert_debug_snapshot!(dump(text));
+}
+
+#[test]
+fn anchors_aliases_tags_and_merge_keys() {
+    let text = ".t: &tpl\n  image: kaniko\nj:\n  <<: [*tpl]\n  script: !reference [.t, script]\n  v: &v !!str 1\n  w: *v\n";
+    insta::assert_debug_snapshot!(dump(text));
+}
+
+#[test]
+fn empty_values_are_zero_width() {
+    let text = "a:\nb: &x\nc:\n  -\n  - y\n";
+    insta::assert_debug_snapshot!(dump(text));
+}
+
+#[test]
+fn collections_end_at_their_last_child() {
+    let text = "job:\n  script:\n    - a\n    - b # c\n\n# trailing comment\nother: 1\n";
+    let tree = Tree::parse(text).unwrap();
+    let root = tree.root().unwrap();
+    let job = tree.pairs(root).next().unwrap().1;
+    assert_eq!(tree.node(job).span.slice(text), "script:\n    - a\n    - b");
+}
+
+#[test]
+fn syntax_errors_carry_a_byte_offset() {
+    let text = "é: 1\nb: \"open\n";
+    let err = Tree::parse(text).unwrap_err();
+    assert!(err.offset <= text.len());
+    assert!(!err.message.is_empty());
+}
