@@ -1,7 +1,30 @@
 //! kaniko2buildkit: find Kaniko in GitLab CI files and migrate it to BuildKit.
 //!
-//! Data flows one way: load → parse → detect → map → edits → apply → verify →
-//! render. `main.rs` only parses arguments and calls [`run`].
+//! Data flows one way: load ([`gitlab::Pipeline`]) → parse ([`gitlab::yaml`])
+//! → resolve jobs ([`gitlab::jobs`]) → detect ([`kaniko`]) → findings
+//! ([`analysis`]) → render ([`report`]). `main.rs` only parses arguments and
+//! calls [`run`].
 
+pub mod analysis;
+pub mod check;
+pub mod cli;
+pub mod finding;
 pub mod gitlab;
+pub mod kaniko;
+pub mod mapping;
+pub mod report;
+pub mod rules;
 pub mod span;
+
+use std::process::ExitCode;
+
+/// Runs one command and returns the process exit code.
+pub fn run(cli: cli::Cli) -> ExitCode {
+    let color = check::use_color(cli.color);
+    let (mut stdout, mut stderr) = (std::io::stdout().lock(), std::io::stderr().lock());
+    let mut output = check::Output { stdout: &mut stdout, stderr: &mut stderr, color };
+    let code = match &cli.command {
+        cli::Command::Check(args) => check::run(args, &mut output),
+    };
+    ExitCode::from(code)
+}

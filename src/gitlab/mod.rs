@@ -1,4 +1,255 @@
 //! The GitLab CI document model: span-aware YAML, includes and job resolution.
+//!
+//! A [`Pipeline`] is one entry file plus every local file it includes, each
+//! parsed once. Jobs are resolved over all of them ([`jobs`]), and every value
+//! keeps the file and node that define it, so later stages can point at, and
+//! edit, the definition site rather than the job that inherits it.
 
+pub mod include;
+pub mod jobs;
 pub mod scalar;
+pub mod value;
 pub mod yaml;
+
+use std::path::{Path, PathBuf};
+
+use crate::finding::Finding;
+use crate::rules::{Rule, Severity};
+use crate::span::Span;
+use yaml::Tree;
+
+/// Index of a file inside a [`Pipeline`].
+pub type FileId = usize;
+
+/// One parsed file.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// The path as shown to users: relative to the project root when inside it.
+    pub name: String,
+    /// Where it was read from; `None` for standard input.
+    pub path: Option<PathBuf>,
+    pub text: String,
+    pub tree: Tree,
+    /// Files this one includes, in the order they are listed.
+    pub includes: Vec<FileId>,
+}
+
+/// A file that could not be read or parsed: the run ends with exit code 2.
+#[derive(Debug)]
+pub struct LoadError {
+    pub name: String,
+    /// The text, when the error has a place in it.
+    pub text: Option<String>,
+    pub span: Option<Span>,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+/// Where the bytes of the entry file come from.
+pub enum Input {
+    Path(PathBuf),
+    Stdin { text: String, name: String },
+}
+
+/// An entry file and the local files it includes.
+#[derive(Debug, Default)]
+pub struct Pipeline {
+    pub files: Vec<SourceFile>,
+    /// Include problems found while loading.
+    pub findings: Vec<Finding>,
+    pub errors: Vec<LoadError>,
+    /// Whether some include could not be followed: names it defines are unknown.
+    pub has_unfollowed_includes: bool,
+}
+
+/// GitLab's limit on included files per pipeline.
+const MAX_INCLUDES: usize = 150;
+
+impl Pipeline {
+    /// Loads `input` and, recursively, the local files it includes.
+    /// `root` is the project root (canonical).
+    pub fn load(root: &Path, input: Input) -> Pipeline {
+        let mut pipeline = Pipeline::default();
+        let (name, path, text) = match input {
+            Input::Stdin { text, name } => (name, None, text),
+            Input::Path(path) => {
+                let name = display_name(root, &path);
+                match read_text(&path) {
+                    Ok(text) => (name, path.canonicalize().ok(), text),
+                    Err(message) => {
+                        pipeline.errors.push(LoadError { name, text: None, span: None, message, help: None });
+                        return pipeline;
+                    }
+                }
+            }
+        };
+        if let Some(entry) = pipeline.add_file(name, path, text) {
+            let mut chain = vec![entry];
+            pipeline.follow_includes(root, entry, &mut chain);
+        }
+        pipeline
+    }
+
+    /// Parses and stores a file; a parse error is recorded instead.
+    fn add_file(&mut self, name: String, path: Option<PathBuf>, text: String) -> Option<FileId> {
+        match Tree::parse(&text) {
+            Ok(tree) => {
+                self.files.push(SourceFile { name, path, text, tree, includes: Vec::new() });
+                Some(self.files.len() - 1)
+            }
+            Err(err) => {
+                let offset = err.offset.min(text.len());
+                self.errors.push(LoadError {
+                    name,
+                    span: Some(Span::empty(offset)),
+                    text: Some(text),
+                    message: format!("invalid YAML: {}", err.message),
+                    help: Some("fix the syntax error; the file was not analysed".into()),
+                });
+                None
+            }
+        }
+    }
+
+    fn follow_includes(&mut self, root: &Path, file: FileId, chain: &mut Vec<FileId>) {
+        for entry in self.include_entries(file) {
+            match entry.target {
+                include::Target::External { kind, name } => {
+                    self.has_unfollowed_includes = true;
+                    let finding = Finding::new(
+                        Rule::IncludeNotFollowed,
+                        file,
+                        entry.span,
+                        format!("{kind} include `{name}` is not followed"),
+                    )
+                    .label("not read")
+                    .help("Kaniko jobs defined there are not checked; run the tool in that project too");
+                    self.findings.push(finding);
+                }
+                include::Target::Local(pattern) => self.follow_local(root, file, &pattern, entry.span, chain),
+            }
+        }
+    }
+
+    fn follow_local(&mut self, root: &Path, file: FileId, pattern: &str, span: Span, chain: &mut Vec<FileId>) {
+        let paths = match include::resolve_local(root, pattern) {
+            Ok(paths) => paths,
+            Err(problem) => {
+                self.report_include_problem(file, pattern, span, problem);
+                return;
+            }
+        };
+        for path in paths {
+            if let Some(existing) = self.files.iter().position(|f| f.path.as_deref() == Some(&path)) {
+                if chain.contains(&existing) {
+                    let message = format!("include `{pattern}` leads back to `{}`", self.files[existing].name);
+                    let finding = Finding::new(Rule::IncludeCycle, file, span, message)
+                        .label("include cycle")
+                        .help("remove one of the includes; GitLab rejects cyclic includes");
+                    self.findings.push(finding);
+                } else {
+                    self.files[file].includes.push(existing);
+                }
+                continue;
+            }
+            if self.files.len() >= MAX_INCLUDES {
+                self.has_unfollowed_includes = true;
+                let finding = Finding::new(Rule::IncludeNotFollowed, file, span, "more than 150 included files")
+                    .label("not read")
+                    .help("GitLab itself refuses pipelines with more than 150 includes");
+                self.findings.push(finding);
+                return;
+            }
+            let name = display_name(root, &path);
+            let text = match read_text(&path) {
+                Ok(text) => text,
+                Err(message) => {
+                    self.errors.push(LoadError { name, text: None, span: None, message, help: None });
+                    continue;
+                }
+            };
+            if let Some(included) = self.add_file(name, Some(path), text) {
+                self.files[file].includes.push(included);
+                chain.push(included);
+                self.follow_includes(root, included, chain);
+                chain.pop();
+            }
+        }
+    }
+
+    fn report_include_problem(&mut self, file: FileId, pattern: &str, span: Span, problem: include::Problem) {
+        let finding = match problem {
+            include::Problem::NotFound => {
+                Finding::new(Rule::IncludeNotFound, file, span, format!("local include `{pattern}` matches no file"))
+                    .label("no such file under the project root")
+                    .help("check the path, or pass --root when the project root is not the git root")
+            }
+            include::Problem::OutsideRoot => Finding::new(
+                Rule::IncludeOutsideRoot,
+                file,
+                span,
+                format!("local include `{pattern}` points outside the project root"),
+            )
+            .label("not read")
+            .help("GitLab reads local includes from the repository only; move the file into it"),
+            include::Problem::Dynamic => {
+                self.has_unfollowed_includes = true;
+                Finding::new(
+                    Rule::IncludeNotFollowed,
+                    file,
+                    span,
+                    format!("local include `{pattern}` uses variables known only at run time"),
+                )
+                .label("not read")
+                .severity(Severity::Info)
+            }
+        };
+        self.findings.push(finding);
+    }
+
+    fn include_entries(&self, file: FileId) -> Vec<include::Entry> {
+        let source = &self.files[file];
+        let Some(root) = source.tree.root() else { return Vec::new() };
+        source
+            .tree
+            .pairs(root)
+            .find(|&(key, _)| source.tree.scalar(&source.text, key) == Some("include"))
+            .map(|(_, value)| include::entries(&source.tree, &source.text, value))
+            .unwrap_or_default()
+    }
+
+    /// Files in GitLab's merge order: included files before the file that
+    /// includes them, so that later files override earlier ones.
+    pub fn merge_order(&self) -> Vec<FileId> {
+        let mut order = Vec::new();
+        let mut seen = vec![false; self.files.len()];
+        if !self.files.is_empty() {
+            self.post_order(0, &mut seen, &mut order);
+        }
+        order
+    }
+
+    fn post_order(&self, file: FileId, seen: &mut [bool], order: &mut Vec<FileId>) {
+        if std::mem::replace(&mut seen[file], true) {
+            return;
+        }
+        for &included in &self.files[file].includes {
+            self.post_order(included, seen, order);
+        }
+        order.push(file);
+    }
+}
+
+/// Reads a file as UTF-8, with a message fit for users when it fails.
+pub fn read_text(path: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|err| format!("cannot read `{}`: {err}", path.display()))?;
+    String::from_utf8(bytes).map_err(|err| {
+        format!("`{}` is not UTF-8 text (invalid byte at offset {})", path.display(), err.utf8_error().valid_up_to())
+    })
+}
+
+/// `path` relative to `root` when it lies inside, else as given.
+pub fn display_name(root: &Path, path: &Path) -> String {
+    let absolute = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    absolute.strip_prefix(root).unwrap_or(path).to_string_lossy().into_owned()
+}

@@ -85,7 +85,9 @@ pub struct SyntaxError {
 }
 
 impl Tree {
-    /// Parses the first document of `text`.
+    /// Parses `text`. A GitLab file holds one document, or two when the first
+    /// is a `spec:` header (components and includes with inputs): then the
+    /// second document is the configuration.
     pub fn parse(text: &str) -> Result<Tree, SyntaxError> {
         if text.len() >= u32::MAX as usize {
             return Err(SyntaxError { offset: 0, message: "file is larger than 4 GiB".into() });
@@ -93,7 +95,7 @@ impl Tree {
         let index = CharIndex::new(text);
         let mut builder = Builder::new(text, &index);
         let mut parser = Parser::new_from_str(text);
-        let result = parser.load(&mut builder, false);
+        let result = parser.load(&mut builder, true);
         if let Err(err) = result {
             return Err(syntax_error(&index, &err));
         }
@@ -182,6 +184,19 @@ impl Tree {
     }
 }
 
+/// The document that holds the configuration: the second one when the first
+/// is only a `spec:` header.
+fn content_root(tree: &Tree, text: &str, roots: &[NodeId]) -> Option<NodeId> {
+    let first = *roots.first()?;
+    let is_header = tree.is_mapping(first)
+        && tree.pairs(first).all(|(key, _)| tree.scalar(text, key) == Some("spec"))
+        && tree.pairs(first).next().is_some();
+    match roots.get(1) {
+        Some(&second) if is_header => Some(second),
+        _ => Some(first),
+    }
+}
+
 fn syntax_error(index: &CharIndex, err: &ScanError) -> SyntaxError {
     SyntaxError { offset: index.byte_of(err.marker()), message: err.info().to_string() }
 }
@@ -248,11 +263,10 @@ struct Builder<'a> {
     children: Vec<NodeId>,
     stack: Vec<Frame>,
     anchors: HashMap<usize, NodeId>,
-    root: Option<NodeId>,
+    roots: Vec<NodeId>,
     pending: Option<PendingPlain>,
     /// End of the most recent node: where a following empty scalar sits.
     last_end: usize,
-    done: bool,
     error: Option<SyntaxError>,
 }
 
@@ -265,16 +279,17 @@ impl<'a> Builder<'a> {
             children: Vec::new(),
             stack: Vec::new(),
             anchors: HashMap::new(),
-            root: None,
+            roots: Vec::new(),
             pending: None,
             last_end: 0,
-            done: false,
             error: None,
         }
     }
 
     fn finish(self) -> Tree {
-        Tree { nodes: self.nodes, children: self.children, root: self.root }
+        let mut tree = Tree { nodes: self.nodes, children: self.children, root: None };
+        tree.root = content_root(&tree, self.text, &self.roots);
+        tree
     }
 
     fn in_flow(&self) -> bool {
@@ -289,8 +304,7 @@ impl<'a> Builder<'a> {
         }
         match self.stack.last_mut() {
             Some(frame) => frame.children.push(id),
-            None if self.root.is_none() => self.root = Some(id),
-            None => {}
+            None => self.roots.push(id),
         }
         id
     }
@@ -410,7 +424,7 @@ impl<'a> Builder<'a> {
 
 impl MarkedEventReceiver for Builder<'_> {
     fn on_event(&mut self, event: Event, mark: Marker) {
-        if self.done || self.error.is_some() {
+        if self.error.is_some() {
             return;
         }
         let at = self.index.byte_of(&mark);
@@ -429,8 +443,11 @@ impl MarkedEventReceiver for Builder<'_> {
             }
             Event::SequenceEnd | Event::MappingEnd => self.end_collection(at),
             Event::Alias(anchor_id) => self.alias(anchor_id, at),
-            Event::DocumentEnd => self.done = self.root.is_some(),
-            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart => {}
+            Event::Nothing
+            | Event::StreamStart
+            | Event::StreamEnd
+            | Event::DocumentStart
+            | Event::DocumentEnd => {}
         }
     }
 }

@@ -1,0 +1,299 @@
+//! Turns detected Kaniko usage into findings: one per Kaniko job, one per
+//! executor call site (shared by every job that runs it), and one per flag or
+//! path that needs attention.
+
+use std::collections::BTreeMap;
+
+use crate::finding::Finding;
+use crate::gitlab::jobs::{self, Job};
+use crate::gitlab::value::At;
+use crate::gitlab::{FileId, Pipeline};
+use crate::kaniko::invocation::{Invocation, Problem, Program};
+use crate::kaniko::{self, PathUse, Usage};
+use crate::mapping::table::{self, FlagSpec};
+use crate::report::Position;
+use crate::rules::Rule;
+use crate::span::Span;
+
+/// Everything found in one pipeline.
+#[derive(Debug, Default)]
+pub struct Analysis {
+    pub findings: Vec<Finding>,
+    /// Jobs (templates included) that use Kaniko.
+    pub kaniko_jobs: usize,
+}
+
+pub fn analyse(pipeline: &Pipeline) -> Analysis {
+    let resolved = jobs::resolve(pipeline);
+    let mut findings = pipeline.findings.clone();
+    findings.extend(resolved.findings);
+    let mut sites = CallSites::default();
+    let mut kaniko_jobs = 0;
+    for job in &resolved.jobs {
+        let usage = kaniko::detect(pipeline, job);
+        if !usage.uses_kaniko() {
+            continue;
+        }
+        kaniko_jobs += 1;
+        findings.push(job_finding(pipeline, &usage));
+        sites.record(&usage);
+    }
+    findings.extend(sites.into_findings());
+    findings.sort_by(|a, b| (a.file, a.span.start(), a.rule).cmp(&(b.file, b.span.start(), b.rule)));
+    Analysis { findings, kaniko_jobs }
+}
+
+/// `kaniko/job`: the job, at its key, with what makes it a Kaniko job.
+fn job_finding(pipeline: &Pipeline, usage: &Usage) -> Finding {
+    let job = usage.job;
+    let mut reasons = Vec::new();
+    let mut finding = Finding::new(Rule::KanikoJob, job.key.file, span(pipeline, job.key), "")
+        .label(if job.hidden { "template" } else { "job" })
+        .jobs(vec![job.name.clone()]);
+    if let Some(image) = usage.image {
+        reasons.push(format!("image `{}`", image.name));
+        finding = place(pipeline, finding, image.at, "Kaniko image");
+    }
+    for program in [Program::Executor, Program::Warmer] {
+        let calls: Vec<_> = usage.invocations().filter(|(_, inv)| inv.program == program).collect();
+        if calls.is_empty() {
+            continue;
+        }
+        reasons.push(format!("calls `{}`", program.path()));
+        for (file, call) in calls {
+            if file == job.key.file {
+                finding = finding.with_label(call.span, format!("calls {}", program.path()));
+            }
+        }
+    }
+    if let Some(path) = usage.paths().next() {
+        reasons.push(format!("uses `{}`", path.path));
+    }
+    let kind = if job.hidden { "template" } else { "job" };
+    finding.message = format!("{kind} `{}` uses Kaniko: {}", job.name, reasons.join(", "));
+    finding.help = Some(if job.hidden {
+        "Kaniko was archived in June 2025; every job that extends this template inherits it. \
+         Move it to BuildKit rootless (moby/buildkit:rootless, buildctl-daemonless.sh)"
+            .to_string()
+    } else {
+        "Kaniko was archived in June 2025; move this job to BuildKit rootless \
+         (moby/buildkit:rootless, buildctl-daemonless.sh)"
+            .to_string()
+    });
+    finding
+}
+
+/// Adds a label when `at` is in the finding's file, else says where it is.
+fn place(pipeline: &Pipeline, finding: Finding, at: At, text: &str) -> Finding {
+    let span = span(pipeline, at);
+    if at.file == finding.file {
+        return finding.with_label(span, text);
+    }
+    let file = &pipeline.files[at.file];
+    let position = Position::of(&file.text, span.start());
+    let mut finding = finding;
+    let note = format!("{text} defined in {}:{}", file.name, position.line);
+    finding.label = if finding.label.is_empty() { note } else { format!("{}; {note}", finding.label) };
+    finding
+}
+
+fn span(pipeline: &Pipeline, at: At) -> Span {
+    pipeline.files[at.file].tree.node(at.node).span
+}
+
+/// Call sites and paths, keyed by where they are written, with the jobs that
+/// run them: a template used by ten jobs is reported once, naming all ten.
+#[derive(Default)]
+struct CallSites {
+    calls: BTreeMap<(FileId, Span), (Invocation, Vec<String>, Vec<(String, At)>)>,
+    paths: BTreeMap<(FileId, Span), (PathUse, Vec<String>)>,
+}
+
+impl CallSites {
+    fn record(&mut self, usage: &Usage) {
+        let job: &Job = usage.job;
+        for (file, call) in usage.invocations() {
+            let entry = self
+                .calls
+                .entry((file, call.span))
+                .or_insert_with(|| (call.clone(), Vec::new(), job.variables.clone()));
+            entry.1.push(job.name.clone());
+        }
+        for path in usage.paths() {
+            let entry = self.paths.entry((path.file, path.span)).or_insert_with(|| (path.clone(), Vec::new()));
+            entry.1.push(job.name.clone());
+        }
+    }
+
+    fn into_findings(self) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        for ((file, _), (call, jobs, variables)) in self.calls {
+            findings.push(call_finding(file, &call, jobs.clone()));
+            findings.extend(call.problems.iter().map(|p| problem_finding(file, call.program, p, &jobs, &variables)));
+        }
+        for ((file, span), (path, jobs)) in self.paths {
+            findings.push(path_finding(file, span, &path, jobs));
+        }
+        findings
+    }
+}
+
+/// `kaniko/executor` or `kaniko/warmer`: the call, each flag labelled with
+/// what becomes of it under BuildKit.
+fn call_finding(file: FileId, call: &Invocation, jobs: Vec<String>) -> Finding {
+    let mut names: Vec<&str> = Vec::new();
+    for flag in &call.flags {
+        if !names.contains(&flag.spec.name) {
+            names.push(flag.spec.name);
+        }
+    }
+    let flags = if names.is_empty() {
+        "no flags".to_string()
+    } else {
+        names.iter().map(|n| format!("--{n}")).collect::<Vec<_>>().join(", ")
+    };
+    let (rule, help) = match call.program {
+        Program::Executor => (
+            Rule::KanikoExecutor,
+            "replace it with `buildctl-daemonless.sh build`; each flag is labelled with how it maps",
+        ),
+        Program::Warmer => (
+            Rule::KanikoWarmer,
+            "BuildKit keeps no base-image cache between jobs, so the warmer has no counterpart: remove the step",
+        ),
+    };
+    let mut finding = Finding::new(rule, file, call.span, format!("`{}` with {flags}", call.program.path()))
+        .label(call.program.path())
+        .help(help)
+        .jobs(jobs);
+    for flag in &call.flags {
+        finding = finding.with_label(flag.name_span, flag_label(flag.spec));
+    }
+    finding
+}
+
+fn flag_label(spec: &FlagSpec) -> String {
+    match spec.alias_of {
+        Some(of) => format!("deprecated alias of --{of}: {}", spec.class.as_str()),
+        None => spec.class.as_str().to_string(),
+    }
+}
+
+fn problem_finding(file: FileId, program: Program, problem: &Problem, jobs: &[String], variables: &[(String, At)]) -> Finding {
+    let jobs = jobs.to_vec();
+    match problem {
+        Problem::Unknown { name, span } => {
+            let mut finding = Finding::new(
+                Rule::UnknownFlag,
+                file,
+                *span,
+                format!("`{name}` is not a flag of `{}`", program.path()),
+            )
+            .label("unknown flag")
+            .jobs(jobs);
+            finding.help = Some(match closest_flag(program, name) {
+                Some(close) => format!("did you mean `--{close}`? Kaniko would stop with `unknown flag: {name}`"),
+                None => format!("Kaniko would stop with `unknown flag: {name}`; remove it"),
+            });
+            finding
+        }
+        Problem::MissingValue { flag, span } => Finding::new(
+            Rule::MissingValue,
+            file,
+            *span,
+            format!("`--{}` needs a value", flag.name),
+        )
+        .label("no value follows")
+        .help("Kaniko would stop with `flag needs an argument`")
+        .jobs(jobs),
+        Problem::Stray { word, span } => Finding::new(
+            Rule::StrayArgument,
+            file,
+            *span,
+            format!("`{word}` is not a flag of `{}`", program.path()),
+        )
+        .label("not a flag")
+        .help("the executor takes no positional arguments; a boolean flag takes its value as `--flag=false`")
+        .jobs(jobs),
+        Problem::Variable { word, span } => {
+            let name = variable_name(word);
+            let defined = variables.iter().any(|(k, _)| k == name);
+            let help = if defined {
+                format!("`{name}` is defined in this pipeline; its flags are checked when it is migrated")
+            } else {
+                format!("`{name}` is not defined in these files; check which executor flags it holds")
+            };
+            Finding::new(Rule::VariableArgs, file, *span, format!("`{word}` may hold executor flags"))
+                .label("expands at run time")
+                .help(help)
+                .jobs(jobs)
+        }
+    }
+}
+
+/// `$NAME`, `${NAME}`, `${NAME:-x}` → `NAME`.
+fn variable_name(word: &str) -> &str {
+    let inner = word.trim_start_matches('$').trim_start_matches('{');
+    let end = inner.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(inner.len());
+    &inner[..end]
+}
+
+fn path_finding(file: FileId, span: Span, path: &PathUse, jobs: Vec<String>) -> Finding {
+    let help = if path.path.starts_with("/kaniko/.docker") {
+        "BuildKit reads registry credentials from ${DOCKER_CONFIG:-$HOME/.docker}/config.json"
+    } else if path.path.starts_with("/kaniko/ssl") {
+        "BuildKit takes extra CA certificates from buildkitd.toml (`ca = [...]`) or SSL_CERT_FILE"
+    } else {
+        "this path does not exist in BuildKit images"
+    };
+    Finding::new(Rule::KanikoPath, file, span, format!("`{}` exists only in Kaniko images", path.path))
+        .label("Kaniko-only path")
+        .help(help)
+        .jobs(jobs)
+}
+
+/// The known flag nearest to an unknown one, when it is close enough to be a typo.
+fn closest_flag(program: Program, written: &str) -> Option<&'static str> {
+    let name = written.trim_start_matches('-');
+    let name = name.split('=').next().unwrap_or(name);
+    program
+        .flags()
+        .iter()
+        .map(|flag| (edit_distance(name, flag.name), flag.name))
+        .filter(|&(distance, flag)| distance <= 2.max(flag.len() / 4))
+        .min()
+        .map(|(_, flag)| flag)
+        .filter(|_| table::by_name(program.flags(), name).is_none())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typos_suggest_the_nearest_flag() {
+        assert_eq!(closest_flag(Program::Executor, "--destinaton"), Some("destination"));
+        assert_eq!(closest_flag(Program::Executor, "--frobnicate"), None);
+    }
+
+    #[test]
+    fn variable_names_from_expansions() {
+        assert_eq!(variable_name("${KANIKO_ARGS:-}"), "KANIKO_ARGS");
+        assert_eq!(variable_name("$EXTRA"), "EXTRA");
+    }
+}

@@ -1,0 +1,68 @@
+//! What the analysis reports: findings with a rule, a place and a message.
+
+use crate::gitlab::FileId;
+use crate::rules::{Rule, Severity};
+use crate::span::Span;
+
+/// A secondary place in the same file as the finding.
+#[derive(Clone, Debug)]
+pub struct Label {
+    pub span: Span,
+    pub text: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Finding {
+    pub rule: Rule,
+    pub severity: Severity,
+    pub message: String,
+    pub file: FileId,
+    pub span: Span,
+    /// Text shown at the primary span.
+    pub label: String,
+    pub labels: Vec<Label>,
+    pub help: Option<String>,
+    /// The jobs this finding concerns; empty for file-level findings.
+    pub jobs: Vec<String>,
+}
+
+impl Finding {
+    pub fn new(rule: Rule, file: FileId, span: Span, message: impl Into<String>) -> Finding {
+        Finding {
+            rule,
+            severity: rule.severity(),
+            message: message.into(),
+            file,
+            span,
+            label: String::new(),
+            labels: Vec::new(),
+            help: None,
+            jobs: Vec::new(),
+        }
+    }
+
+    pub fn label(mut self, text: impl Into<String>) -> Finding {
+        self.label = text.into();
+        self
+    }
+
+    pub fn help(mut self, text: impl Into<String>) -> Finding {
+        self.help = Some(text.into());
+        self
+    }
+
+    pub fn severity(mut self, severity: Severity) -> Finding {
+        self.severity = severity;
+        self
+    }
+
+    pub fn jobs(mut self, jobs: Vec<String>) -> Finding {
+        self.jobs = jobs;
+        self
+    }
+
+    pub fn with_label(mut self, span: Span, text: impl Into<String>) -> Finding {
+        self.labels.push(Label { span, text: text.into() });
+        self
+    }
+}

@@ -1,0 +1,513 @@
+//! What each job really runs: `extends`, `!reference`, `default:`, the
+//! legacy top-level keywords, `inherit:` and variables, resolved as GitLab
+//! resolves them, with every script line and image kept at its definition site.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::value::{At, Converter, Value};
+use super::Pipeline;
+use crate::finding::Finding;
+use crate::rules::{Rule, Severity};
+
+/// Top-level keys that are not jobs.
+const RESERVED: &[&str] = &[
+    "default", "include", "stages", "variables", "workflow", "image", "services", "cache",
+    "before_script", "after_script", "types", "spec",
+];
+
+/// The job keys this tool reads; everything else is left unresolved.
+const JOB_KEYS: &[&str] = &["extends", "image", "script", "before_script", "after_script", "variables", "inherit"];
+
+/// Keys a job takes from `default:` unless it sets them or opts out.
+const DEFAULT_KEYS: &[&str] = &["image", "before_script", "after_script"];
+
+/// GitLab's nesting limit for `!reference`.
+const MAX_REFERENCE_DEPTH: usize = 10;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Section {
+    BeforeScript,
+    Script,
+    AfterScript,
+}
+
+impl Section {
+    pub fn key(self) -> &'static str {
+        match self {
+            Section::BeforeScript => "before_script",
+            Section::Script => "script",
+            Section::AfterScript => "after_script",
+        }
+    }
+}
+
+/// One script line (a scalar) and the section it runs in.
+#[derive(Clone, Debug)]
+pub struct ScriptLine {
+    pub section: Section,
+    pub at: At,
+}
+
+/// The image a job runs in.
+#[derive(Clone, Debug)]
+pub struct Image {
+    /// The name with the pipeline's variables expanded where they are known.
+    pub name: String,
+    /// The scalar that holds the name.
+    pub at: At,
+}
+
+#[derive(Debug)]
+pub struct Job {
+    pub name: String,
+    /// A `.name` template: never run by itself.
+    pub hidden: bool,
+    /// The job's key in the last file that defines it.
+    pub key: At,
+    pub image: Option<Image>,
+    pub scripts: Vec<ScriptLine>,
+    /// Effective variables, job over global: name and value scalar.
+    pub variables: Vec<(String, At)>,
+}
+
+/// All jobs of a pipeline, and what went wrong resolving them.
+#[derive(Debug, Default)]
+pub struct Jobs {
+    pub jobs: Vec<Job>,
+    pub findings: Vec<Finding>,
+}
+
+pub fn resolve(pipeline: &Pipeline) -> Jobs {
+    let mut resolver = Resolver::new(pipeline);
+    let names: Vec<String> = resolver.definitions.keys().cloned().collect();
+    let mut jobs = Vec::new();
+    for name in names {
+        if RESERVED.contains(&name.as_str()) || !resolver.defines_mapping(&name) {
+            continue;
+        }
+        if let Some(job) = resolver.job(&name) {
+            jobs.push(job);
+        }
+    }
+    let mut findings = resolver.findings;
+    findings.sort_by_key(|f| (f.file, f.span, f.rule));
+    findings.dedup_by_key(|f| (f.file, f.span, f.rule));
+    Jobs { jobs, findings }
+}
+
+struct Definition {
+    key: At,
+    value: At,
+}
+
+struct Resolver<'p> {
+    pipeline: &'p Pipeline,
+    converter: Converter<'p>,
+    /// Top-level keys in merge order (included files first).
+    definitions: BTreeMap<String, Vec<Definition>>,
+    /// Jobs with `extends` applied, by name; `None` while being resolved.
+    extended: HashMap<String, Option<Value>>,
+    findings: Vec<Finding>,
+}
+
+impl<'p> Resolver<'p> {
+    fn new(pipeline: &'p Pipeline) -> Self {
+        let mut definitions: BTreeMap<String, Vec<Definition>> = BTreeMap::new();
+        for file in pipeline.merge_order() {
+            let source = &pipeline.files[file];
+            let Some(root) = source.tree.root() else { continue };
+            for (key, value) in source.tree.pairs(source.tree.deref(root)) {
+                if let Some(name) = source.tree.scalar(&source.text, key) {
+                    let definition = Definition { key: At { file, node: key }, value: At { file, node: value } };
+                    definitions.entry(name.to_string()).or_default().push(definition);
+                }
+            }
+        }
+        Resolver {
+            pipeline,
+            converter: Converter::new(pipeline),
+            definitions,
+            extended: HashMap::new(),
+            findings: Vec::new(),
+        }
+    }
+
+    fn defines_mapping(&self, name: &str) -> bool {
+        self.definitions[name].iter().any(|d| {
+            let tree = &self.pipeline.files[d.value.file].tree;
+            tree.is_mapping(tree.deref(d.value.node))
+        })
+    }
+
+    /// A top-level key's own value, merged over every file that defines it.
+    fn own(&mut self, name: &str, keep: Option<&dyn Fn(&str) -> bool>) -> Option<Value> {
+        let definitions = self.definitions.get(name)?;
+        let ats: Vec<At> = definitions.iter().map(|d| d.value).collect();
+        ats.into_iter().map(|at| self.converter.convert(at, keep)).reduce(Value::merge)
+    }
+
+    /// A job or template with `extends` applied (not yet `!reference`).
+    fn extended(&mut self, name: &str) -> Option<Value> {
+        match self.extended.get(name) {
+            Some(Some(value)) => return Some(value.clone()),
+            Some(None) => return None,
+            None => {}
+        }
+        self.extended.insert(name.to_string(), None);
+        let keep = |key: &str| JOB_KEYS.contains(&key);
+        let own = self.own(name, Some(&keep))?;
+        let mut result: Option<Value> = None;
+        for (parent, at) in extends_targets(self.pipeline, &own) {
+            let Some(value) = self.parent(name, &parent, at) else { continue };
+            result = Some(match result {
+                Some(base) => Value::merge(base, value),
+                None => value,
+            });
+        }
+        let own = without_key(own, "extends");
+        let value = match result {
+            Some(base) => Value::merge(base, own),
+            None => own,
+        };
+        self.extended.insert(name.to_string(), Some(value.clone()));
+        Some(value)
+    }
+
+    /// Resolves one `extends` target of `child`, reporting a missing one or a cycle.
+    fn parent(&mut self, child: &str, parent: &str, at: At) -> Option<Value> {
+        if !self.definitions.contains_key(parent) {
+            let finding = Finding::new(
+                Rule::ExtendsNotFound,
+                at.file,
+                self.span(at),
+                format!("job `{child}` extends `{parent}`, which is not defined"),
+            )
+            .label("no such job or template")
+            .jobs(vec![child.to_string()]);
+            self.findings.push(self.soften(finding, "it may come from an include that is not followed"));
+            return None;
+        }
+        if matches!(self.extended.get(parent), Some(None)) {
+            let finding = Finding::new(
+                Rule::ExtendsCycle,
+                at.file,
+                self.span(at),
+                format!("job `{child}` extends `{parent}`, which extends `{child}` again"),
+            )
+            .label("cycle")
+            .help("GitLab rejects cyclic `extends`; remove one link")
+            .jobs(vec![child.to_string()]);
+            self.findings.push(finding);
+            return None;
+        }
+        self.extended(parent)
+    }
+
+    /// Makes a finding informational when unfollowed includes may explain it.
+    fn soften(&self, finding: Finding, reason: &str) -> Finding {
+        if self.pipeline.has_unfollowed_includes {
+            finding.severity(Severity::Info).help(reason)
+        } else {
+            finding
+        }
+    }
+
+    fn span(&self, at: At) -> crate::span::Span {
+        self.pipeline.files[at.file].tree.node(at.node).span
+    }
+
+    /// Replaces every `!reference` inside `value`, up to GitLab's depth.
+    fn expand(&mut self, value: Value, job: &str, depth: usize) -> Value {
+        match value {
+            Value::Reference(at, path) if depth < MAX_REFERENCE_DEPTH => match self.lookup(&path) {
+                Some(target) => self.expand(target, job, depth + 1),
+                None => {
+                    let finding = Finding::new(
+                        Rule::ReferenceNotFound,
+                        at.file,
+                        self.span(at),
+                        format!("`!reference [{}]` names nothing", path.join(", ")),
+                    )
+                    .label("not defined")
+                    .jobs(vec![job.to_string()]);
+                    self.findings.push(self.soften(finding, "it may come from an include that is not followed"));
+                    Value::Sequence(at, Vec::new())
+                }
+            },
+            Value::Reference(at, _) => {
+                let finding =
+                    Finding::new(Rule::YamlDepth, at.file, self.span(at), "`!reference` nested more than 10 levels")
+                        .label("too deep")
+                        .jobs(vec![job.to_string()]);
+                self.findings.push(finding);
+                Value::Sequence(at, Vec::new())
+            }
+            Value::Sequence(at, items) => {
+                Value::Sequence(at, items.into_iter().map(|item| self.expand(item, job, depth)).collect())
+            }
+            Value::Mapping(at, entries) => Value::Mapping(
+                at,
+                entries.into_iter().map(|(key, value)| (key, self.expand(value, job, depth))).collect(),
+            ),
+            other => other,
+        }
+    }
+
+    /// The value at `[name, key, ...]`: a job's (with `extends`) or another
+    /// top-level key's.
+    fn lookup(&mut self, path: &[String]) -> Option<Value> {
+        let (name, keys) = path.split_first()?;
+        let mut value = if self.defines_mapping_key(name) && !RESERVED.contains(&name.as_str()) {
+            self.extended_full(name)?
+        } else {
+            self.own(name, None)?
+        };
+        for key in keys {
+            value = value.get(key)?.clone();
+        }
+        Some(value)
+    }
+
+    fn defines_mapping_key(&self, name: &str) -> bool {
+        self.definitions.contains_key(name) && self.defines_mapping(name)
+    }
+
+    /// Like [`Self::extended`], but over every key: a `!reference` may name
+    /// keys this tool does not otherwise read.
+    fn extended_full(&mut self, name: &str) -> Option<Value> {
+        let own = self.own(name, None)?;
+        let mut base: Option<Value> = None;
+        for (parent, _) in extends_targets(self.pipeline, &own) {
+            if parent == name || !self.definitions.contains_key(&parent) {
+                continue;
+            }
+            if let Some(value) = self.extended(&parent) {
+                base = Some(match base {
+                    Some(b) => Value::merge(b, value),
+                    None => value,
+                });
+            }
+        }
+        let own = without_key(own, "extends");
+        Some(match base {
+            Some(base) => Value::merge(base, own),
+            None => own,
+        })
+    }
+
+    fn job(&mut self, name: &str) -> Option<Job> {
+        let extended = self.extended(name)?;
+        let mut value = self.expand(extended, name, 0);
+        let hidden = name.starts_with('.');
+        if !hidden {
+            value = self.apply_defaults(value, name);
+        }
+        let key = self.definitions[name].last()?.key;
+        let variables = self.variables(&value, name);
+        let image = value.get("image").and_then(|image| self.image(image, &variables));
+        let mut scripts = Vec::new();
+        for section in [Section::BeforeScript, Section::Script, Section::AfterScript] {
+            if let Some(lines) = value.get(section.key()) {
+                self.flatten_script(lines, section, name, &mut scripts);
+            }
+        }
+        Some(Job { name: name.to_string(), hidden, key, image, scripts, variables })
+    }
+
+    /// Fills `image`, `before_script` and `after_script` from `default:` or
+    /// the legacy top-level keywords, honouring `inherit: default:`.
+    fn apply_defaults(&mut self, mut job: Value, name: &str) -> Value {
+        let inherit = job.get("inherit").and_then(|i| i.get("default")).cloned();
+        let keep = |key: &str| DEFAULT_KEYS.contains(&key);
+        let default = self.own("default", Some(&keep)).map(|d| self.expand(d, name, 0));
+        for key in DEFAULT_KEYS {
+            if job.get(key).is_some() || !self.inherits(inherit.as_ref(), key) {
+                continue;
+            }
+            let from_default = default.as_ref().and_then(|d| d.get(key)).cloned();
+            let inherited = match from_default {
+                Some(value) => Some(value),
+                None => self.own(key, None).map(|v| self.expand(v, name, 0)),
+            };
+            if let (Some(value), Value::Mapping(_, entries)) = (inherited, &mut job) {
+                entries.push((key.to_string(), value));
+            }
+        }
+        job
+    }
+
+    /// `inherit: default:` is `true`, `false`, or a list of keys to inherit.
+    fn inherits(&self, inherit: Option<&Value>, key: &str) -> bool {
+        match inherit {
+            None => true,
+            Some(Value::Scalar(at)) => self.scalar(*at) != Some("false"),
+            Some(Value::Sequence(_, items)) => {
+                items.iter().any(|item| matches!(item, Value::Scalar(at) if self.scalar(*at) == Some(key)))
+            }
+            Some(_) => true,
+        }
+    }
+
+    fn scalar(&self, at: At) -> Option<&'p str> {
+        let source = &self.pipeline.files[at.file];
+        source.tree.scalar(&source.text, source.tree.deref(at.node))
+    }
+
+    /// Job variables over global ones, honouring `inherit: variables:`.
+    fn variables(&mut self, job: &Value, name: &str) -> Vec<(String, At)> {
+        let inherit = job.get("inherit").and_then(|i| i.get("variables")).cloned();
+        let global = self.own("variables", None).map(|v| self.expand(v, name, 0));
+        let mut variables: Vec<(String, At)> = Vec::new();
+        let global_entries = global.as_ref().map(Value::entries).unwrap_or_default();
+        for (key, value) in global_entries {
+            if self.inherits(inherit.as_ref(), key) {
+                if let Some(at) = variable_value(value) {
+                    variables.push((key.clone(), at));
+                }
+            }
+        }
+        for (key, value) in job.get("variables").map(Value::entries).unwrap_or_default() {
+            if let Some(at) = variable_value(value) {
+                variables.retain(|(k, _)| k != key);
+                variables.push((key.clone(), at));
+            }
+        }
+        variables
+    }
+
+    fn image(&self, image: &Value, variables: &[(String, At)]) -> Option<Image> {
+        let at = match image {
+            Value::Mapping(..) => image.get("name")?.at(),
+            Value::Scalar(at) => *at,
+            _ => return None,
+        };
+        let written = self.scalar(at)?;
+        if written.is_empty() || written == "~" || written == "null" {
+            return None;
+        }
+        let name = expand_variables(written, &|var| {
+            variables.iter().rev().find(|(k, _)| k == var).and_then(|(_, at)| self.scalar(*at))
+        });
+        Some(Image { name, at })
+    }
+
+    /// Script items in run order; nested lists (from anchors and
+    /// `!reference`) are flattened as GitLab flattens them.
+    fn flatten_script(&mut self, value: &Value, section: Section, job: &str, out: &mut Vec<ScriptLine>) {
+        match value {
+            Value::Scalar(at) => {
+                let source = &self.pipeline.files[at.file];
+                if !source.tree.is_null(&source.text, source.tree.deref(at.node)) {
+                    out.push(ScriptLine { section, at: *at });
+                }
+            }
+            Value::Sequence(_, items) => {
+                for item in items {
+                    self.flatten_script(item, section, job, out);
+                }
+            }
+            Value::TooComplex(at) => {
+                let finding = Finding::new(
+                    Rule::YamlDepth,
+                    at.file,
+                    self.span(*at),
+                    format!("the {} of job `{job}` is too deeply nested to analyse", section.key()),
+                )
+                .label("aliases or nesting too deep")
+                .jobs(vec![job.to_string()]);
+                self.findings.push(finding);
+            }
+            Value::Mapping(..) | Value::Reference(..) => {}
+        }
+    }
+}
+
+/// The names in `extends:` (a string or a list) and where each is written.
+fn extends_targets(pipeline: &Pipeline, job: &Value) -> Vec<(String, At)> {
+    let scalar = |at: At| {
+        let source = &pipeline.files[at.file];
+        source.tree.scalar(&source.text, source.tree.deref(at.node)).map(str::to_string)
+    };
+    match job.get("extends") {
+        Some(Value::Scalar(at)) => scalar(*at).map(|name| (name, *at)).into_iter().collect(),
+        Some(Value::Sequence(_, items)) => items
+            .iter()
+            .filter_map(|item| match item {
+                Value::Scalar(at) => scalar(*at).map(|name| (name, *at)),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn without_key(value: Value, key: &str) -> Value {
+    match value {
+        Value::Mapping(at, entries) => Value::Mapping(at, entries.into_iter().filter(|(k, _)| k != key).collect()),
+        other => other,
+    }
+}
+
+/// A variable's value scalar: `NAME: value` or `NAME: {value: ..., description: ...}`.
+fn variable_value(value: &Value) -> Option<At> {
+    match value {
+        Value::Scalar(at) => Some(*at),
+        Value::Mapping(..) => match value.get("value") {
+            Some(Value::Scalar(at)) => Some(*at),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Expands `$NAME` and `${NAME}` where `lookup` knows the name, repeatedly
+/// (a variable may name another), leaving unknown ones as written.
+pub fn expand_variables<'v>(text: &str, lookup: &dyn Fn(&str) -> Option<&'v str>) -> String {
+    let mut current = text.to_string();
+    for _ in 0..10 {
+        let next = expand_once(&current, lookup);
+        if next == current {
+            break;
+        }
+        current = next;
+    }
+    current
+}
+
+fn expand_once<'v>(text: &str, lookup: &dyn Fn(&str) -> Option<&'v str>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(dollar) = rest.find('$') {
+        out.push_str(&rest[..dollar]);
+        let after = &rest[dollar + 1..];
+        let (name, consumed) = match after.strip_prefix('{') {
+            Some(inner) => match inner.find('}') {
+                Some(close) => (&inner[..close], close + 2),
+                None => ("", 0),
+            },
+            None => {
+                let len = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
+                (&after[..len], len)
+            }
+        };
+        match lookup(name).filter(|_| !name.is_empty()) {
+            Some(value) => out.push_str(value),
+            None => out.push_str(&rest[dollar..dollar + 1 + consumed]),
+        }
+        rest = &after[consumed..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variables_expand_in_both_forms_and_chain() {
+        let vars = [("A", "x/$B"), ("B", "kaniko")];
+        let lookup = |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+        assert_eq!(expand_variables("${A}:1 $A $C", &lookup), "x/kaniko:1 x/kaniko $C");
+    }
+}

@@ -1,0 +1,153 @@
+//! One `/kaniko/executor` (or warmer) command line, read flag by flag with
+//! cobra/pflag's rules, every flag and value at its span in the YAML source.
+
+use super::shell::Word;
+use crate::mapping::table::{self, FlagSpec, ValueKind};
+use crate::span::Span;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Program {
+    Executor,
+    Warmer,
+}
+
+impl Program {
+    pub fn path(self) -> &'static str {
+        match self {
+            Program::Executor => "/kaniko/executor",
+            Program::Warmer => "/kaniko/warmer",
+        }
+    }
+
+    pub fn flags(self) -> &'static [FlagSpec] {
+        match self {
+            Program::Executor => table::EXECUTOR_FLAGS,
+            Program::Warmer => table::WARMER_FLAGS,
+        }
+    }
+}
+
+/// A flag as written: `--destination "$IMAGE"`, `-d=x`, `--no-push`.
+#[derive(Clone, Debug)]
+pub struct FlagUse {
+    pub spec: &'static FlagSpec,
+    /// The flag's own word (or the part before `=`).
+    pub name_span: Span,
+    /// The flag and its value.
+    pub span: Span,
+    /// The value after quote removal; `true` for a bare boolean flag.
+    pub value: String,
+    /// The value's text as written, quotes and `$VARS` included.
+    pub written: Option<Span>,
+}
+
+/// Something in the command line that is not a known flag.
+#[derive(Clone, Debug)]
+pub enum Problem {
+    Unknown { name: String, span: Span },
+    MissingValue { flag: &'static FlagSpec, span: Span },
+    Stray { word: String, span: Span },
+    /// An unquoted `$VAR` (or `$(...)`) that may expand to several flags.
+    Variable { word: String, span: Span },
+}
+
+#[derive(Clone, Debug)]
+pub struct Invocation {
+    pub program: Program,
+    /// The whole command, from the program word to its last argument.
+    pub span: Span,
+    pub flags: Vec<FlagUse>,
+    pub problems: Vec<Problem>,
+}
+
+/// Reads the arguments after the program word. `to_source` maps a word's
+/// range in the script text to its span in the YAML source.
+pub fn parse(program: Program, args: &[Word], to_source: &dyn Fn(std::ops::Range<usize>) -> Span) -> (Vec<FlagUse>, Vec<Problem>) {
+    let table = program.flags();
+    let mut flags = Vec::new();
+    let mut problems = Vec::new();
+    let mut index = 0;
+    let mut only_positional = false;
+    while index < args.len() {
+        let word = &args[index];
+        let span = to_source(word.range.clone());
+        index += 1;
+        if is_dynamic(word) {
+            problems.push(Problem::Variable { word: word.value.clone(), span });
+            continue;
+        }
+        if only_positional || !word.value.starts_with('-') || word.value == "-" {
+            problems.push(Problem::Stray { word: word.value.clone(), span });
+            continue;
+        }
+        if word.value == "--" {
+            only_positional = true;
+            continue;
+        }
+        let (spec, inline, name) = match lookup(table, &word.value) {
+            Ok(found) => found,
+            Err(name) => {
+                problems.push(Problem::Unknown { name, span });
+                continue;
+            }
+        };
+        let name_span = match inline {
+            Some(_) => to_source(word.range.start..word.range.start + name.len()),
+            None => span,
+        };
+        match (spec.kind, inline) {
+            (ValueKind::Bool, inline) => {
+                let value = inline.map_or("true".to_string(), |(v, _)| v);
+                flags.push(FlagUse { spec, name_span, span, value, written: None });
+            }
+            (_, Some((value, offset))) => {
+                let written = to_source(word.range.start + offset..word.range.end);
+                flags.push(FlagUse { spec, name_span, span, value, written: Some(written) });
+            }
+            (_, None) => match args.get(index) {
+                Some(value_word) => {
+                    index += 1;
+                    let written = to_source(value_word.range.clone());
+                    let span = Span::new(span.start(), written.end().max(span.end()));
+                    let value = value_word.value.clone();
+                    flags.push(FlagUse { spec, name_span, span, value, written: Some(written) });
+                }
+                None => problems.push(Problem::MissingValue { flag: spec, span }),
+            },
+        }
+    }
+    (flags, problems)
+}
+
+/// An unquoted word that starts with an expansion can become any number of
+/// words at run time.
+fn is_dynamic(word: &Word) -> bool {
+    word.expansion || (!word.quoted && word.value.starts_with("$(")) || word.value.starts_with('`')
+}
+
+/// Finds the flag a word names. Returns the spec, the inline value with its
+/// byte offset in the word (`--flag=value`, `-cvalue`), and the name part as
+/// written; or the unknown name.
+#[allow(clippy::type_complexity)]
+fn lookup(table: &'static [FlagSpec], word: &str) -> Result<(&'static FlagSpec, Option<(String, usize)>, String), String> {
+    if let Some(long) = word.strip_prefix("--") {
+        let (name, inline) = match long.split_once('=') {
+            Some((name, value)) => (name, Some((value.to_string(), 2 + name.len() + 1))),
+            None => (long, None),
+        };
+        let spec = table::by_name(table, name).ok_or_else(|| format!("--{name}"))?;
+        return Ok((spec, inline, format!("--{name}")));
+    }
+    let short = word[1..].chars().next().ok_or_else(|| word.to_string())?;
+    let spec = table::by_short(table, short).ok_or_else(|| format!("-{short}"))?;
+    let rest = &word[1 + short.len_utf8()..];
+    let name = format!("-{short}");
+    if rest.is_empty() {
+        return Ok((spec, None, name));
+    }
+    let (value, offset) = match rest.strip_prefix('=') {
+        Some(value) => (value, 1 + short.len_utf8() + 1),
+        None => (rest, 1 + short.len_utf8()),
+    };
+    Ok((spec, Some((value.to_string(), offset)), name))
+}

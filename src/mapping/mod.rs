@@ -1,0 +1,3 @@
+//! The flag table and, in later stages, the job-shape changes it drives.
+
+pub mod table;

@@ -1,0 +1,210 @@
+//! Renderers: miette diagnostics (`full`), one line per finding (`concise`)
+//! and versioned JSON. All read the same [`Finding`]s.
+
+mod json;
+
+use std::fmt::Write as _;
+
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, SourceCode, SpanContents};
+
+use crate::finding::Finding;
+use crate::gitlab::{LoadError, Pipeline};
+use crate::rules::Severity;
+use crate::span::Span;
+
+pub use json::render_json;
+
+/// A 1-based line and column (in characters) of a byte offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Position {
+    pub fn of(text: &str, offset: usize) -> Position {
+        let offset = floor_char_boundary(text, offset.min(text.len()));
+        let before = &text[..offset];
+        let line_start = before.rfind('\n').map_or(0, |p| p + 1);
+        Position { line: before.matches('\n').count() + 1, column: before[line_start..].chars().count() + 1 }
+    }
+}
+
+fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+/// Text with a name, so that miette shows the file name above a snippet,
+/// without copying the file for every diagnostic.
+struct NamedText<'a> {
+    name: &'a str,
+    text: &'a str,
+}
+
+impl SourceCode for NamedText<'_> {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let contents = self.text.read_span(span, before, after)?;
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            self.name.to_string(),
+            contents.data(),
+            *contents.span(),
+            contents.line(),
+            contents.column(),
+            contents.line_count(),
+        )))
+    }
+}
+
+/// A finding seen through miette's `Diagnostic` trait.
+struct FindingDiagnostic<'a> {
+    finding: &'a Finding,
+    source: NamedText<'a>,
+}
+
+impl std::fmt::Debug for FindingDiagnostic<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.finding.message)
+    }
+}
+
+impl std::fmt::Display for FindingDiagnostic<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.finding.message)
+    }
+}
+
+impl std::error::Error for FindingDiagnostic<'_> {}
+
+impl Diagnostic for FindingDiagnostic<'_> {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(self.finding.rule.code()))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.finding.severity {
+            Severity::Info => miette::Severity::Advice,
+            Severity::Warning => miette::Severity::Warning,
+            Severity::Error => miette::Severity::Error,
+        })
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.finding.help.as_ref().map(|help| Box::new(help) as Box<dyn std::fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(&self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let finding = self.finding;
+        let primary = LabeledSpan::new_primary_with_span(non_empty(&finding.label), finding.span);
+        let secondary =
+            finding.labels.iter().map(|label| LabeledSpan::new_with_span(non_empty(&label.text), label.span));
+        Some(Box::new(std::iter::once(primary).chain(secondary)))
+    }
+}
+
+fn non_empty(text: &str) -> Option<String> {
+    (!text.is_empty()).then(|| text.to_string())
+}
+
+/// An unreadable or unparsable file, as a miette diagnostic.
+struct LoadDiagnostic<'a> {
+    error: &'a LoadError,
+    source: Option<NamedText<'a>>,
+}
+
+impl std::fmt::Debug for LoadDiagnostic<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.error.message)
+    }
+}
+
+impl std::fmt::Display for LoadDiagnostic<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.error.name, self.error.message)
+    }
+}
+
+impl std::error::Error for LoadDiagnostic<'_> {}
+
+impl Diagnostic for LoadDiagnostic<'_> {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new("error/load"))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.error.help.as_ref().map(|help| Box::new(help) as Box<dyn std::fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let span = self.error.span?;
+        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(Some("here".into()), span))))
+    }
+}
+
+/// Miette's graphical renderer, with or without colour.
+pub struct Renderer {
+    handler: GraphicalReportHandler,
+}
+
+impl Renderer {
+    pub fn new(color: bool) -> Renderer {
+        let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+        Renderer { handler: GraphicalReportHandler::new_themed(theme).with_links(false).with_width(110) }
+    }
+
+    pub fn finding(&self, pipeline: &Pipeline, finding: &Finding) -> String {
+        let file = &pipeline.files[finding.file];
+        let diagnostic = FindingDiagnostic { finding, source: NamedText { name: &file.name, text: &file.text } };
+        self.render(&diagnostic)
+    }
+
+    pub fn load_error(&self, error: &LoadError) -> String {
+        let source = error.text.as_deref().map(|text| NamedText { name: &error.name, text });
+        self.render(&LoadDiagnostic { error, source })
+    }
+
+    fn render(&self, diagnostic: &dyn Diagnostic) -> String {
+        let mut out = String::new();
+        if self.handler.render_report(&mut out, diagnostic).is_err() {
+            // Rendering only fails on a span outside the text: say it plainly.
+            out.clear();
+            let _ = writeln!(out, "{diagnostic}");
+        }
+        out
+    }
+}
+
+/// `path:line:col: severity[rule] message`, one line per finding.
+pub fn concise(pipeline: &Pipeline, finding: &Finding) -> String {
+    let file = &pipeline.files[finding.file];
+    let at = Position::of(&file.text, finding.span.start());
+    format!(
+        "{}:{}:{}: {}[{}] {}",
+        file.name,
+        at.line,
+        at.column,
+        finding.severity.as_str(),
+        finding.rule.code(),
+        finding.message
+    )
+}
+
+/// The start and end positions of a span in a file.
+pub fn positions(text: &str, span: Span) -> (Position, Position) {
+    (Position::of(text, span.start()), Position::of(text, span.end()))
+}
