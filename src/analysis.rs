@@ -39,8 +39,11 @@ pub fn analyse(pipeline: &Pipeline) -> Analysis {
         sites.record(&usage);
     }
     findings.extend(sites.into_findings());
-    findings.sort_by(|a, b| (a.file, a.span.start(), a.rule).cmp(&(b.file, b.span.start(), b.rule)));
-    Analysis { findings, kaniko_jobs }
+    findings.sort_by_key(|f| (f.file, f.span.start(), f.rule));
+    Analysis {
+        findings,
+        kaniko_jobs,
+    }
 }
 
 /// `kaniko/job`: the job, at its key, with what makes it a Kaniko job.
@@ -55,7 +58,10 @@ fn job_finding(pipeline: &Pipeline, usage: &Usage) -> Finding {
         finding = place(pipeline, finding, image.at, "Kaniko image");
     }
     for program in [Program::Executor, Program::Warmer] {
-        let calls: Vec<_> = usage.invocations().filter(|(_, inv)| inv.program == program).collect();
+        let calls: Vec<_> = usage
+            .invocations()
+            .filter(|(_, inv)| inv.program == program)
+            .collect();
         if calls.is_empty() {
             continue;
         }
@@ -93,7 +99,11 @@ fn place(pipeline: &Pipeline, finding: Finding, at: At, text: &str) -> Finding {
     let position = Position::of(&file.text, span.start());
     let mut finding = finding;
     let note = format!("{text} defined in {}:{}", file.name, position.line);
-    finding.label = if finding.label.is_empty() { note } else { format!("{}; {note}", finding.label) };
+    finding.label = if finding.label.is_empty() {
+        note
+    } else {
+        format!("{}; {note}", finding.label)
+    };
     finding
 }
 
@@ -101,11 +111,19 @@ fn span(pipeline: &Pipeline, at: At) -> Span {
     pipeline.files[at.file].tree.node(at.node).span
 }
 
+/// One executor call, the jobs that run it, and the variables of the first
+/// such job (to say whether a `$VAR` argument is defined).
+struct CallSite {
+    call: Invocation,
+    jobs: Vec<String>,
+    variables: Vec<(String, At)>,
+}
+
 /// Call sites and paths, keyed by where they are written, with the jobs that
 /// run them: a template used by ten jobs is reported once, naming all ten.
 #[derive(Default)]
 struct CallSites {
-    calls: BTreeMap<(FileId, Span), (Invocation, Vec<String>, Vec<(String, At)>)>,
+    calls: BTreeMap<(FileId, Span), CallSite>,
     paths: BTreeMap<(FileId, Span), (PathUse, Vec<String>)>,
 }
 
@@ -116,20 +134,39 @@ impl CallSites {
             let entry = self
                 .calls
                 .entry((file, call.span))
-                .or_insert_with(|| (call.clone(), Vec::new(), job.variables.clone()));
-            entry.1.push(job.name.clone());
+                .or_insert_with(|| CallSite {
+                    call: call.clone(),
+                    jobs: Vec::new(),
+                    variables: job.variables.clone(),
+                });
+            entry.jobs.push(job.name.clone());
         }
         for path in usage.paths() {
-            let entry = self.paths.entry((path.file, path.span)).or_insert_with(|| (path.clone(), Vec::new()));
+            let entry = self
+                .paths
+                .entry((path.file, path.span))
+                .or_insert_with(|| (path.clone(), Vec::new()));
             entry.1.push(job.name.clone());
         }
     }
 
     fn into_findings(self) -> Vec<Finding> {
         let mut findings = Vec::new();
-        for ((file, _), (call, jobs, variables)) in self.calls {
+        for (
+            (file, _),
+            CallSite {
+                call,
+                jobs,
+                variables,
+            },
+        ) in self.calls
+        {
             findings.push(call_finding(file, &call, jobs.clone()));
-            findings.extend(call.problems.iter().map(|p| problem_finding(file, call.program, p, &jobs, &variables)));
+            findings.extend(
+                call.problems
+                    .iter()
+                    .map(|p| problem_finding(file, call.program, p, &jobs, &variables)),
+            );
         }
         for ((file, span), (path, jobs)) in self.paths {
             findings.push(path_finding(file, span, &path, jobs));
@@ -150,7 +187,11 @@ fn call_finding(file: FileId, call: &Invocation, jobs: Vec<String>) -> Finding {
     let flags = if names.is_empty() {
         "no flags".to_string()
     } else {
-        names.iter().map(|n| format!("--{n}")).collect::<Vec<_>>().join(", ")
+        names
+            .iter()
+            .map(|n| format!("--{n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     let (rule, help) = match call.program {
         Program::Executor => (
@@ -162,10 +203,15 @@ fn call_finding(file: FileId, call: &Invocation, jobs: Vec<String>) -> Finding {
             "BuildKit keeps no base-image cache between jobs, so the warmer has no counterpart: remove the step",
         ),
     };
-    let mut finding = Finding::new(rule, file, call.span, format!("`{}` with {flags}", call.program.path()))
-        .label(call.program.path())
-        .help(help)
-        .jobs(jobs);
+    let mut finding = Finding::new(
+        rule,
+        file,
+        call.span,
+        format!("`{}` with {flags}", call.program.path()),
+    )
+    .label(call.program.path())
+    .help(help)
+    .jobs(jobs);
     for flag in &call.flags {
         finding = finding.with_label(flag.name_span, flag_label(flag.spec));
     }
@@ -179,7 +225,13 @@ fn flag_label(spec: &FlagSpec) -> String {
     }
 }
 
-fn problem_finding(file: FileId, program: Program, problem: &Problem, jobs: &[String], variables: &[(String, At)]) -> Finding {
+fn problem_finding(
+    file: FileId,
+    program: Program,
+    problem: &Problem,
+    jobs: &[String],
+    variables: &[(String, At)],
+) -> Finding {
     let jobs = jobs.to_vec();
     match problem {
         Problem::Unknown { name, span } => {
@@ -234,7 +286,9 @@ fn problem_finding(file: FileId, program: Program, problem: &Problem, jobs: &[St
 /// `$NAME`, `${NAME}`, `${NAME:-x}` → `NAME`.
 fn variable_name(word: &str) -> &str {
     let inner = word.trim_start_matches('$').trim_start_matches('{');
-    let end = inner.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(inner.len());
+    let end = inner
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(inner.len());
     &inner[..end]
 }
 
@@ -246,10 +300,15 @@ fn path_finding(file: FileId, span: Span, path: &PathUse, jobs: Vec<String>) -> 
     } else {
         "this path does not exist in BuildKit images"
     };
-    Finding::new(Rule::KanikoPath, file, span, format!("`{}` exists only in Kaniko images", path.path))
-        .label("Kaniko-only path")
-        .help(help)
-        .jobs(jobs)
+    Finding::new(
+        Rule::KanikoPath,
+        file,
+        span,
+        format!("`{}` exists only in Kaniko images", path.path),
+    )
+    .label("Kaniko-only path")
+    .help(help)
+    .jobs(jobs)
 }
 
 /// The known flag nearest to an unknown one, when it is close enough to be a typo.
@@ -287,7 +346,10 @@ mod tests {
 
     #[test]
     fn typos_suggest_the_nearest_flag() {
-        assert_eq!(closest_flag(Program::Executor, "--destinaton"), Some("destination"));
+        assert_eq!(
+            closest_flag(Program::Executor, "--destinaton"),
+            Some("destination")
+        );
         assert_eq!(closest_flag(Program::Executor, "--frobnicate"), None);
     }
 

@@ -63,14 +63,31 @@ pub fn run(args: &CheckArgs, out: &mut Output) -> u8 {
     if !errors.is_empty() {
         return EXIT_ERROR;
     }
-    let failed = analyses.iter().flat_map(|(_, a)| &a.findings).any(|f| f.severity == Severity::Error);
-    if failed && !args.exit_zero { EXIT_FOUND } else { EXIT_CLEAN }
+    let failed = analyses
+        .iter()
+        .flat_map(|(_, a)| &a.findings)
+        .any(|f| f.severity == Severity::Error);
+    if failed && !args.exit_zero {
+        EXIT_FOUND
+    } else {
+        EXIT_CLEAN
+    }
 }
 
-fn render(format: OutputFormat, analyses: &[(Pipeline, Analysis)], out: &mut Output) -> std::io::Result<()> {
-    let findings = || analyses.iter().flat_map(|(p, a)| a.findings.iter().map(move |f| (p, f)));
+fn render(
+    format: OutputFormat,
+    analyses: &[(Pipeline, Analysis)],
+    out: &mut Output,
+) -> std::io::Result<()> {
+    let findings = || {
+        analyses
+            .iter()
+            .flat_map(|(p, a)| a.findings.iter().map(move |f| (p, f)))
+    };
     match format {
-        OutputFormat::Json => out.stdout.write_all(report::render_json(findings()).as_bytes())?,
+        OutputFormat::Json => out
+            .stdout
+            .write_all(report::render_json(findings()).as_bytes())?,
         OutputFormat::Concise => {
             for (pipeline, finding) in findings() {
                 writeln!(out.stdout, "{}", report::concise(pipeline, finding))?;
@@ -95,8 +112,12 @@ fn summary(analyses: &[(Pipeline, Analysis)]) -> String {
     let with_kaniko: usize = analyses
         .iter()
         .map(|(_, a)| {
-            let mut files: Vec<_> =
-                a.findings.iter().filter(|f| f.rule.code().starts_with("kaniko/")).map(|f| f.file).collect();
+            let mut files: Vec<_> = a
+                .findings
+                .iter()
+                .filter(|f| f.rule.code().starts_with("kaniko/"))
+                .map(|f| f.file)
+                .collect();
             files.sort_unstable();
             files.dedup();
             files.len()
@@ -105,7 +126,11 @@ fn summary(analyses: &[(Pipeline, Analysis)]) -> String {
     let findings: usize = analyses.iter().map(|(_, a)| a.findings.len()).sum();
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     if jobs == 0 {
-        format!("No Kaniko found in {}; {}.", plural(files, "file"), plural(findings, "finding"))
+        format!(
+            "No Kaniko found in {}; {}.",
+            plural(files, "file"),
+            plural(findings, "finding")
+        )
     } else {
         format!(
             "Found {} in {} (of {} checked); {}.",
@@ -122,7 +147,11 @@ fn summary(analyses: &[(Pipeline, Analysis)]) -> String {
 fn load_all(args: &CheckArgs) -> (Vec<Pipeline>, Vec<LoadError>) {
     let mut pipelines: Vec<Pipeline> = Vec::new();
     let mut errors = Vec::new();
-    let paths = if args.paths.is_empty() { vec![PathBuf::from(".gitlab-ci.yml")] } else { args.paths.clone() };
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".gitlab-ci.yml")]
+    } else {
+        args.paths.clone()
+    };
     for path in paths {
         if path.as_os_str() == "-" {
             match read_stdin(args) {
@@ -140,7 +169,11 @@ fn load_all(args: &CheckArgs) -> (Vec<Pipeline>, Vec<LoadError>) {
         };
         for file in files {
             let canonical = file.canonicalize().ok();
-            let seen = pipelines.iter().any(|p| p.files.iter().any(|f| f.path.is_some() && f.path == canonical));
+            let seen = pipelines.iter().any(|p| {
+                p.files
+                    .iter()
+                    .any(|f| f.path.is_some() && f.path == canonical)
+            });
             if seen {
                 continue;
             }
@@ -152,12 +185,26 @@ fn load_all(args: &CheckArgs) -> (Vec<Pipeline>, Vec<LoadError>) {
 }
 
 fn read_stdin(args: &CheckArgs) -> Result<Pipeline, LoadError> {
-    let name = args.stdin_filename.clone().unwrap_or_else(|| "<stdin>".to_string());
+    let name = args
+        .stdin_filename
+        .clone()
+        .unwrap_or_else(|| "<stdin>".to_string());
     let mut bytes = Vec::new();
-    let failed = |message: String| LoadError { name: name.clone(), text: None, span: None, message, help: None };
-    std::io::stdin().read_to_end(&mut bytes).map_err(|err| failed(format!("cannot read standard input: {err}")))?;
+    let failed = |message: String| LoadError {
+        name: name.clone(),
+        text: None,
+        span: None,
+        message,
+        help: None,
+    };
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .map_err(|err| failed(format!("cannot read standard input: {err}")))?;
     let text = String::from_utf8(bytes).map_err(|err| {
-        failed(format!("standard input is not UTF-8 (invalid byte at offset {})", err.utf8_error().valid_up_to()))
+        failed(format!(
+            "standard input is not UTF-8 (invalid byte at offset {})",
+            err.utf8_error().valid_up_to()
+        ))
     })?;
     let here = PathBuf::from(".");
     let root = project_root(args.root.as_deref(), &here.join(&name));
@@ -180,7 +227,12 @@ fn discover(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
     }
     let mut found = Vec::new();
     walk(path, path, &mut found);
-    found.sort_by_key(|file| (file.file_name().is_none_or(|n| n != ".gitlab-ci.yml"), file.clone()));
+    found.sort_by_key(|file| {
+        (
+            file.file_name().is_none_or(|n| n != ".gitlab-ci.yml"),
+            file.clone(),
+        )
+    });
     if found.is_empty() {
         return Err(missing("no GitLab CI files in this directory".into()));
     }
@@ -189,10 +241,14 @@ fn discover(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
 
 /// Collects `.gitlab-ci.yml`, `*.gitlab-ci.yml`, and YAML under `.gitlab/` or `ci/`.
 fn walk(base: &Path, dir: &Path, found: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         let name = entry.file_name().to_string_lossy().into_owned();
         if kind.is_dir() {
             if !matches!(name.as_str(), ".git" | "node_modules" | "target") {
@@ -212,7 +268,12 @@ fn is_ci_file(base: &Path, path: &Path, name: &str) -> bool {
     }
     let yaml = name.ends_with(".yml") || name.ends_with(".yaml");
     let relative = path.strip_prefix(base).unwrap_or(path);
-    yaml && relative.components().any(|c| matches!(c.as_os_str().to_str(), Some(".gitlab" | "ci" | ".gitlab-ci")))
+    yaml && relative.components().any(|c| {
+        matches!(
+            c.as_os_str().to_str(),
+            Some(".gitlab" | "ci" | ".gitlab-ci")
+        )
+    })
 }
 
 /// `--root`, else the nearest parent of `file` holding `.git`, else the

@@ -62,7 +62,10 @@ impl Finding {
     }
 
     pub fn with_label(mut self, span: Span, text: impl Into<String>) -> Finding {
-        self.labels.push(Label { span, text: text.into() });
+        self.labels.push(Label {
+            span,
+            text: text.into(),
+        });
         self
     }
 }

@@ -22,7 +22,11 @@ use std::process::ExitCode;
 pub fn run(cli: cli::Cli) -> ExitCode {
     let color = check::use_color(cli.color);
     let (mut stdout, mut stderr) = (std::io::stdout().lock(), std::io::stderr().lock());
-    let mut output = check::Output { stdout: &mut stdout, stderr: &mut stderr, color };
+    let mut output = check::Output {
+        stdout: &mut stdout,
+        stderr: &mut stderr,
+        color,
+    };
     let code = match &cli.command {
         cli::Command::Check(args) => check::run(args, &mut output),
     };

@@ -17,7 +17,10 @@ use crate::span::Span;
 pub enum Target {
     Local(String),
     /// `remote`, `project`, `template` or `component`: named for the message.
-    External { kind: &'static str, name: String },
+    External {
+        kind: &'static str,
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -31,7 +34,10 @@ pub struct Entry {
 pub fn entries(tree: &Tree, text: &str, include: NodeId) -> Vec<Entry> {
     let include = tree.deref(include);
     if tree.is_sequence(include) {
-        tree.items(include).iter().filter_map(|&item| entry(tree, text, item)).collect()
+        tree.items(include)
+            .iter()
+            .filter_map(|&item| entry(tree, text, item))
+            .collect()
     } else {
         entry(tree, text, include).into_iter().collect()
     }
@@ -41,11 +47,17 @@ fn entry(tree: &Tree, text: &str, node: NodeId) -> Option<Entry> {
     let node = tree.deref(node);
     if let Some(value) = tree.scalar(text, node) {
         let target = if value.starts_with("https://") || value.starts_with("http://") {
-            Target::External { kind: "remote", name: value.to_string() }
+            Target::External {
+                kind: "remote",
+                name: value.to_string(),
+            }
         } else {
             Target::Local(value.to_string())
         };
-        return Some(Entry { target, span: tree.node(node).span });
+        return Some(Entry {
+            target,
+            span: tree.node(node).span,
+        });
     }
     for (key, value) in tree.pairs(node) {
         let kind = match tree.scalar(text, key)? {
@@ -90,17 +102,29 @@ pub fn resolve_local(root: &Path, pattern: &str) -> Result<Vec<PathBuf>, Problem
     }
     if relative.contains('*') {
         let matches = glob(root, relative);
-        return if matches.is_empty() { Err(Problem::NotFound) } else { Ok(matches) };
+        return if matches.is_empty() {
+            Err(Problem::NotFound)
+        } else {
+            Ok(matches)
+        };
     }
     let candidate = root.join(relative);
     let real = candidate.canonicalize().map_err(|_| {
         // A dangling symlink may still point outside: never follow it.
-        if candidate.symlink_metadata().is_ok() { Problem::OutsideRoot } else { Problem::NotFound }
+        if candidate.symlink_metadata().is_ok() {
+            Problem::OutsideRoot
+        } else {
+            Problem::NotFound
+        }
     })?;
     if !real.starts_with(root) {
         return Err(Problem::OutsideRoot);
     }
-    if real.is_file() { Ok(vec![real]) } else { Err(Problem::NotFound) }
+    if real.is_file() {
+        Ok(vec![real])
+    } else {
+        Err(Problem::NotFound)
+    }
 }
 
 /// True when `..` components take the path above its starting directory.
@@ -124,14 +148,20 @@ fn climbs_out(relative: &str) -> bool {
 /// stays within one directory, `**` crosses directories. Symlinks are
 /// neither followed into directories nor returned when they lead outside.
 fn glob(root: &Path, pattern: &str) -> Vec<PathBuf> {
-    let Ok(matcher) = Regex::new(&glob_regex(pattern)) else { return Vec::new() };
+    let Ok(matcher) = Regex::new(&glob_regex(pattern)) else {
+        return Vec::new();
+    };
     let mut found = Vec::new();
     let mut pending = vec![root.to_path_buf()];
     while let Some(dir) = pending.pop() {
-        let Ok(read) = std::fs::read_dir(&dir) else { continue };
+        let Ok(read) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for entry in read.flatten() {
             let path = entry.path();
-            let Ok(kind) = entry.file_type() else { continue };
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
             let name = entry.file_name();
             if kind.is_dir() {
                 if name != ".git" && name != "node_modules" && name != "target" {
@@ -139,15 +169,18 @@ fn glob(root: &Path, pattern: &str) -> Vec<PathBuf> {
                 }
                 continue;
             }
-            let Ok(relative) = path.strip_prefix(root) else { continue };
+            let Ok(relative) = path.strip_prefix(root) else {
+                continue;
+            };
             let relative = relative.to_string_lossy().replace('\\', "/");
             if !matcher.is_match(&relative) {
                 continue;
             }
-            if let Ok(real) = path.canonicalize() {
-                if real.starts_with(root) && real.is_file() {
-                    found.push(real);
-                }
+            if let Ok(real) = path.canonicalize()
+                && real.starts_with(root)
+                && real.is_file()
+            {
+                found.push(real);
             }
         }
     }

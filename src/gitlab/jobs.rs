@@ -4,19 +4,37 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::value::{At, Converter, Value};
 use super::Pipeline;
+use super::value::{At, Converter, Value};
 use crate::finding::Finding;
 use crate::rules::{Rule, Severity};
 
 /// Top-level keys that are not jobs.
 const RESERVED: &[&str] = &[
-    "default", "include", "stages", "variables", "workflow", "image", "services", "cache",
-    "before_script", "after_script", "types", "spec",
+    "default",
+    "include",
+    "stages",
+    "variables",
+    "workflow",
+    "image",
+    "services",
+    "cache",
+    "before_script",
+    "after_script",
+    "types",
+    "spec",
 ];
 
 /// The job keys this tool reads; everything else is left unresolved.
-const JOB_KEYS: &[&str] = &["extends", "image", "script", "before_script", "after_script", "variables", "inherit"];
+const JOB_KEYS: &[&str] = &[
+    "extends",
+    "image",
+    "script",
+    "before_script",
+    "after_script",
+    "variables",
+    "inherit",
+];
 
 /// Keys a job takes from `default:` unless it sets them or opts out.
 const DEFAULT_KEYS: &[&str] = &["image", "before_script", "after_script"];
@@ -115,11 +133,19 @@ impl<'p> Resolver<'p> {
         let mut definitions: BTreeMap<String, Vec<Definition>> = BTreeMap::new();
         for file in pipeline.merge_order() {
             let source = &pipeline.files[file];
-            let Some(root) = source.tree.root() else { continue };
+            let Some(root) = source.tree.root() else {
+                continue;
+            };
             for (key, value) in source.tree.pairs(source.tree.deref(root)) {
                 if let Some(name) = source.tree.scalar(&source.text, key) {
-                    let definition = Definition { key: At { file, node: key }, value: At { file, node: value } };
-                    definitions.entry(name.to_string()).or_default().push(definition);
+                    let definition = Definition {
+                        key: At { file, node: key },
+                        value: At { file, node: value },
+                    };
+                    definitions
+                        .entry(name.to_string())
+                        .or_default()
+                        .push(definition);
                 }
             }
         }
@@ -143,7 +169,9 @@ impl<'p> Resolver<'p> {
     fn own(&mut self, name: &str, keep: Option<&dyn Fn(&str) -> bool>) -> Option<Value> {
         let definitions = self.definitions.get(name)?;
         let ats: Vec<At> = definitions.iter().map(|d| d.value).collect();
-        ats.into_iter().map(|at| self.converter.convert(at, keep)).reduce(Value::merge)
+        ats.into_iter()
+            .map(|at| self.converter.convert(at, keep))
+            .reduce(Value::merge)
     }
 
     /// A job or template with `extends` applied (not yet `!reference`).
@@ -158,7 +186,9 @@ impl<'p> Resolver<'p> {
         let own = self.own(name, Some(&keep))?;
         let mut result: Option<Value> = None;
         for (parent, at) in extends_targets(self.pipeline, &own) {
-            let Some(value) = self.parent(name, &parent, at) else { continue };
+            let Some(value) = self.parent(name, &parent, at) else {
+                continue;
+            };
             result = Some(match result {
                 Some(base) => Value::merge(base, value),
                 None => value,
@@ -184,7 +214,8 @@ impl<'p> Resolver<'p> {
             )
             .label("no such job or template")
             .jobs(vec![child.to_string()]);
-            self.findings.push(self.soften(finding, "it may come from an include that is not followed"));
+            self.findings
+                .push(self.soften(finding, "it may come from an include that is not followed"));
             return None;
         }
         if matches!(self.extended.get(parent), Some(None)) {
@@ -230,24 +261,37 @@ impl<'p> Resolver<'p> {
                     )
                     .label("not defined")
                     .jobs(vec![job.to_string()]);
-                    self.findings.push(self.soften(finding, "it may come from an include that is not followed"));
+                    self.findings.push(
+                        self.soften(finding, "it may come from an include that is not followed"),
+                    );
                     Value::Sequence(at, Vec::new())
                 }
             },
             Value::Reference(at, _) => {
-                let finding =
-                    Finding::new(Rule::YamlDepth, at.file, self.span(at), "`!reference` nested more than 10 levels")
-                        .label("too deep")
-                        .jobs(vec![job.to_string()]);
+                let finding = Finding::new(
+                    Rule::YamlDepth,
+                    at.file,
+                    self.span(at),
+                    "`!reference` nested more than 10 levels",
+                )
+                .label("too deep")
+                .jobs(vec![job.to_string()]);
                 self.findings.push(finding);
                 Value::Sequence(at, Vec::new())
             }
-            Value::Sequence(at, items) => {
-                Value::Sequence(at, items.into_iter().map(|item| self.expand(item, job, depth)).collect())
-            }
+            Value::Sequence(at, items) => Value::Sequence(
+                at,
+                items
+                    .into_iter()
+                    .map(|item| self.expand(item, job, depth))
+                    .collect(),
+            ),
             Value::Mapping(at, entries) => Value::Mapping(
                 at,
-                entries.into_iter().map(|(key, value)| (key, self.expand(value, job, depth))).collect(),
+                entries
+                    .into_iter()
+                    .map(|(key, value)| (key, self.expand(value, job, depth)))
+                    .collect(),
             ),
             other => other,
         }
@@ -304,14 +348,23 @@ impl<'p> Resolver<'p> {
         }
         let key = self.definitions[name].last()?.key;
         let variables = self.variables(&value, name);
-        let image = value.get("image").and_then(|image| self.image(image, &variables));
+        let image = value
+            .get("image")
+            .and_then(|image| self.image(image, &variables));
         let mut scripts = Vec::new();
         for section in [Section::BeforeScript, Section::Script, Section::AfterScript] {
             if let Some(lines) = value.get(section.key()) {
                 self.flatten_script(lines, section, name, &mut scripts);
             }
         }
-        Some(Job { name: name.to_string(), hidden, key, image, scripts, variables })
+        Some(Job {
+            name: name.to_string(),
+            hidden,
+            key,
+            image,
+            scripts,
+            variables,
+        })
     }
 
     /// Fills `image`, `before_script` and `after_script` from `default:` or
@@ -319,7 +372,9 @@ impl<'p> Resolver<'p> {
     fn apply_defaults(&mut self, mut job: Value, name: &str) -> Value {
         let inherit = job.get("inherit").and_then(|i| i.get("default")).cloned();
         let keep = |key: &str| DEFAULT_KEYS.contains(&key);
-        let default = self.own("default", Some(&keep)).map(|d| self.expand(d, name, 0));
+        let default = self
+            .own("default", Some(&keep))
+            .map(|d| self.expand(d, name, 0));
         for key in DEFAULT_KEYS {
             if job.get(key).is_some() || !self.inherits(inherit.as_ref(), key) {
                 continue;
@@ -341,9 +396,9 @@ impl<'p> Resolver<'p> {
         match inherit {
             None => true,
             Some(Value::Scalar(at)) => self.scalar(*at) != Some("false"),
-            Some(Value::Sequence(_, items)) => {
-                items.iter().any(|item| matches!(item, Value::Scalar(at) if self.scalar(*at) == Some(key)))
-            }
+            Some(Value::Sequence(_, items)) => items
+                .iter()
+                .any(|item| matches!(item, Value::Scalar(at) if self.scalar(*at) == Some(key))),
             Some(_) => true,
         }
     }
@@ -360,10 +415,10 @@ impl<'p> Resolver<'p> {
         let mut variables: Vec<(String, At)> = Vec::new();
         let global_entries = global.as_ref().map(Value::entries).unwrap_or_default();
         for (key, value) in global_entries {
-            if self.inherits(inherit.as_ref(), key) {
-                if let Some(at) = variable_value(value) {
-                    variables.push((key.clone(), at));
-                }
+            if let Some(at) = variable_value(value)
+                && self.inherits(inherit.as_ref(), key)
+            {
+                variables.push((key.clone(), at));
             }
         }
         for (key, value) in job.get("variables").map(Value::entries).unwrap_or_default() {
@@ -386,18 +441,31 @@ impl<'p> Resolver<'p> {
             return None;
         }
         let name = expand_variables(written, &|var| {
-            variables.iter().rev().find(|(k, _)| k == var).and_then(|(_, at)| self.scalar(*at))
+            variables
+                .iter()
+                .rev()
+                .find(|(k, _)| k == var)
+                .and_then(|(_, at)| self.scalar(*at))
         });
         Some(Image { name, at })
     }
 
     /// Script items in run order; nested lists (from anchors and
     /// `!reference`) are flattened as GitLab flattens them.
-    fn flatten_script(&mut self, value: &Value, section: Section, job: &str, out: &mut Vec<ScriptLine>) {
+    fn flatten_script(
+        &mut self,
+        value: &Value,
+        section: Section,
+        job: &str,
+        out: &mut Vec<ScriptLine>,
+    ) {
         match value {
             Value::Scalar(at) => {
                 let source = &self.pipeline.files[at.file];
-                if !source.tree.is_null(&source.text, source.tree.deref(at.node)) {
+                if !source
+                    .tree
+                    .is_null(&source.text, source.tree.deref(at.node))
+                {
                     out.push(ScriptLine { section, at: *at });
                 }
             }
@@ -411,7 +479,10 @@ impl<'p> Resolver<'p> {
                     Rule::YamlDepth,
                     at.file,
                     self.span(*at),
-                    format!("the {} of job `{job}` is too deeply nested to analyse", section.key()),
+                    format!(
+                        "the {} of job `{job}` is too deeply nested to analyse",
+                        section.key()
+                    ),
                 )
                 .label("aliases or nesting too deep")
                 .jobs(vec![job.to_string()]);
@@ -426,7 +497,10 @@ impl<'p> Resolver<'p> {
 fn extends_targets(pipeline: &Pipeline, job: &Value) -> Vec<(String, At)> {
     let scalar = |at: At| {
         let source = &pipeline.files[at.file];
-        source.tree.scalar(&source.text, source.tree.deref(at.node)).map(str::to_string)
+        source
+            .tree
+            .scalar(&source.text, source.tree.deref(at.node))
+            .map(str::to_string)
     };
     match job.get("extends") {
         Some(Value::Scalar(at)) => scalar(*at).map(|name| (name, *at)).into_iter().collect(),
@@ -443,7 +517,9 @@ fn extends_targets(pipeline: &Pipeline, job: &Value) -> Vec<(String, At)> {
 
 fn without_key(value: Value, key: &str) -> Value {
     match value {
-        Value::Mapping(at, entries) => Value::Mapping(at, entries.into_iter().filter(|(k, _)| k != key).collect()),
+        Value::Mapping(at, entries) => {
+            Value::Mapping(at, entries.into_iter().filter(|(k, _)| k != key).collect())
+        }
         other => other,
     }
 }
@@ -486,7 +562,9 @@ fn expand_once<'v>(text: &str, lookup: &dyn Fn(&str) -> Option<&'v str>) -> Stri
                 None => ("", 0),
             },
             None => {
-                let len = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
+                let len = after
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(after.len());
                 (&after[..len], len)
             }
         };
@@ -508,6 +586,9 @@ mod tests {
     fn variables_expand_in_both_forms_and_chain() {
         let vars = [("A", "x/$B"), ("B", "kaniko")];
         let lookup = |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
-        assert_eq!(expand_variables("${A}:1 $A $C", &lookup), "x/kaniko:1 x/kaniko $C");
+        assert_eq!(
+            expand_variables("${A}:1 $A $C", &lookup),
+            "x/kaniko:1 x/kaniko $C"
+        );
     }
 }

@@ -77,7 +77,13 @@ impl Pipeline {
                 match read_text(&path) {
                     Ok(text) => (name, path.canonicalize().ok(), text),
                     Err(message) => {
-                        pipeline.errors.push(LoadError { name, text: None, span: None, message, help: None });
+                        pipeline.errors.push(LoadError {
+                            name,
+                            text: None,
+                            span: None,
+                            message,
+                            help: None,
+                        });
                         return pipeline;
                     }
                 }
@@ -94,7 +100,13 @@ impl Pipeline {
     fn add_file(&mut self, name: String, path: Option<PathBuf>, text: String) -> Option<FileId> {
         match Tree::parse(&text) {
             Ok(tree) => {
-                self.files.push(SourceFile { name, path, text, tree, includes: Vec::new() });
+                self.files.push(SourceFile {
+                    name,
+                    path,
+                    text,
+                    tree,
+                    includes: Vec::new(),
+                });
                 Some(self.files.len() - 1)
             }
             Err(err) => {
@@ -126,12 +138,21 @@ impl Pipeline {
                     .help("Kaniko jobs defined there are not checked; run the tool in that project too");
                     self.findings.push(finding);
                 }
-                include::Target::Local(pattern) => self.follow_local(root, file, &pattern, entry.span, chain),
+                include::Target::Local(pattern) => {
+                    self.follow_local(root, file, &pattern, entry.span, chain)
+                }
             }
         }
     }
 
-    fn follow_local(&mut self, root: &Path, file: FileId, pattern: &str, span: Span, chain: &mut Vec<FileId>) {
+    fn follow_local(
+        &mut self,
+        root: &Path,
+        file: FileId,
+        pattern: &str,
+        span: Span,
+        chain: &mut Vec<FileId>,
+    ) {
         let paths = match include::resolve_local(root, pattern) {
             Ok(paths) => paths,
             Err(problem) => {
@@ -140,9 +161,16 @@ impl Pipeline {
             }
         };
         for path in paths {
-            if let Some(existing) = self.files.iter().position(|f| f.path.as_deref() == Some(&path)) {
+            if let Some(existing) = self
+                .files
+                .iter()
+                .position(|f| f.path.as_deref() == Some(&path))
+            {
                 if chain.contains(&existing) {
-                    let message = format!("include `{pattern}` leads back to `{}`", self.files[existing].name);
+                    let message = format!(
+                        "include `{pattern}` leads back to `{}`",
+                        self.files[existing].name
+                    );
                     let finding = Finding::new(Rule::IncludeCycle, file, span, message)
                         .label("include cycle")
                         .help("remove one of the includes; GitLab rejects cyclic includes");
@@ -154,9 +182,14 @@ impl Pipeline {
             }
             if self.files.len() >= MAX_INCLUDES {
                 self.has_unfollowed_includes = true;
-                let finding = Finding::new(Rule::IncludeNotFollowed, file, span, "more than 150 included files")
-                    .label("not read")
-                    .help("GitLab itself refuses pipelines with more than 150 includes");
+                let finding = Finding::new(
+                    Rule::IncludeNotFollowed,
+                    file,
+                    span,
+                    "more than 150 included files",
+                )
+                .label("not read")
+                .help("GitLab itself refuses pipelines with more than 150 includes");
                 self.findings.push(finding);
                 return;
             }
@@ -164,7 +197,13 @@ impl Pipeline {
             let text = match read_text(&path) {
                 Ok(text) => text,
                 Err(message) => {
-                    self.errors.push(LoadError { name, text: None, span: None, message, help: None });
+                    self.errors.push(LoadError {
+                        name,
+                        text: None,
+                        span: None,
+                        message,
+                        help: None,
+                    });
                     continue;
                 }
             };
@@ -177,13 +216,24 @@ impl Pipeline {
         }
     }
 
-    fn report_include_problem(&mut self, file: FileId, pattern: &str, span: Span, problem: include::Problem) {
+    fn report_include_problem(
+        &mut self,
+        file: FileId,
+        pattern: &str,
+        span: Span,
+        problem: include::Problem,
+    ) {
+        // Whatever the include would have defined is unknown from here on.
+        self.has_unfollowed_includes = true;
         let finding = match problem {
-            include::Problem::NotFound => {
-                Finding::new(Rule::IncludeNotFound, file, span, format!("local include `{pattern}` matches no file"))
-                    .label("no such file under the project root")
-                    .help("check the path, or pass --root when the project root is not the git root")
-            }
+            include::Problem::NotFound => Finding::new(
+                Rule::IncludeNotFound,
+                file,
+                span,
+                format!("local include `{pattern}` matches no file"),
+            )
+            .label("no such file under the project root")
+            .help("check the path, or pass --root when the project root is not the git root"),
             include::Problem::OutsideRoot => Finding::new(
                 Rule::IncludeOutsideRoot,
                 file,
@@ -192,24 +242,23 @@ impl Pipeline {
             )
             .label("not read")
             .help("GitLab reads local includes from the repository only; move the file into it"),
-            include::Problem::Dynamic => {
-                self.has_unfollowed_includes = true;
-                Finding::new(
-                    Rule::IncludeNotFollowed,
-                    file,
-                    span,
-                    format!("local include `{pattern}` uses variables known only at run time"),
-                )
-                .label("not read")
-                .severity(Severity::Info)
-            }
+            include::Problem::Dynamic => Finding::new(
+                Rule::IncludeNotFollowed,
+                file,
+                span,
+                format!("local include `{pattern}` uses variables known only at run time"),
+            )
+            .label("not read")
+            .severity(Severity::Info),
         };
         self.findings.push(finding);
     }
 
     fn include_entries(&self, file: FileId) -> Vec<include::Entry> {
         let source = &self.files[file];
-        let Some(root) = source.tree.root() else { return Vec::new() };
+        let Some(root) = source.tree.root() else {
+            return Vec::new();
+        };
         source
             .tree
             .pairs(root)
@@ -242,14 +291,23 @@ impl Pipeline {
 
 /// Reads a file as UTF-8, with a message fit for users when it fails.
 pub fn read_text(path: &Path) -> Result<String, String> {
-    let bytes = std::fs::read(path).map_err(|err| format!("cannot read `{}`: {err}", path.display()))?;
+    let bytes =
+        std::fs::read(path).map_err(|err| format!("cannot read `{}`: {err}", path.display()))?;
     String::from_utf8(bytes).map_err(|err| {
-        format!("`{}` is not UTF-8 text (invalid byte at offset {})", path.display(), err.utf8_error().valid_up_to())
+        format!(
+            "`{}` is not UTF-8 text (invalid byte at offset {})",
+            path.display(),
+            err.utf8_error().valid_up_to()
+        )
     })
 }
 
 /// `path` relative to `root` when it lies inside, else as given.
 pub fn display_name(root: &Path, path: &Path) -> String {
     let absolute = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    absolute.strip_prefix(root).unwrap_or(path).to_string_lossy().into_owned()
+    absolute
+        .strip_prefix(root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned()
 }

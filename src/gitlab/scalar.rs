@@ -22,16 +22,26 @@ impl SourceMap {
     /// Builds the map for a scalar with `style` at `span`, whose decoded value
     /// is `decoded`. Returns `None` when the decoding cannot be reproduced.
     pub fn new(text: &str, span: Span, style: ScalarStyle, decoded: &str) -> Option<SourceMap> {
-        let mut out = Decoder { source: text, text: String::new(), offsets: Vec::new() };
+        let mut out = Decoder {
+            source: text,
+            text: String::new(),
+            offsets: Vec::new(),
+        };
         let raw = span.slice(text);
         match style {
             ScalarStyle::Plain => decode_flow(&mut out, raw, span.start(), None)?,
-            ScalarStyle::SingleQuoted => {
-                decode_flow(&mut out, raw.get(1..raw.len().checked_sub(1)?)?, span.start() + 1, Some(b'\''))?
-            }
-            ScalarStyle::DoubleQuoted => {
-                decode_flow(&mut out, raw.get(1..raw.len().checked_sub(1)?)?, span.start() + 1, Some(b'"'))?
-            }
+            ScalarStyle::SingleQuoted => decode_flow(
+                &mut out,
+                raw.get(1..raw.len().checked_sub(1)?)?,
+                span.start() + 1,
+                Some(b'\''),
+            )?,
+            ScalarStyle::DoubleQuoted => decode_flow(
+                &mut out,
+                raw.get(1..raw.len().checked_sub(1)?)?,
+                span.start() + 1,
+                Some(b'"'),
+            )?,
             ScalarStyle::Literal { chomping, indent } => {
                 decode_block(&mut out, text, span, indent, chomping, false)
             }
@@ -39,7 +49,10 @@ impl SourceMap {
                 decode_block(&mut out, text, span, indent, chomping, true)
             }
         }
-        (out.text == decoded).then(|| SourceMap { offsets: out.offsets, end: span.end() as u32 })
+        (out.text == decoded).then(|| SourceMap {
+            offsets: out.offsets,
+            end: span.end() as u32,
+        })
     }
 
     /// The source range of the decoded range `start..end`.
@@ -48,7 +61,9 @@ impl SourceMap {
         let source_end = if end == 0 || end <= start {
             source_start
         } else {
-            self.offsets.get(end - 1).map_or(self.end as usize, |&o| o as usize + 1)
+            self.offsets
+                .get(end - 1)
+                .map_or(self.end as usize, |&o| o as usize + 1)
         };
         Span::new(source_start, source_end.max(source_start))
     }
@@ -65,16 +80,21 @@ impl Decoder<'_> {
     /// maps byte for byte; one produced by an escape or a fold maps every
     /// byte to where it came from.
     fn push(&mut self, ch: char, at: usize) {
-        let copied = self.source.get(at..).is_some_and(|rest| rest.starts_with(ch));
+        let copied = self
+            .source
+            .get(at..)
+            .is_some_and(|rest| rest.starts_with(ch));
         self.text.push(ch);
         let len = ch.len_utf8();
-        self.offsets.extend((0..len).map(|i| (at + if copied { i } else { 0 }) as u32));
+        self.offsets
+            .extend((0..len).map(|i| (at + if copied { i } else { 0 }) as u32));
     }
 
     /// Pushes the source text `part` starting at source offset `at`, one to one.
     fn push_str(&mut self, part: &str, at: usize) {
         self.text.push_str(part);
-        self.offsets.extend((0..part.len()).map(|i| (at + i) as u32));
+        self.offsets
+            .extend((0..part.len()).map(|i| (at + i) as u32));
     }
 }
 
@@ -196,8 +216,17 @@ fn decode_single(out: &mut Decoder, body: &str, at: usize) -> usize {
 }
 
 /// Decodes the content of a `|` or `>` block scalar.
-fn decode_block(out: &mut Decoder, text: &str, span: Span, explicit: Option<u8>, chomping: Chomping, folded: bool) {
-    let header_end = text[span.start()..].find('\n').map_or(span.end(), |p| span.start() + p + 1);
+fn decode_block(
+    out: &mut Decoder,
+    text: &str,
+    span: Span,
+    explicit: Option<u8>,
+    chomping: Chomping,
+    folded: bool,
+) {
+    let header_end = text[span.start()..]
+        .find('\n')
+        .map_or(span.end(), |p| span.start() + p + 1);
     let content = &text[header_end.min(span.end())..span.end()];
     // With keep chomping the span ends after the last line break: that break
     // ends a line, it does not start one.
@@ -206,8 +235,15 @@ fn decode_block(out: &mut Decoder, text: &str, span: Span, explicit: Option<u8>,
         Some(n) => parent_indent(text, span.start()) + n as usize,
         None => lines
             .iter()
-            .find(|(_, line)| !line.trim_end_matches('\r').trim_start_matches(' ').is_empty())
-            .map_or(0, |(_, line)| line.len() - line.trim_start_matches(' ').len()),
+            .find(|(_, line)| {
+                !line
+                    .trim_end_matches('\r')
+                    .trim_start_matches(' ')
+                    .is_empty()
+            })
+            .map_or(0, |(_, line)| {
+                line.len() - line.trim_start_matches(' ').len()
+            }),
     };
     let mut breaks: Vec<usize> = Vec::new();
     let mut previous_normal: Option<bool> = None;
@@ -265,10 +301,9 @@ fn parent_indent(text: &str, header: usize) -> usize {
     let indent = line.len() - line.trim_start_matches(' ').len();
     // `- |2` inside a sequence: the item's content is indented past the dash.
     let rest = &line[indent..];
-    if rest.starts_with("- ") {
-        indent + 2 + (rest[2..].len() - rest[2..].trim_start_matches(' ').len())
-    } else {
-        indent
+    match rest.strip_prefix("- ") {
+        Some(item) => indent + 2 + (item.len() - item.trim_start_matches(' ').len()),
+        None => indent,
     }
 }
 

@@ -39,7 +39,9 @@ impl Value {
 
     pub fn get(&self, key: &str) -> Option<&Value> {
         match self {
-            Value::Mapping(_, entries) => entries.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
+            Value::Mapping(_, entries) => {
+                entries.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
+            }
             _ => None,
         }
     }
@@ -59,7 +61,8 @@ impl Value {
                 for (key, value) in over_entries {
                     match entries.iter().position(|(k, _)| *k == key) {
                         Some(index) => {
-                            let old = std::mem::replace(&mut entries[index].1, Value::TooComplex(at));
+                            let old =
+                                std::mem::replace(&mut entries[index].1, Value::TooComplex(at));
                             entries[index].1 = Value::merge(old, value);
                         }
                         None => entries.push((key, value)),
@@ -84,7 +87,10 @@ pub struct Converter<'p> {
 
 impl<'p> Converter<'p> {
     pub fn new(pipeline: &'p Pipeline) -> Self {
-        Converter { pipeline, budget: MAX_NODES }
+        Converter {
+            pipeline,
+            budget: MAX_NODES,
+        }
     }
 
     fn tree(&self, file: FileId) -> (&'p Tree, &'p str) {
@@ -103,22 +109,38 @@ impl<'p> Converter<'p> {
     fn convert_at(&mut self, at: At, keep: Option<&dyn Fn(&str) -> bool>, depth: usize) -> Value {
         let (tree, text) = self.tree(at.file);
         let node = tree.deref(at.node);
-        let at = At { file: at.file, node };
+        let at = At {
+            file: at.file,
+            node,
+        };
         if depth > MAX_DEPTH || self.budget == 0 {
             return Value::TooComplex(at);
         }
         self.budget -= 1;
         match &tree.node(node).kind {
             NodeKind::Sequence { .. } if tree.tag_is(text, node, "!reference") => {
-                let path = tree.items(node).iter().filter_map(|&i| tree.scalar(text, tree.deref(i)))
+                let path = tree
+                    .items(node)
+                    .iter()
+                    .filter_map(|&i| tree.scalar(text, tree.deref(i)))
                     .map(str::to_string)
                     .collect();
                 Value::Reference(at, path)
             }
             NodeKind::Sequence { .. } => {
-                let items = tree.items(node)
+                let items = tree
+                    .items(node)
                     .iter()
-                    .map(|&item| self.convert_at(At { file: at.file, node: item }, None, depth + 1))
+                    .map(|&item| {
+                        self.convert_at(
+                            At {
+                                file: at.file,
+                                node: item,
+                            },
+                            None,
+                            depth + 1,
+                        )
+                    })
                     .collect();
                 Value::Sequence(at, items)
             }
@@ -129,15 +151,25 @@ impl<'p> Converter<'p> {
 
     /// Entries of a mapping with `<<` merge keys applied: keys written in the
     /// mapping win over merged ones, and of `<<: [*a, *b]` the first wins.
-    fn mapping_entries(&mut self, at: At, keep: Option<&dyn Fn(&str) -> bool>, depth: usize) -> Vec<(String, Value)> {
+    fn mapping_entries(
+        &mut self,
+        at: At,
+        keep: Option<&dyn Fn(&str) -> bool>,
+        depth: usize,
+    ) -> Vec<(String, Value)> {
         let (tree, text) = self.tree(at.file);
         let mut own: Vec<(String, Value)> = Vec::new();
         let mut merged: Vec<(String, Value)> = Vec::new();
         for (key, value) in tree.pairs(at.node) {
-            let Some(name) = tree.scalar(text, tree.deref(key)) else { continue };
+            let Some(name) = tree.scalar(text, tree.deref(key)) else {
+                continue;
+            };
             if name == "<<" {
                 for source in merge_sources(tree, value) {
-                    let source_at = At { file: at.file, node: source };
+                    let source_at = At {
+                        file: at.file,
+                        node: source,
+                    };
                     for (k, v) in self.mapping_entries(source_at, keep, depth + 1) {
                         if !merged.iter().any(|(m, _)| *m == k) {
                             merged.push((k, v));
@@ -149,7 +181,14 @@ impl<'p> Converter<'p> {
             if keep.is_some_and(|keep| !keep(name)) {
                 continue;
             }
-            let value = self.convert_at(At { file: at.file, node: value }, None, depth + 1);
+            let value = self.convert_at(
+                At {
+                    file: at.file,
+                    node: value,
+                },
+                None,
+                depth + 1,
+            );
             own.retain(|(k, _)| k != name);
             own.push((name.to_string(), value));
         }
@@ -163,7 +202,11 @@ impl<'p> Converter<'p> {
 fn merge_sources(tree: &Tree, value: NodeId) -> Vec<NodeId> {
     let value = tree.deref(value);
     if tree.is_sequence(value) {
-        tree.items(value).iter().map(|&item| tree.deref(item)).filter(|&n| tree.is_mapping(n)).collect()
+        tree.items(value)
+            .iter()
+            .map(|&item| tree.deref(item))
+            .filter(|&n| tree.is_mapping(n))
+            .collect()
     } else if tree.is_mapping(value) {
         vec![value]
     } else {

@@ -35,9 +35,15 @@ pub enum ScalarStyle {
     SingleQuoted,
     DoubleQuoted,
     /// `|` with its chomping indicator and optional explicit indentation.
-    Literal { chomping: Chomping, indent: Option<u8> },
+    Literal {
+        chomping: Chomping,
+        indent: Option<u8>,
+    },
     /// `>` with its chomping indicator and optional explicit indentation.
-    Folded { chomping: Chomping, indent: Option<u8> },
+    Folded {
+        chomping: Chomping,
+        indent: Option<u8>,
+    },
 }
 
 impl ScalarStyle {
@@ -49,12 +55,25 @@ impl ScalarStyle {
 #[derive(Debug)]
 pub enum NodeKind {
     /// `decoded` is `None` when the value equals the source text of the span.
-    Scalar { style: ScalarStyle, decoded: Option<Box<str>> },
+    Scalar {
+        style: ScalarStyle,
+        decoded: Option<Box<str>>,
+    },
     /// Children are `children[first..first + len]`.
-    Sequence { first: u32, len: u32, flow: bool },
+    Sequence {
+        first: u32,
+        len: u32,
+        flow: bool,
+    },
     /// Keys and values alternate in `children[first..first + 2 * len]`.
-    Mapping { first: u32, len: u32, flow: bool },
-    Alias { target: NodeId },
+    Mapping {
+        first: u32,
+        len: u32,
+        flow: bool,
+    },
+    Alias {
+        target: NodeId,
+    },
 }
 
 #[derive(Debug)]
@@ -90,7 +109,10 @@ impl Tree {
     /// second document is the configuration.
     pub fn parse(text: &str) -> Result<Tree, SyntaxError> {
         if text.len() >= u32::MAX as usize {
-            return Err(SyntaxError { offset: 0, message: "file is larger than 4 GiB".into() });
+            return Err(SyntaxError {
+                offset: 0,
+                message: "file is larger than 4 GiB".into(),
+            });
         }
         let index = CharIndex::new(text);
         let mut builder = Builder::new(text, &index);
@@ -147,7 +169,10 @@ impl Tree {
     pub fn scalar<'t>(&'t self, text: &'t str, id: NodeId) -> Option<&'t str> {
         let node = self.node(id);
         match &node.kind {
-            NodeKind::Scalar { decoded: Some(value), .. } => Some(value),
+            NodeKind::Scalar {
+                decoded: Some(value),
+                ..
+            } => Some(value),
             NodeKind::Scalar { decoded: None, .. } => Some(node.span.slice(text)),
             _ => None,
         }
@@ -164,15 +189,23 @@ impl Tree {
     /// True for a plain empty scalar or `~`/`null`: YAML's null.
     pub fn is_null(&self, text: &str, id: NodeId) -> bool {
         match &self.node(id).kind {
-            NodeKind::Scalar { style: ScalarStyle::Plain, .. } => {
-                matches!(self.scalar(text, id), Some("" | "~" | "null" | "Null" | "NULL"))
+            NodeKind::Scalar {
+                style: ScalarStyle::Plain,
+                ..
+            } => {
+                matches!(
+                    self.scalar(text, id),
+                    Some("" | "~" | "null" | "Null" | "NULL")
+                )
             }
             _ => false,
         }
     }
 
     pub fn tag_is(&self, text: &str, id: NodeId, tag: &str) -> bool {
-        self.node(id).tag.is_some_and(|span| span.slice(text) == tag)
+        self.node(id)
+            .tag
+            .is_some_and(|span| span.slice(text) == tag)
     }
 
     pub fn len(&self) -> usize {
@@ -189,7 +222,9 @@ impl Tree {
 fn content_root(tree: &Tree, text: &str, roots: &[NodeId]) -> Option<NodeId> {
     let first = *roots.first()?;
     let is_header = tree.is_mapping(first)
-        && tree.pairs(first).all(|(key, _)| tree.scalar(text, key) == Some("spec"))
+        && tree
+            .pairs(first)
+            .all(|(key, _)| tree.scalar(text, key) == Some("spec"))
         && tree.pairs(first).next().is_some();
     match roots.get(1) {
         Some(&second) if is_header => Some(second),
@@ -198,7 +233,10 @@ fn content_root(tree: &Tree, text: &str, roots: &[NodeId]) -> Option<NodeId> {
 }
 
 fn syntax_error(index: &CharIndex, err: &ScanError) -> SyntaxError {
-    SyntaxError { offset: index.byte_of(err.marker()), message: err.info().to_string() }
+    SyntaxError {
+        offset: index.byte_of(err.marker()),
+        message: err.info().to_string(),
+    }
 }
 
 /// Converts yaml-rust2 markers into byte offsets.
@@ -217,7 +255,11 @@ impl<'a> CharIndex<'a> {
     fn new(text: &'a str) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(memchr_newlines(text).map(|pos| pos as u32 + 1));
-        CharIndex { text, line_starts, ascii: text.is_ascii() }
+        CharIndex {
+            text,
+            line_starts,
+            ascii: text.is_ascii(),
+        }
     }
 
     fn byte_of(&self, mark: &Marker) -> usize {
@@ -228,14 +270,19 @@ impl<'a> CharIndex<'a> {
         let column = if self.ascii {
             mark.col()
         } else {
-            line.char_indices().nth(mark.col()).map_or(line.len(), |(offset, _)| offset)
+            line.char_indices()
+                .nth(mark.col())
+                .map_or(line.len(), |(offset, _)| offset)
         };
         (start as usize + column).min(self.text.len())
     }
 }
 
 fn memchr_newlines(text: &str) -> impl Iterator<Item = usize> + '_ {
-    text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(pos, _)| pos)
+    text.bytes()
+        .enumerate()
+        .filter(|&(_, b)| b == b'\n')
+        .map(|(pos, _)| pos)
 }
 
 /// An open collection while events stream in.
@@ -287,7 +334,11 @@ impl<'a> Builder<'a> {
     }
 
     fn finish(self) -> Tree {
-        let mut tree = Tree { nodes: self.nodes, children: self.children, root: None };
+        let mut tree = Tree {
+            nodes: self.nodes,
+            children: self.children,
+            root: None,
+        };
         tree.root = content_root(&tree, self.text, &self.roots);
         tree
     }
@@ -311,31 +362,43 @@ impl<'a> Builder<'a> {
 
     /// Ends the pending plain scalar now that the next event starts at `bound`.
     fn settle_pending(&mut self, bound: usize) {
-        let Some(pending) = self.pending.take() else { return };
+        let Some(pending) = self.pending.take() else {
+            return;
+        };
         let node = &mut self.nodes[pending.node.0 as usize];
         let end = plain_scalar_end(self.text, node.span.start(), bound, pending.in_flow);
         node.span = Span::new(node.span.start(), end);
-        if let NodeKind::Scalar { decoded, .. } = &mut node.kind {
-            if decoded.as_deref() == Some(node.span.slice(self.text)) {
-                *decoded = None;
-            }
+        if let NodeKind::Scalar { decoded, .. } = &mut node.kind
+            && decoded.as_deref() == Some(node.span.slice(self.text))
+        {
+            *decoded = None;
         }
         self.last_end = end;
     }
 
-    fn scalar(&mut self, value: String, style: TScalarStyle, anchor_id: usize, has_tag: bool, at: usize) {
+    fn scalar(
+        &mut self,
+        value: String,
+        style: TScalarStyle,
+        anchor_id: usize,
+        has_tag: bool,
+        at: usize,
+    ) {
         let text = self.text;
         let (span, style) = match style {
-            TScalarStyle::Plain if value.is_empty() => {
-                (Span::empty(empty_scalar_position(text, at, self.last_end)), ScalarStyle::Plain)
-            }
+            TScalarStyle::Plain if value.is_empty() => (
+                Span::empty(empty_scalar_position(text, at, self.last_end)),
+                ScalarStyle::Plain,
+            ),
             TScalarStyle::Plain => (Span::new(at, at), ScalarStyle::Plain),
-            TScalarStyle::SingleQuoted => {
-                (Span::new(at, quoted_end(text, at, b'\'')), ScalarStyle::SingleQuoted)
-            }
-            TScalarStyle::DoubleQuoted => {
-                (Span::new(at, quoted_end(text, at, b'"')), ScalarStyle::DoubleQuoted)
-            }
+            TScalarStyle::SingleQuoted => (
+                Span::new(at, quoted_end(text, at, b'\'')),
+                ScalarStyle::SingleQuoted,
+            ),
+            TScalarStyle::DoubleQuoted => (
+                Span::new(at, quoted_end(text, at, b'"')),
+                ScalarStyle::DoubleQuoted,
+            ),
             TScalarStyle::Literal | TScalarStyle::Folded => {
                 let has_content = !value.trim_matches('\n').is_empty();
                 block_scalar_span(text, at, style == TScalarStyle::Literal, has_content)
@@ -347,9 +410,20 @@ impl<'a> Builder<'a> {
         let decoded = (awaits_end || value != span.slice(text)).then(|| value.into_boxed_str());
         let (anchor, tag) = decorations(text, span.start(), anchor_id != 0, has_tag);
         let kind = NodeKind::Scalar { style, decoded };
-        let id = self.push_node(Node { span, kind, anchor, tag }, anchor_id);
+        let id = self.push_node(
+            Node {
+                span,
+                kind,
+                anchor,
+                tag,
+            },
+            anchor_id,
+        );
         if awaits_end {
-            self.pending = Some(PendingPlain { node: id, in_flow: self.in_flow() });
+            self.pending = Some(PendingPlain {
+                node: id,
+                in_flow: self.in_flow(),
+            });
         } else {
             self.last_end = span.end();
         }
@@ -358,18 +432,40 @@ impl<'a> Builder<'a> {
     fn start_collection(&mut self, is_mapping: bool, anchor_id: usize, has_tag: bool, at: usize) {
         let flow = matches!(self.text.as_bytes().get(at), Some(b'[' | b'{'));
         let kind = if is_mapping {
-            NodeKind::Mapping { first: 0, len: 0, flow }
+            NodeKind::Mapping {
+                first: 0,
+                len: 0,
+                flow,
+            }
         } else {
-            NodeKind::Sequence { first: 0, len: 0, flow }
+            NodeKind::Sequence {
+                first: 0,
+                len: 0,
+                flow,
+            }
         };
-        let node = Node { span: Span::empty(at), kind, anchor: None, tag: None };
+        let node = Node {
+            span: Span::empty(at),
+            kind,
+            anchor: None,
+            tag: None,
+        };
         let id = self.push_node(node, anchor_id);
-        let frame = Frame { node: id, flow, is_mapping, has_anchor: anchor_id != 0, has_tag, children: Vec::new() };
+        let frame = Frame {
+            node: id,
+            flow,
+            is_mapping,
+            has_anchor: anchor_id != 0,
+            has_tag,
+            children: Vec::new(),
+        };
         self.stack.push(frame);
     }
 
     fn end_collection(&mut self, at: usize) {
-        let Some(frame) = self.stack.pop() else { return };
+        let Some(frame) = self.stack.pop() else {
+            return;
+        };
         let first = self.children.len() as u32;
         let count = frame.children.len() as u32;
         // A block sequence's marker is its first `-`, a block mapping's may
@@ -382,7 +478,10 @@ impl<'a> Builder<'a> {
         let end = if frame.flow {
             (at + 1).min(self.text.len())
         } else {
-            frame.children.last().map_or(start, |&child| self.nodes[child.0 as usize].span.end())
+            frame
+                .children
+                .last()
+                .map_or(start, |&child| self.nodes[child.0 as usize].span.end())
         };
         self.children.extend_from_slice(&frame.children);
         let text = self.text;
@@ -392,9 +491,17 @@ impl<'a> Builder<'a> {
         node.tag = tag;
         node.span = Span::new(start, end.max(start));
         node.kind = if frame.is_mapping {
-            NodeKind::Mapping { first, len: count / 2, flow: frame.flow }
+            NodeKind::Mapping {
+                first,
+                len: count / 2,
+                flow: frame.flow,
+            }
         } else {
-            NodeKind::Sequence { first, len: count, flow: frame.flow }
+            NodeKind::Sequence {
+                first,
+                len: count,
+                flow: frame.flow,
+            }
         };
         self.last_end = node.span.end();
     }
@@ -412,11 +519,19 @@ impl<'a> Builder<'a> {
 
     fn alias(&mut self, anchor_id: usize, at: usize) {
         let Some(&target) = self.anchors.get(&anchor_id) else {
-            self.error = Some(SyntaxError { offset: at, message: "alias to an unknown anchor".into() });
+            self.error = Some(SyntaxError {
+                offset: at,
+                message: "alias to an unknown anchor".into(),
+            });
             return;
         };
         let end = name_end(self.text, at + 1);
-        let node = Node { span: Span::new(at, end), kind: NodeKind::Alias { target }, anchor: None, tag: None };
+        let node = Node {
+            span: Span::new(at, end),
+            kind: NodeKind::Alias { target },
+            anchor: None,
+            tag: None,
+        };
         self.push_node(node, 0);
         self.last_end = end;
     }
@@ -467,7 +582,11 @@ fn line_start(text: &str, at: usize) -> usize {
 /// End of the line holding `at`, before its `\r\n` or `\n`.
 fn line_end(text: &str, at: usize) -> usize {
     let end = text[at..].find('\n').map_or(text.len(), |pos| at + pos);
-    if end > at && text.as_bytes()[end - 1] == b'\r' { end - 1 } else { end }
+    if end > at && text.as_bytes()[end - 1] == b'\r' {
+        end - 1
+    } else {
+        end
+    }
 }
 
 /// Offset after the next line break following `at`, or the text length.
@@ -479,7 +598,10 @@ fn next_line(text: &str, at: usize) -> usize {
 fn name_end(text: &str, from: usize) -> usize {
     let bytes = text.as_bytes();
     let mut end = from;
-    while end < bytes.len() && !is_space(bytes[end]) && !matches!(bytes[end], b',' | b'[' | b']' | b'{' | b'}') {
+    while end < bytes.len()
+        && !is_space(bytes[end])
+        && !matches!(bytes[end], b',' | b'[' | b']' | b'{' | b'}')
+    {
         end += 1;
     }
     end
@@ -539,7 +661,10 @@ fn trim_end(bytes: &[u8], from: usize, mut end: usize) -> usize {
 
 /// True when a line starts with a block indicator (`- `, `? `, `: `).
 fn starts_with_indicator(bytes: &[u8]) -> bool {
-    matches!(bytes, [b'-' | b'?' | b':'] | [b'-' | b'?' | b':', b' ' | b'\t' | b'\r', ..])
+    matches!(
+        bytes,
+        [b'-' | b'?' | b':'] | [b'-' | b'?' | b':', b' ' | b'\t' | b'\r', ..]
+    )
 }
 
 /// Derives the end of a plain scalar from its start and the start of the
@@ -557,7 +682,9 @@ fn plain_scalar_end(text: &str, start: usize, bound: usize, in_flow: bool) -> us
     }
     let mut line = next_line(text, start);
     while line < bound && line < text.len() {
-        let first = (line..bytes.len()).find(|&p| !is_blank(bytes[p])).unwrap_or(bytes.len());
+        let first = (line..bytes.len())
+            .find(|&p| !is_blank(bytes[p]))
+            .unwrap_or(bytes.len());
         if first >= bound {
             break;
         }
@@ -569,9 +696,10 @@ fn plain_scalar_end(text: &str, start: usize, bound: usize, in_flow: bool) -> us
             break;
         }
         let (content_end, stop) = plain_line_end(text, first, in_flow);
-        let is_key = stop == PlainStop::Indicator && bytes.get(content_end..).is_some_and(|rest| {
-            rest.iter().find(|b| !is_blank(**b)) == Some(&b':')
-        });
+        let is_key = stop == PlainStop::Indicator
+            && bytes
+                .get(content_end..)
+                .is_some_and(|rest| rest.iter().find(|b| !is_blank(**b)) == Some(&b':'));
         if is_key {
             break;
         }
@@ -591,7 +719,12 @@ fn plain_scalar_end(text: &str, start: usize, bound: usize, in_flow: bool) -> us
 ///
 /// An empty block scalar has no content line to measure, and its marker is the
 /// next token's: its span is the header line alone.
-fn block_scalar_span(text: &str, at: usize, literal: bool, has_content: bool) -> (Span, ScalarStyle) {
+fn block_scalar_span(
+    text: &str,
+    at: usize,
+    literal: bool,
+    has_content: bool,
+) -> (Span, ScalarStyle) {
     let header_line = header_line_start(text, at);
     let header = find_block_header(text, header_line).unwrap_or(line_start(text, at));
     let (chomping, indent) = header_indicators(text, header + 1);
@@ -605,7 +738,8 @@ fn block_scalar_span(text: &str, at: usize, literal: bool, has_content: bool) ->
         return (Span::new(header, header_end), style);
     }
     let content_indent = at - line_start(text, at);
-    let end = block_content_end(text, next_line(text, header), content_indent, chomping).max(header_end);
+    let end =
+        block_content_end(text, next_line(text, header), content_indent, chomping).max(header_end);
     (Span::new(header, end), style)
 }
 
@@ -643,8 +777,14 @@ fn find_block_header(text: &str, line: usize) -> Option<usize> {
 }
 
 fn header_tail_is_valid(tail: &[u8]) -> bool {
-    let indicators = tail.iter().take_while(|b| matches!(b, b'1'..=b'9' | b'+' | b'-')).count();
-    indicators <= 2 && tail.get(indicators).is_none_or(|&b| is_blank(b) || b == b'\r')
+    let indicators = tail
+        .iter()
+        .take_while(|b| matches!(b, b'1'..=b'9' | b'+' | b'-'))
+        .count();
+    indicators <= 2
+        && tail
+            .get(indicators)
+            .is_none_or(|&b| is_blank(b) || b == b'\r')
 }
 
 fn header_indicators(text: &str, from: usize) -> (Chomping, Option<u8>) {
@@ -701,7 +841,12 @@ fn empty_scalar_position(text: &str, at: usize, last_end: usize) -> usize {
 }
 
 /// Finds the `&anchor` and `!tag` written before a node that starts at `start`.
-fn decorations(text: &str, start: usize, has_anchor: bool, has_tag: bool) -> (Option<Span>, Option<Span>) {
+fn decorations(
+    text: &str,
+    start: usize,
+    has_anchor: bool,
+    has_tag: bool,
+) -> (Option<Span>, Option<Span>) {
     let (mut anchor, mut tag) = (None, None);
     let bytes = text.as_bytes();
     let mut end = start;
@@ -712,7 +857,9 @@ fn decorations(text: &str, start: usize, has_anchor: bool, has_tag: bool) -> (Op
         while end > 0 && is_space(bytes[end - 1]) {
             end -= 1;
         }
-        let begin = text[..end].rfind(|c: char| c.is_ascii_whitespace()).map_or(0, |p| p + 1);
+        let begin = text[..end]
+            .rfind(|c: char| c.is_ascii_whitespace())
+            .map_or(0, |p| p + 1);
         let token = Span::new(begin, end);
         match bytes.get(begin) {
             Some(b'&') if has_anchor && anchor.is_none() => anchor = Some(token),

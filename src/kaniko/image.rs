@@ -33,8 +33,13 @@ pub fn is_kaniko_image(image: &str) -> bool {
 /// True for the warmer image, which has no BuildKit counterpart at all.
 pub fn is_warmer_image(image: &str) -> bool {
     let name = image.trim().split(['@']).next().unwrap_or_default();
-    let repository = name.rsplit_once(':').filter(|(_, tag)| !tag.contains('/')).map_or(name, |(r, _)| r);
-    repository.ends_with("/warmer") || repository.ends_with("kaniko-warmer") || repository.ends_with("kaniko-warmer-fips")
+    let repository = name
+        .rsplit_once(':')
+        .filter(|(_, tag)| !tag.contains('/'))
+        .map_or(name, |(r, _)| r);
+    repository.ends_with("/warmer")
+        || repository.ends_with("kaniko-warmer")
+        || repository.ends_with("kaniko-warmer-fips")
 }
 
 #[cfg(test)]

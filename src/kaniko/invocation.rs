@@ -44,11 +44,23 @@ pub struct FlagUse {
 /// Something in the command line that is not a known flag.
 #[derive(Clone, Debug)]
 pub enum Problem {
-    Unknown { name: String, span: Span },
-    MissingValue { flag: &'static FlagSpec, span: Span },
-    Stray { word: String, span: Span },
+    Unknown {
+        name: String,
+        span: Span,
+    },
+    MissingValue {
+        flag: &'static FlagSpec,
+        span: Span,
+    },
+    Stray {
+        word: String,
+        span: Span,
+    },
     /// An unquoted `$VAR` (or `$(...)`) that may expand to several flags.
-    Variable { word: String, span: Span },
+    Variable {
+        word: String,
+        span: Span,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -62,7 +74,11 @@ pub struct Invocation {
 
 /// Reads the arguments after the program word. `to_source` maps a word's
 /// range in the script text to its span in the YAML source.
-pub fn parse(program: Program, args: &[Word], to_source: &dyn Fn(std::ops::Range<usize>) -> Span) -> (Vec<FlagUse>, Vec<Problem>) {
+pub fn parse(
+    program: Program,
+    args: &[Word],
+    to_source: &dyn Fn(std::ops::Range<usize>) -> Span,
+) -> (Vec<FlagUse>, Vec<Problem>) {
     let table = program.flags();
     let mut flags = Vec::new();
     let mut problems = Vec::new();
@@ -73,11 +89,17 @@ pub fn parse(program: Program, args: &[Word], to_source: &dyn Fn(std::ops::Range
         let span = to_source(word.range.clone());
         index += 1;
         if is_dynamic(word) {
-            problems.push(Problem::Variable { word: word.value.clone(), span });
+            problems.push(Problem::Variable {
+                word: word.value.clone(),
+                span,
+            });
             continue;
         }
         if only_positional || !word.value.starts_with('-') || word.value == "-" {
-            problems.push(Problem::Stray { word: word.value.clone(), span });
+            problems.push(Problem::Stray {
+                word: word.value.clone(),
+                span,
+            });
             continue;
         }
         if word.value == "--" {
@@ -87,6 +109,15 @@ pub fn parse(program: Program, args: &[Word], to_source: &dyn Fn(std::ops::Range
         let (spec, inline, name) = match lookup(table, &word.value) {
             Ok(found) => found,
             Err(name) => {
+                // Kaniko stops at the first unknown flag; the word after a
+                // `--name` without `=` is most likely its value, not a finding.
+                let next_is_value = !word.value.contains('=')
+                    && args
+                        .get(index)
+                        .is_some_and(|next| !next.value.starts_with('-'));
+                if next_is_value {
+                    index += 1;
+                }
                 problems.push(Problem::Unknown { name, span });
                 continue;
             }
@@ -98,11 +129,23 @@ pub fn parse(program: Program, args: &[Word], to_source: &dyn Fn(std::ops::Range
         match (spec.kind, inline) {
             (ValueKind::Bool, inline) => {
                 let value = inline.map_or("true".to_string(), |(v, _)| v);
-                flags.push(FlagUse { spec, name_span, span, value, written: None });
+                flags.push(FlagUse {
+                    spec,
+                    name_span,
+                    span,
+                    value,
+                    written: None,
+                });
             }
             (_, Some((value, offset))) => {
                 let written = to_source(word.range.start + offset..word.range.end);
-                flags.push(FlagUse { spec, name_span, span, value, written: Some(written) });
+                flags.push(FlagUse {
+                    spec,
+                    name_span,
+                    span,
+                    value,
+                    written: Some(written),
+                });
             }
             (_, None) => match args.get(index) {
                 Some(value_word) => {
@@ -110,7 +153,13 @@ pub fn parse(program: Program, args: &[Word], to_source: &dyn Fn(std::ops::Range
                     let written = to_source(value_word.range.clone());
                     let span = Span::new(span.start(), written.end().max(span.end()));
                     let value = value_word.value.clone();
-                    flags.push(FlagUse { spec, name_span, span, value, written: Some(written) });
+                    flags.push(FlagUse {
+                        spec,
+                        name_span,
+                        span,
+                        value,
+                        written: Some(written),
+                    });
                 }
                 None => problems.push(Problem::MissingValue { flag: spec, span }),
             },
@@ -119,17 +168,20 @@ pub fn parse(program: Program, args: &[Word], to_source: &dyn Fn(std::ops::Range
     (flags, problems)
 }
 
-/// An unquoted word that starts with an expansion can become any number of
-/// words at run time.
+/// A word that starts with an expansion holds flags nobody can see here:
+/// unquoted it may become several words, quoted exactly one.
 fn is_dynamic(word: &Word) -> bool {
-    word.expansion || (!word.quoted && word.value.starts_with("$(")) || word.value.starts_with('`')
+    word.expansion || word.value.starts_with('$') || word.value.starts_with('`')
 }
 
 /// Finds the flag a word names. Returns the spec, the inline value with its
 /// byte offset in the word (`--flag=value`, `-cvalue`), and the name part as
 /// written; or the unknown name.
 #[allow(clippy::type_complexity)]
-fn lookup(table: &'static [FlagSpec], word: &str) -> Result<(&'static FlagSpec, Option<(String, usize)>, String), String> {
+fn lookup(
+    table: &'static [FlagSpec],
+    word: &str,
+) -> Result<(&'static FlagSpec, Option<(String, usize)>, String), String> {
     if let Some(long) = word.strip_prefix("--") {
         let (name, inline) = match long.split_once('=') {
             Some((name, value)) => (name, Some((value.to_string(), 2 + name.len() + 1))),

@@ -44,7 +44,9 @@ impl Usage<'_> {
     }
 
     pub fn invocations(&self) -> impl Iterator<Item = (FileId, &Invocation)> {
-        self.lines.iter().flat_map(|line| line.invocations.iter().map(move |inv| (line.file, inv)))
+        self.lines
+            .iter()
+            .flat_map(|line| line.invocations.iter().map(move |inv| (line.file, inv)))
     }
 
     pub fn paths(&self) -> impl Iterator<Item = &PathUse> {
@@ -54,7 +56,10 @@ impl Usage<'_> {
 
 /// Looks at one job: its image and every script line it runs.
 pub fn detect<'j>(pipeline: &Pipeline, job: &'j Job) -> Usage<'j> {
-    let image = job.image.as_ref().filter(|image| image::is_kaniko_image(&image.name));
+    let image = job
+        .image
+        .as_ref()
+        .filter(|image| image::is_kaniko_image(&image.name));
     let in_kaniko_image = image.is_some();
     let lines = job
         .scripts
@@ -73,7 +78,9 @@ fn scan_line(pipeline: &Pipeline, line: &ScriptLine, in_kaniko_image: bool) -> O
     let node = source.tree.deref(node);
     let script = source.tree.scalar(&source.text, node)?;
     // Cheap filter first: most script lines never mention Kaniko.
-    if !script.contains("kaniko") && !(in_kaniko_image && (script.contains("executor") || script.contains("warmer"))) {
+    if !script.contains("kaniko")
+        && !(in_kaniko_image && (script.contains("executor") || script.contains("warmer")))
+    {
         return None;
     }
     let scalar = source.tree.node(node);
@@ -85,8 +92,13 @@ fn scan_line(pipeline: &Pipeline, line: &ScriptLine, in_kaniko_image: bool) -> O
         Some(map) => map.span_of(range.start, range.end),
         None => scalar.span,
     };
-    let mut found = LineUse { file, invocations: Vec::new(), paths: Vec::new() };
+    let mut found = LineUse {
+        file,
+        invocations: Vec::new(),
+        paths: Vec::new(),
+    };
     for command in shell::commands(script) {
+        collect_assigned_paths(&command.assignments, file, &to_source, &mut found.paths);
         let Some(first) = command.words.first() else {
             collect_paths(&command.redirects, file, &to_source, &mut found.paths);
             continue;
@@ -94,9 +106,17 @@ fn scan_line(pipeline: &Pipeline, line: &ScriptLine, in_kaniko_image: bool) -> O
         match program(&first.value, in_kaniko_image) {
             Some(program) => {
                 let (flags, problems) = invocation::parse(program, &command.words[1..], &to_source);
-                let last = command.words.last().map_or(first.range.end, |w| w.range.end);
+                let last = command
+                    .words
+                    .last()
+                    .map_or(first.range.end, |w| w.range.end);
                 let span = to_source(first.range.start..last);
-                found.invocations.push(Invocation { program, span, flags, problems });
+                found.invocations.push(Invocation {
+                    program,
+                    span,
+                    flags,
+                    problems,
+                });
             }
             None if PRINTERS.contains(&first.value.as_str()) => {}
             None => collect_paths(&command.words[1..], file, &to_source, &mut found.paths),
@@ -109,20 +129,59 @@ fn scan_line(pipeline: &Pipeline, line: &ScriptLine, in_kaniko_image: bool) -> O
 /// Which Kaniko program a command name runs. A bare `executor` counts only
 /// inside a Kaniko image, where `/kaniko` is on `PATH`.
 fn program(name: &str, in_kaniko_image: bool) -> Option<Program> {
-    let name = name.trim_start_matches("${KANIKO_DIR:-/kaniko}").trim_start_matches("$KANIKO_DIR");
-    if name.ends_with("/kaniko/executor") || name == "/executor" || (in_kaniko_image && name == "executor") {
+    let name = name
+        .trim_start_matches("${KANIKO_DIR:-/kaniko}")
+        .trim_start_matches("$KANIKO_DIR");
+    if name.ends_with("/kaniko/executor")
+        || name == "/executor"
+        || (in_kaniko_image && name == "executor")
+    {
         Some(Program::Executor)
-    } else if name.ends_with("/kaniko/warmer") || name == "/warmer" || (in_kaniko_image && name == "warmer") {
+    } else if name.ends_with("/kaniko/warmer")
+        || name == "/warmer"
+        || (in_kaniko_image && name == "warmer")
+    {
         Some(Program::Warmer)
     } else {
         None
     }
 }
 
-fn collect_paths(words: &[shell::Word], file: FileId, to_source: &dyn Fn(std::ops::Range<usize>) -> Span, out: &mut Vec<PathUse>) {
+/// `SSL_CERT_DIR=/kaniko/ssl/certs cmd`: the value names a Kaniko path.
+fn collect_assigned_paths(
+    words: &[shell::Word],
+    file: FileId,
+    to_source: &dyn Fn(std::ops::Range<usize>) -> Span,
+    out: &mut Vec<PathUse>,
+) {
+    for word in words {
+        if let Some((_, value)) = word
+            .value
+            .split_once('=')
+            .filter(|(_, v)| v.starts_with("/kaniko/"))
+        {
+            out.push(PathUse {
+                file,
+                span: to_source(word.range.clone()),
+                path: value.to_string(),
+            });
+        }
+    }
+}
+
+fn collect_paths(
+    words: &[shell::Word],
+    file: FileId,
+    to_source: &dyn Fn(std::ops::Range<usize>) -> Span,
+    out: &mut Vec<PathUse>,
+) {
     for word in words {
         if word.value.starts_with("/kaniko/") {
-            out.push(PathUse { file, span: to_source(word.range.clone()), path: word.value.clone() });
+            out.push(PathUse {
+                file,
+                span: to_source(word.range.clone()),
+                path: word.value.clone(),
+            });
         }
     }
 }

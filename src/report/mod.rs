@@ -5,7 +5,10 @@ mod json;
 
 use std::fmt::Write as _;
 
-use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, SourceCode, SpanContents};
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, SourceCode,
+    SpanContents,
+};
 
 use crate::finding::Finding;
 use crate::gitlab::{LoadError, Pipeline};
@@ -26,7 +29,10 @@ impl Position {
         let offset = floor_char_boundary(text, offset.min(text.len()));
         let before = &text[..offset];
         let line_start = before.rfind('\n').map_or(0, |p| p + 1);
-        Position { line: before.matches('\n').count() + 1, column: before[line_start..].chars().count() + 1 }
+        Position {
+            line: before.matches('\n').count() + 1,
+            column: before[line_start..].chars().count() + 1,
+        }
     }
 }
 
@@ -97,7 +103,10 @@ impl Diagnostic for FindingDiagnostic<'_> {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        self.finding.help.as_ref().map(|help| Box::new(help) as Box<dyn std::fmt::Display>)
+        self.finding
+            .help
+            .as_ref()
+            .map(|help| Box::new(help) as Box<dyn std::fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -107,8 +116,10 @@ impl Diagnostic for FindingDiagnostic<'_> {
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let finding = self.finding;
         let primary = LabeledSpan::new_primary_with_span(non_empty(&finding.label), finding.span);
-        let secondary =
-            finding.labels.iter().map(|label| LabeledSpan::new_with_span(non_empty(&label.text), label.span));
+        let secondary = finding
+            .labels
+            .iter()
+            .map(|label| LabeledSpan::new_with_span(non_empty(&label.text), label.span));
         Some(Box::new(std::iter::once(primary).chain(secondary)))
     }
 }
@@ -143,7 +154,10 @@ impl Diagnostic for LoadDiagnostic<'_> {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        self.error.help.as_ref().map(|help| Box::new(help) as Box<dyn std::fmt::Display>)
+        self.error
+            .help
+            .as_ref()
+            .map(|help| Box::new(help) as Box<dyn std::fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -152,7 +166,9 @@ impl Diagnostic for LoadDiagnostic<'_> {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let span = self.error.span?;
-        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(Some("here".into()), span))))
+        Some(Box::new(std::iter::once(
+            LabeledSpan::new_primary_with_span(Some("here".into()), span),
+        )))
     }
 }
 
@@ -163,18 +179,35 @@ pub struct Renderer {
 
 impl Renderer {
     pub fn new(color: bool) -> Renderer {
-        let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-        Renderer { handler: GraphicalReportHandler::new_themed(theme).with_links(false).with_width(110) }
+        let theme = if color {
+            GraphicalTheme::unicode()
+        } else {
+            GraphicalTheme::unicode_nocolor()
+        };
+        Renderer {
+            handler: GraphicalReportHandler::new_themed(theme)
+                .with_links(false)
+                .with_width(110),
+        }
     }
 
     pub fn finding(&self, pipeline: &Pipeline, finding: &Finding) -> String {
         let file = &pipeline.files[finding.file];
-        let diagnostic = FindingDiagnostic { finding, source: NamedText { name: &file.name, text: &file.text } };
+        let diagnostic = FindingDiagnostic {
+            finding,
+            source: NamedText {
+                name: &file.name,
+                text: &file.text,
+            },
+        };
         self.render(&diagnostic)
     }
 
     pub fn load_error(&self, error: &LoadError) -> String {
-        let source = error.text.as_deref().map(|text| NamedText { name: &error.name, text });
+        let source = error.text.as_deref().map(|text| NamedText {
+            name: &error.name,
+            text,
+        });
         self.render(&LoadDiagnostic { error, source })
     }
 
@@ -206,5 +239,8 @@ pub fn concise(pipeline: &Pipeline, finding: &Finding) -> String {
 
 /// The start and end positions of a span in a file.
 pub fn positions(text: &str, span: Span) -> (Position, Position) {
-    (Position::of(text, span.start()), Position::of(text, span.end()))
+    (
+        Position::of(text, span.start()),
+        Position::of(text, span.end()),
+    )
 }
