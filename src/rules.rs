@@ -73,3 +73,25 @@ impl Rule {
         Rule::ALL.iter().copied().find(|rule| rule.code() == code)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `docs/rules.md` must document every rule code.
+    #[test]
+    fn every_rule_is_documented() {
+        let docs = include_str!("../docs/rules.md");
+        for rule in Rule::ALL {
+            let cell = format!("| `{}` | {} |", rule.code(), rule.severity().as_str());
+            assert!(docs.contains(&cell), "docs/rules.md lacks `{cell}`");
+        }
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for &rule in Rule::ALL {
+            assert_eq!(Rule::from_code(rule.code()), Some(rule));
+        }
+    }
+}
