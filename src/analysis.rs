@@ -11,7 +11,6 @@ use crate::gitlab::{FileId, Pipeline};
 use crate::kaniko::invocation::{Invocation, Problem, Program};
 use crate::kaniko::{self, PathUse, Usage};
 use crate::mapping::table::{self, FlagSpec};
-use crate::report::Position;
 use crate::rules::Rule;
 use crate::span::Span;
 
@@ -96,7 +95,7 @@ fn place(pipeline: &Pipeline, finding: Finding, at: At, text: &str) -> Finding {
         return finding.with_label(span, text);
     }
     let file = &pipeline.files[at.file];
-    let position = Position::of(&file.text, span.start());
+    let position = file.position(span.start());
     let mut finding = finding;
     let note = format!("{text} defined in {}:{}", file.name, position.line);
     finding.label = if finding.label.is_empty() {

@@ -226,7 +226,8 @@ fn discover(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
         return Ok(vec![path.to_path_buf()]);
     }
     let mut found = Vec::new();
-    walk(path, path, &mut found);
+    let base = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    walk(&base, &base, &mut found);
     found.sort_by_key(|file| {
         (
             file.file_name().is_none_or(|n| n != ".gitlab-ci.yml"),
@@ -239,7 +240,10 @@ fn discover(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
     Ok(found)
 }
 
-/// Collects `.gitlab-ci.yml`, `*.gitlab-ci.yml`, and YAML under `.gitlab/` or `ci/`.
+/// Collects `.gitlab-ci.yml`, `*.gitlab-ci.yml`, and YAML under `.gitlab/` or
+/// `ci/`. Symlinked directories are not entered, and a symlinked file counts
+/// only when it resolves inside the directory searched: a search of one
+/// project never reads files of another.
 fn walk(base: &Path, dir: &Path, found: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -256,7 +260,9 @@ fn walk(base: &Path, dir: &Path, found: &mut Vec<PathBuf>) {
             }
             continue;
         }
-        if is_ci_file(base, &path, &name) {
+        let inside =
+            !kind.is_symlink() || path.canonicalize().is_ok_and(|real| real.starts_with(base));
+        if inside && is_ci_file(base, &path, &name) {
             found.push(path);
         }
     }

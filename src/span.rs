@@ -53,3 +53,64 @@ impl From<Span> for miette::SourceSpan {
         (span.start(), span.len()).into()
     }
 }
+
+/// Line starts of a text, for turning offsets into lines and columns
+/// without scanning from the start of the file each time.
+#[derive(Clone, Debug, Default)]
+pub struct LineIndex {
+    starts: Vec<u32>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == b'\n')
+                .map(|(pos, _)| pos as u32 + 1),
+        );
+        LineIndex { starts }
+    }
+
+    /// The 0-based line that holds `offset`.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.starts
+            .partition_point(|&start| start as usize <= offset)
+            - 1
+    }
+
+    /// Where 0-based `line` starts; the text length past the last line.
+    pub fn line_start(&self, line: usize, text: &str) -> usize {
+        self.starts.get(line).map_or(text.len(), |&s| s as usize)
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn position(&self, text: &str, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.line_of(offset);
+        let start = self.line_start(line, text);
+        (line + 1, text[start..offset].chars().count() + 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_count_characters() {
+        let text = "a: é\nb: 😀x\n";
+        let index = LineIndex::new(text);
+        assert_eq!(index.position(text, 0), (1, 1));
+        assert_eq!(index.position(text, text.find('x').unwrap()), (2, 5));
+        assert_eq!(index.position(text, text.len()), (3, 1));
+    }
+}

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use crate::finding::Finding;
 use crate::rules::{Rule, Severity};
-use crate::span::Span;
+use crate::span::{LineIndex, Span};
 use yaml::Tree;
 
 /// Index of a file inside a [`Pipeline`].
@@ -30,6 +30,7 @@ pub struct SourceFile {
     pub path: Option<PathBuf>,
     pub text: String,
     pub tree: Tree,
+    pub lines: LineIndex,
     /// Files this one includes, in the order they are listed.
     pub includes: Vec<FileId>,
 }
@@ -100,11 +101,13 @@ impl Pipeline {
     fn add_file(&mut self, name: String, path: Option<PathBuf>, text: String) -> Option<FileId> {
         match Tree::parse(&text) {
             Ok(tree) => {
+                let lines = LineIndex::new(&text);
                 self.files.push(SourceFile {
                     name,
                     path,
                     text,
                     tree,
+                    lines,
                     includes: Vec::new(),
                 });
                 Some(self.files.len() - 1)
@@ -286,6 +289,14 @@ impl Pipeline {
             self.post_order(included, seen, order);
         }
         order.push(file);
+    }
+}
+
+impl SourceFile {
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn position(&self, offset: usize) -> crate::report::Position {
+        let (line, column) = self.lines.position(&self.text, offset);
+        crate::report::Position { line, column }
     }
 }
 

@@ -328,8 +328,7 @@ mod tests {
     fn maps(text: &str) -> Vec<(String, String)> {
         let tree = Tree::parse(text).unwrap();
         let mut out = Vec::new();
-        for index in 0..tree.len() {
-            let id = crate::gitlab::yaml::test_node_id(index);
+        for id in tree.node_ids() {
             let node = tree.node(id);
             if let NodeKind::Scalar { style, .. } = node.kind {
                 let value = tree.scalar(text, id).unwrap();

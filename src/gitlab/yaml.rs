@@ -212,6 +212,11 @@ impl Tree {
         self.nodes.len()
     }
 
+    /// Every node, in the order the parser produced them.
+    pub fn node_ids(&self) -> impl Iterator<Item = NodeId> + use<> {
+        (0..self.nodes.len() as u32).map(NodeId)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
     }
@@ -873,8 +878,3 @@ fn decorations(
 
 #[cfg(test)]
 mod tests;
-
-#[cfg(test)]
-pub fn test_node_id(index: usize) -> NodeId {
-    NodeId(index as u32)
-}

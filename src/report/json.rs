@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{Position, positions};
+use super::Position;
 use crate::finding::Finding;
 use crate::gitlab::Pipeline;
 use crate::rules::Severity;
@@ -30,7 +30,10 @@ pub fn render_json<'a>(findings: impl Iterator<Item = (&'a Pipeline, &'a Finding
     let rows: Vec<JsonFinding> = findings
         .map(|(pipeline, finding)| {
             let file = &pipeline.files[finding.file];
-            let (start, end) = positions(&file.text, finding.span);
+            let (start, end) = (
+                file.position(finding.span.start()),
+                file.position(finding.span.end()),
+            );
             JsonFinding {
                 rule: finding.rule.code(),
                 severity: finding.severity,

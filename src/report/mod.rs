@@ -13,7 +13,7 @@ use miette::{
 use crate::finding::Finding;
 use crate::gitlab::{LoadError, Pipeline};
 use crate::rules::Severity;
-use crate::span::Span;
+use crate::span::LineIndex;
 
 pub use json::render_json;
 
@@ -24,30 +24,15 @@ pub struct Position {
     pub column: usize,
 }
 
-impl Position {
-    pub fn of(text: &str, offset: usize) -> Position {
-        let offset = floor_char_boundary(text, offset.min(text.len()));
-        let before = &text[..offset];
-        let line_start = before.rfind('\n').map_or(0, |p| p + 1);
-        Position {
-            line: before.matches('\n').count() + 1,
-            column: before[line_start..].chars().count() + 1,
-        }
-    }
-}
-
-fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    offset
-}
-
-/// Text with a name, so that miette shows the file name above a snippet,
-/// without copying the file for every diagnostic.
+/// A file as miette sees it: named, and read through its line index.
+///
+/// miette's own `read_span` on a string scans from the start of the file and
+/// counts columns in bytes. Here it only sees a window of the lines around
+/// the span, and columns are counted in characters, as everywhere else.
 struct NamedText<'a> {
     name: &'a str,
     text: &'a str,
+    lines: &'a LineIndex,
 }
 
 impl SourceCode for NamedText<'_> {
@@ -57,14 +42,34 @@ impl SourceCode for NamedText<'_> {
         before: usize,
         after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let contents = self.text.read_span(span, before, after)?;
+        let start = span.offset().min(self.text.len());
+        let end = (start + span.len()).min(self.text.len());
+        let first_line = self.lines.line_of(start).saturating_sub(before);
+        let last_line = self.lines.line_of(end.saturating_sub(1).max(start)) + after + 1;
+        let window_start = self.lines.line_start(first_line, self.text);
+        let window_end = self
+            .lines
+            .line_start(last_line.min(self.lines.line_count()), self.text);
+        let window = &self.text[window_start..window_end.max(end)];
+        let local = miette::SourceSpan::from((start - window_start, end - start));
+        let contents = window.read_span(&local, before, after)?;
+        let data_start = window_start + contents.span().offset();
+        let line = first_line + contents.line();
+        let column = if contents.column() == 0 {
+            0
+        } else {
+            let line_start = self
+                .lines
+                .line_start(self.lines.line_of(data_start), self.text);
+            self.text[line_start..data_start].chars().count()
+        };
         Ok(Box::new(miette::MietteSpanContents::new_named(
             self.name.to_string(),
             contents.data(),
-            *contents.span(),
-            contents.line(),
-            contents.column(),
-            contents.line_count(),
+            (data_start, contents.span().len()).into(),
+            line,
+            column,
+            first_line + contents.line_count(),
         )))
     }
 }
@@ -193,20 +198,24 @@ impl Renderer {
 
     pub fn finding(&self, pipeline: &Pipeline, finding: &Finding) -> String {
         let file = &pipeline.files[finding.file];
-        let diagnostic = FindingDiagnostic {
-            finding,
-            source: NamedText {
-                name: &file.name,
-                text: &file.text,
-            },
+        let source = NamedText {
+            name: &file.name,
+            text: &file.text,
+            lines: &file.lines,
         };
-        self.render(&diagnostic)
+        self.render(&FindingDiagnostic { finding, source })
     }
 
     pub fn load_error(&self, error: &LoadError) -> String {
+        let lines = error
+            .text
+            .as_deref()
+            .map(LineIndex::new)
+            .unwrap_or_default();
         let source = error.text.as_deref().map(|text| NamedText {
             name: &error.name,
             text,
+            lines: &lines,
         });
         self.render(&LoadDiagnostic { error, source })
     }
@@ -225,7 +234,7 @@ impl Renderer {
 /// `path:line:col: severity[rule] message`, one line per finding.
 pub fn concise(pipeline: &Pipeline, finding: &Finding) -> String {
     let file = &pipeline.files[finding.file];
-    let at = Position::of(&file.text, finding.span.start());
+    let at = file.position(finding.span.start());
     format!(
         "{}:{}:{}: {}[{}] {}",
         file.name,
@@ -234,13 +243,5 @@ pub fn concise(pipeline: &Pipeline, finding: &Finding) -> String {
         finding.severity.as_str(),
         finding.rule.code(),
         finding.message
-    )
-}
-
-/// The start and end positions of a span in a file.
-pub fn positions(text: &str, span: Span) -> (Position, Position) {
-    (
-        Position::of(text, span.start()),
-        Position::of(text, span.end()),
     )
 }
