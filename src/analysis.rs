@@ -164,7 +164,7 @@ impl CallSites {
             findings.extend(
                 call.problems
                     .iter()
-                    .map(|p| problem_finding(file, call.program, p, &jobs, &variables)),
+                    .filter_map(|p| problem_finding(file, call.program, p, &jobs, &variables)),
             );
         }
         for ((file, span), (path, jobs)) in self.paths {
@@ -230,9 +230,9 @@ fn problem_finding(
     problem: &Problem,
     jobs: &[String],
     variables: &[(String, At)],
-) -> Finding {
+) -> Option<Finding> {
     let jobs = jobs.to_vec();
-    match problem {
+    let finding = match problem {
         Problem::Unknown { name, span } => {
             let mut finding = Finding::new(
                 Rule::UnknownFlag,
@@ -279,7 +279,10 @@ fn problem_finding(
                 .help(help)
                 .jobs(jobs)
         }
-    }
+            // A redirection between the arguments only matters to a rewrite.
+        Problem::Redirect { .. } => return None,
+    };
+    Some(finding)
 }
 
 /// `$NAME`, `${NAME}`, `${NAME:-x}` → `NAME`.

@@ -107,6 +107,10 @@ impl Tree {
     /// Parses `text`. A GitLab file holds one document, or two when the first
     /// is a `spec:` header (components and includes with inputs): then the
     /// second document is the configuration.
+    ///
+    /// A UTF-8 byte order mark is not content: yaml-rust2 would make it part
+    /// of the first key, so the body after it is parsed and offsets are
+    /// shifted back to the whole text.
     pub fn parse(text: &str) -> Result<Tree, SyntaxError> {
         if text.len() >= u32::MAX as usize {
             return Err(SyntaxError {
@@ -114,6 +118,30 @@ impl Tree {
                 message: "file is larger than 4 GiB".into(),
             });
         }
+        match text.strip_prefix('\u{feff}') {
+            Some(body) => {
+                let bom = text.len() - body.len();
+                let mut tree = Tree::parse_body(body).map_err(|mut err| {
+                    err.offset += bom;
+                    err
+                })?;
+                tree.shift(bom);
+                Ok(tree)
+            }
+            None => Tree::parse_body(text),
+        }
+    }
+
+    fn shift(&mut self, by: usize) {
+        let moved = |span: Span| Span::new(span.start() + by, span.end() + by);
+        for node in &mut self.nodes {
+            node.span = moved(node.span);
+            node.anchor = node.anchor.map(moved);
+            node.tag = node.tag.map(moved);
+        }
+    }
+
+    fn parse_body(text: &str) -> Result<Tree, SyntaxError> {
         let index = CharIndex::new(text);
         let mut builder = Builder::new(text, &index);
         let mut parser = Parser::new_from_str(text);
@@ -210,6 +238,18 @@ impl Tree {
 
     pub fn len(&self) -> usize {
         self.nodes.len()
+    }
+
+    /// The mapping and key whose value is `value`, if any. Scans the tree:
+    /// only the rewrite needs it, for a handful of nodes.
+    pub fn owner(&self, value: NodeId) -> Option<(NodeId, NodeId)> {
+        self.node_ids()
+            .filter(|&id| self.is_mapping(id))
+            .find_map(|id| {
+                self.pairs(id)
+                    .find(|&(_, v)| v == value)
+                    .map(|(key, _)| (id, key))
+            })
     }
 
     /// Every node, in the order the parser produced them.

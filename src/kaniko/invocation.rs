@@ -37,8 +37,9 @@ pub struct FlagUse {
     pub span: Span,
     /// The value after quote removal; `true` for a bare boolean flag.
     pub value: String,
-    /// The value's text as written, quotes and `$VARS` included.
-    pub written: Option<Span>,
+    /// The value's shell text as written, quotes and `$VARS` included, so a
+    /// rewrite can keep the quoting that decides how it expands.
+    pub raw: String,
 }
 
 /// Something in the command line that is not a known flag.
@@ -61,6 +62,10 @@ pub enum Problem {
         word: String,
         span: Span,
     },
+    /// A redirection written between the arguments (`--a x 2>&1 --b y`).
+    Redirect {
+        span: Span,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -70,12 +75,15 @@ pub struct Invocation {
     pub span: Span,
     pub flags: Vec<FlagUse>,
     pub problems: Vec<Problem>,
+    /// The command's byte range in the decoded script line.
+    pub script_range: std::ops::Range<usize>,
 }
 
 /// Reads the arguments after the program word. `to_source` maps a word's
 /// range in the script text to its span in the YAML source.
 pub fn parse(
     program: Program,
+    script: &str,
     args: &[Word],
     to_source: &dyn Fn(std::ops::Range<usize>) -> Span,
 ) -> (Vec<FlagUse>, Vec<Problem>) {
@@ -128,23 +136,29 @@ pub fn parse(
         };
         match (spec.kind, inline) {
             (ValueKind::Bool, inline) => {
+                let raw = inline
+                    .as_ref()
+                    .map_or("true", |(_, offset)| {
+                        &script[word.range.start + offset..word.range.end]
+                    })
+                    .to_string();
                 let value = inline.map_or("true".to_string(), |(v, _)| v);
                 flags.push(FlagUse {
                     spec,
                     name_span,
                     span,
                     value,
-                    written: None,
+                    raw,
                 });
             }
             (_, Some((value, offset))) => {
-                let written = to_source(word.range.start + offset..word.range.end);
+                let raw = script[word.range.start + offset..word.range.end].to_string();
                 flags.push(FlagUse {
                     spec,
                     name_span,
                     span,
                     value,
-                    written: Some(written),
+                    raw,
                 });
             }
             (_, None) => match args.get(index) {
@@ -153,12 +167,13 @@ pub fn parse(
                     let written = to_source(value_word.range.clone());
                     let span = Span::new(span.start(), written.end().max(span.end()));
                     let value = value_word.value.clone();
+                    let raw = script[value_word.range.clone()].to_string();
                     flags.push(FlagUse {
                         spec,
                         name_span,
                         span,
                         value,
-                        written: Some(written),
+                        raw,
                     });
                 }
                 None => problems.push(Problem::MissingValue { flag: spec, span }),

@@ -18,15 +18,23 @@ use invocation::{Invocation, Program};
 pub struct PathUse {
     pub file: FileId,
     pub span: Span,
+    /// The path itself (for an assignment, its value).
     pub path: String,
+    /// The word's range in the decoded script line, and its text there.
+    pub script_range: std::ops::Range<usize>,
+    pub raw: String,
 }
 
-/// Invocations found in one script line, for every job that runs it.
+/// What one script line does with Kaniko, for every job that runs it.
 #[derive(Clone, Debug)]
 pub struct LineUse {
     pub file: FileId,
+    /// The script scalar.
+    pub at: At,
     pub invocations: Vec<Invocation>,
     pub paths: Vec<PathUse>,
+    /// `/busybox/...` words: the Kaniko debug image's shell and tools.
+    pub busybox: Vec<PathUse>,
 }
 
 /// How one job uses Kaniko.
@@ -40,7 +48,11 @@ pub struct Usage<'j> {
 
 impl Usage<'_> {
     pub fn uses_kaniko(&self) -> bool {
-        self.image.is_some() || !self.lines.is_empty()
+        self.image.is_some()
+            || self
+                .lines
+                .iter()
+                .any(|l| !l.invocations.is_empty() || !l.paths.is_empty())
     }
 
     pub fn invocations(&self) -> impl Iterator<Item = (FileId, &Invocation)> {
@@ -78,9 +90,12 @@ fn scan_line(pipeline: &Pipeline, line: &ScriptLine, in_kaniko_image: bool) -> O
     let node = source.tree.deref(node);
     let script = source.tree.scalar(&source.text, node)?;
     // Cheap filter first: most script lines never mention Kaniko.
-    if !script.contains("kaniko")
-        && !(in_kaniko_image && (script.contains("executor") || script.contains("warmer")))
-    {
+    let relevant = script.contains("kaniko")
+        || in_kaniko_image
+            && (script.contains("executor")
+                || script.contains("warmer")
+                || script.contains("/busybox/"));
+    if !relevant {
         return None;
     }
     let scalar = source.tree.node(node);
@@ -94,36 +109,84 @@ fn scan_line(pipeline: &Pipeline, line: &ScriptLine, in_kaniko_image: bool) -> O
     };
     let mut found = LineUse {
         file,
+        at: At { file, node },
         invocations: Vec::new(),
         paths: Vec::new(),
+        busybox: Vec::new(),
+    };
+    let word_use = |word: &shell::Word, path: &str| PathUse {
+        file,
+        span: to_source(word.range.clone()),
+        path: path.to_string(),
+        script_range: word.range.clone(),
+        raw: script[word.range.clone()].to_string(),
     };
     for command in shell::commands(script) {
-        collect_assigned_paths(&command.assignments, file, &to_source, &mut found.paths);
-        let Some(first) = command.words.first() else {
-            collect_paths(&command.redirects, file, &to_source, &mut found.paths);
-            continue;
-        };
-        match program(&first.value, in_kaniko_image) {
-            Some(program) => {
-                let (flags, problems) = invocation::parse(program, &command.words[1..], &to_source);
-                let last = command
-                    .words
-                    .last()
-                    .map_or(first.range.end, |w| w.range.end);
-                let span = to_source(first.range.start..last);
-                found.invocations.push(Invocation {
-                    program,
-                    span,
-                    flags,
-                    problems,
-                });
+        for word in &command.assignments {
+            if let Some((_, value)) = word
+                .value
+                .split_once('=')
+                .filter(|(_, v)| v.starts_with("/kaniko/"))
+            {
+                found.paths.push(word_use(word, value));
             }
-            None if PRINTERS.contains(&first.value.as_str()) => {}
-            None => collect_paths(&command.words[1..], file, &to_source, &mut found.paths),
         }
-        collect_paths(&command.redirects, file, &to_source, &mut found.paths);
+        let arguments: &[shell::Word] = match command.words.first() {
+            Some(first) => match program(&first.value, in_kaniko_image) {
+                Some(program) => {
+                    found
+                        .invocations
+                        .push(invocation(program, script, &command, &to_source));
+                    &[]
+                }
+                None if PRINTERS.contains(&first.value.as_str()) => &[],
+                None => &command.words[1..],
+            },
+            None => &[],
+        };
+        for word in arguments.iter().chain(&command.redirects) {
+            if word.value.starts_with("/kaniko/") {
+                found.paths.push(word_use(word, &word.value));
+            }
+        }
+        for word in command.words.iter().chain(&command.redirects) {
+            if word.value.starts_with("/busybox/") {
+                found.busybox.push(word_use(word, &word.value));
+            }
+        }
     }
-    (!found.invocations.is_empty() || !found.paths.is_empty()).then_some(found)
+    (!found.invocations.is_empty() || !found.paths.is_empty() || !found.busybox.is_empty())
+        .then_some(found)
+}
+
+/// Reads one executor or warmer command. A redirection written between its
+/// arguments would sit inside the range a rewrite replaces: it is reported.
+fn invocation(
+    program: Program,
+    script: &str,
+    command: &shell::Command,
+    to_source: &dyn Fn(std::ops::Range<usize>) -> Span,
+) -> Invocation {
+    let words = &command.words;
+    let (flags, mut problems) = invocation::parse(program, script, &words[1..], to_source);
+    let start = words[0].range.start;
+    let end = words.last().map_or(words[0].range.end, |w| w.range.end);
+    for redirect in command
+        .redirects
+        .iter()
+        .filter(|r| r.range.start > start && r.range.end < end)
+    {
+        problems.push(invocation::Problem::Redirect {
+            span: to_source(redirect.range.clone()),
+        });
+    }
+    Invocation {
+        program,
+        span: to_source(start..end),
+        flags,
+        problems,
+        script_range: start..end,
+    }
 }
 
 /// Which Kaniko program a command name runs. A bare `executor` counts only
@@ -144,44 +207,5 @@ fn program(name: &str, in_kaniko_image: bool) -> Option<Program> {
         Some(Program::Warmer)
     } else {
         None
-    }
-}
-
-/// `SSL_CERT_DIR=/kaniko/ssl/certs cmd`: the value names a Kaniko path.
-fn collect_assigned_paths(
-    words: &[shell::Word],
-    file: FileId,
-    to_source: &dyn Fn(std::ops::Range<usize>) -> Span,
-    out: &mut Vec<PathUse>,
-) {
-    for word in words {
-        if let Some((_, value)) = word
-            .value
-            .split_once('=')
-            .filter(|(_, v)| v.starts_with("/kaniko/"))
-        {
-            out.push(PathUse {
-                file,
-                span: to_source(word.range.clone()),
-                path: value.to_string(),
-            });
-        }
-    }
-}
-
-fn collect_paths(
-    words: &[shell::Word],
-    file: FileId,
-    to_source: &dyn Fn(std::ops::Range<usize>) -> Span,
-    out: &mut Vec<PathUse>,
-) {
-    for word in words {
-        if word.value.starts_with("/kaniko/") {
-            out.push(PathUse {
-                file,
-                span: to_source(word.range.clone()),
-                path: word.value.clone(),
-            });
-        }
     }
 }

@@ -90,3 +90,15 @@ fn syntax_errors_carry_a_byte_offset() {
     assert!(err.offset <= text.len());
     assert!(!err.message.is_empty());
 }
+
+#[test]
+fn byte_order_mark_is_not_part_of_the_first_key() {
+    let text = "\u{feff}a: 1\nb: x\n";
+    let tree = Tree::parse(text).unwrap();
+    let root = tree.root().unwrap();
+    let (key, _) = tree.pairs(root).next().unwrap();
+    assert_eq!(tree.scalar(text, key), Some("a"));
+    assert_eq!(tree.node(key).span, Span::new(3, 4));
+    let (_, value) = tree.pairs(root).nth(1).unwrap();
+    assert_eq!(tree.node(value).span.slice(text), "x");
+}
