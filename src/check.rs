@@ -5,9 +5,11 @@ use std::path::{Path, PathBuf};
 
 use crate::analysis::{Analysis, analyse};
 use crate::cli::{CheckArgs, ColorChoice, OutputFormat};
-use crate::gitlab::{Input, LoadError, Pipeline};
-use crate::report::{self, Renderer};
-use crate::rules::Severity;
+use crate::config::Config;
+use crate::gitlab::{Input, LoadError, Pipeline, display_name};
+use crate::report::{self, Checked, Renderer};
+use crate::rules::{Rule, Severity};
+use crate::suppress;
 
 /// Exit codes, as ruff and actionlint use them.
 pub const EXIT_CLEAN: u8 = 0;
@@ -35,11 +37,26 @@ pub fn use_color(choice: ColorChoice) -> bool {
 }
 
 pub fn run(args: &CheckArgs, out: &mut Output) -> u8 {
-    let (pipelines, mut errors) = load_all(args);
+    let config = match load_config(args) {
+        Ok(config) => config,
+        Err(error) => {
+            let _ = write!(
+                out.stderr,
+                "{}",
+                Renderer::new(out.color).load_error(&error)
+            );
+            return EXIT_ERROR;
+        }
+    };
+    let (pipelines, mut errors) = load_with(args, &config);
+    let mut suppressed = 0;
     let analyses: Vec<(Pipeline, Analysis)> = pipelines
         .into_iter()
         .map(|pipeline| {
-            let analysis = analyse(&pipeline);
+            let mut analysis = analyse(&pipeline);
+            let outcome = suppress::apply(&pipeline, std::mem::take(&mut analysis.findings));
+            suppressed += outcome.suppressed;
+            analysis.findings = config.apply(&pipeline, outcome.findings);
             (pipeline, analysis)
         })
         .collect();
@@ -52,7 +69,35 @@ pub fn run(args: &CheckArgs, out: &mut Output) -> u8 {
             help: e.help.clone(),
         }));
     }
-    let written = render(args.output_format, &analyses, out);
+    let summary = summary(&analyses, suppressed);
+    let checked: Vec<Checked> = analyses
+        .iter()
+        .map(|(pipeline, analysis)| Checked {
+            pipeline,
+            findings: &analysis.findings,
+        })
+        .collect();
+    let written = match &args.output_file {
+        None => {
+            let report = render(args.output_format, &checked, out.color, Some(&summary));
+            out.stdout
+                .write_all(report.as_bytes())
+                .and_then(|()| out.stdout.flush())
+        }
+        Some(path) => {
+            let report = render(args.output_format, &checked, false, None);
+            if let Err(error) = std::fs::write(path, report) {
+                errors.push(LoadError {
+                    name: path.display().to_string(),
+                    text: None,
+                    span: None,
+                    message: format!("cannot write the report: {error}"),
+                    help: Some("check that its directory exists and is writable".into()),
+                });
+            }
+            writeln!(out.stdout, "{summary}")
+        }
+    };
     let renderer = Renderer::new(out.color);
     for error in &errors {
         let _ = write!(out.stderr, "{}", renderer.load_error(error));
@@ -74,40 +119,46 @@ pub fn run(args: &CheckArgs, out: &mut Output) -> u8 {
     }
 }
 
-fn render(
-    format: OutputFormat,
-    analyses: &[(Pipeline, Analysis)],
-    out: &mut Output,
-) -> std::io::Result<()> {
+/// The report in `format`. Machine formats are the report alone; the human
+/// ones end with the summary when it goes to the same place.
+fn render(format: OutputFormat, checked: &[Checked], color: bool, summary: Option<&str>) -> String {
     let findings = || {
-        analyses
+        checked
             .iter()
-            .flat_map(|(p, a)| a.findings.iter().map(move |f| (p, f)))
+            .flat_map(|c| c.findings.iter().map(move |f| (c.pipeline, f)))
     };
-    match format {
-        OutputFormat::Json => out
-            .stdout
-            .write_all(report::render_json(findings()).as_bytes())?,
-        OutputFormat::Concise => {
-            for (pipeline, finding) in findings() {
-                writeln!(out.stdout, "{}", report::concise(pipeline, finding))?;
-            }
-            writeln!(out.stdout, "{}", summary(analyses))?;
-        }
+    let mut text = match format {
+        OutputFormat::Json => return report::render_json(checked),
+        OutputFormat::Gitlab => return report::render_gitlab(checked),
+        OutputFormat::Sarif => return report::render_sarif(checked),
+        OutputFormat::Junit => return report::render_junit(checked),
+        OutputFormat::Github => return report::render_github(checked),
+        OutputFormat::Concise => findings()
+            .map(|(pipeline, finding)| report::concise(pipeline, finding) + "\n")
+            .collect::<String>(),
         OutputFormat::Full => {
-            let renderer = Renderer::new(out.color);
-            for (pipeline, finding) in findings() {
-                write!(out.stdout, "{}", renderer.finding(pipeline, finding))?;
-            }
-            writeln!(out.stdout, "{}", summary(analyses))?;
+            let renderer = Renderer::new(color);
+            findings()
+                .map(|(pipeline, finding)| renderer.finding(pipeline, finding))
+                .collect()
         }
+    };
+    if let Some(summary) = summary {
+        text.push_str(summary);
+        text.push('\n');
     }
-    out.stdout.flush()
+    text
 }
 
-/// `Found 3 Kaniko jobs (1 template) in 2 files.`
-fn summary(analyses: &[(Pipeline, Analysis)]) -> String {
-    let jobs: usize = analyses.iter().map(|(_, a)| a.kaniko_jobs).sum();
+/// `Found 3 Kaniko jobs in 2 files (of 5 checked); 9 findings (1 suppressed).`
+/// Jobs are counted by their remaining `kaniko/job` findings, so a job
+/// whose finding is suppressed or ignored no longer counts.
+fn summary(analyses: &[(Pipeline, Analysis)], suppressed: usize) -> String {
+    let jobs: usize = analyses
+        .iter()
+        .flat_map(|(_, a)| &a.findings)
+        .filter(|f| f.rule == Rule::KanikoJob)
+        .count();
     let files: usize = analyses.iter().map(|(p, _)| p.files.len()).sum();
     let with_kaniko: usize = analyses
         .iter()
@@ -125,26 +176,52 @@ fn summary(analyses: &[(Pipeline, Analysis)]) -> String {
         .sum();
     let findings: usize = analyses.iter().map(|(_, a)| a.findings.len()).sum();
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let findings = match suppressed {
+        0 => plural(findings, "finding"),
+        n => format!("{} ({n} suppressed)", plural(findings, "finding")),
+    };
     if jobs == 0 {
-        format!(
-            "No Kaniko found in {}; {}.",
-            plural(files, "file"),
-            plural(findings, "finding")
-        )
+        format!("No Kaniko found in {}; {findings}.", plural(files, "file"))
     } else {
         format!(
-            "Found {} in {} (of {} checked); {}.",
+            "Found {} in {} (of {} checked); {findings}.",
             plural(jobs, "Kaniko job"),
             plural(with_kaniko, "file"),
             files,
-            plural(findings, "finding")
         )
     }
 }
 
+/// The config for a run: `--config`/`--no-config`, else
+/// `.kaniko2buildkit.toml` at the project root of the first path.
+pub(crate) fn load_config(args: &CheckArgs) -> Result<Config, LoadError> {
+    let first = match args.paths.first() {
+        Some(path) if path.as_os_str() == "-" => {
+            PathBuf::from(args.stdin_filename.as_deref().unwrap_or("<stdin>"))
+        }
+        // The root of a directory is that of a file inside it.
+        Some(path) if path.is_dir() => path.join(".gitlab-ci.yml"),
+        Some(path) => path.clone(),
+        None => PathBuf::from(".gitlab-ci.yml"),
+    };
+    let first = std::path::absolute(&first).unwrap_or(first);
+    let root = project_root(args.root.as_deref(), &first);
+    Config::load(&root, &args.config, args.no_config)
+}
+
+/// [`load_config`] then [`load_with`], for commands that need no other
+/// setting: a config error is one more load error.
+pub(crate) fn load_all(args: &CheckArgs) -> (Vec<Pipeline>, Vec<LoadError>) {
+    match load_config(args) {
+        Ok(config) => load_with(args, &config),
+        Err(error) => (Vec::new(), vec![error]),
+    }
+}
+
 /// Loads every pipeline named on the command line. A file already loaded as
-/// an include of an earlier one is not analysed again on its own.
-fn load_all(args: &CheckArgs) -> (Vec<Pipeline>, Vec<LoadError>) {
+/// an include of an earlier one is not analysed again on its own, and a
+/// file found in a directory is skipped when the config excludes it.
+pub(crate) fn load_with(args: &CheckArgs, config: &Config) -> (Vec<Pipeline>, Vec<LoadError>) {
     let mut pipelines: Vec<Pipeline> = Vec::new();
     let mut errors = Vec::new();
     let paths = if args.paths.is_empty() {
@@ -167,7 +244,12 @@ fn load_all(args: &CheckArgs) -> (Vec<Pipeline>, Vec<LoadError>) {
                 continue;
             }
         };
+        let searched = path.is_dir();
         for file in files {
+            let root = project_root(args.root.as_deref(), &file);
+            if searched && config.is_excluded(&display_name(&root, &file)) {
+                continue;
+            }
             let canonical = file.canonicalize().ok();
             let seen = pipelines.iter().any(|p| {
                 p.files
@@ -177,7 +259,6 @@ fn load_all(args: &CheckArgs) -> (Vec<Pipeline>, Vec<LoadError>) {
             if seen {
                 continue;
             }
-            let root = project_root(args.root.as_deref(), &file);
             pipelines.push(Pipeline::load(&root, Input::Path(file)));
         }
     }

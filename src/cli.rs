@@ -34,9 +34,68 @@ pub enum Command {
         kaniko2buildkit check --exit-zero --output-format json . > kaniko.json\n  \
         kaniko2buildkit check - --stdin-filename .gitlab-ci.yml < .gitlab-ci.yml")]
     Check(CheckArgs),
+
+    /// Show the migration to BuildKit as a unified diff; write nothing.
+    #[command(after_help = "Examples:\n  \
+        kaniko2buildkit diff\n  \
+        kaniko2buildkit diff --format markdown > migration.md   # for a merge-request comment\n  \
+        kaniko2buildkit diff --unsafe ci/\n\n\
+        Exit codes: 0 nothing to change, 1 a diff was printed, 2 the tool could not run.")]
+    Diff(DiffArgs),
+
+    /// Migrate the Kaniko jobs in place (verified, atomic writes).
+    #[command(after_help = "Examples:\n  \
+        kaniko2buildkit fix\n  \
+        kaniko2buildkit fix --unsafe .gitlab-ci.yml ci/\n  \
+        kaniko2buildkit fix - < .gitlab-ci.yml > migrated.yml\n\n\
+        Exit codes: 0 no Kaniko left, 1 some jobs could not be migrated, 2 the tool could not run.")]
+    Fix(FixArgs),
+}
+
+/// What `diff` and `fix` share.
+#[derive(Debug, Args)]
+pub struct FixArgs {
+    /// Files or directories to migrate; `-` reads standard input (and `fix`
+    /// writes the result to standard output).
+    pub paths: Vec<PathBuf>,
+
+    /// Project root that local includes are read from.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// The name to show for standard input.
+    #[arg(long, value_name = "NAME")]
+    pub stdin_filename: Option<String>,
+
+    /// Also apply changes that alter behaviour (e.g. dropping --cache-ttl).
+    #[arg(long = "unsafe")]
+    pub unsafe_fixes: bool,
+
+    /// The BuildKit image jobs move to.
+    #[arg(long, value_name = "IMAGE", default_value = crate::migrate::DEFAULT_BUILDKIT_IMAGE)]
+    pub buildkit_image: String,
 }
 
 #[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub fix: FixArgs,
+
+    /// `unified` (coloured when the terminal allows) or `markdown` for a
+    /// merge-request comment.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Unified)]
+    pub format: DiffFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Unified,
+    Markdown,
+}
+
+/// `Default` gives what an empty command line gives, so tests can build
+/// arguments with `..Default::default()`.
+#[derive(Debug, Default, Args)]
 pub struct CheckArgs {
     /// Files or directories to check; `-` reads standard input.
     /// Default: `.gitlab-ci.yml` in the current directory.
@@ -54,19 +113,43 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = OutputFormat::Full)]
     pub output_format: OutputFormat,
 
+    /// Write the report to FILE; the summary still goes to the terminal.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+
     /// Exit 0 even when Kaniko is found (2 still means the tool failed).
     #[arg(long)]
     pub exit_zero: bool,
+
+    /// A config file to use instead of `.kaniko2buildkit.toml` at the project
+    /// root, or a `KEY = VALUE` TOML line that overrides one setting
+    /// (e.g. `--config 'exclude = ["ci/old/**"]'`). Repeatable.
+    #[arg(long, value_name = "FILE | KEY=VALUE")]
+    pub config: Vec<String>,
+
+    /// Read no config file (`--config KEY=VALUE` overrides still apply).
+    #[arg(long)]
+    pub no_config: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     /// Diagnostics with source snippets, labels and help.
+    #[default]
     Full,
     /// One line per finding: `path:line:col: severity[rule] message`.
     Concise,
-    /// A JSON array, one object per finding (see docs/json.md).
+    /// A JSON array, one object per finding (schema `json-v1`, see docs/json.md).
+    #[value(alias = "json-v1")]
     Json,
+    /// A GitLab Code Quality report (`artifacts:reports:codequality`).
+    Gitlab,
+    /// SARIF 2.1.0, for code scanning tools and `artifacts:reports:sarif`.
+    Sarif,
+    /// JUnit XML with one test case per job (`artifacts:reports:junit`).
+    Junit,
+    /// GitHub Actions workflow commands (`::error file=...`).
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

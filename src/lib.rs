@@ -8,13 +8,18 @@
 pub mod analysis;
 pub mod check;
 pub mod cli;
+pub mod config;
 pub mod finding;
+pub mod fix;
 pub mod gitlab;
 pub mod kaniko;
 pub mod mapping;
+pub mod migrate;
 pub mod report;
+pub mod rewrite;
 pub mod rules;
 pub mod span;
+pub mod suppress;
 
 use std::process::ExitCode;
 
@@ -29,6 +34,8 @@ pub fn run(cli: cli::Cli) -> ExitCode {
     };
     let code = match &cli.command {
         cli::Command::Check(args) => check::run(args, &mut output),
+        cli::Command::Diff(args) => fix::run_diff(&args.fix, args.format, &mut output),
+        cli::Command::Fix(args) => fix::run_fix(args, &mut output),
     };
     ExitCode::from(code)
 }

@@ -3,9 +3,17 @@
 //! Codes are part of the public interface (JSON output, suppressions in later
 //! versions), so they never change once released.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+/// Where users read about the rules: the `helpUri` of SARIF output and the
+/// base of [`Rule::url`]. Defined once so that moving the docs is one edit.
+pub const RULES_URL: &str =
+    "https://github.com/kaniko2buildkit/kaniko2buildkit/blob/main/docs/rules.md";
+
+/// `docs/rules.md`, the one place where each rule is described at length.
+const RULES_DOC: &str = include_str!("../docs/rules.md");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -66,12 +74,80 @@ rules! {
     ExtendsCycle = "extends/cycle", Error, "jobs extend each other";
     ReferenceNotFound = "reference/not-found", Error, "`!reference` names no key";
     YamlDepth = "yaml/too-complex", Error, "aliases or nesting too deep to resolve";
+    NotMigrated = "migrate/not-migrated", Error, "a Kaniko job the rewrite leaves as it is";
+    DroppedFlag = "migrate/dropped-flag", Info, "an executor flag BuildKit needs nothing for";
+    UnsafeFlag = "migrate/unsafe-flag", Warning, "an executor flag whose removal changes behaviour";
+    MigrationNote = "migrate/note", Info, "something to know about a migrated job";
+    SuppressionUnused = "suppression/unused", Warning, "an ignore comment that suppresses nothing";
+    SuppressionInvalid = "suppression/invalid", Warning, "an ignore comment that cannot be read";
 }
 
 impl Rule {
     pub fn from_code(code: &str) -> Option<Rule> {
         Rule::ALL.iter().copied().find(|rule| rule.code() == code)
     }
+
+    /// The code nearest to a misspelt one, for "did you mean" hints.
+    pub fn closest(code: &str) -> Option<Rule> {
+        Rule::ALL
+            .iter()
+            .map(|&rule| (edit_distance(code, rule.code()), rule))
+            .filter(|&(distance, rule)| distance <= 2.max(rule.code().len() / 4))
+            .min()
+            .map(|(_, rule)| rule)
+    }
+
+    /// The rule's row of `docs/rules.md` (its "finds" column), so that SARIF
+    /// and other reports carry the same text as the docs without a copy.
+    pub fn description(self) -> &'static str {
+        let cell = format!("| `{}` | {} | ", self.code(), self.severity().as_str());
+        RULES_DOC
+            .lines()
+            .find_map(|line| line.strip_prefix(cell.as_str()))
+            .map_or(self.summary(), |rest| rest.trim_end_matches('|').trim())
+    }
+
+    /// The docs section that lists the rule: `docs/rules.md#kaniko-usage`.
+    pub fn url(self) -> String {
+        let cell = format!("| `{}` |", self.code());
+        let section = RULES_DOC
+            .lines()
+            .take_while(|line| !line.starts_with(&cell))
+            .filter_map(|line| line.strip_prefix("## "))
+            .last();
+        match section {
+            Some(title) => format!("{RULES_URL}#{}", anchor(title)),
+            None => RULES_URL.to_string(),
+        }
+    }
+}
+
+/// The anchor GitHub and GitLab give a heading: lower case, spaces to `-`,
+/// punctuation dropped.
+fn anchor(title: &str) -> String {
+    title
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
+        }
+    }
+    row[b.len()]
 }
 
 #[cfg(test)]
@@ -86,6 +162,28 @@ mod tests {
             let cell = format!("| `{}` | {} |", rule.code(), rule.severity().as_str());
             assert!(docs.contains(&cell), "docs/rules.md lacks `{cell}`");
         }
+    }
+
+    /// Reports take each rule's long text and docs link from `docs/rules.md`.
+    #[test]
+    fn every_rule_has_a_description_and_a_section() {
+        for &rule in Rule::ALL {
+            assert_ne!(rule.description(), rule.summary(), "{}", rule.code());
+            assert!(rule.url().contains(".md#"), "{}", rule.url());
+        }
+        assert!(Rule::KanikoJob.url().ends_with("#kaniko-usage"));
+        assert!(
+            Rule::IncludeCycle
+                .url()
+                .ends_with("#includes-and-templates")
+        );
+    }
+
+    #[test]
+    fn misspelt_codes_suggest_the_nearest() {
+        assert_eq!(Rule::closest("kaniko/pth"), Some(Rule::KanikoPath));
+        assert_eq!(Rule::closest("kaniko/jobs"), Some(Rule::KanikoJob));
+        assert_eq!(Rule::closest("nothing-like-it"), None);
     }
 
     #[test]

@@ -19,6 +19,7 @@ fn check(path: &Path, root: &Path, format: OutputFormat) -> (u8, String, String)
         stdin_filename: None,
         output_format: format,
         exit_zero: false,
+        ..Default::default()
     };
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
     let mut output = Output {

@@ -73,6 +73,8 @@ pub struct Image {
     pub name: String,
     /// The scalar that holds the name.
     pub at: At,
+    /// The `entrypoint:` value, when the image is a mapping that has one.
+    pub entrypoint: Option<At>,
 }
 
 #[derive(Debug)]
@@ -447,7 +449,12 @@ impl<'p> Resolver<'p> {
                 .find(|(k, _)| k == var)
                 .and_then(|(_, at)| self.scalar(*at))
         });
-        Some(Image { name, at })
+        let entrypoint = image.get("entrypoint").map(Value::at);
+        Some(Image {
+            name,
+            at,
+            entrypoint,
+        })
     }
 
     /// Script items in run order; nested lists (from anchors and

@@ -270,6 +270,33 @@ impl Pipeline {
             .unwrap_or_default()
     }
 
+    /// The same pipeline with some files' text replaced: used to check a
+    /// rewrite by resolving its jobs again. Fails on text that does not parse.
+    pub fn with_texts(
+        &self,
+        texts: &std::collections::BTreeMap<FileId, String>,
+    ) -> Result<Pipeline, String> {
+        let mut files = Vec::with_capacity(self.files.len());
+        for (id, file) in self.files.iter().enumerate() {
+            let text = texts.get(&id).cloned().unwrap_or_else(|| file.text.clone());
+            let tree = Tree::parse(&text).map_err(|e| format!("{}: {}", file.name, e.message))?;
+            let lines = LineIndex::new(&text);
+            files.push(SourceFile {
+                name: file.name.clone(),
+                path: file.path.clone(),
+                text,
+                tree,
+                lines,
+                includes: file.includes.clone(),
+            });
+        }
+        Ok(Pipeline {
+            files,
+            has_unfollowed_includes: self.has_unfollowed_includes,
+            ..Pipeline::default()
+        })
+    }
+
     /// Files in GitLab's merge order: included files before the file that
     /// includes them, so that later files override earlier ones.
     pub fn merge_order(&self) -> Vec<FileId> {

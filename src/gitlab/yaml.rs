@@ -94,6 +94,8 @@ pub struct Tree {
     nodes: Vec<Node>,
     children: Vec<NodeId>,
     root: Option<NodeId>,
+    /// Which document of the stream `root` is: 1 after a `spec:` header.
+    document: usize,
 }
 
 /// A YAML syntax error, with the byte offset where the parser stopped.
@@ -157,6 +159,11 @@ impl Tree {
 
     pub fn root(&self) -> Option<NodeId> {
         self.root
+    }
+
+    /// The index, in the YAML stream, of the document that holds `root`.
+    pub fn document(&self) -> usize {
+        self.document
     }
 
     pub fn node(&self, id: NodeId) -> &Node {
@@ -264,7 +271,7 @@ impl Tree {
 
 /// The document that holds the configuration: the second one when the first
 /// is only a `spec:` header.
-fn content_root(tree: &Tree, text: &str, roots: &[NodeId]) -> Option<NodeId> {
+fn content_root(tree: &Tree, text: &str, roots: &[NodeId]) -> Option<(usize, NodeId)> {
     let first = *roots.first()?;
     let is_header = tree.is_mapping(first)
         && tree
@@ -272,8 +279,8 @@ fn content_root(tree: &Tree, text: &str, roots: &[NodeId]) -> Option<NodeId> {
             .all(|(key, _)| tree.scalar(text, key) == Some("spec"))
         && tree.pairs(first).next().is_some();
     match roots.get(1) {
-        Some(&second) if is_header => Some(second),
-        _ => Some(first),
+        Some(&second) if is_header => Some((1, second)),
+        _ => Some((0, first)),
     }
 }
 
@@ -383,8 +390,12 @@ impl<'a> Builder<'a> {
             nodes: self.nodes,
             children: self.children,
             root: None,
+            document: 0,
         };
-        tree.root = content_root(&tree, self.text, &self.roots);
+        if let Some((document, root)) = content_root(&tree, self.text, &self.roots) {
+            tree.root = Some(root);
+            tree.document = document;
+        }
         tree
     }
 

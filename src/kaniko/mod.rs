@@ -23,6 +23,8 @@ pub struct PathUse {
     /// The word's range in the decoded script line, and its text there.
     pub script_range: std::ops::Range<usize>,
     pub raw: String,
+    /// Where the command holding the word starts in the decoded script.
+    pub command_start: usize,
 }
 
 /// What one script line does with Kaniko, for every job that runs it.
@@ -114,12 +116,13 @@ fn scan_line(pipeline: &Pipeline, line: &ScriptLine, in_kaniko_image: bool) -> O
         paths: Vec::new(),
         busybox: Vec::new(),
     };
-    let word_use = |word: &shell::Word, path: &str| PathUse {
+    let word_use = |word: &shell::Word, path: &str, command: &shell::Command| PathUse {
         file,
         span: to_source(word.range.clone()),
         path: path.to_string(),
         script_range: word.range.clone(),
         raw: script[word.range.clone()].to_string(),
+        command_start: command.range.start,
     };
     for command in shell::commands(script) {
         for word in &command.assignments {
@@ -128,7 +131,7 @@ fn scan_line(pipeline: &Pipeline, line: &ScriptLine, in_kaniko_image: bool) -> O
                 .split_once('=')
                 .filter(|(_, v)| v.starts_with("/kaniko/"))
             {
-                found.paths.push(word_use(word, value));
+                found.paths.push(word_use(word, value, &command));
             }
         }
         let arguments: &[shell::Word] = match command.words.first() {
@@ -146,12 +149,12 @@ fn scan_line(pipeline: &Pipeline, line: &ScriptLine, in_kaniko_image: bool) -> O
         };
         for word in arguments.iter().chain(&command.redirects) {
             if word.value.starts_with("/kaniko/") {
-                found.paths.push(word_use(word, &word.value));
+                found.paths.push(word_use(word, &word.value, &command));
             }
         }
         for word in command.words.iter().chain(&command.redirects) {
             if word.value.starts_with("/busybox/") {
-                found.busybox.push(word_use(word, &word.value));
+                found.busybox.push(word_use(word, &word.value, &command));
             }
         }
     }

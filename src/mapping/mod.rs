@@ -1,3 +1,5 @@
 //! The flag table and, in later stages, the job-shape changes it drives.
 
+pub mod command;
+pub mod quote;
 pub mod table;

@@ -1,12 +1,14 @@
-//! `--output-format json`: a JSON array with one object per finding.
+//! `--output-format json` (schema `json-v1`): a JSON array with one object
+//! per finding.
 //!
-//! The shape is documented in `docs/json.md`; fields are only ever added.
+//! The shape is documented in `docs/json.md`. Within `json-v1` fields are
+//! only ever added; a change that renames or removes one gets a new format
+//! name (`json-v2`), as zizmor does, so consumers that pin `json-v1` keep
+//! working.
 
 use serde::Serialize;
 
-use super::Position;
-use crate::finding::Finding;
-use crate::gitlab::Pipeline;
+use super::{Checked, Position, each, range, report_path};
 use crate::rules::Severity;
 
 #[derive(Serialize)]
@@ -15,7 +17,7 @@ struct JsonFinding<'a> {
     severity: Severity,
     message: &'a str,
     help: Option<&'a str>,
-    path: &'a str,
+    path: String,
     /// The first job the finding concerns, or null for file-level findings.
     job: Option<&'a str>,
     jobs: &'a [String],
@@ -25,21 +27,17 @@ struct JsonFinding<'a> {
     range: [usize; 2],
 }
 
-/// Renders findings of several pipelines as one JSON array.
-pub fn render_json<'a>(findings: impl Iterator<Item = (&'a Pipeline, &'a Finding)>) -> String {
-    let rows: Vec<JsonFinding> = findings
+/// Renders the findings of every pipeline as one JSON array.
+pub fn render_json(checked: &[Checked]) -> String {
+    let rows: Vec<JsonFinding> = each(checked)
         .map(|(pipeline, finding)| {
-            let file = &pipeline.files[finding.file];
-            let (start, end) = (
-                file.position(finding.span.start()),
-                file.position(finding.span.end()),
-            );
+            let (start, end) = range(pipeline, finding);
             JsonFinding {
                 rule: finding.rule.code(),
                 severity: finding.severity,
                 message: &finding.message,
                 help: finding.help.as_deref(),
-                path: &file.name,
+                path: report_path(&pipeline.files[finding.file].name),
                 job: finding.jobs.first().map(String::as_str),
                 jobs: &finding.jobs,
                 start,

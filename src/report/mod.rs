@@ -1,7 +1,12 @@
-//! Renderers: miette diagnostics (`full`), one line per finding (`concise`)
-//! and versioned JSON. All read the same [`Finding`]s.
+//! Renderers: miette diagnostics (`full`), one line per finding (`concise`),
+//! versioned JSON, and the formats CI systems read (GitLab Code Quality,
+//! SARIF, JUnit, GitHub workflow commands). All read the same [`Finding`]s.
 
+mod github;
+mod gitlab;
 mod json;
+mod junit;
+mod sarif;
 
 use std::fmt::Write as _;
 
@@ -15,7 +20,52 @@ use crate::gitlab::{LoadError, Pipeline};
 use crate::rules::Severity;
 use crate::span::LineIndex;
 
+pub use github::render_github;
+pub use gitlab::{fingerprints, render_gitlab};
 pub use json::render_json;
+pub use junit::render_junit;
+pub use sarif::render_sarif;
+
+/// One pipeline and the findings to report in it, as every machine-readable
+/// renderer reads them.
+#[derive(Clone, Copy)]
+pub struct Checked<'a> {
+    pub pipeline: &'a Pipeline,
+    pub findings: &'a [Finding],
+}
+
+/// Every finding of a run, with the pipeline it belongs to, in report order.
+fn each<'a>(checked: &'a [Checked<'a>]) -> impl Iterator<Item = (&'a Pipeline, &'a Finding)> {
+    checked
+        .iter()
+        .flat_map(|c| c.findings.iter().map(move |finding| (c.pipeline, finding)))
+}
+
+/// The path a report names a file by. Names are already relative to the
+/// project root; an absolute one (a file outside the root) is made relative
+/// to `$CI_PROJECT_DIR` when it lies inside, because GitLab matches report
+/// paths against the repository.
+fn report_path(name: &str) -> String {
+    let project_dir = std::env::var_os("CI_PROJECT_DIR").map(std::path::PathBuf::from);
+    relative_to(name, project_dir.as_deref())
+}
+
+fn relative_to(name: &str, dir: Option<&std::path::Path>) -> String {
+    let path = std::path::Path::new(name);
+    match dir.and_then(|dir| path.strip_prefix(dir).ok()) {
+        Some(relative) if path.is_absolute() => relative.to_string_lossy().into_owned(),
+        _ => name.to_string(),
+    }
+}
+
+/// Where a finding starts and ends (end exclusive), 1-based.
+fn range(pipeline: &Pipeline, finding: &Finding) -> (Position, Position) {
+    let file = &pipeline.files[finding.file];
+    (
+        file.position(finding.span.start()),
+        file.position(finding.span.end()),
+    )
+}
 
 /// A 1-based line and column (in characters) of a byte offset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -244,4 +294,24 @@ pub fn concise(pipeline: &Pipeline, finding: &Finding) -> String {
         finding.rule.code(),
         finding.message
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absolute_paths_inside_the_project_dir_become_relative() {
+        let dir = std::path::Path::new("/builds/group/app");
+        assert_eq!(
+            relative_to("/builds/group/app/ci/build.yml", Some(dir)),
+            "ci/build.yml"
+        );
+        assert_eq!(
+            relative_to("/elsewhere/x.yml", Some(dir)),
+            "/elsewhere/x.yml"
+        );
+        assert_eq!(relative_to("ci/build.yml", Some(dir)), "ci/build.yml");
+        assert_eq!(relative_to("/builds/x.yml", None), "/builds/x.yml");
+    }
 }

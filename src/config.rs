@@ -1,0 +1,477 @@
+//! `.kaniko2buildkit.toml`: project settings that would otherwise be repeated
+//! on every command line (see `docs/config.md`).
+//!
+//! The file is read with `deny_unknown_fields` and spans, so a misspelt key
+//! is an error that points at it (exit 2) rather than a setting that silently
+//! does nothing. `--config KEY=VALUE` lines are parsed the same way and win
+//! over the file, key by key.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::finding::Finding;
+use crate::gitlab::{LoadError, Pipeline};
+use crate::rules::{Rule, Severity};
+use crate::span::Span;
+
+/// The file looked for at the project root.
+pub const FILE_NAME: &str = ".kaniko2buildkit.toml";
+
+/// How the migrated jobs run BuildKit. Stored for the rewrite; `check` does
+/// not depend on it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flavor {
+    /// `moby/buildkit:*-rootless` with `buildctl-daemonless.sh`: no
+    /// privileged runner needed, only unconfined seccomp/AppArmor.
+    #[default]
+    Rootless,
+    /// `moby/buildkit:*` (root daemon) for runners that already allow
+    /// privileged containers.
+    Privileged,
+}
+
+/// Per-rule settings: `[rules."kaniko/path"]`.
+#[derive(Debug, Default)]
+struct RuleSettings {
+    severity: Option<Severity>,
+    ignore: Vec<Glob>,
+}
+
+/// The settings in force for one run: the file, then `--config` overrides.
+#[derive(Debug, Default)]
+pub struct Config {
+    /// The file the settings came from, if any.
+    pub source: Option<PathBuf>,
+    /// The BuildKit image migrated jobs should use, e.g. a mirror of
+    /// `moby/buildkit:v0.32.2-rootless`.
+    pub buildkit_image: Option<String>,
+    pub flavor: Flavor,
+    rules: BTreeMap<Rule, RuleSettings>,
+    extra_kaniko_images: Vec<Glob>,
+    exclude: Vec<Glob>,
+}
+
+/// The file's shape. Every key is optional so that a `--config` line can
+/// set one of them and leave the others to the file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawConfig {
+    buildkit_image: Option<Spanned<String>>,
+    flavor: Option<Flavor>,
+    extra_kaniko_images: Option<Vec<Spanned<String>>>,
+    exclude: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    rules: BTreeMap<Spanned<String>, RawRule>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    severity: Option<Severity>,
+    ignore: Option<Vec<Spanned<String>>>,
+}
+
+/// One TOML text and what to call it in errors.
+struct Source<'a> {
+    name: String,
+    text: &'a str,
+}
+
+impl Source<'_> {
+    fn error(&self, span: Option<Span>, message: impl Into<String>, help: &str) -> LoadError {
+        LoadError {
+            name: self.name.clone(),
+            text: Some(self.text.to_string()),
+            span,
+            message: message.into(),
+            help: Some(help.to_string()),
+        }
+    }
+}
+
+impl Config {
+    /// Reads the config for a run rooted at `root`: the file named by a
+    /// `--config FILE` option, else `root/.kaniko2buildkit.toml` unless
+    /// `no_config`; then every `--config KEY=VALUE` option, in order.
+    pub fn load(root: &Path, options: &[String], no_config: bool) -> Result<Config, LoadError> {
+        let (files, overrides): (Vec<&String>, Vec<&String>) =
+            options.iter().partition(|option| is_file_option(option));
+        let refuse = |message: &str, help: &str| LoadError {
+            name: "--config".into(),
+            text: None,
+            span: None,
+            message: message.into(),
+            help: Some(help.into()),
+        };
+        if files.len() > 1 {
+            return Err(refuse(
+                "more than one config file given",
+                "pass one `--config FILE`; other `--config` options must be `KEY = VALUE` lines",
+            ));
+        }
+        if no_config && !files.is_empty() {
+            return Err(refuse(
+                "`--no-config` and `--config FILE` contradict each other",
+                "drop one of them; `--config KEY = VALUE` lines work with `--no-config`",
+            ));
+        }
+        let path = match files.first() {
+            Some(file) => Some(PathBuf::from(file.as_str())),
+            None => Some(root.join(FILE_NAME)).filter(|path| !no_config && path.is_file()),
+        };
+        let mut config = Config::default();
+        if let Some(path) = &path {
+            let text = crate::gitlab::read_text(path).map_err(|message| LoadError {
+                name: path.display().to_string(),
+                text: None,
+                span: None,
+                message,
+                help: None,
+            })?;
+            let name = crate::gitlab::display_name(root, path);
+            config.merge(&Source { name, text: &text })?;
+            config.source = Some(path.clone());
+        }
+        for (index, line) in overrides.iter().enumerate() {
+            let name = format!("--config option {}", index + 1);
+            config.merge(&Source { name, text: line })?;
+        }
+        Ok(config)
+    }
+
+    /// Parses one TOML text and lays its settings over the current ones.
+    fn merge(&mut self, source: &Source) -> Result<(), LoadError> {
+        let raw: RawConfig = toml::from_str(source.text).map_err(|err| {
+            source.error(
+                err.span().map(|range| Span::new(range.start, range.end)),
+                format!("invalid config: {}", err.message().trim_end()),
+                "see docs/config.md for the keys and their values",
+            )
+        })?;
+        if let Some(image) = raw.buildkit_image {
+            self.buildkit_image = Some(image_name(source, image)?);
+        }
+        if let Some(flavor) = raw.flavor {
+            self.flavor = flavor;
+        }
+        if let Some(patterns) = raw.extra_kaniko_images {
+            self.extra_kaniko_images = globs(source, patterns, Glob::image)?;
+        }
+        if let Some(patterns) = raw.exclude {
+            self.exclude = globs(source, patterns, Glob::path)?;
+        }
+        for (code, settings) in raw.rules {
+            let rule = rule_code(source, &code)?;
+            let entry = self.rules.entry(rule).or_default();
+            if let Some(severity) = settings.severity {
+                entry.severity = Some(severity);
+            }
+            if let Some(patterns) = settings.ignore {
+                entry.ignore = globs(source, patterns, Glob::path)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// True when `image` (variables expanded) matches one of the
+    /// `extra-kaniko-images` patterns: a private mirror or rebuild whose name
+    /// the built-in patterns cannot know. The tag and digest may be left out
+    /// of a pattern: `registry.corp/tools/image-builder` matches
+    /// `registry.corp/tools/image-builder:1.2@sha256:…`.
+    pub fn is_extra_kaniko_image(&self, image: &str) -> bool {
+        let image = image.trim();
+        let repository = without_tag(image);
+        self.extra_kaniko_images
+            .iter()
+            .any(|glob| glob.matches(image) || glob.matches(repository))
+    }
+
+    /// True when directory discovery should skip `path` (relative to the
+    /// project root). Files named on the command line are always checked.
+    pub fn is_excluded(&self, path: &str) -> bool {
+        self.exclude.iter().any(|glob| glob.matches(path))
+    }
+
+    /// Drops findings in files a rule ignores and applies severity overrides.
+    pub fn apply(&self, pipeline: &Pipeline, findings: Vec<Finding>) -> Vec<Finding> {
+        findings
+            .into_iter()
+            .filter_map(|mut finding| {
+                let Some(settings) = self.rules.get(&finding.rule) else {
+                    return Some(finding);
+                };
+                let path = &pipeline.files[finding.file].name;
+                if settings.ignore.iter().any(|glob| glob.matches(path)) {
+                    return None;
+                }
+                if let Some(severity) = settings.severity {
+                    finding.severity = severity;
+                }
+                Some(finding)
+            })
+            .collect()
+    }
+}
+
+/// `--config FILE` when the option is not a `KEY = VALUE` line, as in ruff:
+/// a line always has `=`, a path to a TOML file never needs one.
+fn is_file_option(option: &str) -> bool {
+    !option.contains('=')
+}
+
+fn span_of<T>(spanned: &Spanned<T>) -> Option<Span> {
+    let range = spanned.span();
+    Some(Span::new(range.start, range.end))
+}
+
+fn rule_code(source: &Source, code: &Spanned<String>) -> Result<Rule, LoadError> {
+    Rule::from_code(code.get_ref()).ok_or_else(|| {
+        let help = match Rule::closest(code.get_ref()) {
+            Some(close) => format!("did you mean `{}`? See docs/rules.md", close.code()),
+            None => "the codes are listed in docs/rules.md".to_string(),
+        };
+        source.error(
+            span_of(code),
+            format!("unknown rule `{}`", code.get_ref()),
+            &help,
+        )
+    })
+}
+
+fn image_name(source: &Source, image: Spanned<String>) -> Result<String, LoadError> {
+    let name = image.get_ref().trim();
+    if name.is_empty() || name.contains(char::is_whitespace) {
+        return Err(source.error(
+            span_of(&image),
+            "`buildkit-image` must be one image reference",
+            "e.g. `buildkit-image = \"registry.example.com/mirror/moby/buildkit:v0.32.2-rootless\"`",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+fn globs(
+    source: &Source,
+    patterns: Vec<Spanned<String>>,
+    compile: fn(&str) -> Option<Glob>,
+) -> Result<Vec<Glob>, LoadError> {
+    patterns
+        .iter()
+        .map(|pattern| {
+            compile(pattern.get_ref()).ok_or_else(|| {
+                source.error(
+                    span_of(pattern),
+                    format!("`{}` is not a usable pattern", pattern.get_ref()),
+                    "patterns use `*`, `**` and `?`, and may not be empty",
+                )
+            })
+        })
+        .collect()
+}
+
+/// `registry/name:tag@digest` → `registry/name`. A `:` before the last `/`
+/// is a registry port, not a tag.
+fn without_tag(image: &str) -> &str {
+    let name = image.split('@').next().unwrap_or(image);
+    match name.rsplit_once(':') {
+        Some((repository, tag)) if !tag.contains('/') => repository,
+        _ => name,
+    }
+}
+
+/// A shell-style pattern: `*` matches within one path segment, `**` across
+/// segments, `?` one character. Compiled once to an anchored regex.
+#[derive(Debug)]
+struct Glob {
+    regex: Regex,
+}
+
+impl Glob {
+    /// A pattern for paths relative to the project root, gitignore-style:
+    /// one without `/` matches a file or directory name at any depth (a
+    /// leading `/` anchors it to the root), and a pattern that names a
+    /// directory matches everything under it.
+    fn path(pattern: &str) -> Option<Glob> {
+        let pattern = pattern.trim().trim_start_matches("./");
+        let anchored = pattern.starts_with('/');
+        let pattern = pattern.trim_start_matches('/').trim_end_matches('/');
+        if pattern.is_empty() {
+            return None;
+        }
+        let any_depth = if anchored || pattern.contains('/') {
+            ""
+        } else {
+            "(?:.*/)?"
+        };
+        Glob::compile(&format!("^{any_depth}{}(?:/.*)?$", translate(pattern)))
+    }
+
+    /// A pattern for image references, matched as a whole.
+    fn image(pattern: &str) -> Option<Glob> {
+        let pattern = pattern.trim();
+        if pattern.is_empty() {
+            return None;
+        }
+        Glob::compile(&format!("^{}$", translate(pattern)))
+    }
+
+    fn compile(regex: &str) -> Option<Glob> {
+        Regex::new(regex).ok().map(|regex| Glob { regex })
+    }
+
+    fn matches(&self, text: &str) -> bool {
+        self.regex.is_match(text.trim_start_matches("./"))
+    }
+}
+
+/// The regex for a glob body: `**/` is zero or more directories, `**` any
+/// text, `*` any text without `/`, `?` one character other than `/`.
+fn translate(glob: &str) -> String {
+    let mut regex = String::new();
+    let mut rest = glob;
+    while let Some(c) = rest.chars().next() {
+        let (piece, used) = if rest.starts_with("**/") {
+            ("(?:.*/)?".to_string(), 3)
+        } else if rest.starts_with("**") {
+            (".*".to_string(), 2)
+        } else if c == '*' {
+            ("[^/]*".to_string(), 1)
+        } else if c == '?' {
+            ("[^/]".to_string(), 1)
+        } else {
+            (regex::escape(&c.to_string()), c.len_utf8())
+        };
+        regex.push_str(&piece);
+        rest = &rest[used..];
+    }
+    regex
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, LoadError> {
+        let mut config = Config::default();
+        config.merge(&Source {
+            name: "test.toml".into(),
+            text,
+        })?;
+        Ok(config)
+    }
+
+    #[test]
+    fn extra_images_match_with_or_without_tag() {
+        let config = parse(
+            r#"extra-kaniko-images = ["registry.corp.example/tools/image-builder", "mirror.corp/*/kaniko-*:*-debug"]"#,
+        )
+        .unwrap();
+        for image in [
+            "registry.corp.example/tools/image-builder",
+            "registry.corp.example/tools/image-builder:1.2",
+            "registry.corp.example/tools/image-builder:1.2@sha256:0123abcd",
+            " mirror.corp/team/kaniko-fork:v1.24.0-debug ",
+        ] {
+            assert!(config.is_extra_kaniko_image(image), "{image}");
+        }
+        for image in [
+            "registry.corp.example/tools/image-builder-v2:1",
+            "registry.corp.example/tools",
+            "mirror.corp/team/sub/kaniko-fork:v1-debug",
+            "mirror.corp/team/kaniko-fork:v1",
+            "gcr.io/kaniko-project/executor:debug",
+        ] {
+            assert!(!config.is_extra_kaniko_image(image), "{image}");
+        }
+        assert!(!Config::default().is_extra_kaniko_image("anything"));
+    }
+
+    #[test]
+    fn registry_ports_are_not_tags() {
+        assert_eq!(without_tag("host:5000/app"), "host:5000/app");
+        assert_eq!(without_tag("host:5000/app:1@sha256:ab"), "host:5000/app");
+    }
+
+    #[test]
+    fn path_patterns_are_gitignore_like() {
+        let config =
+            parse(r#"exclude = ["legacy.yml", "ci/old/", "**/vendor/*.yml", "/top.yml"]"#).unwrap();
+        for path in [
+            "legacy.yml",
+            "ci/legacy.yml",
+            "ci/old/a.yml",
+            "ci/old/deep/b.yml",
+            "x/vendor/c.yml",
+            "vendor/c.yml",
+            "top.yml",
+            "./top.yml",
+        ] {
+            assert!(config.is_excluded(path), "{path}");
+        }
+        for path in [
+            "ci/older/a.yml",
+            "x/vendor/deep/c.yml",
+            "ci/top.yml",
+            "legacy.yaml",
+        ] {
+            assert!(!config.is_excluded(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_a_position() {
+        let text = "flavor = \"rootless\"\nbuildkit-imag = \"x\"\n";
+        let error = parse(text).unwrap_err();
+        assert!(error.message.contains("buildkit-imag"), "{}", error.message);
+        let span = error.span.expect("a position");
+        assert_eq!(span.slice(text), "buildkit-imag");
+    }
+
+    #[test]
+    fn unknown_rules_suggest_the_nearest() {
+        let text = "[rules.\"kaniko/pth\"]\nseverity = \"info\"\n";
+        let error = parse(text).unwrap_err();
+        assert!(error.message.contains("unknown rule `kaniko/pth`"));
+        assert!(error.help.unwrap().contains("kaniko/path"));
+        assert_eq!(error.span.unwrap().slice(text), "\"kaniko/pth\"");
+    }
+
+    #[test]
+    fn bad_values_are_errors() {
+        assert!(parse("flavor = \"fast\"").is_err());
+        assert!(parse("[rules.\"kaniko/path\"]\nseverity = \"fatal\"").is_err());
+        assert!(parse("buildkit-image = \"a b\"").is_err());
+        assert!(parse("exclude = [\"\"]").is_err());
+    }
+
+    #[test]
+    fn later_sources_override_key_by_key() {
+        let mut config = parse(
+            "buildkit-image = \"a\"\nflavor = \"privileged\"\n\
+             [rules.\"kaniko/path\"]\nseverity = \"info\"\nignore = [\"x.yml\"]\n",
+        )
+        .unwrap();
+        config
+            .merge(&Source {
+                name: "--config".into(),
+                text: "rules.\"kaniko/path\".severity = \"error\"",
+            })
+            .unwrap();
+        assert_eq!(config.buildkit_image.as_deref(), Some("a"));
+        assert_eq!(config.flavor, Flavor::Privileged);
+        let settings = &config.rules[&Rule::KanikoPath];
+        assert_eq!(settings.severity, Some(Severity::Error));
+        assert_eq!(settings.ignore.len(), 1);
+    }
+
+    #[test]
+    fn options_with_equals_are_overrides() {
+        assert!(is_file_option("ci/kaniko2buildkit.toml"));
+        assert!(!is_file_option("flavor = \"privileged\""));
+    }
+}

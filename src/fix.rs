@@ -1,0 +1,343 @@
+//! The `diff` and `fix` commands: migrate, verify, then show or write.
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::Path;
+
+use crate::check::{EXIT_CLEAN, EXIT_ERROR, EXIT_FOUND, Output, load_all};
+use crate::cli::{CheckArgs, DiffFormat, FixArgs};
+use crate::finding::Finding;
+use crate::gitlab::{LoadError, Pipeline};
+use crate::migrate::{self, Migration, Options};
+use crate::report::Renderer;
+
+/// A pipeline with its migration, or why it was refused.
+struct Outcome {
+    pipeline: Pipeline,
+    result: Result<Migration, LoadError>,
+}
+
+fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
+    let check_args = CheckArgs {
+        paths: args.paths.clone(),
+        root: args.root.clone(),
+        stdin_filename: args.stdin_filename.clone(),
+        ..Default::default()
+    };
+    let (pipelines, mut errors) = load_all(&check_args);
+    let mut outcomes = Vec::new();
+    for pipeline in pipelines {
+        errors.extend(pipeline.errors.iter().map(copy_error));
+        if !pipeline.errors.is_empty() {
+            continue;
+        }
+        let options = Options {
+            unsafe_fixes: args.unsafe_fixes,
+            buildkit_image: args.buildkit_image.clone(),
+            root: root_of(&pipeline),
+        };
+        let result = migrate::migrate(&pipeline, &options).map_err(|refused| {
+            let file = &pipeline.files[refused.file];
+            LoadError {
+                name: file.name.clone(),
+                text: None,
+                span: None,
+                message: refused.message,
+                help: Some("nothing was written; please report this with the file".into()),
+            }
+        });
+        outcomes.push(Outcome { pipeline, result });
+    }
+    (outcomes, errors)
+}
+
+fn copy_error(error: &LoadError) -> LoadError {
+    LoadError {
+        name: error.name.clone(),
+        text: error.text.clone(),
+        span: error.span,
+        message: error.message.clone(),
+        help: error.help.clone(),
+    }
+}
+
+/// The project root, as the loader resolved it: the entry file's directory
+/// minus its displayed relative name.
+fn root_of(pipeline: &Pipeline) -> Option<std::path::PathBuf> {
+    let entry = pipeline.files.first()?;
+    let path = entry.path.as_ref()?;
+    let depth = Path::new(&entry.name).components().count();
+    let mut root = path.clone();
+    for _ in 0..depth {
+        root.pop();
+    }
+    Some(root)
+}
+
+/// `diff`: prints what `fix` would change; exit 1 when there is a change.
+pub fn run_diff(args: &FixArgs, format: DiffFormat, out: &mut Output) -> u8 {
+    let (outcomes, errors) = migrate_all(args);
+    let renderer = Renderer::new(out.color && format == DiffFormat::Unified);
+    let mut changed = false;
+    let mut report = String::new();
+    for outcome in &outcomes {
+        let Ok(migration) = &outcome.result else {
+            continue;
+        };
+        for rewrite in &migration.rewrites {
+            changed = true;
+            let file = &outcome.pipeline.files[rewrite.file];
+            let diff = unified_diff(&file.name, &file.text, &rewrite.text);
+            match format {
+                DiffFormat::Unified => report.push_str(&colorize(&diff, out.color)),
+                DiffFormat::Markdown => {
+                    let _ = write!(
+                        report,
+                        "\n<details open><summary><code>{}</code></summary>\n\n```diff\n{diff}```\n\n</details>\n",
+                        file.name
+                    );
+                }
+            }
+        }
+    }
+    if format == DiffFormat::Markdown {
+        report = format!("{}{report}", markdown_summary(&outcomes));
+    }
+    let _ = out.stdout.write_all(report.as_bytes());
+    if format == DiffFormat::Unified {
+        print_findings(&outcomes, &renderer, out);
+        let _ = writeln!(out.stderr, "{}", summary(&outcomes, "Would migrate"));
+    }
+    finish(
+        errors,
+        &outcomes,
+        &renderer,
+        out,
+        if changed { EXIT_FOUND } else { EXIT_CLEAN },
+    )
+}
+
+/// `fix`: writes the migrated files; exit 1 when Kaniko remains.
+pub fn run_fix(args: &FixArgs, out: &mut Output) -> u8 {
+    let (outcomes, errors) = migrate_all(args);
+    let renderer = Renderer::new(out.color);
+    let mut write_errors = Vec::new();
+    for outcome in &outcomes {
+        let Ok(migration) = &outcome.result else {
+            continue;
+        };
+        for rewrite in &migration.rewrites {
+            let file = &outcome.pipeline.files[rewrite.file];
+            let written = match &file.path {
+                Some(path) => write_atomically(path, &file.text, &rewrite.text),
+                None => out
+                    .stdout
+                    .write_all(rewrite.text.as_bytes())
+                    .map_err(|e| e.to_string()),
+            };
+            if let Err(message) = written {
+                write_errors.push(LoadError {
+                    name: file.name.clone(),
+                    text: None,
+                    span: None,
+                    message,
+                    help: None,
+                });
+            } else if file.path.is_some() {
+                let _ = writeln!(out.stderr, "Migrated {}", file.name);
+            }
+        }
+        // Standard input that needed no change is echoed unchanged.
+        let unchanged_stdin = outcome.pipeline.files.first().filter(|f| f.path.is_none());
+        if let (true, Some(entry)) = (migration.rewrites.is_empty(), unchanged_stdin) {
+            let _ = out.stdout.write_all(entry.text.as_bytes());
+        }
+    }
+    print_findings(&outcomes, &renderer, out);
+    let _ = writeln!(out.stderr, "{}", summary(&outcomes, "Migrated"));
+    let remaining = outcomes.iter().any(|o| {
+        o.result
+            .as_ref()
+            .is_ok_and(|m| !m.remaining_jobs.is_empty())
+    });
+    let mut errors = errors;
+    errors.extend(write_errors);
+    finish(
+        errors,
+        &outcomes,
+        &renderer,
+        out,
+        if remaining { EXIT_FOUND } else { EXIT_CLEAN },
+    )
+}
+
+fn finish(
+    errors: Vec<LoadError>,
+    outcomes: &[Outcome],
+    renderer: &Renderer,
+    out: &mut Output,
+    code: u8,
+) -> u8 {
+    let refused: Vec<&LoadError> = outcomes
+        .iter()
+        .filter_map(|o| o.result.as_ref().err())
+        .collect();
+    for error in errors.iter().chain(refused.iter().copied()) {
+        let _ = write!(out.stderr, "{}", renderer.load_error(error));
+    }
+    if errors.is_empty() && refused.is_empty() {
+        code
+    } else {
+        EXIT_ERROR
+    }
+}
+
+fn print_findings(outcomes: &[Outcome], renderer: &Renderer, out: &mut Output) {
+    for outcome in outcomes {
+        let Ok(migration) = &outcome.result else {
+            continue;
+        };
+        for finding in &migration.findings {
+            let _ = write!(
+                out.stderr,
+                "{}",
+                renderer.finding(&outcome.pipeline, finding)
+            );
+        }
+    }
+}
+
+/// `Migrated 3 jobs in 2 files; 1 job left (see above).`
+fn summary(outcomes: &[Outcome], verb: &str) -> String {
+    let migrations: Vec<&Migration> = outcomes
+        .iter()
+        .filter_map(|o| o.result.as_ref().ok())
+        .collect();
+    let jobs: usize = migrations.iter().map(|m| m.migrated_jobs.len()).sum();
+    let files: usize = migrations.iter().map(|m| m.rewrites.len()).sum();
+    let left: usize = migrations.iter().map(|m| m.remaining_jobs.len()).sum();
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let mut line = format!(
+        "{verb} {} in {}",
+        plural(jobs, "Kaniko job"),
+        plural(files, "file")
+    );
+    if left > 0 {
+        let _ = write!(
+            line,
+            "; {} left as {} (see the diagnostics)",
+            plural(left, "job"),
+            if left == 1 { "it is" } else { "they are" }
+        );
+    }
+    line.push('.');
+    line
+}
+
+/// A Markdown block for a merge-request comment: a summary table, then the
+/// diffs. No colour, whatever the terminal.
+fn markdown_summary(outcomes: &[Outcome]) -> String {
+    let mut out = String::from("### kaniko2buildkit: Kaniko → BuildKit\n\n| | |\n|---|---|\n");
+    let migrations: Vec<&Migration> = outcomes
+        .iter()
+        .filter_map(|o| o.result.as_ref().ok())
+        .collect();
+    let migrated: Vec<&String> = migrations.iter().flat_map(|m| &m.migrated_jobs).collect();
+    let left: Vec<&String> = migrations.iter().flat_map(|m| &m.remaining_jobs).collect();
+    let notes: Vec<&Finding> = migrations.iter().flat_map(|m| &m.findings).collect();
+    let list = |jobs: &[&String]| {
+        jobs.iter()
+            .map(|j| format!("`{j}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = writeln!(
+        out,
+        "| jobs migrated | {} {} |",
+        migrated.len(),
+        list(&migrated)
+    );
+    let _ = writeln!(out, "| jobs left | {} {} |", left.len(), list(&left));
+    let _ = writeln!(out, "| notes | {} |", notes.len());
+    if !notes.is_empty() {
+        out.push_str("\n<details><summary>Notes</summary>\n\n");
+        for note in notes {
+            let _ = writeln!(
+                out,
+                "- `{}` {}",
+                note.rule.code(),
+                note.message.replace('|', "\\|")
+            );
+        }
+        out.push_str("\n</details>\n");
+    }
+    out
+}
+
+/// A unified diff with three lines of context and `a/` `b/` headers.
+fn unified_diff(name: &str, old: &str, new: &str) -> String {
+    let diff = similar::TextDiff::from_lines(old, new);
+    let mut text = diff
+        .unified_diff()
+        .context_radius(3)
+        .missing_newline_hint(true)
+        .header(&format!("a/{name}"), &format!("b/{name}"))
+        .to_string();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text
+}
+
+/// Red removals, green additions, cyan hunk headers.
+fn colorize(diff: &str, color: bool) -> String {
+    if !color {
+        return diff.to_string();
+    }
+    diff.split_inclusive('\n')
+        .map(|line| {
+            let code = match line.as_bytes().first() {
+                Some(b'+') if !line.starts_with("+++") => "32",
+                Some(b'-') if !line.starts_with("---") => "31",
+                Some(b'@') => "36",
+                _ => return line.to_string(),
+            };
+            let (body, end) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+            format!("\x1b[{code}m{body}\x1b[0m{end}")
+        })
+        .collect()
+}
+
+/// Replaces the file only if it still holds what was read, through a
+/// temporary file in the same directory (so the rename is atomic), synced
+/// before the rename, with the original permissions. A symlink is followed:
+/// its target is rewritten, the link stays.
+pub fn write_atomically(path: &Path, expected: &str, text: &str) -> Result<(), String> {
+    let target = std::fs::canonicalize(path)
+        .map_err(|e| format!("cannot resolve {}: {e}", path.display()))?;
+    let current =
+        std::fs::read(&target).map_err(|e| format!("cannot read {}: {e}", target.display()))?;
+    if current != expected.as_bytes() {
+        return Err(format!(
+            "{} changed on disk while it was being migrated; nothing was written",
+            path.display()
+        ));
+    }
+    let permissions = std::fs::metadata(&target)
+        .map_err(|e| e.to_string())?
+        .permissions();
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let mut temp = tempfile::Builder::new()
+        .prefix(".kaniko2buildkit-")
+        .tempfile_in(dir)
+        .map_err(|e| format!("cannot create a temporary file in {}: {e}", dir.display()))?;
+    temp.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+    temp.as_file().sync_all().map_err(|e| e.to_string())?;
+    std::fs::set_permissions(temp.path(), permissions).map_err(|e| e.to_string())?;
+    temp.persist(&target)
+        .map_err(|e| format!("cannot replace {}: {}", target.display(), e.error))?;
+    if let Ok(directory) = std::fs::File::open(dir) {
+        let _ = directory.sync_all();
+    }
+    Ok(())
+}

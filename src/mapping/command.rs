@@ -1,0 +1,520 @@
+//! One `/kaniko/executor` call translated into `buildctl-daemonless.sh build`.
+//!
+//! Every flag ends in exactly one place: a buildctl argument, a note saying
+//! why it was dropped, or a blocker that keeps the job as it is.
+
+use std::path::Path;
+
+use super::quote::{self, in_double_quotes, prefixed, suffixed};
+use super::table::{Class, FlagSpec};
+use crate::kaniko::invocation::{FlagUse, Invocation, Problem};
+use crate::span::Span;
+
+/// The script that starts an ephemeral rootless daemon and runs buildctl.
+pub const BUILDCTL: &str = "buildctl-daemonless.sh";
+
+/// What happened to a flag that produced no buildctl argument.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fate {
+    /// Safe to drop: BuildKit needs nothing in its place.
+    Dropped,
+    /// Dropping it changes behaviour: only with `--unsafe`.
+    Unsafe,
+    /// Not translated by this version: the job stays as it is.
+    Blocked,
+    /// Translated, with something the user should know.
+    Note,
+}
+
+#[derive(Clone, Debug)]
+pub struct FlagNote {
+    pub fate: Fate,
+    pub span: Span,
+    pub message: String,
+}
+
+/// The translated command: global options, then one `build` argument group
+/// per line.
+#[derive(Clone, Debug, Default)]
+pub struct Translation {
+    pub global: Vec<String>,
+    pub lines: Vec<String>,
+    pub notes: Vec<FlagNote>,
+    /// Destinations as written, for the registry login decision.
+    pub destinations: Vec<String>,
+    pub pushes: bool,
+}
+
+impl Translation {
+    pub fn blocked(&self) -> bool {
+        self.notes.iter().any(|n| n.fate == Fate::Blocked)
+    }
+
+    pub fn needs_unsafe(&self) -> bool {
+        self.notes.iter().any(|n| n.fate == Fate::Unsafe)
+    }
+
+    /// The command as logical lines: the first holds the program and
+    /// `build`, each further line one argument group.
+    pub fn command_lines(&self) -> Vec<String> {
+        let mut first = vec![BUILDCTL.to_string()];
+        first.extend(self.global.iter().cloned());
+        first.push("build".to_string());
+        std::iter::once(first.join(" "))
+            .chain(self.lines.iter().cloned())
+            .collect()
+    }
+}
+
+/// Where the job's files are, to resolve a relative Dockerfile the way Kaniko
+/// does: the working directory first, then the context.
+pub struct Workspace<'a> {
+    /// The project root on disk, when the file comes from one.
+    pub root: Option<&'a Path>,
+    /// The job's variables as written in the pipeline, name and value.
+    pub variables: Vec<(String, String)>,
+}
+
+/// Values of the flags that combine into one BuildKit argument.
+#[derive(Default)]
+struct Collected<'f> {
+    context: Option<&'f FlagUse>,
+    dockerfile: Option<&'f FlagUse>,
+    destinations: Vec<&'f FlagUse>,
+    cache: Option<&'f FlagUse>,
+    cache_repo: Option<&'f FlagUse>,
+    no_push: Option<&'f FlagUse>,
+    tar_path: Option<&'f FlagUse>,
+    opts: Vec<String>,
+}
+
+pub fn translate(call: &Invocation, workspace: &Workspace) -> Translation {
+    let mut out = Translation::default();
+    let mut collected = Collected::default();
+    for problem in &call.problems {
+        out.notes.push(problem_note(problem));
+    }
+    for flag in &call.flags {
+        collect(flag, &mut collected, &mut out);
+    }
+    out.destinations = collected
+        .destinations
+        .iter()
+        .map(|f| f.raw.clone())
+        .collect();
+    let no_push = collected.no_push.is_some_and(|f| is_true(&f.value));
+    out.pushes = !no_push && !collected.destinations.is_empty();
+    build_lines(call, &collected, no_push, workspace, &mut out);
+    out
+}
+
+fn problem_note(problem: &Problem) -> FlagNote {
+    let (span, message) = match problem {
+        Problem::Unknown { name, span } => (*span, format!("`{name}` is not a Kaniko flag")),
+        Problem::MissingValue { flag, span } => (*span, format!("`--{}` has no value", flag.name)),
+        Problem::Stray { word, span } => (*span, format!("`{word}` is not a flag")),
+        Problem::Variable { word, span } => (
+            *span,
+            format!("`{word}` may hold flags that cannot be seen here"),
+        ),
+        Problem::Redirect { span } => (*span, "a redirection between the arguments".to_string()),
+    };
+    FlagNote {
+        fate: Fate::Blocked,
+        span,
+        message,
+    }
+}
+
+/// Sorts one flag into the value it feeds, or notes its fate.
+fn collect<'f>(flag: &'f FlagUse, collected: &mut Collected<'f>, out: &mut Translation) {
+    let spec = canonical(flag.spec);
+    let note = |fate: Fate, message: String| FlagNote {
+        fate,
+        span: flag.span,
+        message,
+    };
+    match spec.name {
+        "context" => collected.context = Some(flag),
+        "dockerfile" => collected.dockerfile = Some(flag),
+        "destination" => collected.destinations.push(flag),
+        "cache" => collected.cache = Some(flag),
+        "cache-repo" => collected.cache_repo = Some(flag),
+        "no-push" => collected.no_push = Some(flag),
+        "tar-path" => collected.tar_path = Some(flag),
+        "build-arg" => collected.opts.push(build_arg(flag)),
+        "target" => collected
+            .opts
+            .push(format!("--opt {}", prefixed("target=", &flag.raw))),
+        "label" => collected
+            .opts
+            .push(format!("--opt {}", prefixed("label:", &flag.raw))),
+        "custom-platform" => {
+            collected
+                .opts
+                .push(format!("--opt {}", prefixed("platform=", &flag.raw)));
+            out.notes.push(note(
+                Fate::Note,
+                "BuildKit really runs `RUN` steps for this platform: a foreign one needs QEMU on the runner".into(),
+            ));
+        }
+        "verbosity" => match flag.value.as_str() {
+            "debug" | "trace" => out.global.push("--debug".to_string()),
+            _ => out.notes.push(note(
+                Fate::Dropped,
+                format!("--verbosity={}: BuildKit's default output", flag.value),
+            )),
+        },
+        "cache-ttl" | "ignore-path" => out.notes.push(note(Fate::Unsafe, unsafe_reason(spec))),
+        _ if spec.class == Class::NoOp => {
+            let why = spec
+                .buildkit
+                .trim_start_matches("none")
+                .trim_start_matches(": ")
+                .trim_start_matches(" ");
+            let why = if why.is_empty() {
+                "BuildKit needs nothing in its place"
+            } else {
+                why
+            };
+            out.notes.push(note(
+                Fate::Dropped,
+                format!("--{} dropped: {why}", flag.spec.name),
+            ))
+        }
+        _ => out.notes.push(note(
+            Fate::Blocked,
+            format!(
+                "--{} ({}) is not migrated by this version",
+                flag.spec.name,
+                spec.class.as_str()
+            ),
+        )),
+    }
+}
+
+/// Deprecated spellings behave as the flag they stand for.
+fn canonical(spec: &'static FlagSpec) -> &'static FlagSpec {
+    spec.alias_of
+        .and_then(|name| super::table::by_name(super::table::EXECUTOR_FLAGS, name))
+        .unwrap_or(spec)
+}
+
+fn unsafe_reason(spec: &FlagSpec) -> String {
+    match spec.name {
+        "cache-ttl" => "--cache-ttl dropped: BuildKit's registry cache has no expiry; expire it with a registry cleanup policy".into(),
+        _ => "--ignore-path dropped: BuildKit never sees the job's files; use `RUN --mount=type=tmpfs` to keep a path out of the image".into(),
+    }
+}
+
+fn is_true(value: &str) -> bool {
+    !matches!(value, "false" | "0" | "f" | "F" | "FALSE" | "False")
+}
+
+/// `--build-arg K=V` keeps its quoting; a bare `K` takes the job's
+/// environment value, as Kaniko did (empty when unset).
+fn build_arg(flag: &FlagUse) -> String {
+    if flag.value.contains('=') || flag.value.starts_with('$') {
+        format!("--opt {}", prefixed("build-arg:", &flag.raw))
+    } else {
+        let name = &flag.value;
+        format!("--opt \"build-arg:{name}=${{{name}}}\"")
+    }
+}
+
+fn build_lines(
+    call: &Invocation,
+    c: &Collected,
+    no_push: bool,
+    workspace: &Workspace,
+    out: &mut Translation,
+) {
+    out.lines.push("--frontend dockerfile.v0".to_string());
+    let context = context_line(call, c, out);
+    if let Some(context) = &context {
+        out.lines
+            .push(format!("--local {}", prefixed("context=", context)));
+        dockerfile_lines(c, context, workspace, out);
+    }
+    out.lines.extend(c.opts.iter().cloned());
+    cache_lines(c, no_push, workspace, out);
+    let names = c
+        .destinations
+        .iter()
+        .map(|d| in_double_quotes(&d.raw))
+        .collect::<Option<Vec<_>>>();
+    let Some(names) = names else {
+        out.notes.push(FlagNote {
+            fate: Fate::Blocked,
+            span: call.span,
+            message: "a destination has an unclosed quote".into(),
+        });
+        return;
+    };
+    if let Some(tar) = c.tar_path {
+        let names = if names.is_empty() {
+            "unset-repo/unset-image-name".to_string()
+        } else {
+            names.join(",")
+        };
+        let dest = in_double_quotes(&tar.raw).unwrap_or_else(|| tar.value.clone());
+        out.lines.push(format!(
+            "--output \"type=docker,dest={dest},\\\"name={names}\\\"\""
+        ));
+    }
+    if !names.is_empty() {
+        let push = if no_push { "false" } else { "true" };
+        out.lines.push(format!(
+            "--output \"type=image,\\\"name={}\\\",push={push}\"",
+            names.join(",")
+        ));
+    } else if !no_push && c.tar_path.is_none() {
+        out.notes.push(FlagNote {
+            fate: Fate::Note,
+            span: call.span,
+            message: "no --destination and no --no-push: Kaniko refused this; BuildKit only builds"
+                .into(),
+        });
+    }
+}
+
+/// `--context DIR` or `dir://DIR`; other context kinds wait for a later version.
+fn context_line(call: &Invocation, c: &Collected, out: &mut Translation) -> Option<String> {
+    let Some(flag) = c.context else {
+        out.notes.push(FlagNote {
+            fate: Fate::Blocked,
+            span: call.span,
+            message: "no --context: Kaniko used /workspace/, which BuildKit images do not have"
+                .into(),
+        });
+        return None;
+    };
+    if let Some(scheme) = flag
+        .value
+        .split_once("://")
+        .map(|(s, _)| s)
+        .filter(|s| *s != "dir")
+    {
+        out.notes.push(FlagNote {
+            fate: Fate::Blocked,
+            span: flag.span,
+            message: format!("a `{scheme}://` context is not migrated by this version"),
+        });
+        return None;
+    }
+    Some(flag.raw.replacen("dir://", "", 1))
+}
+
+/// `--local dockerfile=DIR --opt filename=NAME`, resolved as Kaniko resolves
+/// the path: absolute as it is; relative, from the working directory
+/// (`$CI_PROJECT_DIR`) when the file is there, else from the context.
+fn dockerfile_lines(c: &Collected, context: &str, workspace: &Workspace, out: &mut Translation) {
+    let (raw, value, span) = match c.dockerfile {
+        Some(flag) => (flag.raw.as_str(), flag.value.as_str(), Some(flag.span)),
+        None => ("Dockerfile", "Dockerfile", None),
+    };
+    let anchored = value.starts_with('/') || value.starts_with('$');
+    let (dir, name) = match quote::split_path(raw) {
+        Some((dir, name)) if anchored => (dir, name),
+        // The name is only known at run time: split it there.
+        None if anchored => match in_double_quotes(raw) {
+            Some(path) => (
+                format!("\"$(dirname \"{path}\")\""),
+                format!("\"$(basename \"{path}\")\""),
+            ),
+            None => {
+                let message = format!("cannot tell the directory of the Dockerfile `{raw}`");
+                out.notes.push(FlagNote {
+                    fate: Fate::Blocked,
+                    span: span.unwrap_or_default(),
+                    message,
+                });
+                return;
+            }
+        },
+        _ => match relative_dockerfile(raw, value, context, workspace) {
+            Ok(resolved) => resolved,
+            Err(message) => {
+                out.notes.push(FlagNote {
+                    fate: Fate::Blocked,
+                    span: span.unwrap_or_default(),
+                    message,
+                });
+                return;
+            }
+        },
+    };
+    out.lines
+        .push(format!("--local {}", prefixed("dockerfile=", &dir)));
+    if name != "Dockerfile" {
+        out.lines.push(format!("--opt filename={name}"));
+    }
+}
+
+fn relative_dockerfile(
+    raw: &str,
+    value: &str,
+    context: &str,
+    workspace: &Workspace,
+) -> Result<(String, String), String> {
+    let (dir, name) = match quote::split_path(raw) {
+        Some(split) => split,
+        None if quote::is_plain(raw) => (".".to_string(), raw.to_string()),
+        None => {
+            return Err(format!(
+                "cannot tell the directory of the Dockerfile `{raw}`"
+            ));
+        }
+    };
+    let context_value = context.trim_matches(['"', '\'']);
+    if is_project_dir(context_value) {
+        return Ok((dir, name));
+    }
+    let in_working_dir = workspace
+        .root
+        .is_some_and(|root| root.join(value).is_file());
+    if in_working_dir {
+        return Ok((dir, name));
+    }
+    // Kaniko falls back to the context: the Dockerfile lives there.
+    let joined = if dir == "." {
+        context_value.to_string()
+    } else {
+        format!("{context_value}/{}", dir.trim_matches(['"', '\'']))
+    };
+    let joined = joined.trim_end_matches('/').to_string();
+    if joined.contains(['\'', '"']) {
+        return Err(format!("cannot tell where the Dockerfile `{raw}` is"));
+    }
+    let quoted = if quote::is_plain(&joined) {
+        joined
+    } else {
+        format!("\"{joined}\"")
+    };
+    Ok((quoted, name))
+}
+
+/// The job's working directory: `.`, `$CI_PROJECT_DIR` and spellings of it.
+fn is_project_dir(context: &str) -> bool {
+    matches!(
+        context.trim_end_matches('/'),
+        "" | "." | "$CI_PROJECT_DIR" | "${CI_PROJECT_DIR}" | "/builds/$CI_PROJECT_PATH"
+    )
+}
+
+/// `--cache=true` with `--cache-repo R` (or, without it, the first
+/// destination's repository + `/cache`) becomes a registry cache import and
+/// export. `mode=max` caches every stage as Kaniko did, and `ignore-error`
+/// keeps a failed upload a warning, as it was.
+fn cache_lines(c: &Collected, no_push: bool, workspace: &Workspace, out: &mut Translation) {
+    let enabled = c.cache.is_some_and(|f| is_true(&f.value));
+    if !enabled {
+        if let Some(repo) = c.cache_repo {
+            out.notes.push(FlagNote {
+                fate: Fate::Dropped,
+                span: repo.span,
+                message: "--cache-repo dropped: Kaniko ignores it without --cache=true".into(),
+            });
+        }
+        return;
+    }
+    let span = c.cache.map(|f| f.span).unwrap_or_default();
+    let reference = match (c.cache_repo, c.destinations.first()) {
+        (Some(repo), _) if repo.value.starts_with("oci:") => None,
+        (Some(repo), _) => in_double_quotes(&suffixed(&repo.raw, ":buildcache")),
+        (None, Some(destination)) => repository(&destination.raw, &workspace.variables)
+            .and_then(|repo| in_double_quotes(&suffixed(&repo, "/cache:buildcache"))),
+        (None, None) => None,
+    };
+    let Some(reference) = reference else {
+        let message = if no_push && c.cache_repo.is_none() {
+            "--cache with --no-push needs --cache-repo".to_string()
+        } else {
+            "cannot tell which repository holds the cache: pass --cache-repo".to_string()
+        };
+        out.notes.push(FlagNote {
+            fate: Fate::Blocked,
+            span,
+            message,
+        });
+        return;
+    };
+    out.lines
+        .push(format!("--import-cache \"type=registry,ref={reference}\""));
+    out.lines.push(format!(
+        "--export-cache \"type=registry,ref={reference},mode=max,ignore-error=true\""
+    ));
+    out.notes.push(FlagNote {
+        fate: Fate::Note,
+        span,
+        message: "the first BuildKit build starts with a cold cache: Kaniko's layer cache is not reusable".into(),
+    });
+}
+
+/// The repository of a destination as written: the tag after the last `/`
+/// removed. A lone `$VAR` is looked through when the pipeline defines it;
+/// `$CI_REGISTRY_IMAGE` never has a tag. `None` when the text hides whether
+/// there is a tag.
+fn repository(raw: &str, variables: &[(String, String)]) -> Option<String> {
+    let inner = raw.trim_matches(['"', '\'']);
+    if let Some(name) = lone_variable(inner) {
+        if name == "CI_REGISTRY_IMAGE" {
+            return Some(raw.to_string());
+        }
+        let value = variables.iter().rev().find(|(k, _)| k == name)?.1.clone();
+        return (lone_variable(&value).is_none())
+            .then(|| repository(&value, &[]))
+            .flatten();
+    }
+    let after_slash = quote::last_top_level(inner, b'/').map_or(0, |slash| slash + 1);
+    let colon = quote::last_top_level(&inner[after_slash..], b':')? + after_slash;
+    let repo = &inner[..colon];
+    Some(match raw.chars().next() {
+        Some(q @ ('"' | '\'')) => format!("{q}{repo}{q}"),
+        _ => repo.to_string(),
+    })
+}
+
+/// `NAME` when the text is exactly `$NAME` or `${NAME}`.
+fn lone_variable(text: &str) -> Option<&str> {
+    let name = text
+        .strip_prefix("${")
+        .and_then(|t| t.strip_suffix('}'))
+        .or_else(|| text.strip_prefix('$'))?;
+    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then_some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repository_strips_the_tag_only() {
+        assert_eq!(
+            repository("\"${CI_REGISTRY_IMAGE}/app:${TAG}\"", &[]).unwrap(),
+            "\"${CI_REGISTRY_IMAGE}/app\""
+        );
+        assert_eq!(
+            repository("registry:5000/x/app:1", &[]).unwrap(),
+            "registry:5000/x/app"
+        );
+        assert_eq!(repository("$IMAGE", &[]), None);
+        assert_eq!(
+            repository("$CI_REGISTRY_IMAGE:${TAG:-latest}", &[]).unwrap(),
+            "$CI_REGISTRY_IMAGE"
+        );
+        assert_eq!(
+            repository("${CI_REGISTRY_IMAGE}", &[]).unwrap(),
+            "${CI_REGISTRY_IMAGE}"
+        );
+        let variables = [(
+            "IMAGE".to_string(),
+            "$CI_REGISTRY_IMAGE/app:$CI_COMMIT_SHA".to_string(),
+        )];
+        assert_eq!(
+            repository("\"$IMAGE\"", &variables).unwrap(),
+            "$CI_REGISTRY_IMAGE/app"
+        );
+    }
+}

@@ -1,0 +1,134 @@
+//! Plans the migration of a pipeline's Kaniko jobs and turns the plan into
+//! verified edits: map → edits → apply → verify.
+//!
+//! Edits land at definition sites: an executor call in a template, an anchor
+//! or an included file is rewritten once for every job that runs it. A site
+//! is only rewritten when every job that uses it can be migrated; a job that
+//! cannot (an unmapped flag, a Kaniko-only path, an image it shares with a job
+//! that stays) keeps its Kaniko text and gets a diagnostic that says why.
+
+mod plan;
+pub mod text;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::finding::Finding;
+use crate::gitlab::{FileId, Pipeline, SourceFile};
+use crate::rewrite::verify::Change;
+use crate::rewrite::{self, Edit};
+
+/// The BuildKit image jobs move to: the newest release, pinned.
+pub const DEFAULT_BUILDKIT_IMAGE: &str = "moby/buildkit:v0.32.2-rootless";
+
+/// Rootless BuildKit in an unprivileged container cannot create its own
+/// process sandbox; this is the flag GitLab's BuildKit page uses.
+pub const BUILDKITD_FLAGS: &str = "--oci-worker-no-process-sandbox";
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Also apply fixes that change behaviour (dropping `--cache-ttl`).
+    pub unsafe_fixes: bool,
+    pub buildkit_image: String,
+    /// The project root on disk, to find a relative Dockerfile.
+    pub root: Option<PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            unsafe_fixes: false,
+            buildkit_image: DEFAULT_BUILDKIT_IMAGE.to_string(),
+            root: None,
+        }
+    }
+}
+
+/// One file's new text.
+#[derive(Debug)]
+pub struct Rewrite {
+    pub file: FileId,
+    pub text: String,
+}
+
+/// What migrating a pipeline produced.
+#[derive(Debug, Default)]
+pub struct Migration {
+    /// Files whose text changed, in file order.
+    pub rewrites: Vec<Rewrite>,
+    /// Notes, dropped flags and the reasons jobs were left alone.
+    pub findings: Vec<Finding>,
+    pub migrated_jobs: Vec<String>,
+    /// Jobs that still use Kaniko afterwards.
+    pub remaining_jobs: Vec<String>,
+}
+
+/// A rewrite that failed its own checks: nothing may be written.
+#[derive(Debug)]
+pub struct Refused {
+    pub file: FileId,
+    pub message: String,
+}
+
+/// Plans, applies and verifies the migration of one pipeline.
+pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refused> {
+    let mut planned = plan::plan(pipeline, options, &Default::default());
+    let mut texts = apply_all(pipeline, &planned.edits, &planned.changes)?;
+    // Jobs whose BUILDKITD_FLAGS variable would not reach them (a `<<` merge
+    // replaces a whole `variables:` mapping) get it on the command instead.
+    let unreached = plan::jobs_missing_daemon_flags(pipeline, &texts, &planned.builders);
+    if !unreached.is_empty() {
+        planned = plan::plan(pipeline, options, &unreached);
+        texts = apply_all(pipeline, &planned.edits, &planned.changes)?;
+        let still = plan::jobs_missing_daemon_flags(pipeline, &texts, &planned.builders);
+        if let Some(job) = still.iter().next() {
+            return Err(Refused {
+                file: 0,
+                message: format!("job `{job}` would lose BUILDKITD_FLAGS after the rewrite"),
+            });
+        }
+    }
+    let rewrites = texts
+        .into_iter()
+        .filter(|(file, text)| *text != pipeline.files[*file].text)
+        .map(|(file, text)| Rewrite { file, text })
+        .collect();
+    Ok(Migration {
+        rewrites,
+        findings: planned.findings,
+        migrated_jobs: planned.migrated.into_iter().collect(),
+        remaining_jobs: planned.remaining,
+    })
+}
+
+/// Applies every file's edits and verifies each result against the
+/// intended changes with both parsers.
+fn apply_all(
+    pipeline: &Pipeline,
+    edits: &BTreeMap<FileId, Vec<Edit>>,
+    changes: &BTreeMap<FileId, Vec<Change>>,
+) -> Result<BTreeMap<FileId, String>, Refused> {
+    let mut texts = BTreeMap::new();
+    for (&file, file_edits) in edits {
+        let source: &SourceFile = &pipeline.files[file];
+        let text = rewrite::apply(&source.text, file_edits).map_err(|overlap| Refused {
+            file,
+            message: format!(
+                "two edits overlap at bytes {}..{} and {}..{}; this is a bug, please report it",
+                overlap.first.start(),
+                overlap.first.end(),
+                overlap.second.start(),
+                overlap.second.end()
+            ),
+        })?;
+        let intended = changes.get(&file).map_or(&[][..], Vec::as_slice);
+        rewrite::verify::verify(&source.text, &source.tree, &text, intended).map_err(
+            |message| Refused {
+                file,
+                message: format!("the rewrite was not verified: {message}"),
+            },
+        )?;
+        texts.insert(file, text);
+    }
+    Ok(texts)
+}

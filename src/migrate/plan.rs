@@ -1,0 +1,987 @@
+//! Decides, job by job, what changes and where, and turns it into edits and
+//! the intended changes that verification checks them against.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+
+use super::text::{
+    self, get, has_merge_key, indentation, is_flow, line_end, line_start, next_line,
+};
+use super::{BUILDKITD_FLAGS, Options};
+use crate::finding::Finding;
+use crate::gitlab::jobs::{self, Job};
+use crate::gitlab::scalar::SourceMap;
+use crate::gitlab::value::At;
+use crate::gitlab::yaml::{NodeId, NodeKind, Tree};
+use crate::gitlab::{FileId, Pipeline};
+use crate::kaniko::invocation::Program;
+use crate::kaniko::{self, PathUse, Usage};
+use crate::mapping::command::{self, Fate, Translation, Workspace};
+use crate::rewrite::Edit;
+use crate::rewrite::encode;
+use crate::rewrite::verify::{Change, Expected};
+use crate::rules::Rule;
+use crate::span::Span;
+
+/// Writes the registry login Kaniko did by itself (≥ 1.9) for
+/// `$CI_REGISTRY`, without ever printing the password.
+const REGISTRY_LOGIN: &str = r#"mkdir -p "${DOCKER_CONFIG:-$HOME/.docker}" && printf '{"auths":{"%s":{"auth":"%s"}}}' "$CI_REGISTRY" "$(printf '%s:%s' "$CI_REGISTRY_USER" "$CI_REGISTRY_PASSWORD" | base64 | tr -d '\n')" > "${DOCKER_CONFIG:-$HOME/.docker}/config.json""#;
+
+const DOCKER_CONFIG_DIR: &str = "\"${DOCKER_CONFIG:-$HOME/.docker}\"";
+const DOCKER_CONFIG_FILE: &str = "\"${DOCKER_CONFIG:-$HOME/.docker}/config.json\"";
+
+#[derive(Debug, Default)]
+pub struct Planned {
+    pub edits: BTreeMap<FileId, Vec<Edit>>,
+    pub changes: BTreeMap<FileId, Vec<Change>>,
+    pub findings: Vec<Finding>,
+    pub migrated: BTreeSet<String>,
+    /// Migrated jobs that run buildctl, and so need `BUILDKITD_FLAGS`.
+    pub builders: BTreeSet<String>,
+    pub remaining: Vec<String>,
+}
+
+/// Where a job's image change goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ImagePlan {
+    /// Rewrite the image where it is defined (the scalar holding its name).
+    InPlace(At),
+    /// Give the job its own `image:` key; the shared one stays.
+    OwnKey,
+}
+
+/// A replacement inside one script scalar, in decoded coordinates.
+#[derive(Clone, Debug)]
+struct LineEdit {
+    range: Range<usize>,
+    lines: Vec<String>,
+}
+
+/// Everything one Kaniko job needs.
+struct JobWork<'u> {
+    usage: &'u Usage<'u>,
+    /// The job's key, where job-level findings point.
+    key_span: Span,
+    image: Option<ImagePlan>,
+    /// Script scalar → replacements inside it.
+    line_edits: Vec<(At, LineEdit)>,
+    /// A registry login to add before this call: (script scalar, call range).
+    logins: Vec<(At, Range<usize>)>,
+    docker_config: Option<At>,
+    blockers: Vec<(FileId, Span, String)>,
+    notes: Vec<Finding>,
+}
+
+impl JobWork<'_> {
+    fn name(&self) -> &str {
+        &self.usage.job.name
+    }
+}
+
+pub fn plan(pipeline: &Pipeline, options: &Options, prefix_jobs: &BTreeSet<String>) -> Planned {
+    let resolved = jobs::resolve(pipeline);
+    let usages: Vec<Usage> = resolved
+        .jobs
+        .iter()
+        .map(|job| kaniko::detect(pipeline, job))
+        .filter(Usage::uses_kaniko)
+        .collect();
+    let mut work: Vec<JobWork> = usages
+        .iter()
+        .map(|usage| job_work(pipeline, usage, options))
+        .collect();
+    choose_images(pipeline, &resolved.jobs, &mut work);
+    block_shared_sites(&mut work);
+    let mut planned = Planned::default();
+    let mut emitter = Emitter {
+        pipeline,
+        options,
+        planned: &mut planned,
+        prefix_jobs,
+    };
+    emitter.emit(&work);
+    for job in &work {
+        report(job, &mut planned);
+    }
+    planned
+        .findings
+        .sort_by_key(|f| (f.file, f.span.start(), f.rule));
+    planned.findings.dedup_by(|a, b| {
+        a.rule == b.rule && a.file == b.file && a.span == b.span && a.message == b.message
+    });
+    planned
+}
+
+/// Translates the job's calls and paths; anything untranslatable blocks it.
+fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) -> JobWork<'u> {
+    let variables = usage
+        .job
+        .variables
+        .iter()
+        .filter_map(|(name, at)| {
+            let file = &pipeline.files[at.file];
+            file.tree
+                .scalar(&file.text, file.tree.deref(at.node))
+                .map(|value| (name.clone(), value.to_string()))
+        })
+        .collect();
+    let workspace = &Workspace {
+        root: options.root.as_deref(),
+        variables,
+    };
+    let mut work = JobWork {
+        usage,
+        key_span: key_span(pipeline, usage.job.key),
+        image: None,
+        line_edits: Vec::new(),
+        logins: Vec::new(),
+        docker_config: None,
+        blockers: Vec::new(),
+        notes: Vec::new(),
+    };
+    let job = usage.job;
+    let writes_auth = usage
+        .paths()
+        .any(|p| p.path.trim_end_matches('/') == "/kaniko/.docker/config.json");
+    let makes_auth_dir = usage
+        .paths()
+        .any(|p| p.path.trim_end_matches('/') == "/kaniko/.docker");
+    let has_auth_variable = job
+        .variables
+        .iter()
+        .any(|(name, _)| name == "DOCKER_AUTH_CONFIG");
+    for line in &usage.lines {
+        for call in &line.invocations {
+            if call.program == Program::Warmer {
+                let message =
+                    "`/kaniko/warmer` has no BuildKit counterpart: remove the warming step"
+                        .to_string();
+                work.blockers.push((line.file, call.span, message));
+                continue;
+            }
+            let translation = command::translate(call, workspace);
+            collect_notes(&mut work, line.file, &translation, options);
+            let login =
+                !writes_auth && !has_auth_variable && pushes_to_gitlab_registry(&translation);
+            if login {
+                work.logins.push((line.at, call.script_range.clone()));
+            }
+            let lines = translation.command_lines();
+            work.line_edits.push((
+                line.at,
+                LineEdit {
+                    range: call.script_range.clone(),
+                    lines,
+                },
+            ));
+        }
+        for path in &line.paths {
+            match docker_config_replacement(path) {
+                Some(replacement) => {
+                    // The Kaniko image had the directory; BuildKit's may not.
+                    if replacement == DOCKER_CONFIG_FILE && !makes_auth_dir {
+                        let at = path.command_start;
+                        let mkdir = format!("mkdir -p {DOCKER_CONFIG_DIR} && ");
+                        work.line_edits.push((
+                            line.at,
+                            LineEdit {
+                                range: at..at,
+                                lines: vec![mkdir],
+                            },
+                        ));
+                    }
+                    work.line_edits.push((
+                        line.at,
+                        LineEdit {
+                            range: path.script_range.clone(),
+                            lines: vec![replacement],
+                        },
+                    ))
+                }
+                None => work.blockers.push((
+                    path.file,
+                    path.span,
+                    format!("`{}` is not migrated by this version", path.path),
+                )),
+            }
+        }
+        for word in &line.busybox {
+            work.line_edits.push((
+                line.at,
+                LineEdit {
+                    range: word.script_range.clone(),
+                    lines: vec![busybox_replacement(word)],
+                },
+            ));
+        }
+    }
+    work.docker_config = job
+        .variables
+        .iter()
+        .find(|(name, at)| name == "DOCKER_CONFIG" && kaniko_docker_dir(pipeline, *at))
+        .map(|(_, at)| *at);
+    if usage.invocations().next().is_none() && usage.image.is_some() && !job.hidden {
+        work.notes.push(
+            Finding::new(Rule::MigrationNote, job.key.file, key_span(pipeline, job.key), format!(
+                "job `{}` ran in the Kaniko image without calling the executor; it now runs in the BuildKit image",
+                job.name
+            ))
+            .jobs(vec![job.name.clone()]),
+        );
+    }
+    work
+}
+
+fn collect_notes(work: &mut JobWork, file: FileId, translation: &Translation, options: &Options) {
+    let job = vec![work.name().to_string()];
+    for note in &translation.notes {
+        let finding = match note.fate {
+            Fate::Blocked => {
+                work.blockers.push((file, note.span, note.message.clone()));
+                continue;
+            }
+            Fate::Unsafe if !options.unsafe_fixes => {
+                work.blockers.push((
+                    file,
+                    note.span,
+                    format!("{} (applied only with --unsafe)", note.message),
+                ));
+                Finding::new(
+                    Rule::UnsafeFlag,
+                    file,
+                    note.span,
+                    format!("not applied without --unsafe: {}", note.message),
+                )
+            }
+            Fate::Unsafe => Finding::new(
+                Rule::UnsafeFlag,
+                file,
+                note.span,
+                format!("applied with --unsafe: {}", note.message),
+            ),
+            Fate::Dropped => Finding::new(Rule::DroppedFlag, file, note.span, note.message.clone()),
+            Fate::Note => Finding::new(Rule::MigrationNote, file, note.span, note.message.clone()),
+        };
+        work.notes.push(finding.jobs(job.clone()));
+    }
+}
+
+/// Kaniko ≥ 1.9 logged in to `$CI_REGISTRY` by itself; buildctl does not.
+fn pushes_to_gitlab_registry(translation: &Translation) -> bool {
+    translation.pushes
+        && translation
+            .destinations
+            .iter()
+            .any(|d| d.contains("CI_REGISTRY"))
+}
+
+fn docker_config_replacement(path: &PathUse) -> Option<String> {
+    let bare = path.raw.trim_matches(['"', '\'']);
+    match bare {
+        "/kaniko/.docker/config.json" => Some(DOCKER_CONFIG_FILE.to_string()),
+        "/kaniko/.docker" | "/kaniko/.docker/" => Some(DOCKER_CONFIG_DIR.to_string()),
+        _ => None,
+    }
+}
+
+/// `/busybox/sh` becomes `/bin/sh`; other busybox tools are on `PATH`.
+fn busybox_replacement(word: &PathUse) -> String {
+    let tool = word.path.trim_start_matches("/busybox/");
+    let plain = if tool == "sh" {
+        "/bin/sh".to_string()
+    } else {
+        tool.to_string()
+    };
+    match word.raw.chars().next() {
+        Some(q @ ('"' | '\'')) => format!("{q}{plain}{q}"),
+        _ => plain,
+    }
+}
+
+fn kaniko_docker_dir(pipeline: &Pipeline, at: At) -> bool {
+    let file = &pipeline.files[at.file];
+    let value = file
+        .tree
+        .scalar(&file.text, file.tree.deref(at.node))
+        .unwrap_or_default();
+    matches!(value.trim_end_matches('/'), "/kaniko/.docker")
+}
+
+fn key_span(pipeline: &Pipeline, at: At) -> Span {
+    pipeline.files[at.file].tree.node(at.node).span
+}
+
+/// Picks, for each job, where its image changes: in place when every job
+/// that uses the same definition is migrated with it; the job's own key when
+/// the definition is a shared default (`default:` or top-level `image:`)
+/// that other jobs keep.
+fn choose_images(pipeline: &Pipeline, all_jobs: &[Job], work: &mut [JobWork]) {
+    let builders: BTreeSet<String> = work
+        .iter()
+        .filter(|w| w.blockers.is_empty() && w.usage.invocations().next().is_some())
+        .map(|w| w.name().to_string())
+        .collect();
+    for job in work.iter_mut() {
+        let plan = match &job.usage.job.image {
+            Some(image) if image.name.contains('$') && job.usage.image.is_none() => {
+                let at = image.at;
+                let span = key_span(pipeline, at);
+                job.blockers.push((
+                    at.file,
+                    span,
+                    format!("the image `{}` is not known here", image.name),
+                ));
+                continue;
+            }
+            Some(image) => {
+                let users: Vec<&Job> = all_jobs
+                    .iter()
+                    .filter(|j| j.image.as_ref().is_some_and(|i| i.at == image.at))
+                    .collect();
+                let shared_default = is_default_site(pipeline, image.at);
+                let all_builders = users.iter().all(|u| builders.contains(&u.name));
+                if shared_default && !all_builders {
+                    ImagePlan::OwnKey
+                } else {
+                    ImagePlan::InPlace(image.at)
+                }
+            }
+            None => ImagePlan::OwnKey,
+        };
+        let key = job.usage.job.key;
+        let problem = match &plan {
+            ImagePlan::OwnKey if !builders.contains(job.name()) => Some(
+                "it runs in a shared Kaniko image without calling the executor: give it an image of its own".to_string(),
+            ),
+            ImagePlan::OwnKey => {
+                let file = &pipeline.files[key.file];
+                job_mapping(&file.tree, key.node)
+                    .is_none()
+                    .then(|| "its body is an alias or a flow mapping, where no `image:` can be added".to_string())
+            }
+            ImagePlan::InPlace(at) => image_site_problem(pipeline, *at),
+        };
+        match problem {
+            Some(message) => job.blockers.push((key.file, job.key_span, message)),
+            None => job.image = Some(plan),
+        }
+    }
+}
+
+/// Why the image written at `name` cannot be rewritten in place, if it cannot:
+/// only `image: NAME` and `image: {name: NAME}` are edited where they stand.
+fn image_site_problem(pipeline: &Pipeline, name: At) -> Option<String> {
+    let file = &pipeline.files[name.file];
+    let (tree, text) = (&file.tree, file.text.as_str());
+    if tree.node(name.node).anchor.is_some() {
+        return Some("its image name is anchored and may be used elsewhere".into());
+    }
+    let key_is = |node: NodeId, wanted: &str| {
+        tree.owner(node)
+            .is_some_and(|(_, key)| tree.scalar(text, key) == Some(wanted))
+    };
+    let editable = key_is(name.node, "image")
+        || key_is(name.node, "name")
+            && tree
+                .owner(name.node)
+                .is_some_and(|(holder, _)| key_is(holder, "image"));
+    (!editable).then(|| "its image comes through an alias or an unusual structure".into())
+}
+
+/// True when the image is set by `default:` or the top-level `image:`.
+fn is_default_site(pipeline: &Pipeline, name: At) -> bool {
+    let file = &pipeline.files[name.file];
+    let tree = &file.tree;
+    let Some(root) = tree.root() else {
+        return false;
+    };
+    let mut node = name.node;
+    for _ in 0..3 {
+        let Some((mapping, key)) = tree.owner(node) else {
+            return false;
+        };
+        if mapping == root {
+            return matches!(tree.scalar(&file.text, key), Some("image" | "default"));
+        }
+        node = mapping;
+    }
+    false
+}
+
+/// Site identities, to find jobs that share a definition.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Site {
+    Line(At, usize),
+    Image(At),
+    Variable(At),
+}
+
+fn sites(job: &JobWork) -> Vec<Site> {
+    let mut sites: Vec<Site> = job
+        .line_edits
+        .iter()
+        .map(|(at, edit)| Site::Line(*at, edit.range.start))
+        .collect();
+    if let Some(ImagePlan::InPlace(at)) = job.image {
+        sites.push(Site::Image(at));
+    }
+    sites.extend(job.docker_config.map(Site::Variable));
+    sites
+}
+
+/// A definition used by a job that stays Kaniko must stay too: every job
+/// that shares it stays, and says why. Repeats until nothing changes.
+fn block_shared_sites(work: &mut [JobWork]) {
+    loop {
+        let blocked: BTreeMap<Site, String> = work
+            .iter()
+            .filter(|w| !w.blockers.is_empty())
+            .flat_map(|w| {
+                sites(w)
+                    .into_iter()
+                    .map(move |site| (site, w.name().to_string()))
+            })
+            .collect();
+        let mut changed = false;
+        for job in work.iter_mut().filter(|w| w.blockers.is_empty()) {
+            if let Some((_, other)) = sites(job).iter().find_map(|s| blocked.get_key_value(s)) {
+                let message =
+                    format!("it shares a definition with job `{other}`, which cannot be migrated");
+                job.blockers
+                    .push((job.usage.job.key.file, job.key_span, message));
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+}
+
+/// Findings for one job: why it stays, or the notes of its migration.
+fn report(job: &JobWork, planned: &mut Planned) {
+    let name = job.name().to_string();
+    if job.blockers.is_empty() {
+        if job.usage.invocations().next().is_some() {
+            planned.builders.insert(name.clone());
+        }
+        planned.migrated.insert(name);
+        planned.findings.extend(job.notes.iter().cloned());
+        return;
+    }
+    planned.remaining.push(name.clone());
+    for (file, span, reason) in &job.blockers {
+        let span = if span.is_empty() && *file == job.usage.job.key.file {
+            job.key_span
+        } else {
+            *span
+        };
+        planned.findings.push(
+            Finding::new(Rule::NotMigrated, *file, span, format!("job `{name}` is not migrated: {reason}"))
+                .label("kept as it is")
+                .help("fix this by hand, or wait for a version that maps it; the rest of the file is migrated")
+                .jobs(vec![name.clone()]),
+        );
+    }
+}
+
+/// Turns the plan of every migratable job into edits and intended changes.
+struct Emitter<'a, 'p> {
+    pipeline: &'p Pipeline,
+    options: &'a Options,
+    planned: &'a mut Planned,
+    prefix_jobs: &'a BTreeSet<String>,
+}
+
+impl Emitter<'_, '_> {
+    fn emit(&mut self, work: &[JobWork]) {
+        let ready: Vec<&JobWork> = work.iter().filter(|w| w.blockers.is_empty()).collect();
+        let prefixed: BTreeSet<Site> = ready
+            .iter()
+            .filter(|w| self.prefix_jobs.contains(w.name()))
+            .flat_map(|w| {
+                w.line_edits
+                    .iter()
+                    .map(|(at, e)| Site::Line(*at, e.range.start))
+            })
+            .collect();
+        self.script_edits(&ready, &prefixed);
+        let mut variable_targets: BTreeSet<At> = BTreeSet::new();
+        for job in &ready {
+            let target = self.image_edits(job);
+            if !self.prefix_jobs.contains(job.name()) {
+                variable_targets.extend(target);
+            }
+        }
+        let removals: BTreeSet<At> = ready.iter().filter_map(|w| w.docker_config).collect();
+        for mapping in &variable_targets {
+            self.daemon_flags(*mapping, &removals);
+        }
+        for at in removals {
+            self.remove_docker_config(at, &variable_targets);
+        }
+    }
+
+    fn push(&mut self, file: FileId, edit: Edit, change: Change) {
+        self.planned.edits.entry(file).or_default().push(edit);
+        let changes = self.planned.changes.entry(file).or_default();
+        if !changes.contains(&change) {
+            changes.push(change);
+        }
+    }
+
+    /// Rewrites every script scalar once, with all its replacements.
+    fn script_edits(&mut self, ready: &[&JobWork], prefixed: &BTreeSet<Site>) {
+        let mut by_line: BTreeMap<At, Vec<LineEdit>> = BTreeMap::new();
+        let mut logins: BTreeSet<(At, usize)> = BTreeSet::new();
+        for job in ready {
+            for (at, edit) in &job.line_edits {
+                let mut edit = edit.clone();
+                if prefixed.contains(&Site::Line(*at, edit.range.start)) && edit.lines.len() > 1 {
+                    edit.lines[0] = format!("BUILDKITD_FLAGS={BUILDKITD_FLAGS} {}", edit.lines[0]);
+                }
+                let list = by_line.entry(*at).or_default();
+                if !list.iter().any(|e| e.range == edit.range) {
+                    list.push(edit);
+                }
+            }
+            logins.extend(job.logins.iter().map(|(at, range)| (*at, range.start)));
+        }
+        for (at, mut edits) in by_line {
+            edits.sort_by_key(|e| e.range.start);
+            let login_here: Vec<usize> = logins
+                .iter()
+                .filter(|(l, _)| *l == at)
+                .map(|(_, start)| *start)
+                .collect();
+            self.rewrite_line(at, &mut edits, &login_here);
+        }
+    }
+
+    /// Applies the replacements of one scalar: source edits at the mapped
+    /// spans, and the scalar's new decoded value as the intended change.
+    fn rewrite_line(&mut self, at: At, edits: &mut [LineEdit], logins: &[usize]) {
+        let file = &self.pipeline.files[at.file];
+        let (tree, source) = (&file.tree, file.text.as_str());
+        let node = tree.node(at.node);
+        let NodeKind::Scalar { style, .. } = node.kind else {
+            return;
+        };
+        let decoded = tree.scalar(source, at.node).unwrap_or_default().to_string();
+        let (Some(map), Some(layout)) = (
+            SourceMap::new(source, node.span, style, &decoded),
+            text::layout(source, tree, at.node),
+        ) else {
+            self.refuse_line(at, "the script line could not be mapped to its source");
+            return;
+        };
+        let item = text::item_of(tree, at.node).filter(|(seq, _)| !is_flow(tree, *seq));
+        let mut new_value = String::new();
+        let mut cursor = 0;
+        for edit in edits.iter_mut() {
+            let login_inline = logins.contains(&edit.range.start) && item.is_none();
+            if login_inline {
+                edit.lines.insert(0, format!("{REGISTRY_LOGIN} &&"));
+            }
+            let line_indent = line_indent(&decoded, edit.range.start);
+            let Some(encoded) = encode::encode(&layout, &edit.lines, &line_indent) else {
+                self.refuse_line(at, "the new command does not fit this scalar's style");
+                return;
+            };
+            let span = map.span_of(edit.range.start, edit.range.end);
+            new_value.push_str(&decoded[cursor..edit.range.start]);
+            new_value.push_str(&encoded.decoded);
+            cursor = edit.range.end;
+            self.planned
+                .edits
+                .entry(at.file)
+                .or_default()
+                .push(Edit::replace(span, encoded.source));
+        }
+        new_value.push_str(&decoded[cursor..]);
+        let change = Change::Set {
+            node: at.node,
+            value: Expected::Str(new_value),
+        };
+        self.planned
+            .changes
+            .entry(at.file)
+            .or_default()
+            .push(change);
+        if let (Some((sequence, index)), false) = (item, logins.is_empty()) {
+            self.login_item(at, sequence, index);
+        }
+    }
+
+    /// A registry login as a new list item before the script line.
+    fn login_item(&mut self, at: At, sequence: NodeId, index: usize) {
+        let file = &self.pipeline.files[at.file];
+        let start = file.tree.node(at.node).span.start();
+        let line = line_start(&file.text, start);
+        let prefix = &file.text[line..start];
+        let layout = encode::Layout {
+            style: crate::gitlab::yaml::ScalarStyle::Plain,
+            indent: String::new(),
+            line_end: "\n",
+        };
+        let fits = prefix.trim_start_matches(' ') == "- "
+            && encode::encode(&layout, &[REGISTRY_LOGIN.to_string()], "").is_some();
+        if !fits {
+            self.refuse_line(at, "no place for the registry login step");
+            return;
+        }
+        let eol = text::line_ending(&file.text);
+        let edit = Edit::insert(line, format!("{prefix}{REGISTRY_LOGIN}{eol}"));
+        let change = Change::InsertItem {
+            sequence,
+            index,
+            value: Expected::Str(REGISTRY_LOGIN.to_string()),
+        };
+        self.push(at.file, edit, change);
+    }
+
+    fn refuse_line(&mut self, at: At, reason: &str) {
+        let span = self.pipeline.files[at.file].tree.node(at.node).span;
+        self.planned.findings.push(Finding::new(
+            Rule::NotMigrated,
+            at.file,
+            span,
+            format!("not migrated: {reason}"),
+        ));
+    }
+
+    /// Moves the job's image to BuildKit; returns the mapping whose
+    /// `variables:` should carry `BUILDKITD_FLAGS`.
+    fn image_edits(&mut self, job: &JobWork) -> Option<At> {
+        match job.image.clone()? {
+            ImagePlan::InPlace(name) => self.image_in_place(job, name),
+            ImagePlan::OwnKey => self.own_image_key(job),
+        }
+    }
+
+    fn image_in_place(&mut self, job: &JobWork, name: At) -> Option<At> {
+        let file = &self.pipeline.files[name.file];
+        let (tree, source) = (&file.tree, file.text.as_str());
+        let image = &self.options.buildkit_image;
+        let (holder, key) = tree.owner(name.node)?;
+        let key_name = tree.scalar(source, key)?;
+        let name_span = tree.node(name.node).span;
+        if key_name == "image" {
+            let text = format!("{{ name: {image}, entrypoint: [\"\"] }}");
+            let value = image_value(image);
+            self.push(
+                name.file,
+                Edit::replace(name_span, text),
+                Change::Set {
+                    node: name.node,
+                    value,
+                },
+            );
+            return Some(variables_owner(
+                tree,
+                source,
+                At {
+                    file: name.file,
+                    node: holder,
+                },
+            ));
+        }
+        self.push(
+            name.file,
+            Edit::replace(name_span, image.clone()),
+            Change::Set {
+                node: name.node,
+                value: Expected::Str(image.clone()),
+            },
+        );
+        let empty_entrypoint = Expected::Seq(vec![Expected::Str(String::new())]);
+        match job.usage.job.image.as_ref().and_then(|i| i.entrypoint) {
+            Some(at) if !is_empty_entrypoint(self.pipeline, at) => {
+                let span = self.pipeline.files[at.file].tree.node(at.node).span;
+                self.push(
+                    at.file,
+                    Edit::replace(span, "[\"\"]"),
+                    Change::Set {
+                        node: at.node,
+                        value: empty_entrypoint,
+                    },
+                );
+            }
+            Some(_) => {}
+            None => {
+                let edit =
+                    insert_entry_after(source, tree, holder, name.node, "entrypoint: [\"\"]");
+                self.push(
+                    name.file,
+                    edit,
+                    Change::Insert {
+                        mapping: holder,
+                        key: "entrypoint".into(),
+                        value: empty_entrypoint,
+                    },
+                );
+            }
+        }
+        let (owner, _) = tree.owner(holder)?;
+        Some(variables_owner(
+            tree,
+            source,
+            At {
+                file: name.file,
+                node: owner,
+            },
+        ))
+    }
+
+    /// `image:` written into the job's own mapping, before its first key.
+    fn own_image_key(&mut self, job: &JobWork) -> Option<At> {
+        let key = job.usage.job.key;
+        let file = &self.pipeline.files[key.file];
+        let (tree, source) = (&file.tree, file.text.as_str());
+        let mapping = job_mapping(tree, key.node)?;
+        let (first_key, _) = tree.pairs(mapping).next()?;
+        let start = tree.node(first_key).span.start();
+        let indent = indentation(source, start);
+        let eol = text::line_ending(source);
+        let image = &self.options.buildkit_image;
+        let text = format!(
+            "image:{eol}{indent}  name: {image}{eol}{indent}  entrypoint: [\"\"]{eol}{indent}"
+        );
+        let change = Change::Insert {
+            mapping,
+            key: "image".into(),
+            value: image_value(image),
+        };
+        self.push(key.file, Edit::insert(start, text), change);
+        Some(At {
+            file: key.file,
+            node: mapping,
+        })
+    }
+
+    /// Adds `BUILDKITD_FLAGS` to the `variables:` of `mapping`.
+    fn daemon_flags(&mut self, mapping: At, removals: &BTreeSet<At>) {
+        let file = &self.pipeline.files[mapping.file];
+        let (tree, source) = (&file.tree, file.text.as_str());
+        let entry = format!("BUILDKITD_FLAGS: {BUILDKITD_FLAGS}");
+        let value = Expected::Str(BUILDKITD_FLAGS.to_string());
+        match get(tree, source, mapping.node, "variables") {
+            Some((_, variables)) => {
+                let variables = tree.deref(variables);
+                if get(tree, source, variables, "BUILDKITD_FLAGS").is_some()
+                    || !tree.is_mapping(variables)
+                {
+                    return;
+                }
+                let replaced = tree.pairs(variables).find(|&(_, v)| {
+                    removals.contains(&At {
+                        file: mapping.file,
+                        node: v,
+                    })
+                });
+                let change = Change::Insert {
+                    mapping: variables,
+                    key: "BUILDKITD_FLAGS".into(),
+                    value,
+                };
+                let edit = match replaced {
+                    // DOCKER_CONFIG leaves where BUILDKITD_FLAGS arrives: one edit.
+                    Some((key, old)) => Edit::replace(
+                        Span::new(tree.node(key).span.start(), tree.node(old).span.end()),
+                        entry,
+                    ),
+                    None if is_flow(tree, variables) => flow_insert(tree, variables, &entry),
+                    None => {
+                        let Some((last_key, _)) = tree.pairs(variables).last() else {
+                            return;
+                        };
+                        insert_entry_after(source, tree, variables, last_key, &entry)
+                    }
+                };
+                self.push(mapping.file, edit, change);
+            }
+            // A new `variables:` would hide the ones a `<<` merge brings:
+            // those jobs get the flag on their command instead.
+            None if has_merge_key(tree, source, mapping.node) => {}
+            None => {
+                let Some((last_key, last_value)) = tree.pairs(mapping.node).last() else {
+                    return;
+                };
+                let indent = indentation(source, tree.node(last_key).span.start());
+                let eol = text::line_ending(source);
+                let at = line_end(
+                    source,
+                    tree.node(last_value)
+                        .span
+                        .end()
+                        .max(tree.node(last_key).span.end()),
+                );
+                let edit =
+                    Edit::insert(at, format!("{eol}{indent}variables:{eol}{indent}  {entry}"));
+                let change = Change::Insert {
+                    mapping: mapping.node,
+                    key: "variables".into(),
+                    value: Expected::Map(vec![("BUILDKITD_FLAGS".into(), value)]),
+                };
+                self.push(mapping.file, edit, change);
+            }
+        }
+    }
+
+    /// Removes `DOCKER_CONFIG: /kaniko/.docker`, unless `BUILDKITD_FLAGS`
+    /// took its place already.
+    fn remove_docker_config(&mut self, value: At, variable_targets: &BTreeSet<At>) {
+        let file = &self.pipeline.files[value.file];
+        let (tree, source) = (&file.tree, file.text.as_str());
+        let Some((variables, key)) = tree.owner(value.node) else {
+            return;
+        };
+        let takes_flags = variable_targets.iter().any(|t| {
+            t.file == value.file
+                && get(tree, source, t.node, "variables")
+                    .is_some_and(|(_, v)| tree.deref(v) == variables)
+        });
+        if takes_flags && get(tree, source, variables, "BUILDKITD_FLAGS").is_none() {
+            return;
+        }
+        // The last entry takes its `variables:` key with it: an empty one
+        // would read as null.
+        let (mapping, key, name) = match tree.pairs(variables).count() {
+            1 => match tree.owner(variables) {
+                Some((owner, owner_key)) => (owner, owner_key, "variables"),
+                None => return,
+            },
+            _ => (variables, key, "DOCKER_CONFIG"),
+        };
+        let key_start = tree.node(key).span.start();
+        if is_flow(tree, mapping) || !text::starts_line(source, key_start) {
+            return;
+        }
+        let span = Span::new(
+            line_start(source, key_start),
+            next_line(source, tree.node(value.node).span.end()),
+        );
+        let change = Change::Remove {
+            mapping,
+            key: name.into(),
+        };
+        self.push(value.file, Edit::replace(span, ""), change);
+    }
+}
+
+fn image_value(image: &str) -> Expected {
+    Expected::Map(vec![
+        ("name".into(), Expected::Str(image.to_string())),
+        (
+            "entrypoint".into(),
+            Expected::Seq(vec![Expected::Str(String::new())]),
+        ),
+    ])
+}
+
+fn is_empty_entrypoint(pipeline: &Pipeline, at: At) -> bool {
+    let file = &pipeline.files[at.file];
+    let node = file.tree.deref(at.node);
+    let items = file.tree.items(node);
+    items.len() == 1 && file.tree.scalar(&file.text, items[0]) == Some("")
+}
+
+/// The mapping whose `variables:` serve jobs that take `holder`'s image: the
+/// holder itself, or the global `variables:` for `default:`.
+fn variables_owner(tree: &Tree, text: &str, holder: At) -> At {
+    let Some(root) = tree.root() else {
+        return holder;
+    };
+    match tree.owner(holder.node) {
+        Some((mapping, key)) if mapping == root && tree.scalar(text, key) == Some("default") => {
+            At {
+                file: holder.file,
+                node: root,
+            }
+        }
+        _ => holder,
+    }
+}
+
+/// The job's own block mapping (not an alias, not flow style).
+fn job_mapping(tree: &Tree, key: NodeId) -> Option<NodeId> {
+    let root = tree.root()?;
+    let (_, value) = tree.pairs(root).find(|&(k, _)| k == key)?;
+    let is_alias = matches!(tree.node(value).kind, NodeKind::Alias { .. });
+    (!is_alias && tree.is_mapping(value) && !is_flow(tree, value)).then_some(value)
+}
+
+/// A new `key: value` line after the entry whose key is `after`, at that
+/// entry's indentation (after any comment on its last line).
+fn insert_entry_after(
+    text: &str,
+    tree: &Tree,
+    mapping: NodeId,
+    after: NodeId,
+    entry: &str,
+) -> Edit {
+    if is_flow(tree, mapping) {
+        return flow_insert(tree, mapping, entry);
+    }
+    let value_end = tree
+        .pairs(mapping)
+        .find(|&(k, _)| k == after)
+        .map_or(tree.node(after).span.end(), |(k, v)| {
+            tree.node(v).span.end().max(tree.node(k).span.end())
+        });
+    let indent = indentation(text, tree.node(after).span.start());
+    let eol = text::line_ending(text);
+    Edit::insert(line_end(text, value_end), format!("{eol}{indent}{entry}"))
+}
+
+/// `, key: value` before the closing brace of a flow mapping.
+fn flow_insert(tree: &Tree, mapping: NodeId, entry: &str) -> Edit {
+    let close = tree.node(mapping).span.end() - 1;
+    let separator = if tree.pairs(mapping).next().is_some() {
+        ", "
+    } else {
+        ""
+    };
+    Edit::insert(close, format!("{separator}{entry}"))
+}
+
+/// The indentation, inside the decoded script, of the line holding `at`.
+fn line_indent(decoded: &str, at: usize) -> String {
+    let start = decoded[..at].rfind('\n').map_or(0, |p| p + 1);
+    decoded[start..]
+        .chars()
+        .take_while(|c| *c == ' ' || *c == '\t')
+        .collect()
+}
+
+/// After a rewrite: migrated jobs whose effective variables miss
+/// `BUILDKITD_FLAGS` (and whose command does not set it either).
+pub fn jobs_missing_daemon_flags(
+    pipeline: &Pipeline,
+    texts: &BTreeMap<FileId, String>,
+    migrated: &BTreeSet<String>,
+) -> BTreeSet<String> {
+    let Ok(rewritten) = pipeline.with_texts(texts) else {
+        return migrated.clone();
+    };
+    let resolved = jobs::resolve(&rewritten);
+    resolved
+        .jobs
+        .iter()
+        .filter(|job| migrated.contains(&job.name) && !job.name.starts_with('.'))
+        .filter(|job| {
+            let in_variables = job
+                .variables
+                .iter()
+                .any(|(name, _)| name == "BUILDKITD_FLAGS");
+            let on_command = job.scripts.iter().any(|line| {
+                let file = &rewritten.files[line.at.file];
+                file.tree
+                    .scalar(&file.text, file.tree.deref(line.at.node))
+                    .is_some_and(|s| s.contains("BUILDKITD_FLAGS="))
+            });
+            !in_variables && !on_command
+        })
+        .map(|job| job.name.clone())
+        .collect()
+}

@@ -1,0 +1,108 @@
+//! Edits as byte ranges and replacement text, applied to the original
+//! source and verified before anything is written or printed.
+//!
+//! Nothing is ever re-emitted from a parsed tree: every byte outside an edit
+//! stays as it was (comments, quoting, key order, blank lines, CRLF, BOM).
+
+pub mod encode;
+pub mod verify;
+
+use crate::span::Span;
+
+/// Replace `span` with `text`. An empty span inserts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edit {
+    pub span: Span,
+    pub text: String,
+}
+
+impl Edit {
+    pub fn replace(span: Span, text: impl Into<String>) -> Edit {
+        Edit {
+            span,
+            text: text.into(),
+        }
+    }
+
+    pub fn insert(at: usize, text: impl Into<String>) -> Edit {
+        Edit {
+            span: Span::empty(at),
+            text: text.into(),
+        }
+    }
+}
+
+/// Two edits that touch the same bytes: a bug in the planner, never applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overlap {
+    pub first: Span,
+    pub second: Span,
+}
+
+/// Applies non-overlapping edits to `text`. Insertions at the same offset
+/// keep the order they were given in. Identical edits are applied once: two
+/// jobs that share a definition site ask for the same change.
+pub fn apply(text: &str, edits: &[Edit]) -> Result<String, Overlap> {
+    let mut sorted: Vec<&Edit> = edits.iter().collect();
+    sorted.sort_by_key(|edit| (edit.span.start(), edit.span.end()));
+    sorted.dedup_by(|a, b| a == b);
+    for pair in sorted.windows(2) {
+        let (a, b) = (pair[0].span, pair[1].span);
+        let overlapping = b.start() < a.end() || (a == b && !a.is_empty());
+        if overlapping {
+            return Err(Overlap {
+                first: a,
+                second: b,
+            });
+        }
+    }
+    let mut out =
+        String::with_capacity(text.len() + edits.iter().map(|e| e.text.len()).sum::<usize>());
+    let mut cursor = 0;
+    for edit in sorted {
+        out.push_str(&text[cursor..edit.span.start()]);
+        out.push_str(&edit.text);
+        cursor = edit.span.end();
+    }
+    out.push_str(&text[cursor..]);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edits_apply_in_order_and_keep_the_rest() {
+        let text = "a: 1 # keep\r\nb: 2\r\n";
+        let edits = [
+            Edit::replace(Span::new(3, 4), "one"),
+            Edit::insert(text.len(), "c: 3\r\n"),
+        ];
+        assert_eq!(
+            apply(text, &edits).unwrap(),
+            "a: one # keep\r\nb: 2\r\nc: 3\r\n"
+        );
+    }
+
+    #[test]
+    fn overlapping_edits_are_refused() {
+        let edits = [
+            Edit::replace(Span::new(0, 4), "x"),
+            Edit::replace(Span::new(2, 6), "y"),
+        ];
+        assert!(apply("0123456789", &edits).is_err());
+    }
+
+    #[test]
+    fn identical_edits_apply_once() {
+        let edit = Edit::replace(Span::new(0, 1), "z");
+        assert_eq!(apply("abc", &[edit.clone(), edit]).unwrap(), "zbc");
+    }
+
+    #[test]
+    fn insertions_at_one_place_keep_their_order() {
+        let edits = [Edit::insert(1, "x"), Edit::insert(1, "y")];
+        assert_eq!(apply("ab", &edits).unwrap(), "axyb");
+    }
+}
