@@ -156,16 +156,16 @@ impl Directive {
         let names = names.join(", ");
         let finding = if unused.len() == self.codes.len() {
             Finding::new(Rule::SuppressionUnused, self.file, self.span, message)
-            .label("suppresses nothing")
-            .help(
-                "remove the comment; at the end of a line it covers that line, on a line of \
+                .label("suppresses nothing")
+                .help(
+                    "remove the comment; at the end of a line it covers that line, on a line of \
                  its own the job it is written in (docs/config.md)",
-            )
+                )
         } else {
             let code = unused[0];
             let mut finding = Finding::new(Rule::SuppressionUnused, self.file, code.span, message)
                 .label("suppresses nothing")
-            .help(format!("remove {names} from the list"));
+                .help(format!("remove {names} from the list"));
             for other in &unused[1..] {
                 finding = finding.with_label(other.span, "suppresses nothing");
             }

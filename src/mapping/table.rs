@@ -487,7 +487,7 @@ pub static EXECUTOR_FLAGS: &[FlagSpec] = &[
         Single,
         NoOp,
         Upstream,
-        "none (--progress plain is the CI default)"
+        "none: BuildKit prints plain progress in CI"
     ),
     flag!("log-timestamp", None, Bool, NoOp, Upstream, "none"),
     flag!("force", None, Bool, NoOp, Upstream, "none"),

@@ -161,8 +161,9 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
             }
             let translation = command::translate(call, workspace);
             collect_notes(&mut work, line.file, &translation, options);
-            let login =
-                !writes_auth && !has_auth_variable && pushes_to_gitlab_registry(&translation);
+            let login = !writes_auth
+                && !has_auth_variable
+                && pushes_to_gitlab_registry(&translation, &workspace.variables);
             if login {
                 work.logins.push((line.at, call.script_range.clone()));
             }
@@ -267,12 +268,20 @@ fn collect_notes(work: &mut JobWork, file: FileId, translation: &Translation, op
 }
 
 /// Kaniko ≥ 1.9 logged in to `$CI_REGISTRY` by itself; buildctl does not.
-fn pushes_to_gitlab_registry(translation: &Translation) -> bool {
+/// A destination held in a pipeline variable is looked through.
+fn pushes_to_gitlab_registry(translation: &Translation, variables: &[(String, String)]) -> bool {
+    let lookup = |name: &str| {
+        variables
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     translation.pushes
         && translation
             .destinations
             .iter()
-            .any(|d| d.contains("CI_REGISTRY"))
+            .any(|d| jobs::expand_variables(d, &lookup).contains("CI_REGISTRY"))
 }
 
 fn docker_config_replacement(path: &PathUse) -> Option<String> {
@@ -346,6 +355,8 @@ fn choose_images(pipeline: &Pipeline, all_jobs: &[Job], work: &mut [JobWork]) {
                     ImagePlan::InPlace(image.at)
                 }
             }
+            // A template without an image gets it from the jobs that use it.
+            None if job.usage.job.hidden => continue,
             None => ImagePlan::OwnKey,
         };
         let key = job.usage.job.key;
@@ -784,6 +795,17 @@ impl Emitter<'_, '_> {
                     key: "BUILDKITD_FLAGS".into(),
                     value,
                 };
+                if replaced.is_some() {
+                    let removal = Change::Remove {
+                        mapping: variables,
+                        key: "DOCKER_CONFIG".into(),
+                    };
+                    self.planned
+                        .changes
+                        .entry(mapping.file)
+                        .or_default()
+                        .push(removal);
+                }
                 let edit = match replaced {
                     // DOCKER_CONFIG leaves where BUILDKITD_FLAGS arrives: one edit.
                     Some((key, old)) => Edit::replace(

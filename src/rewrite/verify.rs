@@ -267,7 +267,9 @@ fn verify_with_yaml_rust2(
     paths: &HashMap<NodeId, Vec<Vec<Segment>>>,
     content: usize,
 ) -> Result<(), String> {
+    // yaml-rust2 would read a byte order mark as content.
     let parse = |text: &str, what: &str| {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         yaml_rust2::YamlLoader::load_from_str(text)
             .map_err(|e| format!("yaml-rust2 cannot read the {what} file: {e}"))
     };

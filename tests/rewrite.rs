@@ -1,0 +1,173 @@
+//! Fixture pairs for the rewrite: every `fixtures/fix/*.yml` (or folder with
+//! a `.gitlab-ci.yml` and its includes) is migrated, and the rewritten files
+//! plus the diagnostics are compared with `fixtures/fix/expected/`. Each
+//! rewrite must also be a fixed point: migrating the result changes nothing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use kaniko2buildkit::gitlab::{Input, Pipeline};
+use kaniko2buildkit::migrate::{self, Migration, Options};
+use kaniko2buildkit::report;
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fix")
+}
+
+/// (name, entry file, project root)
+fn fixtures() -> Vec<(String, PathBuf, PathBuf)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(fixtures_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if path.is_dir() && path.join(".gitlab-ci.yml").exists() {
+            found.push((name, path.join(".gitlab-ci.yml"), path.clone()));
+        } else if let Some(stem) = name.strip_suffix(".yml") {
+            found.push((stem.to_string(), path.clone(), fixtures_dir()));
+        }
+    }
+    found.sort();
+    assert!(found.len() >= 15, "fixtures went missing");
+    found
+}
+
+fn load(path: &Path, root: &Path) -> Pipeline {
+    let pipeline = Pipeline::load(
+        &root.canonicalize().unwrap(),
+        Input::Path(path.to_path_buf()),
+    );
+    assert!(pipeline.errors.is_empty(), "{:?}", pipeline.errors);
+    pipeline
+}
+
+fn options(root: &Path, unsafe_fixes: bool) -> Options {
+    Options {
+        unsafe_fixes,
+        root: Some(root.canonicalize().unwrap()),
+        ..Options::default()
+    }
+}
+
+/// The rewritten files and the diagnostics, as one reviewable text.
+fn render(pipeline: &Pipeline, migration: &Migration) -> String {
+    let mut out = String::new();
+    for rewrite in &migration.rewrites {
+        out += &format!(
+            "===== {} =====\n{}",
+            pipeline.files[rewrite.file].name, rewrite.text
+        );
+        if !rewrite.text.ends_with('\n') {
+            out += "\n[no final newline]\n";
+        }
+    }
+    if migration.rewrites.is_empty() {
+        out += "===== (no file changed) =====\n";
+    }
+    out += "===== diagnostics =====\n";
+    for finding in &migration.findings {
+        out += &report::concise(pipeline, finding);
+        out.push('\n');
+    }
+    out += &format!(
+        "migrated: {:?}\nleft: {:?}\n",
+        migration.migrated_jobs, migration.remaining_jobs
+    );
+    out
+}
+
+fn snapshot_settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(fixtures_dir().join("expected"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings
+}
+
+#[test]
+fn rewrites_match_snapshots() {
+    snapshot_settings().bind(|| {
+        for (name, path, root) in fixtures() {
+            let pipeline = load(&path, &root);
+            let migration = migrate::migrate(&pipeline, &options(&root, false)).unwrap();
+            insta::assert_snapshot!(name.clone(), render(&pipeline, &migration));
+            if name.contains("unsafe") {
+                let migration = migrate::migrate(&pipeline, &options(&root, true)).unwrap();
+                insta::assert_snapshot!(
+                    format!("{name}.with-unsafe"),
+                    render(&pipeline, &migration)
+                );
+            }
+        }
+    });
+}
+
+/// A second migration of a migrated file changes nothing.
+#[test]
+fn migrating_twice_changes_nothing() {
+    for (name, path, root) in fixtures() {
+        for unsafe_fixes in [false, true] {
+            let pipeline = load(&path, &root);
+            let first = migrate::migrate(&pipeline, &options(&root, unsafe_fixes)).unwrap();
+            let texts: BTreeMap<_, _> = first
+                .rewrites
+                .iter()
+                .map(|r| (r.file, r.text.clone()))
+                .collect();
+            let again = pipeline.with_texts(&texts).unwrap();
+            let second = migrate::migrate(&again, &options(&root, unsafe_fixes)).unwrap();
+            assert!(
+                second.rewrites.is_empty(),
+                "{name}: second run changed {:?}",
+                second.rewrites
+            );
+        }
+    }
+}
+
+/// Bytes outside the edited jobs stay: every line of a file without Kaniko,
+/// and the BOM, CRLF line ends and missing final newline of files with it.
+#[test]
+fn untouched_bytes_stay() {
+    let dir = fixtures_dir();
+    let rewrite_of = |name: &str| {
+        let pipeline = load(&dir.join(name), &dir);
+        let migration = migrate::migrate(&pipeline, &options(&dir, false)).unwrap();
+        (
+            pipeline.files[0].text.clone(),
+            migration.rewrites.first().map(|r| r.text.clone()),
+        )
+    };
+    assert_eq!(rewrite_of("no-kaniko.yml").1, None);
+    let (_, bom) = rewrite_of("bom.yml");
+    assert!(
+        bom.unwrap()
+            .starts_with("\u{feff}# file with a byte order mark\n")
+    );
+    let (_, crlf) = rewrite_of("crlf.yml");
+    let crlf = crlf.unwrap();
+    assert_eq!(
+        crlf.matches('\n').count(),
+        crlf.matches("\r\n").count(),
+        "a bare LF crept in"
+    );
+    let (_, last) = rewrite_of("no-final-newline.yml");
+    assert!(!last.unwrap().ends_with('\n'));
+}
+
+/// Every negative `check` fixture comes out of `fix` byte-identical.
+#[test]
+fn files_without_kaniko_are_not_touched() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/check");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("negative")
+        {
+            let pipeline = load(&path, &dir);
+            let migration = migrate::migrate(&pipeline, &options(&dir, true)).unwrap();
+            assert!(migration.rewrites.is_empty(), "{}", path.display());
+        }
+    }
+}
