@@ -720,3 +720,46 @@ fn bad_config_options_exit_two() {
         assert!(out.stdout.is_empty(), "{}", out.stdout);
     }
 }
+
+// --- the ready-made gate --------------------------------------------------------
+
+/// The component's jobs and the adoption example hold no Kaniko themselves,
+/// so the gate passes on the files that set it up.
+#[test]
+fn gate_files_pass_their_own_check() {
+    for file in [
+        "templates/kaniko-gate.yml",
+        "examples/lint-gate.gitlab-ci.yml",
+    ] {
+        let out = run(&args(&repo().join(file), repo(), OutputFormat::Concise));
+        assert_eq!(out.code, 0, "{file}:\n{}{}", out.stdout, out.stderr);
+        assert!(!out.stdout.contains("kaniko/"), "{file}:\n{}", out.stdout);
+    }
+}
+
+/// Every `$[[ inputs.NAME ]]` in the component is declared under
+/// `spec: inputs:`, and every declared input is used: GitLab rejects the
+/// first at include time, and the second is an option that does nothing.
+#[test]
+fn component_inputs_are_declared_and_used() {
+    let text = std::fs::read_to_string(repo().join("templates/kaniko-gate.yml")).unwrap();
+    let (header, body) = text.split_once("\n---\n").expect("a spec header document");
+    let spec: serde_yaml::Value = serde_yaml::from_str(header).unwrap();
+    let declared: BTreeSet<String> = spec["spec"]["inputs"]
+        .as_mapping()
+        .expect("spec: inputs:")
+        .keys()
+        .map(|key| key.as_str().unwrap().to_string())
+        .collect();
+    let used: BTreeSet<String> = Regex::new(r"\$\[\[\s*inputs\.([\w-]+)\s*\]\]")
+        .unwrap()
+        .captures_iter(body)
+        .map(|c| c[1].to_string())
+        .collect();
+    assert_eq!(declared, used);
+    let jobs: serde_yaml::Value = serde_yaml::from_str(body).unwrap();
+    assert_eq!(
+        jobs["kaniko-gate"]["artifacts"]["reports"]["codequality"],
+        "gl-code-quality-report.json"
+    );
+}

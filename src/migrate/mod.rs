@@ -88,6 +88,15 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
             });
         }
     }
+    if let Some(job) = plan::jobs_still_kaniko(pipeline, &texts, &planned.migrated)
+        .into_iter()
+        .next()
+    {
+        return Err(Refused {
+            file: 0,
+            message: format!("job `{job}` would still use Kaniko after the rewrite"),
+        });
+    }
     let rewrites = texts
         .into_iter()
         .filter(|(file, text)| *text != pipeline.files[*file].text)

@@ -1007,3 +1007,20 @@ pub fn jobs_missing_daemon_flags(
         .map(|job| job.name.clone())
         .collect()
 }
+
+/// After a rewrite: migrated jobs in which detection still finds Kaniko.
+pub fn jobs_still_kaniko(
+    pipeline: &Pipeline,
+    texts: &BTreeMap<FileId, String>,
+    migrated: &BTreeSet<String>,
+) -> BTreeSet<String> {
+    let Ok(rewritten) = pipeline.with_texts(texts) else {
+        return migrated.clone();
+    };
+    jobs::resolve(&rewritten)
+        .jobs
+        .iter()
+        .filter(|job| migrated.contains(&job.name) && kaniko::detect(&rewritten, job).uses_kaniko())
+        .map(|job| job.name.clone())
+        .collect()
+}

@@ -1,0 +1,253 @@
+//! CLI tests for `diff` and `fix`: exit codes, standard input, the Markdown
+//! format, atomic in-place writes, permissions, symlinks and refusals.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+const KANIKO: &str = "build:\n  image: gcr.io/kaniko-project/executor:debug\n  script:\n    - /kaniko/executor --context . --destination registry.example.com/app:1\n";
+const UNMAPPED: &str = "build:\n  image: gcr.io/kaniko-project/executor:debug\n  script:\n    - /kaniko/executor --context . --destination registry.example.com/app:1 --single-snapshot\n";
+const CLEAN: &str = "test:\n  image: python:3.12\n  script:\n    - pytest\n";
+
+fn k2b(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("kaniko2buildkit").unwrap();
+    cmd.current_dir(dir)
+        .env_remove("GITLAB_CI")
+        .env_remove("CLICOLOR_FORCE")
+        .arg("--color")
+        .arg("never");
+    cmd.timeout(std::time::Duration::from_secs(20));
+    cmd
+}
+
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+fn read(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap()
+}
+
+#[test]
+fn diff_exits_one_with_a_diff_and_writes_nothing() {
+    let dir = project(&[(".gitlab-ci.yml", KANIKO)]);
+    let out = k2b(dir.path()).arg("diff").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.starts_with("--- a/.gitlab-ci.yml\n+++ b/.gitlab-ci.yml\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("+    - buildctl-daemonless.sh build"));
+    assert!(!stdout.contains("\x1b["));
+    assert_eq!(read(dir.path(), ".gitlab-ci.yml"), KANIKO);
+}
+
+#[test]
+fn diff_exits_zero_without_kaniko() {
+    let dir = project(&[(".gitlab-ci.yml", CLEAN)]);
+    let out = k2b(dir.path()).arg("diff").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn diff_is_coloured_on_request() {
+    let dir = project(&[(".gitlab-ci.yml", KANIKO)]);
+    let mut cmd = Command::cargo_bin("kaniko2buildkit").unwrap();
+    let out = cmd
+        .current_dir(dir.path())
+        .args(["--color", "always", "diff"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("\x1b[32m+    - buildctl-daemonless.sh build\x1b[0m"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn markdown_diff_is_ready_for_a_merge_request() {
+    let dir = project(&[(".gitlab-ci.yml", KANIKO)]);
+    let mut cmd = Command::cargo_bin("kaniko2buildkit").unwrap();
+    let out = cmd
+        .current_dir(dir.path())
+        .args(["--color", "always", "diff", "--format", "markdown"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("| jobs migrated | 1 `build` |"), "{stdout}");
+    assert!(stdout.contains("| jobs left | 0  |"), "{stdout}");
+    assert!(stdout.contains("```diff\n--- a/.gitlab-ci.yml"), "{stdout}");
+    assert!(!stdout.contains("\x1b["), "markdown is never coloured");
+}
+
+#[test]
+fn fix_writes_in_place_and_a_second_run_is_clean() {
+    let dir = project(&[(".gitlab-ci.yml", KANIKO)]);
+    let out = k2b(dir.path()).arg("fix").output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fixed = read(dir.path(), ".gitlab-ci.yml");
+    assert!(fixed.contains("buildctl-daemonless.sh build") && !fixed.contains("/kaniko/executor"));
+    let again = k2b(dir.path()).arg("fix").output().unwrap();
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(read(dir.path(), ".gitlab-ci.yml"), fixed);
+    let check = k2b(dir.path()).arg("check").output().unwrap();
+    assert_eq!(check.status.code(), Some(0), "no Kaniko is left");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".kaniko2buildkit-")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left behind");
+}
+
+#[test]
+fn fix_exits_one_when_kaniko_remains() {
+    let dir = project(&[(".gitlab-ci.yml", UNMAPPED)]);
+    let out = k2b(dir.path()).arg("fix").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("migrate/not-migrated") && stderr.contains("--single-snapshot"),
+        "{stderr}"
+    );
+    assert_eq!(read(dir.path(), ".gitlab-ci.yml"), UNMAPPED);
+}
+
+#[test]
+fn fix_reads_stdin_and_writes_stdout() {
+    let dir = project(&[]);
+    let out = k2b(dir.path())
+        .args(["fix", "-"])
+        .write_stdin(KANIKO)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("buildctl-daemonless.sh build"), "{stdout}");
+    let clean = k2b(dir.path())
+        .args(["fix", "-"])
+        .write_stdin(CLEAN)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(clean.stdout).unwrap(),
+        CLEAN,
+        "unchanged input is echoed"
+    );
+}
+
+#[test]
+fn diff_reads_stdin() {
+    let dir = project(&[]);
+    let out = k2b(dir.path())
+        .args(["diff", "-", "--stdin-filename", "ci.yml"])
+        .write_stdin(KANIKO)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .starts_with("--- a/ci.yml")
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn fix_keeps_the_file_mode_and_follows_symlinks() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = project(&[("real.yml", KANIKO)]);
+    let real = dir.path().join("real.yml");
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).unwrap();
+    std::os::unix::fs::symlink("real.yml", dir.path().join(".gitlab-ci.yml")).unwrap();
+    let out = k2b(dir.path()).arg("fix").output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let link = dir.path().join(".gitlab-ci.yml");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link stays a link"
+    );
+    assert!(read(dir.path(), "real.yml").contains("buildctl-daemonless.sh"));
+    assert_eq!(
+        std::fs::metadata(&real).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+}
+
+#[test]
+fn fix_refuses_a_file_that_changed_since_it_was_read() {
+    let dir = project(&[(".gitlab-ci.yml", "changed on disk\n")]);
+    let path = dir.path().join(".gitlab-ci.yml");
+    let result = kaniko2buildkit::fix::write_atomically(&path, KANIKO, "new text");
+    assert!(result.unwrap_err().contains("changed on disk"));
+    assert_eq!(read(dir.path(), ".gitlab-ci.yml"), "changed on disk\n");
+}
+
+#[test]
+fn fix_on_invalid_yaml_exits_two_and_keeps_the_file() {
+    let bad = "build:\n  script: \"unterminated\n";
+    let dir = project(&[(".gitlab-ci.yml", bad)]);
+    let out = k2b(dir.path()).arg("fix").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(read(dir.path(), ".gitlab-ci.yml"), bad);
+}
+
+#[test]
+fn unsafe_changes_need_the_flag() {
+    let ttl = KANIKO.replace("app:1", "app:1 --cache-ttl 24h");
+    let dir = project(&[(".gitlab-ci.yml", &ttl)]);
+    let out = k2b(dir.path()).arg("fix").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(read(dir.path(), ".gitlab-ci.yml"), ttl);
+    let out = k2b(dir.path()).args(["fix", "--unsafe"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("applied with --unsafe")
+    );
+}
+
+#[test]
+fn the_buildkit_image_can_be_chosen() {
+    let dir = project(&[(".gitlab-ci.yml", KANIKO)]);
+    let out = k2b(dir.path())
+        .args([
+            "diff",
+            "--buildkit-image",
+            "registry.example.com/mirror/buildkit:v0.32.2-rootless",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("name: registry.example.com/mirror/buildkit:v0.32.2-rootless")
+    );
+}
