@@ -122,11 +122,7 @@ pub fn run(args: &CheckArgs, out: &mut Output) -> u8 {
 /// The report in `format`. Machine formats are the report alone; the human
 /// ones end with the summary when it goes to the same place.
 fn render(format: OutputFormat, checked: &[Checked], color: bool, summary: Option<&str>) -> String {
-    let findings = || {
-        checked
-            .iter()
-            .flat_map(|c| c.findings.iter().map(move |f| (c.pipeline, f)))
-    };
+    let findings = || report::each(checked);
     let mut text = match format {
         OutputFormat::Json => return report::render_json(checked),
         OutputFormat::Gitlab => return report::render_gitlab(checked),

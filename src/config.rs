@@ -45,8 +45,6 @@ struct RuleSettings {
 /// The settings in force for one run: the file, then `--config` overrides.
 #[derive(Debug, Default)]
 pub struct Config {
-    /// The file the settings came from, if any.
-    pub source: Option<PathBuf>,
     /// The BuildKit image migrated jobs should use, e.g. a mirror of
     /// `moby/buildkit:v0.32.2-rootless`.
     pub buildkit_image: Option<String>,
@@ -135,7 +133,6 @@ impl Config {
             })?;
             let name = crate::gitlab::display_name(root, path);
             config.merge(&Source { name, text: &text })?;
-            config.source = Some(path.clone());
         }
         for (index, line) in overrides.iter().enumerate() {
             let name = format!("--config option {}", index + 1);

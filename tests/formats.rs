@@ -763,3 +763,46 @@ fn component_inputs_are_declared_and_used() {
         "gl-code-quality-report.json"
     );
 }
+
+/// The new options as the binary parses them: `-o`, `--config KEY=VALUE`
+/// with `--no-config`, and the `json-v1` name.
+#[test]
+fn binary_accepts_the_report_and_config_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.sarif");
+    let (_, file, root) = &format_fixtures()[0];
+    let output = assert_cmd::Command::cargo_bin("kaniko2buildkit")
+        .unwrap()
+        .args([
+            "check",
+            "--color",
+            "never",
+            "--output-format",
+            "sarif",
+            "-o",
+        ])
+        .arg(&report)
+        .args([
+            "--no-config",
+            "--config",
+            "flavor = \"privileged\"",
+            "--root",
+        ])
+        .arg(root)
+        .arg(file)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let log: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(log["version"], "2.1.0");
+
+    let output = assert_cmd::Command::cargo_bin("kaniko2buildkit")
+        .unwrap()
+        .args(["check", "--output-format", "json-v1", "--root"])
+        .arg(root)
+        .arg(file)
+        .output()
+        .unwrap();
+    let findings: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(findings.as_array().is_some_and(|f| !f.is_empty()));
+}

@@ -171,3 +171,36 @@ fn files_without_kaniko_are_not_touched() {
         }
     }
 }
+
+/// A cache repository derived at run time strips exactly the tag, as Kaniko
+/// did: run the generated shell fragment with a real `sh`.
+#[test]
+fn runtime_cache_reference_strips_the_tag() {
+    let text = "b:\n  image: gcr.io/kaniko-project/executor:debug\n  script:\n    - /kaniko/executor --context . --destination \"$IMAGE\" --cache\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ci.yml"), text).unwrap();
+    let pipeline = load(&dir.path().join("ci.yml"), dir.path());
+    let migration = migrate::migrate(&pipeline, &options(dir.path(), false)).unwrap();
+    let rewritten = &migration.rewrites[0].text;
+    let line = rewritten
+        .lines()
+        .find(|l| l.contains("--import-cache"))
+        .unwrap()
+        .trim();
+    let argument = line.trim_start_matches("--import-cache ");
+    for (image, expected) in [
+        ("registry:5000/group/app:1.2", "registry:5000/group/app"),
+        ("registry.example.com/app", "registry.example.com/app"),
+    ] {
+        let output = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf '%s' {argument}"))
+            .env("IMAGE", image)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(output.stdout).unwrap(),
+            format!("type=registry,ref={expected}/cache:buildcache")
+        );
+    }
+}

@@ -419,11 +419,22 @@ fn cache_lines(c: &Collected, no_push: bool, workspace: &Workspace, out: &mut Tr
         return;
     }
     let span = c.cache.map(|f| f.span).unwrap_or_default();
+    if no_push && c.cache_repo.is_none() {
+        let message =
+            "--cache with --no-push needs --cache-repo (Kaniko refuses it too)".to_string();
+        out.notes.push(FlagNote {
+            fate: Fate::Blocked,
+            span,
+            message,
+        });
+        return;
+    }
     let reference = match (c.cache_repo, c.destinations.first()) {
         (Some(repo), _) if repo.value.starts_with("oci:") => None,
         (Some(repo), _) => in_double_quotes(&suffixed(&repo.raw, ":buildcache")),
         (None, Some(destination)) => repository(&destination.raw, &workspace.variables)
-            .and_then(|repo| in_double_quotes(&suffixed(&repo, "/cache:buildcache"))),
+            .and_then(|repo| in_double_quotes(&suffixed(&repo, "/cache:buildcache")))
+            .or_else(|| runtime_cache_reference(&destination.raw)),
         (None, None) => None,
     };
     let Some(reference) = reference else {
@@ -473,6 +484,16 @@ fn repository(raw: &str, variables: &[(String, String)]) -> Option<String> {
         Some(q @ ('"' | '\'')) => format!("{q}{repo}{q}"),
         _ => repo.to_string(),
     })
+}
+
+/// The cache reference Kaniko derived from a destination that is only known
+/// when the job runs: its repository (the tag after the last `/` cut off by
+/// busybox `sed`) plus `/cache`.
+fn runtime_cache_reference(raw: &str) -> Option<String> {
+    let destination = in_double_quotes(raw)?;
+    Some(format!(
+        "$(printf '%s' \"{destination}\" | sed 's|:[^/]*$||')/cache:buildcache"
+    ))
 }
 
 /// `NAME` when the text is exactly `$NAME` or `${NAME}`.

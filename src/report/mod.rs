@@ -35,7 +35,7 @@ pub struct Checked<'a> {
 }
 
 /// Every finding of a run, with the pipeline it belongs to, in report order.
-fn each<'a>(checked: &'a [Checked<'a>]) -> impl Iterator<Item = (&'a Pipeline, &'a Finding)> {
+pub fn each<'a>(checked: &'a [Checked<'a>]) -> impl Iterator<Item = (&'a Pipeline, &'a Finding)> {
     checked
         .iter()
         .flat_map(|c| c.findings.iter().map(move |finding| (c.pipeline, finding)))
