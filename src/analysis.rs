@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::config::Config;
 use crate::finding::Finding;
 use crate::gitlab::jobs::{self, Job};
 use crate::gitlab::value::At;
@@ -22,14 +23,14 @@ pub struct Analysis {
     pub kaniko_jobs: usize,
 }
 
-pub fn analyse(pipeline: &Pipeline) -> Analysis {
+pub fn analyse(pipeline: &Pipeline, config: &Config) -> Analysis {
     let resolved = jobs::resolve(pipeline);
     let mut findings = pipeline.findings.clone();
     findings.extend(resolved.findings);
     let mut sites = CallSites::default();
     let mut kaniko_jobs = 0;
     for job in &resolved.jobs {
-        let usage = kaniko::detect(pipeline, job);
+        let usage = kaniko::detect(pipeline, job, config);
         if !usage.uses_kaniko() {
             continue;
         }
@@ -211,6 +212,9 @@ fn call_finding(file: FileId, call: &Invocation, jobs: Vec<String>) -> Finding {
     .label(call.program.path())
     .help(help)
     .jobs(jobs);
+    // The snippet points at the program word: labels nested inside a
+    // label that spans the whole command would be drawn past the line.
+    finding.focus = Some(call.program_span);
     for flag in &call.flags {
         finding = finding.with_label(flag.name_span, flag_label(flag.spec));
     }
@@ -317,29 +321,10 @@ fn path_finding(file: FileId, span: Span, path: &PathUse, jobs: Vec<String>) -> 
 fn closest_flag(program: Program, written: &str) -> Option<&'static str> {
     let name = written.trim_start_matches('-');
     let name = name.split('=').next().unwrap_or(name);
-    program
-        .flags()
-        .iter()
-        .map(|flag| (edit_distance(name, flag.name), flag.name))
-        .filter(|&(distance, flag)| distance <= 2.max(flag.len() / 4))
-        .min()
-        .map(|(_, flag)| flag)
-        .filter(|_| table::by_name(program.flags(), name).is_none())
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substitution = previous + usize::from(ca != cb);
-            previous = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
-        }
+    if table::by_name(program.flags(), name).is_some() {
+        return None;
     }
-    row[b.len()]
+    crate::suggest::closest(name, program.flags().iter().map(|flag| flag.name))
 }
 
 #[cfg(test)]

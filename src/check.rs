@@ -53,7 +53,7 @@ pub fn run(args: &CheckArgs, out: &mut Output) -> u8 {
     let analyses: Vec<(Pipeline, Analysis)> = pipelines
         .into_iter()
         .map(|pipeline| {
-            let mut analysis = analyse(&pipeline);
+            let mut analysis = analyse(&pipeline, &config);
             let outcome = suppress::apply(&pipeline, std::mem::take(&mut analysis.findings));
             suppressed += outcome.suppressed;
             analysis.findings = config.apply(&pipeline, outcome.findings);
@@ -203,15 +203,6 @@ pub(crate) fn load_config(args: &CheckArgs) -> Result<Config, LoadError> {
     let first = std::path::absolute(&first).unwrap_or(first);
     let root = project_root(args.root.as_deref(), &first);
     Config::load(&root, &args.config, args.no_config)
-}
-
-/// [`load_config`] then [`load_with`], for commands that need no other
-/// setting: a config error is one more load error.
-pub(crate) fn load_all(args: &CheckArgs) -> (Vec<Pipeline>, Vec<LoadError>) {
-    match load_config(args) {
-        Ok(config) => load_with(args, &config),
-        Err(error) => (Vec::new(), vec![error]),
-    }
 }
 
 /// Loads every pipeline named on the command line. A file already loaded as

@@ -71,9 +71,10 @@ pub struct FixArgs {
     #[arg(long = "unsafe")]
     pub unsafe_fixes: bool,
 
-    /// The BuildKit image jobs move to.
-    #[arg(long, value_name = "IMAGE", default_value = crate::migrate::DEFAULT_BUILDKIT_IMAGE)]
-    pub buildkit_image: String,
+    /// The BuildKit image jobs move to [default: the config file's
+    /// `buildkit-image`, else moby/buildkit:v0.32.2-rootless].
+    #[arg(long, value_name = "IMAGE")]
+    pub buildkit_image: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -36,14 +36,14 @@ pub enum Flavor {
 }
 
 /// Per-rule settings: `[rules."kaniko/path"]`.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct RuleSettings {
     severity: Option<Severity>,
     ignore: Vec<Glob>,
 }
 
 /// The settings in force for one run: the file, then `--config` overrides.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Config {
     /// The BuildKit image migrated jobs should use, e.g. a mirror of
     /// `moby/buildkit:v0.32.2-rootless`.
@@ -283,7 +283,7 @@ fn without_tag(image: &str) -> &str {
 
 /// A shell-style pattern: `*` matches within one path segment, `**` across
 /// segments, `?` one character. Compiled once to an anchored regex.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Glob {
     regex: Regex,
 }

@@ -18,6 +18,9 @@ pub struct Finding {
     pub message: String,
     pub file: FileId,
     pub span: Span,
+    /// A narrower part of `span` for the diagnostic snippet to point at,
+    /// when other labels sit inside `span`.
+    pub focus: Option<Span>,
     /// Text shown at the primary span.
     pub label: String,
     pub labels: Vec<Label>,
@@ -34,6 +37,7 @@ impl Finding {
             message: message.into(),
             file,
             span,
+            focus: None,
             label: String::new(),
             labels: Vec::new(),
             help: None,

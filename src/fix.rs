@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::path::Path;
 
-use crate::check::{EXIT_CLEAN, EXIT_ERROR, EXIT_FOUND, Output, load_all};
+use crate::check::{EXIT_CLEAN, EXIT_ERROR, EXIT_FOUND, Output, load_config, load_with};
 use crate::cli::{CheckArgs, DiffFormat, FixArgs};
 use crate::finding::Finding;
 use crate::gitlab::{LoadError, Pipeline};
@@ -24,7 +24,16 @@ fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
         stdin_filename: args.stdin_filename.clone(),
         ..Default::default()
     };
-    let (pipelines, mut errors) = load_all(&check_args);
+    let config = match load_config(&check_args) {
+        Ok(config) => config,
+        Err(error) => return (Vec::new(), vec![error]),
+    };
+    let (pipelines, mut errors) = load_with(&check_args, &config);
+    let buildkit_image = args
+        .buildkit_image
+        .clone()
+        .or_else(|| config.buildkit_image.clone())
+        .unwrap_or_else(|| migrate::DEFAULT_BUILDKIT_IMAGE.to_string());
     let mut outcomes = Vec::new();
     for pipeline in pipelines {
         errors.extend(pipeline.errors.iter().map(copy_error));
@@ -33,8 +42,9 @@ fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
         }
         let options = Options {
             unsafe_fixes: args.unsafe_fixes,
-            buildkit_image: args.buildkit_image.clone(),
+            buildkit_image: buildkit_image.clone(),
             root: root_of(&pipeline),
+            config: config.clone(),
         };
         let result = migrate::migrate(&pipeline, &options).map_err(|refused| {
             let file = &pipeline.files[refused.file];

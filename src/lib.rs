@@ -19,6 +19,7 @@ pub mod report;
 pub mod rewrite;
 pub mod rules;
 pub mod span;
+pub mod suggest;
 pub mod suppress;
 
 use std::process::ExitCode;

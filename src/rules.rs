@@ -89,12 +89,8 @@ impl Rule {
 
     /// The code nearest to a misspelt one, for "did you mean" hints.
     pub fn closest(code: &str) -> Option<Rule> {
-        Rule::ALL
-            .iter()
-            .map(|&rule| (edit_distance(code, rule.code()), rule))
-            .filter(|&(distance, rule)| distance <= 2.max(rule.code().len() / 4))
-            .min()
-            .map(|(_, rule)| rule)
+        let nearest = crate::suggest::closest(code, Rule::ALL.iter().map(|rule| rule.code()))?;
+        Rule::from_code(nearest)
     }
 
     /// The rule's row of `docs/rules.md` (its "finds" column), so that SARIF
@@ -133,21 +129,6 @@ fn anchor(title: &str) -> String {
             _ => None,
         })
         .collect()
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substitution = previous + usize::from(ca != cb);
-            previous = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]

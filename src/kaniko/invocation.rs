@@ -77,6 +77,8 @@ pub struct Invocation {
     pub problems: Vec<Problem>,
     /// The command's byte range in the decoded script line.
     pub script_range: std::ops::Range<usize>,
+    /// The program word (`/kaniko/executor`), where diagnostics point.
+    pub program_span: Span,
 }
 
 /// Reads the arguments after the program word. `to_source` maps a word's

@@ -5,6 +5,7 @@ pub mod image;
 pub mod invocation;
 pub mod shell;
 
+use crate::config::Config;
 use crate::gitlab::jobs::{Job, ScriptLine};
 use crate::gitlab::scalar::SourceMap;
 use crate::gitlab::value::At;
@@ -69,11 +70,13 @@ impl Usage<'_> {
 }
 
 /// Looks at one job: its image and every script line it runs.
-pub fn detect<'j>(pipeline: &Pipeline, job: &'j Job) -> Usage<'j> {
-    let image = job
-        .image
-        .as_ref()
-        .filter(|image| image::is_kaniko_image(&image.name));
+///
+/// `config` adds the project's own Kaniko images (private mirrors) to the
+/// built-in patterns.
+pub fn detect<'j>(pipeline: &Pipeline, job: &'j Job, config: &Config) -> Usage<'j> {
+    let image = job.image.as_ref().filter(|image| {
+        image::is_kaniko_image(&image.name) || config.is_extra_kaniko_image(&image.name)
+    });
     let in_kaniko_image = image.is_some();
     let lines = job
         .scripts
@@ -189,6 +192,7 @@ fn invocation(
         flags,
         problems,
         script_range: start..end,
+        program_span: to_source(words[0].range.clone()),
     }
 }
 

@@ -13,6 +13,7 @@ pub mod text;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::config::Config;
 use crate::finding::Finding;
 use crate::gitlab::{FileId, Pipeline, SourceFile};
 use crate::rewrite::verify::Change;
@@ -32,6 +33,8 @@ pub struct Options {
     pub buildkit_image: String,
     /// The project root on disk, to find a relative Dockerfile.
     pub root: Option<PathBuf>,
+    /// The project's settings: extra Kaniko image patterns.
+    pub config: Config,
 }
 
 impl Default for Options {
@@ -40,6 +43,7 @@ impl Default for Options {
             unsafe_fixes: false,
             buildkit_image: DEFAULT_BUILDKIT_IMAGE.to_string(),
             root: None,
+            config: Config::default(),
         }
     }
 }
@@ -88,7 +92,7 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
             });
         }
     }
-    if let Some(job) = plan::jobs_still_kaniko(pipeline, &texts, &planned.migrated)
+    if let Some(job) = plan::jobs_still_kaniko(pipeline, &texts, &planned.migrated, options)
         .into_iter()
         .next()
     {

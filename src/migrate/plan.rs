@@ -83,7 +83,7 @@ pub fn plan(pipeline: &Pipeline, options: &Options, prefix_jobs: &BTreeSet<Strin
     let usages: Vec<Usage> = resolved
         .jobs
         .iter()
-        .map(|job| kaniko::detect(pipeline, job))
+        .map(|job| kaniko::detect(pipeline, job, &options.config))
         .filter(Usage::uses_kaniko)
         .collect();
     let mut work: Vec<JobWork> = usages
@@ -1013,6 +1013,7 @@ pub fn jobs_still_kaniko(
     pipeline: &Pipeline,
     texts: &BTreeMap<FileId, String>,
     migrated: &BTreeSet<String>,
+    options: &Options,
 ) -> BTreeSet<String> {
     let Ok(rewritten) = pipeline.with_texts(texts) else {
         return migrated.clone();
@@ -1020,7 +1021,10 @@ pub fn jobs_still_kaniko(
     jobs::resolve(&rewritten)
         .jobs
         .iter()
-        .filter(|job| migrated.contains(&job.name) && kaniko::detect(&rewritten, job).uses_kaniko())
+        .filter(|job| {
+            migrated.contains(&job.name)
+                && kaniko::detect(&rewritten, job, &options.config).uses_kaniko()
+        })
         .map(|job| job.name.clone())
         .collect()
 }

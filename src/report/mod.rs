@@ -170,7 +170,10 @@ impl Diagnostic for FindingDiagnostic<'_> {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let finding = self.finding;
-        let primary = LabeledSpan::new_primary_with_span(non_empty(&finding.label), finding.span);
+        let primary = LabeledSpan::new_primary_with_span(
+            non_empty(&finding.label),
+            finding.focus.unwrap_or(finding.span),
+        );
         let secondary = finding
             .labels
             .iter()
