@@ -268,12 +268,8 @@ fn read_stdin(args: &CheckArgs) -> Result<Pipeline, LoadError> {
     std::io::stdin()
         .read_to_end(&mut bytes)
         .map_err(|err| failed(format!("cannot read standard input: {err}")))?;
-    let text = String::from_utf8(bytes).map_err(|err| {
-        failed(format!(
-            "standard input is not UTF-8 (invalid byte at offset {})",
-            err.utf8_error().valid_up_to()
-        ))
-    })?;
+    let text = crate::gitlab::decode_text(bytes)
+        .map_err(|problem| failed(format!("standard input {problem}")))?;
     let here = PathBuf::from(".");
     let root = project_root(args.root.as_deref(), &here.join(&name));
     Ok(Pipeline::load(&root, Input::Stdin { text, name }))

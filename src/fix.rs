@@ -227,6 +227,9 @@ fn summary(outcomes: &[Outcome], verb: &str) -> String {
     let files: usize = migrations.iter().map(|m| m.rewrites.len()).sum();
     let left: usize = migrations.iter().map(|m| m.remaining_jobs.len()).sum();
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    if jobs == 0 && left == 0 {
+        return "No Kaniko found; nothing to migrate.".to_string();
+    }
     let mut line = format!(
         "{verb} {} in {}",
         plural(jobs, "Kaniko job"),
@@ -344,6 +347,11 @@ pub fn write_atomically(path: &Path, expected: &str, text: &str) -> Result<(), S
     temp.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
     temp.as_file().sync_all().map_err(|e| e.to_string())?;
     std::fs::set_permissions(temp.path(), permissions).map_err(|e| e.to_string())?;
+    // Test hook: a crash between the write and the rename must leave the
+    // original file whole (tests/robustness.rs kills the process here).
+    if std::env::var_os("KANIKO2BUILDKIT_FAILPOINT").is_some_and(|point| point == "before-rename") {
+        std::process::abort();
+    }
     temp.persist(&target)
         .map_err(|e| format!("cannot replace {}: {}", target.display(), e.error))?;
     if let Ok(directory) = std::fs::File::open(dir) {

@@ -74,6 +74,7 @@ rules! {
     ExtendsCycle = "extends/cycle", Error, "jobs extend each other";
     ReferenceNotFound = "reference/not-found", Error, "`!reference` names no key";
     YamlDepth = "yaml/too-complex", Error, "aliases or nesting too deep to resolve";
+    DuplicateKey = "yaml/duplicate-key", Warning, "a key written twice in one mapping";
     NotMigrated = "migrate/not-migrated", Error, "a Kaniko job the rewrite leaves as it is";
     DroppedFlag = "migrate/dropped-flag", Info, "an executor flag BuildKit needs nothing for";
     UnsafeFlag = "migrate/unsafe-flag", Warning, "an executor flag whose removal changes behaviour";

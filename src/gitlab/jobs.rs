@@ -144,10 +144,12 @@ impl<'p> Resolver<'p> {
                         key: At { file, node: key },
                         value: At { file, node: value },
                     };
-                    definitions
-                        .entry(name.to_string())
-                        .or_default()
-                        .push(definition);
+                    let list = definitions.entry(name.to_string()).or_default();
+                    // A key written twice in one file: GitLab keeps the last.
+                    if list.last().is_some_and(|d| d.key.file == file) {
+                        list.pop();
+                    }
+                    list.push(definition);
                 }
             }
         }

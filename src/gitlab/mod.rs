@@ -99,19 +99,8 @@ impl Pipeline {
 
     /// Parses and stores a file; a parse error is recorded instead.
     fn add_file(&mut self, name: String, path: Option<PathBuf>, text: String) -> Option<FileId> {
-        match Tree::parse(&text) {
-            Ok(tree) => {
-                let lines = LineIndex::new(&text);
-                self.files.push(SourceFile {
-                    name,
-                    path,
-                    text,
-                    tree,
-                    lines,
-                    includes: Vec::new(),
-                });
-                Some(self.files.len() - 1)
-            }
+        let tree = match Tree::parse(&text) {
+            Ok(tree) => tree,
             Err(err) => {
                 let offset = err.offset.min(text.len());
                 self.errors.push(LoadError {
@@ -121,9 +110,55 @@ impl Pipeline {
                     message: format!("invalid YAML: {}", err.message),
                     help: Some("fix the syntax error; the file was not analysed".into()),
                 });
-                None
+                return None;
             }
+        };
+        if let Some(root) = tree
+            .root()
+            .filter(|&root| !tree.is_mapping(tree.deref(root)))
+        {
+            let kind = if tree.is_sequence(root) {
+                "a list"
+            } else {
+                "a single value"
+            };
+            self.errors.push(LoadError {
+                name,
+                span: Some(tree.node(root).span),
+                message: format!(
+                    "a GitLab CI file is a mapping of jobs and keywords, but this one holds {kind}"
+                ),
+                text: Some(text),
+                help: Some("the file was not analysed".into()),
+            });
+            return None;
         }
+        let file = self.files.len();
+        for &(first, later) in tree.duplicate_keys() {
+            let key = tree.scalar(&text, later).unwrap_or_default();
+            let line = LineIndex::new(&text)
+                .position(&text, tree.node(first).span.start())
+                .0;
+            let finding = Finding::new(
+                Rule::DuplicateKey,
+                file,
+                tree.node(later).span,
+                format!("`{key}` is written twice in one mapping (first on line {line})"),
+            )
+            .label("this one wins")
+            .help("YAML forbids duplicate keys; GitLab keeps the last one, and so does this tool. Remove the other");
+            self.findings.push(finding);
+        }
+        let lines = LineIndex::new(&text);
+        self.files.push(SourceFile {
+            name,
+            path,
+            text,
+            tree,
+            lines,
+            includes: Vec::new(),
+        });
+        Some(file)
     }
 
     fn follow_includes(&mut self, root: &Path, file: FileId, chain: &mut Vec<FileId>) {
@@ -331,10 +366,23 @@ impl SourceFile {
 pub fn read_text(path: &Path) -> Result<String, String> {
     let bytes =
         std::fs::read(path).map_err(|err| format!("cannot read `{}`: {err}", path.display()))?;
+    decode_text(bytes).map_err(|problem| format!("`{}` {problem}", path.display()))
+}
+
+/// UTF-8 text, or what is wrong with the bytes, phrased to follow a name.
+/// A UTF-8 byte order mark is fine (and kept); UTF-16 and NUL bytes are not.
+pub fn decode_text(bytes: Vec<u8>) -> Result<String, String> {
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        return Err("is UTF-16 text: save it as UTF-8, which GitLab expects".to_string());
+    }
+    if let Some(offset) = bytes.iter().position(|&b| b == 0) {
+        return Err(format!(
+            "holds a NUL byte at offset {offset}: it is not a text file"
+        ));
+    }
     String::from_utf8(bytes).map_err(|err| {
         format!(
-            "`{}` is not UTF-8 text (invalid byte at offset {})",
-            path.display(),
+            "is not UTF-8 text (invalid byte at offset {})",
             err.utf8_error().valid_up_to()
         )
     })

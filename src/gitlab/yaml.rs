@@ -96,6 +96,8 @@ pub struct Tree {
     root: Option<NodeId>,
     /// Which document of the stream `root` is: 1 after a `spec:` header.
     document: usize,
+    /// Keys written twice in one mapping: (first, later).
+    duplicates: Vec<(NodeId, NodeId)>,
 }
 
 /// A YAML syntax error, with the byte offset where the parser stopped.
@@ -146,10 +148,18 @@ impl Tree {
     fn parse_body(text: &str) -> Result<Tree, SyntaxError> {
         let index = CharIndex::new(text);
         let mut builder = Builder::new(text, &index);
+        // Events are pulled one by one: `Parser::load` recurses once per
+        // nesting level and overflows the stack on deeply nested input.
         let mut parser = Parser::new_from_str(text);
-        let result = parser.load(&mut builder, true);
-        if let Err(err) = result {
-            return Err(syntax_error(&index, &err));
+        loop {
+            let (event, mark) = parser
+                .next_token()
+                .map_err(|err| syntax_error(&index, &err))?;
+            let end = event == Event::StreamEnd;
+            builder.on_event(event, mark);
+            if end || builder.error.is_some() {
+                break;
+            }
         }
         if let Some(err) = builder.error.take() {
             return Err(err);
@@ -159,6 +169,12 @@ impl Tree {
 
     pub fn root(&self) -> Option<NodeId> {
         self.root
+    }
+
+    /// Keys written twice in one mapping, as (first, later) pairs. YAML
+    /// forbids them; GitLab takes the later one.
+    pub fn duplicate_keys(&self) -> &[(NodeId, NodeId)] {
+        &self.duplicates
     }
 
     /// The index, in the YAML stream, of the document that holds `root`.
@@ -363,6 +379,7 @@ struct Builder<'a> {
     stack: Vec<Frame>,
     anchors: HashMap<usize, NodeId>,
     roots: Vec<NodeId>,
+    duplicates: Vec<(NodeId, NodeId)>,
     pending: Option<PendingPlain>,
     /// End of the most recent node: where a following empty scalar sits.
     last_end: usize,
@@ -379,6 +396,7 @@ impl<'a> Builder<'a> {
             stack: Vec::new(),
             anchors: HashMap::new(),
             roots: Vec::new(),
+            duplicates: Vec::new(),
             pending: None,
             last_end: 0,
             error: None,
@@ -391,6 +409,7 @@ impl<'a> Builder<'a> {
             children: self.children,
             root: None,
             document: 0,
+            duplicates: self.duplicates,
         };
         if let Some((document, root)) = content_root(&tree, self.text, &self.roots) {
             tree.root = Some(root);
@@ -539,6 +558,9 @@ impl<'a> Builder<'a> {
                 .last()
                 .map_or(start, |&child| self.nodes[child.0 as usize].span.end())
         };
+        if frame.is_mapping {
+            self.find_duplicate_keys(&frame.children);
+        }
         self.children.extend_from_slice(&frame.children);
         let text = self.text;
         let node = &mut self.nodes[frame.node.0 as usize];
@@ -560,6 +582,31 @@ impl<'a> Builder<'a> {
             }
         };
         self.last_end = node.span.end();
+    }
+
+    /// Records keys written twice in one mapping (scalar keys only).
+    fn find_duplicate_keys(&mut self, children: &[NodeId]) {
+        if children.len() < 4 {
+            return;
+        }
+        let mut seen: HashMap<&str, NodeId> = HashMap::with_capacity(children.len() / 2);
+        for &key in children.iter().step_by(2) {
+            let node = &self.nodes[key.0 as usize];
+            let name = match &node.kind {
+                NodeKind::Scalar {
+                    decoded: Some(value),
+                    ..
+                } => &**value,
+                NodeKind::Scalar { decoded: None, .. } => node.span.slice(self.text),
+                _ => continue,
+            };
+            if name == "<<" {
+                continue;
+            }
+            if let Some(first) = seen.insert(name, key) {
+                self.duplicates.push((first, key));
+            }
+        }
     }
 
     /// Where a node starts in the source, including its anchor and tag.

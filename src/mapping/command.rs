@@ -142,7 +142,17 @@ fn collect<'f>(flag: &'f FlagUse, collected: &mut Collected<'f>, out: &mut Trans
         "cache-repo" => collected.cache_repo = Some(flag),
         "no-push" => collected.no_push = Some(flag),
         "tar-path" => collected.tar_path = Some(flag),
-        "build-arg" => collected.opts.push(build_arg(flag)),
+        "build-arg" => {
+            collected.opts.push(build_arg(flag));
+            if looks_secret(&flag.value) {
+                out.notes.push(note(
+                    Fate::Note,
+                    "this build argument looks like a secret: build arguments stay in the image history; \
+                     pass it with `--secret id=NAME,env=NAME` and `RUN --mount=type=secret` instead"
+                        .into(),
+                ));
+            }
+        }
         "target" => collected
             .opts
             .push(format!("--opt {}", prefixed("target=", &flag.raw))),
@@ -209,6 +219,27 @@ fn unsafe_reason(spec: &FlagSpec) -> String {
 
 fn is_true(value: &str) -> bool {
     !matches!(value, "false" | "0" | "f" | "F" | "FALSE" | "False")
+}
+
+/// Build argument names that usually carry credentials.
+fn looks_secret(argument: &str) -> bool {
+    let name = argument
+        .split('=')
+        .next()
+        .unwrap_or(argument)
+        .to_ascii_uppercase();
+    [
+        "PASSWORD",
+        "PASSWD",
+        "TOKEN",
+        "SECRET",
+        "CREDENTIAL",
+        "PRIVATE_KEY",
+        "API_KEY",
+        "AUTH",
+    ]
+    .iter()
+    .any(|word| name.contains(word))
 }
 
 /// `--build-arg K=V` keeps its quoting; a bare `K` takes the job's

@@ -83,35 +83,37 @@ fn node_paths(
     let Some(root) = tree.root() else {
         return Ok(found);
     };
-    let mut visits = 0;
-    let mut stack = vec![(root, Vec::new())];
-    while let Some((node, path)) = stack.pop() {
-        visits += 1;
-        if visits > MAX_VISITS {
+    // Steps point at their parent step, so a path is only built when a
+    // target is reached: copying it at every node would cost depth × size.
+    let mut steps: Vec<(Option<usize>, Option<Segment>)> = vec![(None, None)];
+    let mut stack = vec![(root, 0usize)];
+    while let Some((node, step)) = stack.pop() {
+        if steps.len() > MAX_VISITS {
             return Err("too many aliases to verify the rewrite".into());
         }
         let node = tree.deref(node);
         if targets.contains(&node) {
-            found.entry(node).or_default().push(path.clone());
+            found.entry(node).or_default().push(path_of(&steps, step));
         }
-        match tree.node(node).kind {
-            NodeKind::Mapping { .. } => {
-                for (key, value) in tree.pairs(node) {
-                    if let Some(key) = tree.scalar(text, tree.deref(key)) {
-                        let mut next = path.clone();
-                        next.push(Segment::Key(key.to_string()));
-                        stack.push((value, next));
-                    }
-                }
-            }
-            NodeKind::Sequence { .. } => {
-                for (index, &item) in tree.items(node).iter().enumerate() {
-                    let mut next = path.clone();
-                    next.push(Segment::Index(index));
-                    stack.push((item, next));
-                }
-            }
-            _ => {}
+        let children: Vec<(NodeId, Segment)> = match tree.node(node).kind {
+            NodeKind::Mapping { .. } => tree
+                .pairs(node)
+                .filter_map(|(key, value)| {
+                    tree.scalar(text, tree.deref(key))
+                        .map(|key| (value, Segment::Key(key.to_string())))
+                })
+                .collect(),
+            NodeKind::Sequence { .. } => tree
+                .items(node)
+                .iter()
+                .enumerate()
+                .map(|(index, &item)| (item, Segment::Index(index)))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for (child, segment) in children {
+            steps.push((Some(step), Some(segment)));
+            stack.push((child, steps.len() - 1));
         }
     }
     for target in &targets {
@@ -120,6 +122,17 @@ fn node_paths(
         }
     }
     Ok(found)
+}
+
+/// The segments from the root to `step`.
+fn path_of(steps: &[(Option<usize>, Option<Segment>)], mut step: usize) -> Vec<Segment> {
+    let mut path = Vec::new();
+    while let (Some(parent), Some(segment)) = &steps[step] {
+        path.push(segment.clone());
+        step = *parent;
+    }
+    path.reverse();
+    path
 }
 
 /// Item insertions last and from the back, so indices stay those of the original.

@@ -1,0 +1,254 @@
+//! Hostile input: every case exits with the documented code, says what is
+//! wrong, never panics, and leaves the file byte-identical after `fix`.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+const KANIKO: &str = "build:\n  image: gcr.io/kaniko-project/executor:debug\n  script:\n    - /kaniko/executor --context . --destination registry.example.com/app:1\n";
+
+/// Runs `k2b ARGS FILE` in a scratch project holding `bytes` as `ci.yml`.
+struct Case {
+    dir: tempfile::TempDir,
+}
+
+impl Case {
+    fn new(bytes: &[u8]) -> Case {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(".git")).unwrap();
+        std::fs::write(dir.path().join("ci.yml"), bytes).unwrap();
+        Case { dir }
+    }
+
+    fn path(&self) -> std::path::PathBuf {
+        self.dir.path().join("ci.yml")
+    }
+
+    fn run(&self, command: &str) -> (Option<i32>, String) {
+        let out = Command::cargo_bin("kaniko2buildkit")
+            .unwrap()
+            .current_dir(self.dir.path())
+            .args(["--color", "never", command, "ci.yml"])
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(!text.contains("panicked"), "{text}");
+        (out.status.code(), text)
+    }
+
+    /// `check` and `fix` both exit with `code`, say `message`, and `fix`
+    /// leaves the bytes alone.
+    fn expect(&self, code: i32, message: &str) {
+        let before = std::fs::read(self.path()).unwrap();
+        for command in ["check", "fix"] {
+            let (status, text) = self.run(command);
+            assert_eq!(status, Some(code), "{command}: {text}");
+            assert!(
+                text.contains(message),
+                "{command}: expected `{message}` in:\n{text}"
+            );
+        }
+        assert_eq!(
+            std::fs::read(self.path()).unwrap(),
+            before,
+            "fix changed the file"
+        );
+    }
+}
+
+#[test]
+fn invalid_yaml_points_at_the_error() {
+    Case::new(b"build:\n  script: \"unclosed\n").expect(2, "invalid YAML");
+    Case::new(b"a: 1\n b: 2\n").expect(2, "invalid YAML");
+    let (_, text) = Case::new(b"a: 1\n b: 2\n").run("check");
+    assert!(text.contains("ci.yml:2:"), "the position is shown: {text}");
+    Case::new(b"a:\n\tb: 1\n").expect(2, "tabs");
+}
+
+#[test]
+fn encodings_and_binary_files() {
+    Case::new(b"a: \xff\xfe\n").expect(2, "not UTF-8");
+    let utf16: Vec<u8> = [0xff, 0xfe]
+        .into_iter()
+        .chain("a: 1\n".encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    Case::new(&utf16).expect(2, "UTF-16");
+    Case::new(b"a: 1\0\nb: 2\n").expect(2, "NUL byte");
+    Case::new(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0]).expect(2, "NUL byte");
+}
+
+#[test]
+fn a_utf8_byte_order_mark_is_valid_and_kept() {
+    let case = Case::new(format!("\u{feff}{KANIKO}").as_bytes());
+    let (status, _) = case.run("fix");
+    assert_eq!(status, Some(0));
+    let fixed = std::fs::read_to_string(case.path()).unwrap();
+    assert!(fixed.starts_with('\u{feff}') && fixed.contains("buildctl-daemonless.sh"));
+}
+
+#[test]
+fn empty_files_and_comments_are_not_errors() {
+    Case::new(b"").expect(0, "No Kaniko found");
+    Case::new(b"# nothing here\n# at all\n").expect(0, "No Kaniko found");
+}
+
+#[test]
+fn a_top_level_scalar_or_list_is_refused() {
+    Case::new(b"just text\n").expect(2, "a single value");
+    Case::new(b"- a\n- b\n").expect(2, "holds a list");
+}
+
+#[test]
+fn duplicate_keys_follow_gitlab_and_warn() {
+    let text = format!("build:\n  image: alpine\n  script: [echo]\n{KANIKO}");
+    let case = Case::new(text.as_bytes());
+    let (status, output) = case.run("check");
+    assert_eq!(status, Some(1), "the later `build` (Kaniko) wins: {output}");
+    assert!(output.contains("yaml/duplicate-key"), "{output}");
+    let (status, output) = case.run("fix");
+    assert_eq!(
+        status,
+        Some(2),
+        "libyaml refuses duplicates, so the rewrite cannot be verified: {output}"
+    );
+    assert_eq!(std::fs::read_to_string(case.path()).unwrap(), text);
+}
+
+#[test]
+fn deep_nesting_does_not_overflow_the_stack() {
+    // Ten thousand nested block sequences, on one line.
+    let block = format!("deep:\n  {}x\n", "- ".repeat(10_000));
+    Case::new(block.as_bytes()).expect(0, "No Kaniko found");
+    let with_kaniko = format!("{KANIKO}{block}");
+    let case = Case::new(with_kaniko.as_bytes());
+    let (status, output) = case.run("fix");
+    assert_eq!(
+        status,
+        Some(2),
+        "too deep to verify: refused, not crashed: {output}"
+    );
+    assert_eq!(std::fs::read_to_string(case.path()).unwrap(), with_kaniko);
+    let flow = format!("a: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+    Case::new(flow.as_bytes()).expect(2, "recursion limit");
+}
+
+#[test]
+fn an_alias_bomb_is_bounded() {
+    let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for level in 1..10 {
+        let refs = vec![format!("*a{}", level - 1); 10].join(", ");
+        text += &format!("a{level}: &a{level} [{refs}]\n");
+    }
+    text += "job:\n  image: gcr.io/kaniko-project/executor:debug\n  script: *a9\n";
+    let case = Case::new(text.as_bytes());
+    let (status, output) = case.run("check");
+    assert_eq!(status, Some(1));
+    assert!(output.contains("yaml/too-complex"), "{output}");
+    let (status, output) = case.run("fix");
+    assert!(matches!(status, Some(1) | Some(2)), "{output}");
+    assert_eq!(std::fs::read_to_string(case.path()).unwrap(), text);
+}
+
+#[test]
+fn paths_that_cannot_be_read() {
+    let case = Case::new(b"a: 1\n");
+    let missing = Command::cargo_bin("kaniko2buildkit")
+        .unwrap()
+        .args(["check", "does-not-exist.yml"])
+        .current_dir(case.dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    #[cfg(unix)]
+    {
+        let dir = case.dir.path();
+        std::os::unix::fs::symlink("loop-b.yml", dir.join("loop-a.yml")).unwrap();
+        std::os::unix::fs::symlink("loop-a.yml", dir.join("loop-b.yml")).unwrap();
+        let out = Command::cargo_bin("kaniko2buildkit")
+            .unwrap()
+            .args(["fix", "loop-a.yml"])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Permissions only bind a process that is not root: skipped as root.
+#[cfg(unix)]
+#[test]
+fn unreadable_and_unwritable_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let case = Case::new(KANIKO.as_bytes());
+    std::fs::set_permissions(case.path(), std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::read(case.path()).is_ok() {
+        eprintln!("skipped: running as root");
+        return;
+    }
+    assert_eq!(case.run("check").0, Some(2));
+    std::fs::set_permissions(case.path(), std::fs::Permissions::from_mode(0o444)).unwrap();
+    std::fs::set_permissions(case.dir.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
+    let (status, _) = case.run("fix");
+    std::fs::set_permissions(case.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(status, Some(2));
+    assert_eq!(std::fs::read_to_string(case.path()).unwrap(), KANIKO);
+}
+
+/// A crash between writing the new text and renaming it over the file
+/// leaves the original whole: the original or the new file, never a mix.
+#[test]
+fn a_crash_during_fix_leaves_the_original() {
+    let case = Case::new(KANIKO.as_bytes());
+    let out = Command::cargo_bin("kaniko2buildkit")
+        .unwrap()
+        .current_dir(case.dir.path())
+        .env("KANIKO2BUILDKIT_FAILPOINT", "before-rename")
+        .args(["fix", "ci.yml"])
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0), "the process was killed");
+    assert_eq!(std::fs::read_to_string(case.path()).unwrap(), KANIKO);
+    let (status, _) = case.run("fix");
+    assert_eq!(status, Some(0), "a later run still works");
+    let fixed = std::fs::read_to_string(case.path()).unwrap();
+    assert!(fixed.contains("buildctl-daemonless.sh") && !fixed.contains("/kaniko/executor"));
+}
+
+/// Nothing of a file outside the project appears in any output.
+#[test]
+fn includes_outside_the_root_are_never_read() {
+    let outer = tempfile::tempdir().unwrap();
+    std::fs::write(
+        outer.path().join("secret.yml"),
+        "SECRET_MARKER_42: {script: [x]}\n",
+    )
+    .unwrap();
+    let inner = outer.path().join("repo");
+    std::fs::create_dir_all(inner.join(".git")).unwrap();
+    std::fs::write(
+        inner.join("ci.yml"),
+        format!(
+            "include:\n  - local: ../secret.yml\n  - local: {}\n{KANIKO}",
+            outer.path().join("secret.yml").display()
+        ),
+    )
+    .unwrap();
+    for command in ["check", "diff", "fix"] {
+        let out = Command::cargo_bin("kaniko2buildkit")
+            .unwrap()
+            .current_dir(&inner)
+            .args([command, "ci.yml"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(!text.contains("SECRET_MARKER_42"), "{command}: {text}");
+    }
+}
