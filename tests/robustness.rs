@@ -1,8 +1,6 @@
 //! Hostile input: every case exits with the documented code, says what is
 //! wrong, never panics, and leaves the file byte-identical after `fix`.
 
-use std::path::Path;
-
 use assert_cmd::Command;
 
 const KANIKO: &str = "build:\n  image: gcr.io/kaniko-project/executor:debug\n  script:\n    - /kaniko/executor --context . --destination registry.example.com/app:1\n";
