@@ -79,7 +79,11 @@ pub fn run(args: &CheckArgs, out: &mut Output) -> u8 {
         .collect();
     let written = match &args.output_file {
         None => {
-            let report = render(args.output_format, &checked, out.color, Some(&summary));
+            let report = if args.statistics {
+                format!("{}{summary}\n", statistics(&checked))
+            } else {
+                render(args.output_format, &checked, out.color, Some(&summary))
+            };
             out.stdout
                 .write_all(report.as_bytes())
                 .and_then(|()| out.stdout.flush())
@@ -117,6 +121,20 @@ pub fn run(args: &CheckArgs, out: &mut Output) -> u8 {
     } else {
         EXIT_CLEAN
     }
+}
+
+/// `--statistics`: one line per rule, most frequent first, as ruff prints it.
+fn statistics(checked: &[Checked]) -> String {
+    let mut counts: std::collections::BTreeMap<crate::rules::Rule, usize> =
+        std::collections::BTreeMap::new();
+    for (_, finding) in report::each(checked) {
+        *counts.entry(finding.rule).or_default() += 1;
+    }
+    let mut rows: Vec<_> = counts.into_iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    rows.iter()
+        .map(|(rule, count)| format!("{count:>5}  {:<24} {}\n", rule.code(), rule.summary()))
+        .collect()
 }
 
 /// The report in `format`. Machine formats are the report alone; the human

@@ -50,6 +50,14 @@ pub enum Command {
         kaniko2buildkit fix - < .gitlab-ci.yml > migrated.yml\n\n\
         Exit codes: 0 no Kaniko left, 1 some jobs could not be migrated, 2 the tool could not run.")]
     Fix(FixArgs),
+
+    /// Count the Kaniko jobs that migrate fully, with notes, or not at all,
+    /// with the reasons: the fleet view for a tracking issue.
+    #[command(after_help = "Examples:\n  \
+        kaniko2buildkit audit .\n  \
+        kaniko2buildkit audit --format markdown . > kaniko-audit.md\n\n\
+        Exit codes: 0 every job migrates, 1 some cannot, 2 the tool could not run.")]
+    Audit(DiffArgs),
 }
 
 /// What `diff` and `fix` share.
@@ -122,6 +130,10 @@ pub struct CheckArgs {
     /// Exit 0 even when Kaniko is found (2 still means the tool failed).
     #[arg(long)]
     pub exit_zero: bool,
+
+    /// Print a count per rule instead of the findings.
+    #[arg(long)]
+    pub statistics: bool,
 
     /// A config file to use instead of `.kaniko2buildkit.toml` at the project
     /// root, or a `KEY = VALUE` TOML line that overrides one setting

@@ -12,12 +12,12 @@ use crate::migrate::{self, Migration, Options};
 use crate::report::Renderer;
 
 /// A pipeline with its migration, or why it was refused.
-struct Outcome {
-    pipeline: Pipeline,
-    result: Result<Migration, LoadError>,
+pub(crate) struct Outcome {
+    pub(crate) pipeline: Pipeline,
+    pub(crate) result: Result<Migration, LoadError>,
 }
 
-fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
+pub(crate) fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
     let check_args = CheckArgs {
         paths: args.paths.clone(),
         root: args.root.clone(),

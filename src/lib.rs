@@ -6,6 +6,7 @@
 //! calls [`run`].
 
 pub mod analysis;
+pub mod audit;
 pub mod check;
 pub mod cli;
 pub mod config;
@@ -37,6 +38,7 @@ pub fn run(cli: cli::Cli) -> ExitCode {
         cli::Command::Check(args) => check::run(args, &mut output),
         cli::Command::Diff(args) => fix::run_diff(&args.fix, args.format, &mut output),
         cli::Command::Fix(args) => fix::run_fix(args, &mut output),
+        cli::Command::Audit(args) => audit::run(&args.fix, args.format, &mut output),
     };
     ExitCode::from(code)
 }

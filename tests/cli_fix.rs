@@ -251,3 +251,41 @@ fn the_buildkit_image_can_be_chosen() {
             .contains("name: registry.example.com/mirror/buildkit:v0.32.2-rootless")
     );
 }
+
+#[test]
+fn audit_counts_jobs_by_verdict_with_reasons() {
+    let dir = project(&[("a.gitlab-ci.yml", KANIKO), ("b.gitlab-ci.yml", UNMAPPED)]);
+    let out = k2b(dir.path()).args(["audit", "."]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "a job cannot migrate");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("migrate fully:      1"), "{stdout}");
+    assert!(stdout.contains("cannot migrate:     1"), "{stdout}");
+    assert!(
+        stdout.contains("--single-snapshot (unmappable)"),
+        "{stdout}"
+    );
+    let markdown = k2b(dir.path())
+        .args(["audit", "--format", "markdown", "."])
+        .output()
+        .unwrap();
+    let markdown = String::from_utf8(markdown.stdout).unwrap();
+    assert!(
+        markdown.contains("| migrate fully | 1 |")
+            && markdown.contains("| `b.gitlab-ci.yml` | `build` | cannot migrate |"),
+        "{markdown}"
+    );
+}
+
+#[test]
+fn statistics_count_findings_per_rule() {
+    let dir = project(&[(".gitlab-ci.yml", KANIKO)]);
+    let out = k2b(dir.path())
+        .args(["check", "--statistics"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("    1  kaniko/job "), "{stdout}");
+    assert!(stdout.contains("    1  kaniko/executor "), "{stdout}");
+    assert!(!stdout.contains("╭"), "no diagnostics with --statistics");
+}
