@@ -54,10 +54,11 @@ impl ScalarStyle {
 
 #[derive(Debug)]
 pub enum NodeKind {
-    /// `decoded` is `None` when the value equals the source text of the span.
+    /// `decoded` is 0 when the value equals the source text of the span,
+    /// else one more than its index in the tree's decoded values.
     Scalar {
         style: ScalarStyle,
-        decoded: Option<Box<str>>,
+        decoded: u32,
     },
     /// Children are `children[first..first + len]`.
     Sequence {
@@ -82,10 +83,14 @@ pub struct Node {
     /// end of its last content line; anchors and tags are not included.
     pub span: Span,
     pub kind: NodeKind,
-    /// `&name` as written, when the node has an anchor.
-    pub anchor: Option<Span>,
-    /// `!tag` as written, when the node has a tag.
-    pub tag: Option<Span>,
+}
+
+/// `&name` and `!tag` as written before a node. Few nodes have them, so they
+/// live in a side table rather than in every node.
+#[derive(Clone, Copy, Debug, Default)]
+struct Decoration {
+    anchor: Option<Span>,
+    tag: Option<Span>,
 }
 
 /// A parsed YAML document.
@@ -98,6 +103,9 @@ pub struct Tree {
     document: usize,
     /// Keys written twice in one mapping: (first, later).
     duplicates: Vec<(NodeId, NodeId)>,
+    /// Scalar values that differ from their source text.
+    values: Vec<Box<str>>,
+    decorations: HashMap<NodeId, Decoration>,
 }
 
 /// A YAML syntax error, with the byte offset where the parser stopped.
@@ -140,8 +148,10 @@ impl Tree {
         let moved = |span: Span| Span::new(span.start() + by, span.end() + by);
         for node in &mut self.nodes {
             node.span = moved(node.span);
-            node.anchor = node.anchor.map(moved);
-            node.tag = node.tag.map(moved);
+        }
+        for decoration in self.decorations.values_mut() {
+            decoration.anchor = decoration.anchor.map(moved);
+            decoration.tag = decoration.tag.map(moved);
         }
     }
 
@@ -219,14 +229,21 @@ impl Tree {
     /// The value of a scalar node, decoded; `None` for collections and aliases.
     pub fn scalar<'t>(&'t self, text: &'t str, id: NodeId) -> Option<&'t str> {
         let node = self.node(id);
-        match &node.kind {
-            NodeKind::Scalar {
-                decoded: Some(value),
-                ..
-            } => Some(value),
-            NodeKind::Scalar { decoded: None, .. } => Some(node.span.slice(text)),
+        match node.kind {
+            NodeKind::Scalar { decoded: 0, .. } => Some(node.span.slice(text)),
+            NodeKind::Scalar { decoded, .. } => Some(&self.values[decoded as usize - 1]),
             _ => None,
         }
+    }
+
+    /// `&name` as written, when the node has an anchor.
+    pub fn anchor(&self, id: NodeId) -> Option<Span> {
+        self.decorations.get(&id).and_then(|d| d.anchor)
+    }
+
+    /// `!tag` as written, when the node has a tag.
+    pub fn tag(&self, id: NodeId) -> Option<Span> {
+        self.decorations.get(&id).and_then(|d| d.tag)
     }
 
     pub fn is_mapping(&self, id: NodeId) -> bool {
@@ -254,9 +271,7 @@ impl Tree {
     }
 
     pub fn tag_is(&self, text: &str, id: NodeId, tag: &str) -> bool {
-        self.node(id)
-            .tag
-            .is_some_and(|span| span.slice(text) == tag)
+        self.tag(id).is_some_and(|span| span.slice(text) == tag)
     }
 
     pub fn len(&self) -> usize {
@@ -369,6 +384,9 @@ struct Frame {
 struct PendingPlain {
     node: NodeId,
     in_flow: bool,
+    /// The decoded value, stored once the end shows whether it differs
+    /// from the source text.
+    value: Box<str>,
 }
 
 struct Builder<'a> {
@@ -380,6 +398,8 @@ struct Builder<'a> {
     anchors: HashMap<usize, NodeId>,
     roots: Vec<NodeId>,
     duplicates: Vec<(NodeId, NodeId)>,
+    values: Vec<Box<str>>,
+    decorations: HashMap<NodeId, Decoration>,
     pending: Option<PendingPlain>,
     /// End of the most recent node: where a following empty scalar sits.
     last_end: usize,
@@ -397,6 +417,8 @@ impl<'a> Builder<'a> {
             anchors: HashMap::new(),
             roots: Vec::new(),
             duplicates: Vec::new(),
+            values: Vec::new(),
+            decorations: HashMap::new(),
             pending: None,
             last_end: 0,
             error: None,
@@ -410,6 +432,8 @@ impl<'a> Builder<'a> {
             root: None,
             document: 0,
             duplicates: self.duplicates,
+            values: self.values,
+            decorations: self.decorations,
         };
         if let Some((document, root)) = content_root(&tree, self.text, &self.roots) {
             tree.root = Some(root);
@@ -440,15 +464,31 @@ impl<'a> Builder<'a> {
         let Some(pending) = self.pending.take() else {
             return;
         };
-        let node = &mut self.nodes[pending.node.0 as usize];
-        let end = plain_scalar_end(self.text, node.span.start(), bound, pending.in_flow);
-        node.span = Span::new(node.span.start(), end);
-        if let NodeKind::Scalar { decoded, .. } = &mut node.kind
-            && decoded.as_deref() == Some(node.span.slice(self.text))
-        {
-            *decoded = None;
-        }
+        let start = self.nodes[pending.node.0 as usize].span.start();
+        let end = plain_scalar_end(self.text, start, bound, pending.in_flow);
+        let span = Span::new(start, end);
+        let decoded = self.store_value(pending.value, span);
+        let kind = NodeKind::Scalar {
+            style: ScalarStyle::Plain,
+            decoded,
+        };
+        self.nodes[pending.node.0 as usize] = Node { span, kind };
         self.last_end = end;
+    }
+
+    /// Keeps a decoded value only when it differs from its source text.
+    fn store_value(&mut self, value: Box<str>, span: Span) -> u32 {
+        if *value == *span.slice(self.text) {
+            return 0;
+        }
+        self.values.push(value);
+        self.values.len() as u32
+    }
+
+    fn decorate(&mut self, id: NodeId, (anchor, tag): (Option<Span>, Option<Span>)) {
+        if anchor.is_some() || tag.is_some() {
+            self.decorations.insert(id, Decoration { anchor, tag });
+        }
     }
 
     fn scalar(
@@ -482,22 +522,26 @@ impl<'a> Builder<'a> {
         // A non-empty plain scalar's end depends on the next event, so its
         // decoded value is kept until `settle_pending` can compare it.
         let awaits_end = style == ScalarStyle::Plain && !value.is_empty();
-        let decoded = (awaits_end || value != span.slice(text)).then(|| value.into_boxed_str());
-        let (anchor, tag) = decorations(text, span.start(), anchor_id != 0, has_tag);
-        let kind = NodeKind::Scalar { style, decoded };
+        let decoration = decorations(text, span.start(), anchor_id != 0, has_tag);
+        let decoded = if awaits_end {
+            0
+        } else {
+            self.store_value(value.clone().into_boxed_str(), span)
+        };
         let id = self.push_node(
             Node {
                 span,
-                kind,
-                anchor,
-                tag,
+                kind: NodeKind::Scalar { style, decoded },
             },
             anchor_id,
         );
+        self.decorate(id, decoration);
         if awaits_end {
+            let in_flow = self.in_flow();
             self.pending = Some(PendingPlain {
                 node: id,
-                in_flow: self.in_flow(),
+                in_flow,
+                value: value.into_boxed_str(),
             });
         } else {
             self.last_end = span.end();
@@ -522,8 +566,6 @@ impl<'a> Builder<'a> {
         let node = Node {
             span: Span::empty(at),
             kind,
-            anchor: None,
-            tag: None,
         };
         let id = self.push_node(node, anchor_id);
         let frame = Frame {
@@ -562,11 +604,9 @@ impl<'a> Builder<'a> {
             self.find_duplicate_keys(&frame.children);
         }
         self.children.extend_from_slice(&frame.children);
-        let text = self.text;
+        let decoration = decorations(self.text, start, frame.has_anchor, frame.has_tag);
+        self.decorate(frame.node, decoration);
         let node = &mut self.nodes[frame.node.0 as usize];
-        let (anchor, tag) = decorations(text, start, frame.has_anchor, frame.has_tag);
-        node.anchor = anchor;
-        node.tag = tag;
         node.span = Span::new(start, end.max(start));
         node.kind = if frame.is_mapping {
             NodeKind::Mapping {
@@ -592,12 +632,9 @@ impl<'a> Builder<'a> {
         let mut seen: HashMap<&str, NodeId> = HashMap::with_capacity(children.len() / 2);
         for &key in children.iter().step_by(2) {
             let node = &self.nodes[key.0 as usize];
-            let name = match &node.kind {
-                NodeKind::Scalar {
-                    decoded: Some(value),
-                    ..
-                } => &**value,
-                NodeKind::Scalar { decoded: None, .. } => node.span.slice(self.text),
+            let name = match node.kind {
+                NodeKind::Scalar { decoded: 0, .. } => node.span.slice(self.text),
+                NodeKind::Scalar { decoded, .. } => &*self.values[decoded as usize - 1],
                 _ => continue,
             };
             if name == "<<" {
@@ -612,7 +649,8 @@ impl<'a> Builder<'a> {
     /// Where a node starts in the source, including its anchor and tag.
     fn node_start(&self, id: NodeId) -> usize {
         let node = &self.nodes[id.0 as usize];
-        [Some(node.span), node.anchor, node.tag]
+        let decoration = self.decorations.get(&id).copied().unwrap_or_default();
+        [Some(node.span), decoration.anchor, decoration.tag]
             .into_iter()
             .flatten()
             .map(|span| span.start())
@@ -632,8 +670,6 @@ impl<'a> Builder<'a> {
         let node = Node {
             span: Span::new(at, end),
             kind: NodeKind::Alias { target },
-            anchor: None,
-            tag: None,
         };
         self.push_node(node, 0);
         self.last_end = end;

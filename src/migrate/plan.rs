@@ -384,7 +384,7 @@ fn choose_images(pipeline: &Pipeline, all_jobs: &[Job], work: &mut [JobWork]) {
 fn image_site_problem(pipeline: &Pipeline, name: At) -> Option<String> {
     let file = &pipeline.files[name.file];
     let (tree, text) = (&file.tree, file.text.as_str());
-    if tree.node(name.node).anchor.is_some() {
+    if tree.anchor(name.node).is_some() {
         return Some("its image name is anchored and may be used elsewhere".into());
     }
     let key_is = |node: NodeId, wanted: &str| {

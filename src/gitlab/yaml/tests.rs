@@ -13,10 +13,10 @@ fn dump(text: &str) -> Vec<String> {
                 NodeKind::Alias { target } => format!("Alias->{}", target.0),
             };
             let mut line = format!("{kind} {:?}", node.span.slice(text));
-            if let Some(anchor) = node.anchor {
+            if let Some(anchor) = tree.anchor(NodeId(i as u32)) {
                 line += &format!(" anchor={}", anchor.slice(text));
             }
-            if let Some(tag) = node.tag {
+            if let Some(tag) = tree.tag(NodeId(i as u32)) {
                 line += &format!(" tag={}", tag.slice(text));
             }
             line
@@ -101,4 +101,14 @@ fn byte_order_mark_is_not_part_of_the_first_key() {
     assert_eq!(tree.node(key).span, Span::new(3, 4));
     let (_, value) = tree.pairs(root).nth(1).unwrap();
     assert_eq!(tree.node(value).span.slice(text), "x");
+}
+
+/// Every node of a large file costs this much: keep it small.
+#[test]
+fn nodes_stay_small() {
+    assert!(
+        std::mem::size_of::<Node>() <= 20,
+        "{} bytes",
+        std::mem::size_of::<Node>()
+    );
 }
