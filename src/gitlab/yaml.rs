@@ -337,7 +337,7 @@ struct CharIndex<'a> {
 impl<'a> CharIndex<'a> {
     fn new(text: &'a str) -> Self {
         let mut line_starts = vec![0];
-        line_starts.extend(memchr_newlines(text).map(|pos| pos as u32 + 1));
+        line_starts.extend(line_breaks(text).map(|pos| pos as u32 + 1));
         CharIndex {
             text,
             line_starts,
@@ -361,10 +361,14 @@ impl<'a> CharIndex<'a> {
     }
 }
 
-fn memchr_newlines(text: &str) -> impl Iterator<Item = usize> + '_ {
-    text.bytes()
+/// Ends of YAML line breaks: `\n`, and a `\r` not followed by `\n` (old
+/// Mac line ends), which yaml-rust2 counts as a line of its own.
+fn line_breaks(text: &str) -> impl Iterator<Item = usize> + '_ {
+    let bytes = text.as_bytes();
+    bytes
+        .iter()
         .enumerate()
-        .filter(|&(_, b)| b == b'\n')
+        .filter(move |&(pos, &b)| b == b'\n' || b == b'\r' && bytes.get(pos + 1) != Some(&b'\n'))
         .map(|(pos, _)| pos)
 }
 
@@ -929,7 +933,13 @@ fn header_tail_is_valid(tail: &[u8]) -> bool {
 fn header_indicators(text: &str, from: usize) -> (Chomping, Option<u8>) {
     let mut chomping = Chomping::Clip;
     let mut indent = None;
-    for byte in text.as_bytes()[from..].iter().take(2) {
+    for byte in text
+        .as_bytes()
+        .get(from..)
+        .unwrap_or_default()
+        .iter()
+        .take(2)
+    {
         match byte {
             b'+' => chomping = Chomping::Keep,
             b'-' => chomping = Chomping::Strip,

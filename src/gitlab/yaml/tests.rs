@@ -112,3 +112,21 @@ fn nodes_stay_small() {
         std::mem::size_of::<Node>()
     );
 }
+
+/// Found by fuzzing: a lone carriage return is a line break to yaml-rust2.
+#[test]
+fn lone_carriage_returns_do_not_break_spans() {
+    let text = "build:\r\n  script:\r \n   - |\r\n     /kaniko/executor \\\r\n";
+    let tree = Tree::parse(text).unwrap();
+    for id in tree.node_ids() {
+        let span = tree.node(id).span;
+        assert!(span.end() <= text.len() && text.is_char_boundary(span.start()));
+    }
+    let text = "a: 1\rb: |\r  x\r";
+    if let Ok(tree) = Tree::parse(text) {
+        assert!(
+            tree.node_ids()
+                .all(|id| tree.node(id).span.end() <= text.len())
+        );
+    }
+}
