@@ -250,3 +250,27 @@ fn includes_outside_the_root_are_never_read() {
         assert!(!text.contains("SECRET_MARKER_42"), "{command}: {text}");
     }
 }
+
+/// Found by fuzzing: a mapping that merges itself, and very long `extends`
+/// chains, end with a finding instead of exhausting the stack.
+#[test]
+fn self_merges_and_long_extends_chains_are_bounded() {
+    let recursive = b".a: &a\n  image: gcr.io/kaniko-project/executor:debug\n  <<: *a\njob:\n  <<: *a\n  script: [echo]\n";
+    let case = Case::new(recursive);
+    let (status, output) = case.run("check");
+    assert_eq!(status, Some(1), "{output}");
+    let (status, output) = case.run("fix");
+    assert_eq!(
+        status,
+        Some(2),
+        "a recursive structure cannot be verified: {output}"
+    );
+    assert_eq!(std::fs::read(case.path()).unwrap(), recursive);
+    let chain: String = (0..5_000)
+        .map(|i| format!(".t{i}:\n  extends: .t{}\n", i + 1))
+        .collect::<String>()
+        + ".t5000:\n  image: gcr.io/kaniko-project/executor:debug\nbuild:\n  extends: .t0\n  script: [make]\n";
+    let (status, output) = Case::new(chain.as_bytes()).run("check");
+    assert_eq!(status, Some(1));
+    assert!(output.contains("yaml/too-complex"), "{output}");
+}

@@ -39,6 +39,10 @@ const JOB_KEYS: &[&str] = &[
 /// Keys a job takes from `default:` unless it sets them or opts out.
 const DEFAULT_KEYS: &[&str] = &["image", "before_script", "after_script"];
 
+/// How deep `extends` chains are followed. GitLab stops at 11 levels; this
+/// only keeps hostile input from exhausting the stack.
+const MAX_EXTENDS_DEPTH: usize = 64;
+
 /// GitLab's nesting limit for `!reference`.
 const MAX_REFERENCE_DEPTH: usize = 10;
 
@@ -99,13 +103,13 @@ pub struct Jobs {
 
 pub fn resolve(pipeline: &Pipeline) -> Jobs {
     let mut resolver = Resolver::new(pipeline);
-    let names: Vec<String> = resolver.definitions.keys().cloned().collect();
+    let names: Vec<&str> = resolver.definitions.keys().copied().collect();
     let mut jobs = Vec::new();
     for name in names {
-        if RESERVED.contains(&name.as_str()) || !resolver.defines_mapping(&name) {
+        if RESERVED.contains(&name) || !resolver.defines_mapping(name) {
             continue;
         }
-        if let Some(job) = resolver.job(&name) {
+        if let Some(job) = resolver.job(name) {
             jobs.push(job);
         }
     }
@@ -124,15 +128,18 @@ struct Resolver<'p> {
     pipeline: &'p Pipeline,
     converter: Converter<'p>,
     /// Top-level keys in merge order (included files first).
-    definitions: BTreeMap<String, Vec<Definition>>,
+    /// Names borrow from the pipeline's text: no copy per job.
+    definitions: BTreeMap<&'p str, Vec<Definition>>,
     /// Jobs with `extends` applied, by name; `None` while being resolved.
     extended: HashMap<String, Option<Value>>,
+    /// How many `extends` levels are being resolved right now.
+    extends_depth: usize,
     findings: Vec<Finding>,
 }
 
 impl<'p> Resolver<'p> {
     fn new(pipeline: &'p Pipeline) -> Self {
-        let mut definitions: BTreeMap<String, Vec<Definition>> = BTreeMap::new();
+        let mut definitions: BTreeMap<&'p str, Vec<Definition>> = BTreeMap::new();
         for file in pipeline.merge_order() {
             let source = &pipeline.files[file];
             let Some(root) = source.tree.root() else {
@@ -144,7 +151,7 @@ impl<'p> Resolver<'p> {
                         key: At { file, node: key },
                         value: At { file, node: value },
                     };
-                    let list = definitions.entry(name.to_string()).or_default();
+                    let list = definitions.entry(name).or_default();
                     // A key written twice in one file: GitLab keeps the last.
                     if list.last().is_some_and(|d| d.key.file == file) {
                         list.pop();
@@ -158,6 +165,7 @@ impl<'p> Resolver<'p> {
             converter: Converter::new(pipeline),
             definitions,
             extended: HashMap::new(),
+            extends_depth: 0,
             findings: Vec::new(),
         }
     }
@@ -190,7 +198,10 @@ impl<'p> Resolver<'p> {
         let own = self.own(name, Some(&keep))?;
         let mut result: Option<Value> = None;
         for (parent, at) in extends_targets(self.pipeline, &own) {
-            let Some(value) = self.parent(name, &parent, at) else {
+            self.extends_depth += 1;
+            let value = self.parent(name, &parent, at);
+            self.extends_depth -= 1;
+            let Some(value) = value else {
                 continue;
             };
             result = Some(match result {
@@ -209,6 +220,19 @@ impl<'p> Resolver<'p> {
 
     /// Resolves one `extends` target of `child`, reporting a missing one or a cycle.
     fn parent(&mut self, child: &str, parent: &str, at: At) -> Option<Value> {
+        if self.extends_depth > MAX_EXTENDS_DEPTH {
+            let finding = Finding::new(
+                Rule::YamlDepth,
+                at.file,
+                self.span(at),
+                format!("the `extends` chain through `{child}` is more than {MAX_EXTENDS_DEPTH} levels deep"),
+            )
+            .label("not followed further")
+            .help("GitLab allows 11 levels of `extends`")
+            .jobs(vec![child.to_string()]);
+            self.findings.push(finding);
+            return None;
+        }
         if !self.definitions.contains_key(parent) {
             let finding = Finding::new(
                 Rule::ExtendsNotFound,
@@ -326,7 +350,7 @@ impl<'p> Resolver<'p> {
         let own = self.own(name, None)?;
         let mut base: Option<Value> = None;
         for (parent, _) in extends_targets(self.pipeline, &own) {
-            if parent == name || !self.definitions.contains_key(&parent) {
+            if parent == name || !self.definitions.contains_key(parent.as_str()) {
                 continue;
             }
             if let Some(value) = self.extended(&parent) {
@@ -345,8 +369,14 @@ impl<'p> Resolver<'p> {
 
     fn job(&mut self, name: &str) -> Option<Job> {
         let extended = self.extended(name)?;
-        let mut value = self.expand(extended, name, 0);
         let hidden = name.starts_with('.');
+        if !hidden {
+            // Only templates are usually extended again: keeping every job's
+            // resolved value would hold the whole pipeline twice. A job that
+            // is extended later is simply resolved again.
+            self.extended.remove(name);
+        }
+        let mut value = self.expand(extended, name, 0);
         if !hidden {
             value = self.apply_defaults(value, name);
         }

@@ -157,6 +157,12 @@ impl<'p> Converter<'p> {
         keep: Option<&dyn Fn(&str) -> bool>,
         depth: usize,
     ) -> Vec<(String, Value)> {
+        // A mapping can merge itself (`&a {<<: *a}`): `<<` recursion counts
+        // against the same limits as nesting.
+        if depth > MAX_DEPTH || self.budget == 0 {
+            return Vec::new();
+        }
+        self.budget -= 1;
         let (tree, text) = self.tree(at.file);
         let mut own: Vec<(String, Value)> = Vec::new();
         let mut merged: Vec<(String, Value)> = Vec::new();
