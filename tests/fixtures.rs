@@ -2,6 +2,8 @@
 //! holding a `.gitlab-ci.yml` and its includes) is checked, and the rendered
 //! diagnostics plus the exit code are compared with `fixtures/check/expected/`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use kaniko2buildkit::check::{self, Output};
@@ -36,23 +38,10 @@ fn check(path: &Path, root: &Path, format: OutputFormat) -> (u8, String, String)
 }
 
 fn fixtures() -> Vec<(String, PathBuf, PathBuf)> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(fixtures_dir()).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if path.is_dir() && path.join(".gitlab-ci.yml").exists() {
-            found.push((name, path.join(".gitlab-ci.yml"), path.clone()));
-        } else if name.ends_with(".yml") {
-            found.push((
-                name.trim_end_matches(".yml").to_string(),
-                path.clone(),
-                fixtures_dir(),
-            ));
-        }
-    }
-    found.sort();
-    assert!(found.len() >= 20, "fixtures went missing");
-    found
+    common::fixtures("check", 20)
+        .into_iter()
+        .map(|f| (f.name, f.path, f.root))
+        .collect()
 }
 
 #[test]

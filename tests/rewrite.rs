@@ -4,6 +4,8 @@
 //! rewrite must also be a fixed point: migrating the result changes nothing.
 
 use std::collections::BTreeMap;
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use kaniko2buildkit::gitlab::{Input, Pipeline};
@@ -14,21 +16,11 @@ fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fix")
 }
 
-/// (name, entry file, project root)
 fn fixtures() -> Vec<(String, PathBuf, PathBuf)> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(fixtures_dir()).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if path.is_dir() && path.join(".gitlab-ci.yml").exists() {
-            found.push((name, path.join(".gitlab-ci.yml"), path.clone()));
-        } else if let Some(stem) = name.strip_suffix(".yml") {
-            found.push((stem.to_string(), path.clone(), fixtures_dir()));
-        }
-    }
-    found.sort();
-    assert!(found.len() >= 15, "fixtures went missing");
-    found
+    common::fixtures("fix", 15)
+        .into_iter()
+        .map(|f| (f.name, f.path, f.root))
+        .collect()
 }
 
 fn load(path: &Path, root: &Path) -> Pipeline {

@@ -136,24 +136,8 @@ pub fn parse(
             Some(_) => to_source(word.range.start..word.range.start + name.len()),
             None => span,
         };
-        match (spec.kind, inline) {
-            (ValueKind::Bool, inline) => {
-                let raw = inline
-                    .as_ref()
-                    .map_or("true", |(_, offset)| {
-                        &script[word.range.start + offset..word.range.end]
-                    })
-                    .to_string();
-                let value = inline.map_or("true".to_string(), |(v, _)| v);
-                flags.push(FlagUse {
-                    spec,
-                    name_span,
-                    span,
-                    value,
-                    raw,
-                });
-            }
-            (_, Some((value, offset))) => {
+        match (inline, spec.kind) {
+            (Some((value, offset)), _) => {
                 let raw = script[word.range.start + offset..word.range.end].to_string();
                 flags.push(FlagUse {
                     spec,
@@ -163,7 +147,18 @@ pub fn parse(
                     raw,
                 });
             }
-            (_, None) => match args.get(index) {
+            // A boolean flag never takes the next word as its value.
+            (None, ValueKind::Bool) => {
+                let (value, raw) = ("true".to_string(), "true".to_string());
+                flags.push(FlagUse {
+                    spec,
+                    name_span,
+                    span,
+                    value,
+                    raw,
+                });
+            }
+            (None, _) => match args.get(index) {
                 Some(value_word) => {
                     index += 1;
                     let written = to_source(value_word.range.clone());
