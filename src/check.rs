@@ -69,6 +69,12 @@ pub fn run(args: &CheckArgs, out: &mut Output) -> u8 {
             help: e.help.clone(),
         }));
     }
+    let mut analyses = analyses;
+    if args.output_format == OutputFormat::Json {
+        for (pipeline, analysis) in &mut analyses {
+            attach_fixes(pipeline, analysis, &config);
+        }
+    }
     let summary = summary(&analyses, suppressed);
     let checked: Vec<Checked> = analyses
         .iter()
@@ -135,6 +141,31 @@ fn statistics(checked: &[Checked]) -> String {
     rows.iter()
         .map(|(rule, count)| format!("{count:>5}  {:<24} {}\n", rule.code(), rule.summary()))
         .collect()
+}
+
+/// Gives each `kaniko/job` finding the fix `fix` would make for the job,
+/// with its applicability, for the JSON report.
+fn attach_fixes(pipeline: &Pipeline, analysis: &mut Analysis, config: &Config) {
+    if analysis.kaniko_jobs == 0 {
+        return;
+    }
+    let options = crate::migrate::Options {
+        root: Some(pipeline.root.clone()),
+        config: config.clone(),
+        buildkit_image: config
+            .buildkit_image
+            .clone()
+            .unwrap_or_else(|| crate::migrate::DEFAULT_BUILDKIT_IMAGE.to_string()),
+        ..Default::default()
+    };
+    let fixes = crate::migrate::proposed_fixes(pipeline, &options);
+    for finding in analysis
+        .findings
+        .iter_mut()
+        .filter(|f| f.rule == crate::rules::Rule::KanikoJob)
+    {
+        finding.fix = finding.jobs.first().and_then(|job| fixes.get(job)).cloned();
+    }
 }
 
 /// The report in `format`. Machine formats are the report alone; the human

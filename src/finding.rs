@@ -11,6 +11,27 @@ pub struct Label {
     pub text: String,
 }
 
+/// Whether `fix` applies a proposed change, as ruff's applicability levels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Applicability {
+    /// `fix` applies it: behaviour stays the same.
+    Safe,
+    /// Only `fix --unsafe` applies it: it changes behaviour.
+    Unsafe,
+    /// No automatic change: the finding says why.
+    Unavailable,
+}
+
+/// The change that would resolve a finding: edits on the original files.
+#[derive(Clone, Debug)]
+pub struct Fix {
+    pub applicability: Applicability,
+    pub message: String,
+    /// (file, byte range, replacement), in file order.
+    pub edits: Vec<(FileId, Span, String)>,
+}
+
 #[derive(Clone, Debug)]
 pub struct Finding {
     pub rule: Rule,
@@ -27,6 +48,8 @@ pub struct Finding {
     pub help: Option<String>,
     /// The jobs this finding concerns; empty for file-level findings.
     pub jobs: Vec<String>,
+    /// The proposed change, when one was computed (JSON output).
+    pub fix: Option<Fix>,
 }
 
 impl Finding {
@@ -42,6 +65,7 @@ impl Finding {
             labels: Vec::new(),
             help: None,
             jobs: Vec::new(),
+            fix: None,
         }
     }
 

@@ -43,7 +43,7 @@ pub(crate) fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
         let options = Options {
             unsafe_fixes: args.unsafe_fixes,
             buildkit_image: buildkit_image.clone(),
-            root: root_of(&pipeline),
+            root: Some(pipeline.root.clone()),
             config: config.clone(),
         };
         let result = migrate::migrate(&pipeline, &options).map_err(|refused| {
@@ -69,19 +69,6 @@ fn copy_error(error: &LoadError) -> LoadError {
         message: error.message.clone(),
         help: error.help.clone(),
     }
-}
-
-/// The project root, as the loader resolved it: the entry file's directory
-/// minus its displayed relative name.
-fn root_of(pipeline: &Pipeline) -> Option<std::path::PathBuf> {
-    let entry = pipeline.files.first()?;
-    let path = entry.path.as_ref()?;
-    let depth = Path::new(&entry.name).components().count();
-    let mut root = path.clone();
-    for _ in 0..depth {
-        root.pop();
-    }
-    Some(root)
 }
 
 /// `diff`: prints what `fix` would change; exit 1 when there is a change.

@@ -289,3 +289,60 @@ fn statistics_count_findings_per_rule() {
     assert!(stdout.contains("    1  kaniko/executor "), "{stdout}");
     assert!(!stdout.contains("╭"), "no diagnostics with --statistics");
 }
+
+/// The edits in the JSON report are exactly what `fix` applies.
+#[test]
+fn json_fixes_reproduce_what_fix_writes() {
+    let dir = project(&[(".gitlab-ci.yml", KANIKO)]);
+    let out = k2b(dir.path())
+        .args(["check", "--output-format", "json"])
+        .output()
+        .unwrap();
+    let findings: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let job = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "kaniko/job")
+        .unwrap();
+    assert_eq!(job["fix"]["applicability"], "safe", "{job}");
+    let mut text = KANIKO.to_string();
+    let mut edits: Vec<(usize, usize, String)> = job["fix"]["edits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let range = e["range"].as_array().unwrap();
+            (
+                range[0].as_u64().unwrap() as usize,
+                range[1].as_u64().unwrap() as usize,
+                e["content"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    edits.sort_by_key(|(start, end, _)| std::cmp::Reverse((*start, *end)));
+    for (start, end, content) in edits {
+        text.replace_range(start..end, &content);
+    }
+    k2b(dir.path()).arg("fix").output().unwrap();
+    assert_eq!(text, read(dir.path(), ".gitlab-ci.yml"));
+    let unmapped = project(&[(".gitlab-ci.yml", UNMAPPED)]);
+    let out = k2b(unmapped.path())
+        .args(["check", "--output-format", "json"])
+        .output()
+        .unwrap();
+    let findings: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let job = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "kaniko/job")
+        .unwrap();
+    assert_eq!(job["fix"]["applicability"], "unavailable");
+    assert!(
+        job["fix"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--single-snapshot")
+    );
+}

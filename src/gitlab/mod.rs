@@ -61,6 +61,8 @@ pub struct Pipeline {
     pub errors: Vec<LoadError>,
     /// Whether some include could not be followed: names it defines are unknown.
     pub has_unfollowed_includes: bool,
+    /// The project root the files were read from.
+    pub root: PathBuf,
 }
 
 /// GitLab's limit on included files per pipeline.
@@ -70,7 +72,10 @@ impl Pipeline {
     /// Loads `input` and, recursively, the local files it includes.
     /// `root` is the project root (canonical).
     pub fn load(root: &Path, input: Input) -> Pipeline {
-        let mut pipeline = Pipeline::default();
+        let mut pipeline = Pipeline {
+            root: root.to_path_buf(),
+            ..Pipeline::default()
+        };
         let (name, path, text) = match input {
             Input::Stdin { text, name } => (name, None, text),
             Input::Path(path) => {
@@ -328,6 +333,7 @@ impl Pipeline {
         Ok(Pipeline {
             files,
             has_unfollowed_includes: self.has_unfollowed_includes,
+            root: self.root.clone(),
             ..Pipeline::default()
         })
     }

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::config::Config;
-use crate::finding::Finding;
+use crate::finding::{Applicability, Finding, Fix};
 use crate::gitlab::{FileId, Pipeline, SourceFile};
 use crate::rewrite::verify::Change;
 use crate::rewrite::{self, Edit};
@@ -65,6 +65,8 @@ pub struct Migration {
     pub migrated_jobs: Vec<String>,
     /// Jobs that still use Kaniko afterwards.
     pub remaining_jobs: Vec<String>,
+    /// The edits that migrate each job, on the original text.
+    pub job_edits: BTreeMap<String, Vec<(FileId, Edit)>>,
 }
 
 /// A rewrite that failed its own checks: nothing may be written.
@@ -111,6 +113,7 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
         findings: planned.findings,
         migrated_jobs: planned.migrated.into_iter().collect(),
         remaining_jobs: planned.remaining,
+        job_edits: planned.job_edits,
     })
 }
 
@@ -144,4 +147,83 @@ fn apply_all(
         texts.insert(file, text);
     }
     Ok(texts)
+}
+
+/// The fix `fix` would make for each Kaniko job of a pipeline: safe when the
+/// plain migration covers it, unsafe when only `--unsafe` does, else
+/// unavailable with the reasons.
+pub fn proposed_fixes(pipeline: &Pipeline, options: &Options) -> BTreeMap<String, Fix> {
+    let safe = migrate(
+        pipeline,
+        &Options {
+            unsafe_fixes: false,
+            ..options.clone()
+        },
+    );
+    let unsafe_too = migrate(
+        pipeline,
+        &Options {
+            unsafe_fixes: true,
+            ..options.clone()
+        },
+    );
+    let mut fixes = BTreeMap::new();
+    let (Ok(safe), Ok(unsafe_too)) = (safe, unsafe_too) else {
+        return fixes;
+    };
+    for (migration, applicability) in [
+        (&unsafe_too, Applicability::Unsafe),
+        (&safe, Applicability::Safe),
+    ] {
+        for job in &migration.migrated_jobs {
+            let mut edits: Vec<(FileId, crate::span::Span, String)> = migration
+                .job_edits
+                .get(job)
+                .into_iter()
+                .flatten()
+                .map(|(file, edit)| (*file, edit.span, edit.text.clone()))
+                .collect();
+            edits.sort_by_key(|(file, span, _)| (*file, span.start(), span.end()));
+            edits.dedup();
+            let message = match applicability {
+                Applicability::Safe => "migrate the job to BuildKit with `kaniko2buildkit fix`",
+                _ => {
+                    "migrate the job to BuildKit with `kaniko2buildkit fix --unsafe` (it changes behaviour)"
+                }
+            };
+            fixes.insert(
+                job.clone(),
+                Fix {
+                    applicability,
+                    message: message.to_string(),
+                    edits,
+                },
+            );
+        }
+    }
+    for job in &safe.remaining_jobs {
+        if fixes.contains_key(job) {
+            continue;
+        }
+        let reasons: Vec<&str> = safe
+            .findings
+            .iter()
+            .filter(|f| f.rule == crate::rules::Rule::NotMigrated && f.jobs.contains(job))
+            .map(|f| f.message.as_str())
+            .collect();
+        let message = if reasons.is_empty() {
+            "no automatic migration".to_string()
+        } else {
+            reasons.join("; ")
+        };
+        fixes.insert(
+            job.clone(),
+            Fix {
+                applicability: Applicability::Unavailable,
+                message,
+                edits: Vec::new(),
+            },
+        );
+    }
+    fixes
 }

@@ -36,6 +36,8 @@ pub struct Planned {
     pub changes: BTreeMap<FileId, Vec<Change>>,
     pub findings: Vec<Finding>,
     pub migrated: BTreeSet<String>,
+    /// The edits that migrate each job (shared edits appear under each).
+    pub job_edits: BTreeMap<String, Vec<(FileId, Edit)>>,
     /// Migrated jobs that run buildctl, and so need `BUILDKITD_FLAGS`.
     pub builders: BTreeSet<String>,
     pub remaining: Vec<String>,
@@ -98,6 +100,7 @@ pub fn plan(pipeline: &Pipeline, options: &Options, prefix_jobs: &BTreeSet<Strin
         options,
         planned: &mut planned,
         prefix_jobs,
+        owners: Vec::new(),
     };
     emitter.emit(&work);
     for job in &work {
@@ -502,6 +505,8 @@ struct Emitter<'a, 'p> {
     options: &'a Options,
     planned: &'a mut Planned,
     prefix_jobs: &'a BTreeSet<String>,
+    /// The jobs the edits being emitted are for.
+    owners: Vec<String>,
 }
 
 impl Emitter<'_, '_> {
@@ -517,28 +522,54 @@ impl Emitter<'_, '_> {
             })
             .collect();
         self.script_edits(&ready, &prefixed);
-        let mut variable_targets: BTreeSet<At> = BTreeSet::new();
+        let mut variable_targets: BTreeMap<At, Vec<String>> = BTreeMap::new();
         for job in &ready {
+            self.owners = vec![job.name().to_string()];
             let target = self.image_edits(job);
-            if !self.prefix_jobs.contains(job.name()) {
-                variable_targets.extend(target);
+            if let (Some(target), false) = (target, self.prefix_jobs.contains(job.name())) {
+                variable_targets
+                    .entry(target)
+                    .or_default()
+                    .push(job.name().to_string());
             }
         }
-        let removals: BTreeSet<At> = ready.iter().filter_map(|w| w.docker_config).collect();
-        for mapping in &variable_targets {
-            self.daemon_flags(*mapping, &removals);
+        let mut removals: BTreeMap<At, Vec<String>> = BTreeMap::new();
+        for job in &ready {
+            if let Some(at) = job.docker_config {
+                removals.entry(at).or_default().push(job.name().to_string());
+            }
         }
-        for at in removals {
-            self.remove_docker_config(at, &variable_targets);
+        let removal_sites: BTreeSet<At> = removals.keys().copied().collect();
+        let target_sites: BTreeSet<At> = variable_targets.keys().copied().collect();
+        for (mapping, jobs) in variable_targets {
+            self.owners = jobs;
+            self.daemon_flags(mapping, &removal_sites);
+        }
+        for (at, jobs) in removals {
+            self.owners = jobs;
+            self.remove_docker_config(at, &target_sites);
         }
     }
 
     fn push(&mut self, file: FileId, edit: Edit, change: Change) {
-        self.planned.edits.entry(file).or_default().push(edit);
+        self.record(file, edit);
         let changes = self.planned.changes.entry(file).or_default();
         if !changes.contains(&change) {
             changes.push(change);
         }
+    }
+
+    /// Adds an edit, and credits it to the jobs being emitted, so that each
+    /// job's finding can carry the edits that migrate it.
+    fn record(&mut self, file: FileId, edit: Edit) {
+        for job in &self.owners {
+            self.planned
+                .job_edits
+                .entry(job.clone())
+                .or_default()
+                .push((file, edit.clone()));
+        }
+        self.planned.edits.entry(file).or_default().push(edit);
     }
 
     /// Rewrites every script scalar once, with all its replacements.
@@ -564,6 +595,11 @@ impl Emitter<'_, '_> {
                 .iter()
                 .filter(|(l, _)| *l == at)
                 .map(|(_, start)| *start)
+                .collect();
+            self.owners = ready
+                .iter()
+                .filter(|w| w.line_edits.iter().any(|(line, _)| *line == at))
+                .map(|w| w.name().to_string())
                 .collect();
             self.rewrite_line(at, &mut edits, &login_here);
         }
@@ -603,11 +639,7 @@ impl Emitter<'_, '_> {
             new_value.push_str(&decoded[cursor..edit.range.start]);
             new_value.push_str(&encoded.decoded);
             cursor = edit.range.end;
-            self.planned
-                .edits
-                .entry(at.file)
-                .or_default()
-                .push(Edit::replace(span, encoded.source));
+            self.record(at.file, Edit::replace(span, encoded.source));
         }
         new_value.push_str(&decoded[cursor..]);
         let change = Change::Set {

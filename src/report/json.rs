@@ -25,6 +25,24 @@ struct JsonFinding<'a> {
     end: Position,
     /// Byte offsets into the file, end exclusive.
     range: [usize; 2],
+    /// For `kaniko/job`: the change `fix` would make, and whether it applies it.
+    fix: Option<JsonFix>,
+}
+
+#[derive(Serialize)]
+struct JsonFix {
+    applicability: crate::finding::Applicability,
+    message: String,
+    edits: Vec<JsonEdit>,
+}
+
+#[derive(Serialize)]
+struct JsonEdit {
+    path: String,
+    start: Position,
+    end: Position,
+    range: [usize; 2],
+    content: String,
 }
 
 /// Renders the findings of every pipeline as one JSON array.
@@ -43,6 +61,24 @@ pub fn render_json(checked: &[Checked]) -> String {
                 start,
                 end,
                 range: [finding.span.start(), finding.span.end()],
+                fix: finding.fix.as_ref().map(|fix| JsonFix {
+                    applicability: fix.applicability,
+                    message: fix.message.clone(),
+                    edits: fix
+                        .edits
+                        .iter()
+                        .map(|(file, span, content)| {
+                            let source = &pipeline.files[*file];
+                            JsonEdit {
+                                path: report_path(&source.name),
+                                start: source.position(span.start()),
+                                end: source.position(span.end()),
+                                range: [span.start(), span.end()],
+                                content: content.clone(),
+                            }
+                        })
+                        .collect(),
+                }),
             }
         })
         .collect();
