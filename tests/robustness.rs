@@ -274,3 +274,23 @@ fn self_merges_and_long_extends_chains_are_bounded() {
     assert_eq!(status, Some(1));
     assert!(output.contains("yaml/too-complex"), "{output}");
 }
+
+/// Inputs the fuzzer found crashes with; each must now run to an exit code.
+#[test]
+fn fuzz_regressions() {
+    let inputs: [&[u8]; 3] = [
+        // A lone carriage return ends a line for yaml-rust2.
+        b"build:\r\n  image: gcr.io/kaniko-project/executor:debug\r\n  script:\r \n   - |\r\n     /kaniko/executor \\\r\n",
+        // A mapping that merges itself.
+        b".a: &a\n  <<: *a\n  image: gcr.io/kaniko-project/executor:debug\nb:\n  <<: *a\n  script: [x]\n",
+        // A program word that is both a busybox path and the executor.
+        b"j:\n  image: gcr.io/kaniko-project/executor:debug\n  script:\n    - '/busybox//kaniko/executor --context . --destination registry.example.com/b:1'\n",
+    ];
+    for input in inputs {
+        let case = Case::new(input);
+        for command in ["check", "diff", "fix"] {
+            let (status, output) = case.run(command);
+            assert!(matches!(status, Some(0..=2)), "{command}: {output}");
+        }
+    }
+}

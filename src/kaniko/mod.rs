@@ -155,7 +155,13 @@ fn scan_line(pipeline: &Pipeline, line: &ScriptLine, in_kaniko_image: bool) -> O
                 found.paths.push(word_use(word, &word.value, &command));
             }
         }
-        for word in command.words.iter().chain(&command.redirects) {
+        // An executor call is replaced whole: its own words need no edit.
+        let invoked = command
+            .words
+            .first()
+            .is_some_and(|w| program(&w.value, in_kaniko_image).is_some());
+        let words: &[shell::Word] = if invoked { &[] } else { &command.words };
+        for word in words.iter().chain(&command.redirects) {
             if word.value.starts_with("/busybox/") {
                 found.busybox.push(word_use(word, &word.value, &command));
             }

@@ -626,6 +626,10 @@ impl Emitter<'_, '_> {
         let mut new_value = String::new();
         let mut cursor = 0;
         for edit in edits.iter_mut() {
+            if edit.range.start < cursor {
+                self.refuse_line(at, "two changes overlap in this script line");
+                return;
+            }
             let login_inline = logins.contains(&edit.range.start) && item.is_none();
             if login_inline {
                 edit.lines.insert(0, format!("{REGISTRY_LOGIN} &&"));
