@@ -50,6 +50,10 @@ enum Segment {
     Index(usize),
 }
 
+/// Places one edited node may appear in (through aliases) before
+/// verification gives up.
+const MAX_PLACES: usize = 1_000;
+
 /// Visits allowed when listing the paths of edited nodes (alias bombs).
 const MAX_VISITS: usize = 1_000_000;
 
@@ -93,7 +97,14 @@ fn node_paths(
         }
         let node = tree.deref(node);
         if targets.contains(&node) {
-            found.entry(node).or_default().push(path_of(&steps, step));
+            let places = found.entry(node).or_default();
+            // A recursive alias puts a node at ever deeper paths.
+            if places.len() >= MAX_PLACES {
+                return Err(
+                    "an edited node appears in too many places to verify the rewrite".into(),
+                );
+            }
+            places.push(path_of(&steps, step));
         }
         let children: Vec<(NodeId, Segment)> = match tree.node(node).kind {
             NodeKind::Mapping { .. } => tree
