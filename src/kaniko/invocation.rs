@@ -66,6 +66,11 @@ pub enum Problem {
     Redirect {
         span: Span,
     },
+    /// `KANIKO_NO_PUSH=true /kaniko/executor`: an environment switch of Kaniko's.
+    Setting {
+        name: String,
+        span: Span,
+    },
 }
 
 #[derive(Clone, Debug)]

@@ -192,6 +192,16 @@ fn invocation(
             span: to_source(redirect.range.clone()),
         });
     }
+    for assignment in &command.assignments {
+        let name = assignment.value.split('=').next().unwrap_or_default();
+        if is_kaniko_setting(name) {
+            let span = to_source(assignment.range.clone());
+            problems.push(invocation::Problem::Setting {
+                name: name.to_string(),
+                span,
+            });
+        }
+    }
     Invocation {
         program,
         span: to_source(start..end),
@@ -200,6 +210,12 @@ fn invocation(
         script_range: start..end,
         program_span: to_source(words[0].range.clone()),
     }
+}
+
+/// Environment variables that change what Kaniko does (`KANIKO_NO_PUSH`,
+/// `KANIKO_REGISTRY_MIRROR`, the forks' `FF_KANIKO_*` feature flags).
+pub fn is_kaniko_setting(name: &str) -> bool {
+    name.starts_with("KANIKO_") || name.starts_with("FF_KANIKO_")
 }
 
 /// Which Kaniko program a command name runs. A bare `executor` counts only

@@ -118,6 +118,10 @@ fn problem_note(problem: &Problem) -> FlagNote {
             format!("`{word}` may hold flags that cannot be seen here"),
         ),
         Problem::Redirect { span } => (*span, "a redirection between the arguments".to_string()),
+        Problem::Setting { name, span } => (
+            *span,
+            format!("`{name}` configures Kaniko; BuildKit would ignore it"),
+        ),
     };
     FlagNote {
         fate: Fate::Blocked,

@@ -219,6 +219,18 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
             ));
         }
     }
+    for (name, at) in job
+        .variables
+        .iter()
+        .filter(|(name, _)| kaniko::is_kaniko_setting(name))
+    {
+        let span = key_span(pipeline, *at);
+        work.blockers.push((
+            at.file,
+            span,
+            format!("the variable `{name}` configures Kaniko; BuildKit would ignore it"),
+        ));
+    }
     work.docker_config = job
         .variables
         .iter()
