@@ -214,8 +214,18 @@ fn invocation(
 
 /// Environment variables that change what Kaniko does (`KANIKO_NO_PUSH`,
 /// `KANIKO_REGISTRY_MIRROR`, the forks' `FF_KANIKO_*` feature flags).
+/// Pipelines' own names such as `KANIKO_ARGS` or `KANIKO_IMAGE` are not.
 pub fn is_kaniko_setting(name: &str) -> bool {
-    name.starts_with("KANIKO_") || name.starts_with("FF_KANIKO_")
+    const SETTINGS: &[&str] = &[
+        "KANIKO_NO_PUSH",
+        "KANIKO_REGISTRY_MIRROR",
+        "KANIKO_REGISTRY_MAP",
+        "KANIKO_DIR",
+        "KANIKO_CLEANUP",
+        "KANIKO_PRE_CLEANUP",
+        "KANIKO_PRESERVE_CONTEXT",
+    ];
+    SETTINGS.contains(&name) || name.starts_with("FF_KANIKO_")
 }
 
 /// Which Kaniko program a command name runs. A bare `executor` counts only
