@@ -85,7 +85,17 @@ struct Collected<'f> {
     cache_repo: Option<&'f FlagUse>,
     no_push: Option<&'f FlagUse>,
     tar_path: Option<&'f FlagUse>,
+    oci_layout: Option<&'f FlagUse>,
+    context_sub_path: Option<&'f FlagUse>,
     opts: Vec<String>,
+    /// Attributes of the image output, as text inside its double quotes.
+    image_attrs: Vec<String>,
+    /// Attributes every registry output and cache takes (`registry.insecure`).
+    registry_attrs: Vec<String>,
+    /// `rewrite-timestamp=true` on every output, for `--reproducible`.
+    reproducible: bool,
+    /// `--no-push-cache`: import the cache but never export it.
+    no_push_cache: bool,
 }
 
 pub fn translate(call: &Invocation, workspace: &Workspace) -> Translation {
@@ -146,6 +156,74 @@ fn collect<'f>(flag: &'f FlagUse, collected: &mut Collected<'f>, out: &mut Trans
         "cache-repo" => collected.cache_repo = Some(flag),
         "no-push" => collected.no_push = Some(flag),
         "tar-path" => collected.tar_path = Some(flag),
+        "oci-layout-path" => collected.oci_layout = Some(flag),
+        "context-sub-path" => collected.context_sub_path = Some(flag),
+        "no-push-cache" => collected.no_push_cache = is_true(&flag.value),
+        "insecure" if is_true(&flag.value) => {
+            collected
+                .registry_attrs
+                .push("registry.insecure=true".into());
+            out.notes.push(note(
+                Fate::Note,
+                "BuildKit tries HTTPS without verification first, then plain HTTP, where Kaniko went straight to HTTP".into(),
+            ));
+        }
+        "insecure" => {}
+        "compression" => match flag.value.as_str() {
+            "gzip" | "zstd" => collected
+                .image_attrs
+                .push(format!("compression={}", flag.value)),
+            other => out.notes.push(note(
+                Fate::Blocked,
+                format!("--compression={other}: Kaniko accepts only gzip or zstd"),
+            )),
+        },
+        "compression-level" => match flag.value.parse::<i32>() {
+            Ok(-1) => out.notes.push(note(
+                Fate::Dropped,
+                "--compression-level=-1 dropped: it is the default".into(),
+            )),
+            Ok(level) => collected
+                .image_attrs
+                .push(format!("compression-level={level}")),
+            Err(_) => out.notes.push(note(
+                Fate::Blocked,
+                format!("--compression-level={}: not a number", flag.value),
+            )),
+        },
+        "image-format" => match flag.value.as_str() {
+            "oci" => collected.image_attrs.push("oci-mediatypes=true".into()),
+            "docker" => collected.image_attrs.push("oci-mediatypes=false".into()),
+            other => out.notes.push(note(
+                Fate::Blocked,
+                format!("--image-format={other}: expected docker or oci"),
+            )),
+        },
+        "annotation" => match in_double_quotes(&flag.raw) {
+            // A value with a comma needs CSV quotes inside the shell quotes.
+            Some(text) if text.contains(',') => collected
+                .image_attrs
+                .push(format!("\\\"annotation.{text}\\\"")),
+            Some(text) => collected.image_attrs.push(format!("annotation.{text}")),
+            None => out.notes.push(note(
+                Fate::Blocked,
+                "--annotation has an unclosed quote".into(),
+            )),
+        },
+        "secret" => collected.opts.push(format!("--secret {}", flag.raw)),
+        "reproducible" if is_true(&flag.value) => {
+            collected.reproducible = true;
+            collected
+                .opts
+                .push("--opt build-arg:SOURCE_DATE_EPOCH=0".into());
+            out.notes.push(note(
+                Fate::Note,
+                "BuildKit clamps the timestamps of new layers to SOURCE_DATE_EPOCH but leaves base layers as they are: \
+                 digests are reproducible, yet differ from Kaniko's"
+                    .into(),
+            ));
+        }
+        "reproducible" => {}
         "build-arg" => {
             collected.opts.push(build_arg(flag));
             if looks_secret(&flag.value) {
@@ -286,6 +364,17 @@ fn build_lines(
         });
         return;
     };
+    let stamp = if c.reproducible {
+        ",rewrite-timestamp=true"
+    } else {
+        ""
+    };
+    if let Some(layout) = c.oci_layout {
+        let dest = in_double_quotes(&layout.raw).unwrap_or_else(|| layout.value.clone());
+        out.lines.push(format!(
+            "--output \"type=oci,dest={dest},tar=false{stamp}\""
+        ));
+    }
     if let Some(tar) = c.tar_path {
         let names = if names.is_empty() {
             "unset-repo/unset-image-name".to_string()
@@ -294,15 +383,30 @@ fn build_lines(
         };
         let dest = in_double_quotes(&tar.raw).unwrap_or_else(|| tar.value.clone());
         out.lines.push(format!(
-            "--output \"type=docker,dest={dest},\\\"name={names}\\\"\""
+            "--output \"type=docker,dest={dest},\\\"name={names}\\\"{stamp}\""
         ));
     }
+    // The image output comes last: exporters' results merge last-wins into
+    // the metadata file, and a digest must come from the image.
     if !names.is_empty() {
         let push = if no_push { "false" } else { "true" };
-        out.lines.push(format!(
-            "--output \"type=image,\\\"name={}\\\",push={push}\"",
-            names.join(",")
-        ));
+        let mut attrs = vec![
+            format!("type=image,\\\"name={}\\\"", names.join(",")),
+            format!("push={push}"),
+        ];
+        attrs.extend(c.registry_attrs.iter().cloned());
+        attrs.extend(c.image_attrs.iter().cloned());
+        if c.reproducible {
+            attrs.push("rewrite-timestamp=true".into());
+        }
+        out.lines.push(format!("--output \"{}\"", attrs.join(",")));
+    } else if !c.image_attrs.is_empty() {
+        out.notes.push(FlagNote {
+            fate: Fate::Dropped,
+            span: call.span,
+            message: "image output options dropped: with no destination there is no image output"
+                .into(),
+        });
     } else if !no_push && c.tar_path.is_none() {
         out.notes.push(FlagNote {
             fate: Fate::Note,
@@ -337,7 +441,29 @@ fn context_line(call: &Invocation, c: &Collected, out: &mut Translation) -> Opti
         });
         return None;
     }
-    Some(flag.raw.replacen("dir://", "", 1))
+    let directory = flag.raw.replacen("dir://", "", 1);
+    Some(match c.context_sub_path {
+        // Kaniko applies the sub-path only to contexts with a `scheme://`.
+        Some(sub) if flag.value.starts_with("dir://") => match in_double_quotes(&directory) {
+            Some(base) => format!(
+                "\"{}/{}\"",
+                base.trim_end_matches('/'),
+                in_double_quotes(&sub.raw).unwrap_or_default()
+            ),
+            None => directory,
+        },
+        Some(sub) => {
+            out.notes.push(FlagNote {
+                fate: Fate::Dropped,
+                span: sub.span,
+                message:
+                    "--context-sub-path dropped: Kaniko ignores it for a plain directory context"
+                        .into(),
+            });
+            directory
+        }
+        None => directory,
+    })
 }
 
 /// `--local dockerfile=DIR --opt filename=NAME`, resolved as Kaniko resolves
@@ -485,11 +611,26 @@ fn cache_lines(c: &Collected, no_push: bool, workspace: &Workspace, out: &mut Tr
         });
         return;
     };
-    out.lines
-        .push(format!("--import-cache \"type=registry,ref={reference}\""));
+    let registry: String = c
+        .registry_attrs
+        .iter()
+        .map(|attr| format!(",{attr}"))
+        .collect();
     out.lines.push(format!(
-        "--export-cache \"type=registry,ref={reference},mode=max,ignore-error=true\""
+        "--import-cache \"type=registry,ref={reference}{registry}\""
     ));
+    if c.no_push_cache {
+        let span = c.cache.map(|f| f.span).unwrap_or_default();
+        out.notes.push(FlagNote {
+            fate: Fate::Note,
+            span,
+            message: "--no-push-cache: the cache is read, never written".into(),
+        });
+    } else {
+        out.lines.push(format!(
+            "--export-cache \"type=registry,ref={reference},mode=max,ignore-error=true{registry}\""
+        ));
+    }
     out.notes.push(FlagNote {
         fate: Fate::Note,
         span,
