@@ -196,3 +196,35 @@ fn runtime_cache_reference_strips_the_tag() {
         );
     }
 }
+
+/// The digest step writes exactly what Kaniko wrote: the bare digest, no
+/// line break, into a directory it creates. Run with a real `sh`.
+#[test]
+fn digest_file_step_writes_what_kaniko_wrote() {
+    let text = "b:\n  image: gcr.io/kaniko-project/executor:debug\n  script:\n    - /kaniko/executor --context . --destination r.example.com/x:1 --digest-file \"$OUT/sub/image.digest\"\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ci.yml"), text).unwrap();
+    let pipeline = load(&dir.path().join("ci.yml"), dir.path());
+    let migration = migrate::migrate(&pipeline, &options(dir.path(), false)).unwrap();
+    let rewritten = &migration.rewrites[0].text;
+    let steps: Vec<&str> = rewritten
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("&& "))
+        .collect();
+    assert_eq!(steps.len(), 2, "{rewritten}");
+    std::fs::write(
+        dir.path().join("kaniko2buildkit-metadata.json"),
+        "{\n  \"containerimage.config.digest\": \"sha256:aaaa\",\n  \"containerimage.descriptor\": {\n    \"digest\": \"sha256:bbbb\"\n  },\n  \"containerimage.digest\": \"sha256:cccc\",\n  \"image.name\": \"r.example.com/x:1\"\n}\n",
+    )
+    .unwrap();
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(steps.join(" && "))
+        .env("TMPDIR", dir.path())
+        .env("OUT", dir.path().join("out"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let digest = std::fs::read_to_string(dir.path().join("out/sub/image.digest")).unwrap();
+    assert_eq!(digest, "sha256:cccc");
+}

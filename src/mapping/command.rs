@@ -43,6 +43,9 @@ pub struct Translation {
     /// Destinations as written, for the registry login decision.
     pub destinations: Vec<String>,
     pub pushes: bool,
+    /// Steps that run after a successful build (`&& ...`), such as writing
+    /// the digest file Kaniko wrote.
+    pub after: Vec<String>,
 }
 
 impl Translation {
@@ -62,6 +65,7 @@ impl Translation {
         first.push("build".to_string());
         std::iter::once(first.join(" "))
             .chain(self.lines.iter().cloned())
+            .chain(self.after.iter().map(|step| format!("&& {step}")))
             .collect()
     }
 }
@@ -86,6 +90,7 @@ struct Collected<'f> {
     no_push: Option<&'f FlagUse>,
     tar_path: Option<&'f FlagUse>,
     oci_layout: Option<&'f FlagUse>,
+    digest_file: Option<&'f FlagUse>,
     context_sub_path: Option<&'f FlagUse>,
     opts: Vec<String>,
     /// Attributes of the image output, as text inside its double quotes.
@@ -156,7 +161,11 @@ fn collect<'f>(flag: &'f FlagUse, collected: &mut Collected<'f>, out: &mut Trans
         "cache-repo" => collected.cache_repo = Some(flag),
         "no-push" => collected.no_push = Some(flag),
         "tar-path" => collected.tar_path = Some(flag),
-        "oci-layout-path" => collected.oci_layout = Some(flag),
+                "oci-layout-path" => collected.oci_layout = Some(flag),
+        "digest-file" if flag.value.starts_with("https://") || flag.value.starts_with("http://") => out.notes.push(
+            note(Fate::Blocked, "--digest-file to a URL: Kaniko sent it with HTTP PUT, which the BuildKit image cannot do".into()),
+        ),
+        "digest-file" => collected.digest_file = Some(flag),
         "context-sub-path" => collected.context_sub_path = Some(flag),
         "no-push-cache" => collected.no_push_cache = is_true(&flag.value),
         "insecure" if is_true(&flag.value) => {
@@ -351,6 +360,7 @@ fn build_lines(
     }
     out.lines.extend(c.opts.iter().cloned());
     cache_lines(c, no_push, workspace, out);
+    digest_lines(c, out);
     let names = c
         .destinations
         .iter()
@@ -415,6 +425,38 @@ fn build_lines(
                 .into(),
         });
     }
+}
+
+/// Where buildctl writes the build's metadata, for the digest file.
+const METADATA_FILE: &str = "\"${TMPDIR:-/tmp}/kaniko2buildkit-metadata.json\"";
+
+/// `--digest-file F`: buildctl writes the digest into its metadata file, and
+/// a busybox-only step copies it to F as Kaniko wrote it: the bare
+/// `sha256:...`, no line break, parent directories created.
+fn digest_lines(c: &Collected, out: &mut Translation) {
+    let Some(flag) = c.digest_file else { return };
+    if c.destinations.is_empty() {
+        out.notes.push(FlagNote {
+            fate: Fate::Blocked,
+            span: flag.span,
+            message: "--digest-file needs a --destination".into(),
+        });
+        return;
+    }
+    let Some(file) = in_double_quotes(&flag.raw) else {
+        out.notes.push(FlagNote {
+            fate: Fate::Blocked,
+            span: flag.span,
+            message: "--digest-file has an unclosed quote".into(),
+        });
+        return;
+    };
+    out.lines.push(format!("--metadata-file {METADATA_FILE}"));
+    out.after
+        .push(format!("mkdir -p \"$(dirname \"{file}\")\""));
+    out.after.push(format!(
+        "sed -n 's/.*\"containerimage\\.digest\":[[:space:]]*\"\\([^\"]*\\)\".*/\\1/p' {METADATA_FILE} | tr -d '\\n' > \"{file}\""
+    ));
 }
 
 /// `--context DIR` or `dir://DIR`; other context kinds wait for a later version.

@@ -54,7 +54,8 @@ pub fn encode(layout: &Layout, lines: &[String], line_indent: &str) -> Option<En
             let source = lines.join(&format!("{eol}{}", layout.indent));
             lines
                 .iter()
-                .all(|line| fits_plain(line))
+                .enumerate()
+                .all(|(index, line)| fits_plain(line, index == 0))
                 .then_some(Encoded { source, decoded })
         }
         ScalarStyle::DoubleQuoted => {
@@ -71,14 +72,15 @@ pub fn encode(layout: &Layout, lines: &[String], line_indent: &str) -> Option<En
 }
 
 /// Text a plain scalar line can hold: no comment start, no `: ` that would
-/// make a key, no leading indicator.
-fn fits_plain(line: &str) -> bool {
-    !line.contains(" #")
-        && !line.contains(": ")
-        && !line.ends_with(':')
-        && !line.starts_with([
-            '#', '&', '*', '!', '|', '>', '%', '@', '`', '{', '[', ',', ']', '}',
-        ])
+/// make a key, and, on the line that may start the scalar, no leading
+/// indicator (`&& ...` is fine on a continuation line).
+fn fits_plain(line: &str, first: bool) -> bool {
+    const INDICATORS: [char; 13] = [
+        '&', '*', '!', '|', '>', '%', '@', '`', '{', '[', ',', ']', '}',
+    ];
+    let breaks =
+        line.contains(" #") || line.contains(": ") || line.ends_with(':') || line.starts_with('#');
+    !(breaks || first && line.starts_with(INDICATORS))
 }
 
 #[cfg(test)]
