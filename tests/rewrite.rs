@@ -228,3 +228,63 @@ fn digest_file_step_writes_what_kaniko_wrote() {
     let digest = std::fs::read_to_string(dir.path().join("out/sub/image.digest")).unwrap();
     assert_eq!(digest, "sha256:cccc");
 }
+
+/// The `buildkitd.toml` the job writes is valid TOML with the settings
+/// Kaniko's flags gave, hosts in variables expanded: run with a real `sh`.
+#[test]
+fn daemon_config_step_writes_valid_toml() {
+    let dir = fixtures_dir();
+    let pipeline = load(&dir.join("flags-registries.yml"), &dir);
+    let migration = migrate::migrate(&pipeline, &options(&dir, false)).unwrap();
+    let document: serde_yaml::Value = serde_yaml::from_str(&migration.rewrites[0].text).unwrap();
+    for (job, expected_host) in [
+        ("mirrors", "registry.example.com"),
+        ("everything-insecure", "registry.example.com"),
+    ] {
+        let script = document[job]["script"]
+            .as_sequence()
+            .unwrap()
+            .last()
+            .unwrap()
+            .as_str()
+            .unwrap();
+        let setup = script
+            .split("buildctl-daemonless.sh")
+            .next()
+            .unwrap()
+            .trim_end();
+        let setup = setup
+            .trim_end_matches('\\')
+            .trim_end()
+            .trim_end_matches("&&");
+        let home = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(setup)
+            .env("HOME", home.path())
+            .env("CI_REGISTRY_IMAGE", "registry.example.com/group/app")
+            .env("CI_COMMIT_SHA", "abc")
+            .status()
+            .unwrap();
+        assert!(status.success(), "{setup}");
+        let written =
+            std::fs::read_to_string(home.path().join(".config/buildkit/buildkitd.toml")).unwrap();
+        let config: toml::Table = written.parse().unwrap_or_else(|e| panic!("{e}\n{written}"));
+        let host = &config["registry"][expected_host];
+        assert_eq!(host["insecure"].as_bool(), Some(true), "{written}");
+        if job == "mirrors" {
+            let mirrors = config["registry"]["docker.io"]["mirrors"]
+                .as_array()
+                .unwrap();
+            assert_eq!(mirrors.len(), 3, "{written}");
+            assert_eq!(
+                config["registry"]["harbor.internal"]["http"].as_bool(),
+                Some(true)
+            );
+            assert_eq!(
+                host["keypair"][0]["key"].as_str(),
+                Some("/certs/client.key")
+            );
+        }
+    }
+}

@@ -46,9 +46,35 @@ pub struct Translation {
     /// Steps that run after a successful build (`&& ...`), such as writing
     /// the digest file Kaniko wrote.
     pub after: Vec<String>,
+    /// `buildkitd.toml` lines (inside double quotes) for registry settings
+    /// that live in the daemon's configuration.
+    pub daemon_config: Vec<String>,
 }
 
+/// Where rootless buildkitd reads its configuration.
+const DAEMON_CONFIG_DIR: &str = "\"$HOME/.config/buildkit\"";
+
 impl Translation {
+    /// Writes `buildkitd.toml` before the build, one `printf` argument per
+    /// line so that hosts held in variables still expand.
+    fn config_steps(&self) -> Vec<String> {
+        if self.daemon_config.is_empty() {
+            return Vec::new();
+        }
+        let lines: Vec<String> = self
+            .daemon_config
+            .iter()
+            .map(|line| format!("\"{line}\""))
+            .collect();
+        vec![
+            format!("mkdir -p {DAEMON_CONFIG_DIR} &&"),
+            format!(
+                "printf '%s\\n' {} > \"$HOME/.config/buildkit/buildkitd.toml\" &&",
+                lines.join(" ")
+            ),
+        ]
+    }
+
     pub fn blocked(&self) -> bool {
         self.notes.iter().any(|n| n.fate == Fate::Blocked)
     }
@@ -63,7 +89,9 @@ impl Translation {
         let mut first = vec![BUILDCTL.to_string()];
         first.extend(self.global.iter().cloned());
         first.push("build".to_string());
-        std::iter::once(first.join(" "))
+        self.config_steps()
+            .into_iter()
+            .chain(std::iter::once(first.join(" ")))
             .chain(self.lines.iter().cloned())
             .chain(self.after.iter().map(|step| format!("&& {step}")))
             .collect()
@@ -101,6 +129,33 @@ struct Collected<'f> {
     reproducible: bool,
     /// `--no-push-cache`: import the cache but never export it.
     no_push_cache: bool,
+    /// Per-registry daemon settings, by host as written (double-quote text).
+    registries: Vec<(String, HostSettings)>,
+    skip_tls_verify: Option<&'f FlagUse>,
+}
+
+/// One `[registry."host"]` table of `buildkitd.toml`.
+#[derive(Default)]
+struct HostSettings {
+    mirrors: Vec<String>,
+    http: bool,
+    insecure: bool,
+    ca: Vec<String>,
+    keypairs: Vec<(String, String)>,
+}
+
+impl Collected<'_> {
+    fn host(&mut self, name: &str) -> &mut HostSettings {
+        let index = match self.registries.iter().position(|(host, _)| host == name) {
+            Some(index) => index,
+            None => {
+                self.registries
+                    .push((name.to_string(), HostSettings::default()));
+                self.registries.len() - 1
+            }
+        };
+        &mut self.registries[index].1
+    }
 }
 
 pub fn translate(call: &Invocation, workspace: &Workspace) -> Translation {
@@ -165,7 +220,23 @@ fn collect<'f>(flag: &'f FlagUse, collected: &mut Collected<'f>, out: &mut Trans
         "digest-file" if flag.value.starts_with("https://") || flag.value.starts_with("http://") => out.notes.push(
             note(Fate::Blocked, "--digest-file to a URL: Kaniko sent it with HTTP PUT, which the BuildKit image cannot do".into()),
         ),
-        "digest-file" => collected.digest_file = Some(flag),
+                "digest-file" => collected.digest_file = Some(flag),
+        "registry-mirror" | "insecure-registry" | "skip-tls-verify-registry" | "registry-certificate"
+        | "registry-client-cert" | "registry-map" => {
+            if let Err(message) = registry_setting(spec.name, flag, collected) {
+                out.notes.push(note(Fate::Blocked, message));
+            }
+        }
+        "skip-tls-verify" if is_true(&flag.value) => collected.skip_tls_verify = Some(flag),
+        "skip-tls-verify" => {}
+        "skip-tls-verify-pull" => out.notes.push(note(
+            Fate::Dropped,
+            "--skip-tls-verify-pull dropped: Kaniko itself has not read it since 2020".into(),
+        )),
+        "insecure-pull" => out.notes.push(note(
+            Fate::Blocked,
+            "--insecure-pull: BuildKit needs each pulled registry by name (`http = true` in buildkitd.toml)".into(),
+        )),
         "context-sub-path" => collected.context_sub_path = Some(flag),
         "no-push-cache" => collected.no_push_cache = is_true(&flag.value),
         "insecure" if is_true(&flag.value) => {
@@ -361,6 +432,7 @@ fn build_lines(
     out.lines.extend(c.opts.iter().cloned());
     cache_lines(c, no_push, workspace, out);
     digest_lines(c, out);
+    daemon_config(c, out);
     let names = c
         .destinations
         .iter()
@@ -424,6 +496,137 @@ fn build_lines(
             message: "no --destination and no --no-push: Kaniko refused this; BuildKit only builds"
                 .into(),
         });
+    }
+}
+
+/// Sorts one registry flag into the daemon settings of its host.
+fn registry_setting(name: &str, flag: &FlagUse, c: &mut Collected) -> Result<(), String> {
+    let text =
+        in_double_quotes(&flag.raw).ok_or_else(|| format!("--{name} has an unclosed quote"))?;
+    match name {
+        "registry-mirror" => add_mirror(c, "docker.io", &text),
+        "insecure-registry" => c.host(&text).http = true,
+        "skip-tls-verify-registry" => c.host(&text).insecure = true,
+        "registry-certificate" => {
+            let (host, path) = text
+                .split_once('=')
+                .ok_or("--registry-certificate wants HOST=PATH")?;
+            c.host(host).ca.push(path.to_string());
+        }
+        "registry-client-cert" => {
+            let (host, pair) = text
+                .split_once('=')
+                .ok_or("--registry-client-cert wants HOST=CERT,KEY")?;
+            let (cert, key) = pair
+                .split_once(',')
+                .ok_or("--registry-client-cert wants HOST=CERT,KEY")?;
+            c.host(host)
+                .keypairs
+                .push((cert.to_string(), key.to_string()));
+        }
+        _ => {
+            for entry in text.split(';').filter(|e| !e.is_empty()) {
+                let (original, mirrors) = entry
+                    .split_once('=')
+                    .ok_or("--registry-map wants FROM=TO")?;
+                // Kaniko names Docker Hub `index.docker.io`; BuildKit `docker.io`.
+                let original = if original == "index.docker.io" {
+                    "docker.io"
+                } else {
+                    original
+                };
+                for mirror in mirrors.split(',') {
+                    add_mirror(c, original, mirror);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A mirror without its scheme, as BuildKit wants it; a plain-HTTP mirror
+/// also gets `http = true`.
+fn add_mirror(c: &mut Collected, registry: &str, mirror: &str) {
+    let bare = mirror.trim_start_matches("https://");
+    let plain_http = bare.starts_with("http://");
+    let bare = bare
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    if plain_http {
+        let host = bare.split('/').next().unwrap_or(&bare).to_string();
+        c.host(&host).http = true;
+    }
+    c.host(registry).mirrors.push(bare);
+}
+
+/// The `buildkitd.toml` lines for the collected registry settings.
+/// `--skip-tls-verify` covers the registries the job pushes to; base images
+/// from other registries are the user's to list.
+fn daemon_config(c: &Collected, out: &mut Translation) {
+    let mut tables: Vec<(String, &HostSettings)> =
+        c.registries.iter().map(|(h, s)| (h.clone(), s)).collect();
+    let insecure_everywhere = HostSettings {
+        insecure: true,
+        ..HostSettings::default()
+    };
+    if let Some(flag) = c.skip_tls_verify {
+        for destination in c
+            .destinations
+            .iter()
+            .filter_map(|d| in_double_quotes(&d.raw))
+        {
+            let host = if destination.contains('$') {
+                format!("$(printf '%s' \"{destination}\" | cut -d/ -f1)")
+            } else {
+                destination
+                    .split('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            if !tables.iter().any(|(h, _)| *h == host) {
+                tables.push((host, &insecure_everywhere));
+            }
+        }
+        out.notes.push(FlagNote {
+            fate: Fate::Note,
+            span: flag.span,
+            message: "--skip-tls-verify now covers the registries the job pushes to; list registries of base images in buildkitd.toml by hand".into(),
+        });
+    }
+    for (host, settings) in tables {
+        let quote = |value: &str| format!("\\\"{value}\\\"");
+        let list = |values: &[String]| {
+            values
+                .iter()
+                .map(|v| quote(v))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.daemon_config
+            .push(format!("[registry.{}]", quote(&host)));
+        if !settings.mirrors.is_empty() {
+            out.daemon_config
+                .push(format!("  mirrors = [{}]", list(&settings.mirrors)));
+        }
+        if settings.http {
+            out.daemon_config.push("  http = true".into());
+        }
+        if settings.insecure || c.skip_tls_verify.is_some() {
+            out.daemon_config.push("  insecure = true".into());
+        }
+        if !settings.ca.is_empty() {
+            out.daemon_config
+                .push(format!("  ca = [{}]", list(&settings.ca)));
+        }
+        for (cert, key) in &settings.keypairs {
+            out.daemon_config
+                .push(format!("  [[registry.{}.keypair]]", quote(&host)));
+            out.daemon_config
+                .push(format!("    cert = {}", quote(cert)));
+            out.daemon_config.push(format!("    key = {}", quote(key)));
+        }
     }
 }
 

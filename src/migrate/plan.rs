@@ -591,8 +591,16 @@ impl Emitter<'_, '_> {
         for job in ready {
             for (at, edit) in &job.line_edits {
                 let mut edit = edit.clone();
-                if prefixed.contains(&Site::Line(*at, edit.range.start)) && edit.lines.len() > 1 {
-                    edit.lines[0] = format!("BUILDKITD_FLAGS={BUILDKITD_FLAGS} {}", edit.lines[0]);
+                let program = edit
+                    .lines
+                    .iter()
+                    .position(|line| line.starts_with(command::BUILDCTL));
+                if let (true, Some(index)) = (
+                    prefixed.contains(&Site::Line(*at, edit.range.start)),
+                    program,
+                ) {
+                    edit.lines[index] =
+                        format!("BUILDKITD_FLAGS={BUILDKITD_FLAGS} {}", edit.lines[index]);
                 }
                 let list = by_line.entry(*at).or_default();
                 if !list.iter().any(|e| e.range == edit.range) {
