@@ -58,6 +58,23 @@ pub enum Command {
         kaniko2buildkit audit --format markdown . > kaniko-audit.md\n\n\
         Exit codes: 0 every job migrates, 1 some cannot, 2 the tool could not run.")]
     Audit(DiffArgs),
+
+    /// Explain a Kaniko flag or a rule code: what Kaniko did, what BuildKit
+    /// does instead, and an example migrated live.
+    #[command(after_help = "Examples:\n  \
+        kaniko2buildkit explain --cache-ttl\n  \
+        kaniko2buildkit explain -d\n  \
+        kaniko2buildkit explain migrate/not-migrated\n\n\
+        Exit codes: 0 explained, 2 unknown topic.")]
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A flag (`--cache-ttl`, `cache-ttl`, `-d`, `snapshotMode`) or a rule
+    /// code (`kaniko/job`).
+    #[arg(allow_hyphen_values = true, value_name = "FLAG | RULE")]
+    pub topic: String,
 }
 
 /// What `diff` and `fix` share.

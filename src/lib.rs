@@ -10,6 +10,7 @@ pub mod audit;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod explain;
 pub mod finding;
 pub mod fix;
 pub mod gitlab;
@@ -39,6 +40,7 @@ pub fn run(cli: cli::Cli) -> ExitCode {
         cli::Command::Diff(args) => fix::run_diff(&args.fix, args.format, &mut output),
         cli::Command::Fix(args) => fix::run_fix(args, &mut output),
         cli::Command::Audit(args) => audit::run(&args.fix, args.format, &mut output),
+        cli::Command::Explain(args) => explain::run(&args.topic, &mut output),
     };
     ExitCode::from(code)
 }
