@@ -17,6 +17,7 @@ use crate::gitlab::{FileId, Pipeline};
 use crate::kaniko::invocation::Program;
 use crate::kaniko::{self, PathUse, Usage};
 use crate::mapping::command::{self, Fate, Translation, Workspace};
+use crate::mapping::quote;
 use crate::rewrite::Edit;
 use crate::rewrite::encode;
 use crate::rewrite::verify::{Change, Expected};
@@ -64,6 +65,8 @@ struct JobWork<'u> {
     usage: &'u Usage<'u>,
     /// The job's key, where job-level findings point.
     key_span: Span,
+    /// It writes CA certificates: its builds read them through `SSL_CERT_DIR`.
+    uses_certs: bool,
     image: Option<ImagePlan>,
     /// Script scalar → replacements inside it.
     line_edits: Vec<(At, LineEdit)>,
@@ -135,6 +138,7 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
     let mut work = JobWork {
         usage,
         key_span: key_span(pipeline, usage.job.key),
+        uses_certs: usage.paths().any(|p| p.path.starts_with("/kaniko/ssl/")),
         image: None,
         line_edits: Vec::new(),
         logins: Vec::new(),
@@ -146,9 +150,6 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
     let writes_auth = usage
         .paths()
         .any(|p| p.path.trim_end_matches('/') == "/kaniko/.docker/config.json");
-    let makes_auth_dir = usage
-        .paths()
-        .any(|p| p.path.trim_end_matches('/') == "/kaniko/.docker");
     let has_auth_variable = job
         .variables
         .iter()
@@ -180,12 +181,15 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
             ));
         }
         for path in &line.paths {
-            match docker_config_replacement(path) {
-                Some(replacement) => {
+            match path_replacement(path) {
+                Some((replacement, directory)) => {
                     // The Kaniko image had the directory; BuildKit's may not.
-                    if replacement == DOCKER_CONFIG_FILE && !makes_auth_dir {
+                    let made = usage
+                        .paths()
+                        .any(|p| p.path.trim_end_matches('/') == directory.kaniko);
+                    if directory.needed && !made {
                         let at = path.command_start;
-                        let mkdir = format!("mkdir -p {DOCKER_CONFIG_DIR} && ");
+                        let mkdir = format!("mkdir -p {} && ", directory.buildkit);
                         work.line_edits.push((
                             line.at,
                             LineEdit {
@@ -200,7 +204,7 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
                             range: path.script_range.clone(),
                             lines: vec![replacement],
                         },
-                    ))
+                    ));
                 }
                 None => work.blockers.push((
                     path.file,
@@ -299,13 +303,63 @@ fn pushes_to_gitlab_registry(translation: &Translation, variables: &[(String, St
             .any(|d| jobs::expand_variables(d, &lookup).contains("CI_REGISTRY"))
 }
 
-fn docker_config_replacement(path: &PathUse) -> Option<String> {
-    let bare = path.raw.trim_matches(['"', '\'']);
-    match bare {
-        "/kaniko/.docker/config.json" => Some(DOCKER_CONFIG_FILE.to_string()),
-        "/kaniko/.docker" | "/kaniko/.docker/" => Some(DOCKER_CONFIG_DIR.to_string()),
-        _ => None,
-    }
+/// A Kaniko directory, where its files go under BuildKit, and whether a
+/// write into it needs the directory created first.
+struct Directory {
+    kaniko: &'static str,
+    buildkit: &'static str,
+    needed: bool,
+}
+
+/// Extra CA certificates: Kaniko read every file in `SSL_CERT_DIR`
+/// (`/kaniko/ssl/certs`). BuildKit's daemon reads a directory of its own
+/// named by `SSL_CERT_DIR` on its command, on top of the system roots.
+const CERTS_DIR: &str = "\"$HOME/.kaniko2buildkit/certs\"";
+
+/// The new text for a `/kaniko/` path word (or `NAME=/kaniko/...`), and the
+/// directory it lives in. `None` for paths this version does not move.
+fn path_replacement(path: &PathUse) -> Option<(String, Directory)> {
+    let (assignment, raw) = match path.raw.split_once('=') {
+        Some((name, value)) if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+            (format!("{name}="), value)
+        }
+        _ => (String::new(), path.raw.as_str()),
+    };
+    let bare = raw.trim_matches(['"', '\'']);
+    let docker = Directory {
+        kaniko: "/kaniko/.docker",
+        buildkit: DOCKER_CONFIG_DIR,
+        needed: false,
+    };
+    let certs = Directory {
+        kaniko: "/kaniko/ssl/certs",
+        buildkit: CERTS_DIR,
+        needed: false,
+    };
+    let (text, directory) = match bare {
+        "/kaniko/.docker/config.json" => (
+            DOCKER_CONFIG_FILE.to_string(),
+            Directory {
+                needed: true,
+                ..docker
+            },
+        ),
+        "/kaniko/.docker" | "/kaniko/.docker/" => (DOCKER_CONFIG_DIR.to_string(), docker),
+        "/kaniko/ssl/certs" | "/kaniko/ssl/certs/" => (CERTS_DIR.to_string(), certs),
+        _ => {
+            let name = bare
+                .strip_prefix("/kaniko/ssl/certs/")
+                .filter(|n| quote::is_plain(n) && !n.contains('/'))?;
+            (
+                format!("\"$HOME/.kaniko2buildkit/certs/{name}\""),
+                Directory {
+                    needed: true,
+                    ..certs
+                },
+            )
+        }
+    };
+    Some((format!("{assignment}{text}"), directory))
 }
 
 /// `/busybox/sh` becomes `/bin/sh`; other busybox tools are on `PATH`.
@@ -524,16 +578,26 @@ struct Emitter<'a, 'p> {
 impl Emitter<'_, '_> {
     fn emit(&mut self, work: &[JobWork]) {
         let ready: Vec<&JobWork> = work.iter().filter(|w| w.blockers.is_empty()).collect();
-        let prefixed: BTreeSet<Site> = ready
-            .iter()
-            .filter(|w| self.prefix_jobs.contains(w.name()))
-            .flat_map(|w| {
-                w.line_edits
-                    .iter()
-                    .map(|(at, e)| Site::Line(*at, e.range.start))
-            })
-            .collect();
-        self.script_edits(&ready, &prefixed);
+        // Environment the daemon needs, set on the command when a variable
+        // cannot carry it: BUILDKITD_FLAGS hidden by a `<<` merge, and the
+        // certificates directory (a variable cannot expand `$HOME`).
+        let mut prefixes: BTreeMap<Site, BTreeSet<String>> = BTreeMap::new();
+        for job in &ready {
+            let mut wanted = Vec::new();
+            if self.prefix_jobs.contains(job.name()) {
+                wanted.push(format!("BUILDKITD_FLAGS={BUILDKITD_FLAGS}"));
+            }
+            if job.uses_certs {
+                wanted.push(format!("SSL_CERT_DIR={CERTS_DIR}"));
+            }
+            for (at, edit) in &job.line_edits {
+                prefixes
+                    .entry(Site::Line(*at, edit.range.start))
+                    .or_default()
+                    .extend(wanted.iter().cloned());
+            }
+        }
+        self.script_edits(&ready, &prefixes);
         let mut variable_targets: BTreeMap<At, Vec<String>> = BTreeMap::new();
         for job in &ready {
             self.owners = vec![job.name().to_string()];
@@ -585,7 +649,7 @@ impl Emitter<'_, '_> {
     }
 
     /// Rewrites every script scalar once, with all its replacements.
-    fn script_edits(&mut self, ready: &[&JobWork], prefixed: &BTreeSet<Site>) {
+    fn script_edits(&mut self, ready: &[&JobWork], prefixes: &BTreeMap<Site, BTreeSet<String>>) {
         let mut by_line: BTreeMap<At, Vec<LineEdit>> = BTreeMap::new();
         let mut logins: BTreeSet<(At, usize)> = BTreeSet::new();
         for job in ready {
@@ -595,12 +659,12 @@ impl Emitter<'_, '_> {
                     .lines
                     .iter()
                     .position(|line| line.starts_with(command::BUILDCTL));
-                if let (true, Some(index)) = (
-                    prefixed.contains(&Site::Line(*at, edit.range.start)),
-                    program,
-                ) {
-                    edit.lines[index] =
-                        format!("BUILDKITD_FLAGS={BUILDKITD_FLAGS} {}", edit.lines[index]);
+                let wanted = prefixes
+                    .get(&Site::Line(*at, edit.range.start))
+                    .filter(|w| !w.is_empty());
+                if let (Some(wanted), Some(index)) = (wanted, program) {
+                    let assignments: Vec<&str> = wanted.iter().map(String::as_str).collect();
+                    edit.lines[index] = format!("{} {}", assignments.join(" "), edit.lines[index]);
                 }
                 let list = by_line.entry(*at).or_default();
                 if !list.iter().any(|e| e.range == edit.range) {
