@@ -30,18 +30,6 @@ pub fn is_kaniko_image(image: &str) -> bool {
     KANIKO_IMAGE.is_match(image.trim())
 }
 
-/// True for the warmer image, which has no BuildKit counterpart at all.
-pub fn is_warmer_image(image: &str) -> bool {
-    let name = image.trim().split(['@']).next().unwrap_or_default();
-    let repository = name
-        .rsplit_once(':')
-        .filter(|(_, tag)| !tag.contains('/'))
-        .map_or(name, |(r, _)| r);
-    repository.ends_with("/warmer")
-        || repository.ends_with("kaniko-warmer")
-        || repository.ends_with("kaniko-warmer-fips")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,11 +69,5 @@ mod tests {
         ] {
             assert!(!is_kaniko_image(image), "{image}");
         }
-    }
-
-    #[test]
-    fn warmer_images() {
-        assert!(is_warmer_image("gcr.io/kaniko-project/warmer:v1.24.0"));
-        assert!(!is_warmer_image("gcr.io/kaniko-project/executor:debug"));
     }
 }

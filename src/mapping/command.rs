@@ -75,14 +75,6 @@ impl Translation {
         ]
     }
 
-    pub fn blocked(&self) -> bool {
-        self.notes.iter().any(|n| n.fate == Fate::Blocked)
-    }
-
-    pub fn needs_unsafe(&self) -> bool {
-        self.notes.iter().any(|n| n.fate == Fate::Unsafe)
-    }
-
     /// The command as logical lines: the first holds the program and
     /// `build`, each further line one argument group.
     pub fn command_lines(&self) -> Vec<String> {
