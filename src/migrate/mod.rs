@@ -78,13 +78,15 @@ pub struct Refused {
 
 /// Plans, applies and verifies the migration of one pipeline.
 pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refused> {
-    let mut planned = plan::plan(pipeline, options, &Default::default());
+    let mut constraints = plan::Constraints::default();
+    let mut planned = plan_settled(pipeline, options, &mut constraints)?;
     let mut texts = apply_all(pipeline, &planned.edits, &planned.changes)?;
     // Jobs whose BUILDKITD_FLAGS variable would not reach them (a `<<` merge
     // replaces a whole `variables:` mapping) get it on the command instead.
     let unreached = plan::jobs_missing_daemon_flags(pipeline, &texts, &planned.builders);
     if !unreached.is_empty() {
-        planned = plan::plan(pipeline, options, &unreached);
+        constraints.prefix_jobs = unreached;
+        planned = plan_settled(pipeline, options, &mut constraints)?;
         texts = apply_all(pipeline, &planned.edits, &planned.changes)?;
         let still = plan::jobs_missing_daemon_flags(pipeline, &texts, &planned.builders);
         if let Some(job) = still.iter().next() {
@@ -114,6 +116,32 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
         migrated_jobs: planned.migrated.into_iter().collect(),
         remaining_jobs: planned.remaining,
         job_edits: planned.job_edits,
+    })
+}
+
+/// Plans until no script line refuses its new text: each round leaves the
+/// jobs of the refused lines alone, which can only shrink the next plan.
+fn plan_settled(
+    pipeline: &Pipeline,
+    options: &Options,
+    constraints: &mut plan::Constraints,
+) -> Result<plan::Planned, Refused> {
+    for _ in 0..8 {
+        let planned = plan::plan(pipeline, options, constraints);
+        let fresh: Vec<_> = planned
+            .refused_lines
+            .iter()
+            .filter(|(at, _)| !constraints.refused_lines.contains_key(at))
+            .map(|(at, reason)| (*at, reason.clone()))
+            .collect();
+        if fresh.is_empty() {
+            return Ok(planned);
+        }
+        constraints.refused_lines.extend(fresh);
+    }
+    Err(Refused {
+        file: 0,
+        message: "planning did not settle; please report this with the file".into(),
     })
 }
 

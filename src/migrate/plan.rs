@@ -39,6 +39,8 @@ pub struct Planned {
     pub migrated: BTreeSet<String>,
     /// The edits that migrate each job (shared edits appear under each).
     pub job_edits: BTreeMap<String, Vec<(FileId, Edit)>>,
+    /// Script lines the new text did not fit (see [`Constraints`]).
+    pub refused_lines: BTreeMap<At, String>,
     /// Migrated jobs that run buildctl, and so need `BUILDKITD_FLAGS`.
     pub builders: BTreeSet<String>,
     pub remaining: Vec<String>,
@@ -83,7 +85,18 @@ impl JobWork<'_> {
     }
 }
 
-pub fn plan(pipeline: &Pipeline, options: &Options, prefix_jobs: &BTreeSet<String>) -> Planned {
+/// What an earlier round of planning learned.
+#[derive(Debug, Default, Clone)]
+pub struct Constraints {
+    /// Jobs whose `BUILDKITD_FLAGS` goes on the command, not in `variables:`.
+    pub prefix_jobs: BTreeSet<String>,
+    /// Script lines whose new text could not be written, with the reason:
+    /// the jobs that run them stay as they are.
+    pub refused_lines: BTreeMap<At, String>,
+}
+
+pub fn plan(pipeline: &Pipeline, options: &Options, constraints: &Constraints) -> Planned {
+    let prefix_jobs = &constraints.prefix_jobs;
     let resolved = jobs::resolve(pipeline);
     let usages: Vec<Usage> = resolved
         .jobs
@@ -96,6 +109,7 @@ pub fn plan(pipeline: &Pipeline, options: &Options, prefix_jobs: &BTreeSet<Strin
         .map(|usage| job_work(pipeline, usage, options))
         .collect();
     choose_images(pipeline, &resolved.jobs, &mut work);
+    block_refused_lines(pipeline, &constraints.refused_lines, &mut work);
     block_shared_sites(&mut work);
     let mut planned = Planned::default();
     let mut emitter = Emitter {
@@ -509,6 +523,24 @@ fn sites(job: &JobWork) -> Vec<Site> {
     sites
 }
 
+/// A job whose script line could not be rewritten stays as it is.
+fn block_refused_lines(pipeline: &Pipeline, refused: &BTreeMap<At, String>, work: &mut [JobWork]) {
+    for job in work.iter_mut() {
+        let lines: BTreeSet<At> = job
+            .line_edits
+            .iter()
+            .map(|(at, _)| *at)
+            .chain(job.logins.iter().map(|(at, _)| *at))
+            .collect();
+        for at in lines {
+            if let Some(reason) = refused.get(&at) {
+                job.blockers
+                    .push((at.file, key_span(pipeline, at), reason.clone()));
+            }
+        }
+    }
+}
+
 /// A definition used by a job that stays Kaniko must stay too: every job
 /// that shares it stays, and says why. Repeats until nothing changes.
 fn block_shared_sites(work: &mut [JobWork]) {
@@ -754,6 +786,7 @@ impl Emitter<'_, '_> {
             style: crate::gitlab::yaml::ScalarStyle::Plain,
             indent: String::new(),
             line_end: "\n",
+            in_flow: false,
         };
         let fits = prefix.trim_start_matches(' ') == "- "
             && encode::encode(&layout, &[REGISTRY_LOGIN.to_string()], "").is_some();
@@ -771,14 +804,10 @@ impl Emitter<'_, '_> {
         self.push(at.file, edit, change);
     }
 
+    /// Records a script line that cannot hold its new text; planning runs
+    /// again with the jobs that use it left alone.
     fn refuse_line(&mut self, at: At, reason: &str) {
-        let span = self.pipeline.files[at.file].tree.node(at.node).span;
-        self.planned.findings.push(Finding::new(
-            Rule::NotMigrated,
-            at.file,
-            span,
-            format!("not migrated: {reason}"),
-        ));
+        self.planned.refused_lines.insert(at, reason.to_string());
     }
 
     /// Moves the job's image to BuildKit; returns the mapping whose

@@ -55,6 +55,7 @@ pub fn layout(text: &str, tree: &Tree, node: NodeId) -> Option<Layout> {
         style,
         indent,
         line_end: line_ending(text),
+        in_flow: in_flow(tree, node),
     })
 }
 
@@ -114,4 +115,12 @@ pub fn item_of(tree: &Tree, node: NodeId) -> Option<(NodeId, usize)> {
                 .position(|&item| item == node)
                 .map(|index| (id, index))
         })
+}
+
+/// True when the node sits inside a flow collection.
+fn in_flow(tree: &Tree, node: NodeId) -> bool {
+    let parent = item_of(tree, node)
+        .map(|(sequence, _)| sequence)
+        .or_else(|| tree.owner(node).map(|(mapping, _)| mapping));
+    parent.is_some_and(|parent| is_flow(tree, parent))
 }

@@ -19,6 +19,8 @@ pub struct Layout {
     pub indent: String,
     /// `\n` or `\r\n`, as the file uses.
     pub line_end: &'static str,
+    /// Inside `[...]` or `{...}`, where `,` and brackets end a plain scalar.
+    pub in_flow: bool,
 }
 
 /// New text for a range of a scalar: as written in the file, and as the
@@ -55,7 +57,7 @@ pub fn encode(layout: &Layout, lines: &[String], line_indent: &str) -> Option<En
             lines
                 .iter()
                 .enumerate()
-                .all(|(index, line)| fits_plain(line, index == 0))
+                .all(|(index, line)| fits_plain(line, index == 0, layout.in_flow))
                 .then_some(Encoded { source, decoded })
         }
         ScalarStyle::DoubleQuoted => {
@@ -72,14 +74,17 @@ pub fn encode(layout: &Layout, lines: &[String], line_indent: &str) -> Option<En
 }
 
 /// Text a plain scalar line can hold: no comment start, no `: ` that would
-/// make a key, and, on the line that may start the scalar, no leading
-/// indicator (`&& ...` is fine on a continuation line).
-fn fits_plain(line: &str, first: bool) -> bool {
+/// make a key, no flow indicator inside `[...]`, and, on the line that may
+/// start the scalar, no leading indicator (`&& ...` is fine later on).
+fn fits_plain(line: &str, first: bool, in_flow: bool) -> bool {
     const INDICATORS: [char; 13] = [
         '&', '*', '!', '|', '>', '%', '@', '`', '{', '[', ',', ']', '}',
     ];
-    let breaks =
-        line.contains(" #") || line.contains(": ") || line.ends_with(':') || line.starts_with('#');
+    let breaks = line.contains(" #")
+        || line.contains(": ")
+        || line.ends_with(':')
+        || line.starts_with('#')
+        || in_flow && line.contains([',', '[', ']', '{', '}']);
     !(breaks || first && line.starts_with(INDICATORS))
 }
 
@@ -105,6 +110,7 @@ mod tests {
             },
             indent: "      ".into(),
             line_end: "\n",
+            in_flow: false,
         };
         let encoded = encode(&layout, &lines(), "  ").unwrap();
         assert_eq!(
@@ -123,6 +129,7 @@ mod tests {
             style: ScalarStyle::Plain,
             indent: "    ".into(),
             line_end: "\r\n",
+            in_flow: false,
         };
         let encoded = encode(&layout, &lines(), "").unwrap();
         assert_eq!(encoded.decoded, lines().join(" "));
@@ -136,6 +143,7 @@ mod tests {
             style: ScalarStyle::DoubleQuoted,
             indent: String::new(),
             line_end: "\n",
+            in_flow: false,
         };
         assert_eq!(
             encode(&layout, &lines(), "").unwrap().source,
@@ -145,6 +153,7 @@ mod tests {
             style: ScalarStyle::SingleQuoted,
             indent: String::new(),
             line_end: "\n",
+            in_flow: false,
         };
         assert_eq!(
             encode(&layout, &["a 'b'".to_string()], "").unwrap().source,
