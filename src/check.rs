@@ -61,13 +61,7 @@ pub fn run(args: &CheckArgs, out: &mut Output) -> u8 {
         })
         .collect();
     for (pipeline, _) in &analyses {
-        errors.extend(pipeline.errors.iter().map(|e| LoadError {
-            name: e.name.clone(),
-            text: e.text.clone(),
-            span: e.span,
-            message: e.message.clone(),
-            help: e.help.clone(),
-        }));
+        errors.extend(pipeline.errors.iter().cloned());
     }
     let mut analyses = analyses;
     if args.output_format == OutputFormat::Json {

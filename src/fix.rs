@@ -36,7 +36,7 @@ pub(crate) fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
         .unwrap_or_else(|| migrate::DEFAULT_BUILDKIT_IMAGE.to_string());
     let mut outcomes = Vec::new();
     for pipeline in pipelines {
-        errors.extend(pipeline.errors.iter().map(copy_error));
+        errors.extend(pipeline.errors.iter().cloned());
         if !pipeline.errors.is_empty() {
             continue;
         }
@@ -59,16 +59,6 @@ pub(crate) fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
         outcomes.push(Outcome { pipeline, result });
     }
     (outcomes, errors)
-}
-
-fn copy_error(error: &LoadError) -> LoadError {
-    LoadError {
-        name: error.name.clone(),
-        text: error.text.clone(),
-        span: error.span,
-        message: error.message.clone(),
-        help: error.help.clone(),
-    }
 }
 
 /// `diff`: prints what `fix` would change; exit 1 when there is a change.
@@ -276,7 +266,12 @@ fn markdown_summary(outcomes: &[Outcome]) -> String {
 
 /// A unified diff with three lines of context and `a/` `b/` headers.
 fn unified_diff(name: &str, old: &str, new: &str) -> String {
-    let diff = similar::TextDiff::from_lines(old, new);
+    // Patience keeps diffs of files with thousands of edited jobs fast (Myers
+    // grows with the square of the changes); the deadline bounds the worst case.
+    let diff = similar::TextDiff::configure()
+        .algorithm(similar::Algorithm::Patience)
+        .timeout(std::time::Duration::from_secs(5))
+        .diff_lines(old, new);
     let mut text = diff
         .unified_diff()
         .context_radius(3)

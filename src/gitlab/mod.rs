@@ -36,7 +36,7 @@ pub struct SourceFile {
 }
 
 /// A file that could not be read or parsed: the run ends with exit code 2.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct LoadError {
     pub name: String,
     /// The text, when the error has a place in it.

@@ -106,6 +106,9 @@ pub struct Tree {
     /// Scalar values that differ from their source text.
     values: Vec<Box<str>>,
     decorations: HashMap<NodeId, Decoration>,
+    /// Each node's collection and position in it; built on first use, since
+    /// only the rewrite walks upwards.
+    parents: std::sync::OnceLock<Vec<Option<(NodeId, u32)>>>,
 }
 
 /// A YAML syntax error, with the byte offset where the parser stopped.
@@ -278,16 +281,44 @@ impl Tree {
         self.nodes.len()
     }
 
-    /// The mapping and key whose value is `value`, if any. Scans the tree:
-    /// only the rewrite needs it, for a handful of nodes.
+    /// The collection that holds `id` directly, and its position among the
+    /// collection's children (keys and values alternate in a mapping).
+    fn parent(&self, id: NodeId) -> Option<(NodeId, usize)> {
+        let parents = self.parents.get_or_init(|| {
+            let mut parents = vec![None; self.nodes.len()];
+            for (index, node) in self.nodes.iter().enumerate() {
+                let (first, count) = match node.kind {
+                    NodeKind::Sequence { first, len, .. } => (first, len),
+                    NodeKind::Mapping { first, len, .. } => (first, 2 * len),
+                    _ => continue,
+                };
+                for (position, child) in self.children[first as usize..(first + count) as usize]
+                    .iter()
+                    .enumerate()
+                {
+                    parents[child.0 as usize] = Some((NodeId(index as u32), position as u32));
+                }
+            }
+            parents
+        });
+        parents[id.0 as usize].map(|(parent, position)| (parent, position as usize))
+    }
+
+    /// The mapping and key whose value is `value`, if any.
     pub fn owner(&self, value: NodeId) -> Option<(NodeId, NodeId)> {
-        self.node_ids()
-            .filter(|&id| self.is_mapping(id))
-            .find_map(|id| {
-                self.pairs(id)
-                    .find(|&(_, v)| v == value)
-                    .map(|(key, _)| (id, key))
-            })
+        let (mapping, position) = self
+            .parent(value)
+            .filter(|(p, pos)| self.is_mapping(*p) && pos % 2 == 1)?;
+        let NodeKind::Mapping { first, .. } = self.node(mapping).kind else {
+            return None;
+        };
+        Some((mapping, self.children[first as usize + position - 1]))
+    }
+
+    /// The sequence that holds `node` as an item, and its index.
+    pub fn item_of(&self, node: NodeId) -> Option<(NodeId, usize)> {
+        self.parent(node)
+            .filter(|(parent, _)| self.is_sequence(*parent))
     }
 
     /// Every node, in the order the parser produced them.
@@ -438,6 +469,7 @@ impl<'a> Builder<'a> {
             duplicates: self.duplicates,
             values: self.values,
             decorations: self.decorations,
+            parents: std::sync::OnceLock::new(),
         };
         if let Some((document, root)) = content_root(&tree, self.text, &self.roots) {
             tree.root = Some(root);
@@ -718,12 +750,12 @@ fn is_space(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\r' | b'\n')
 }
 
-fn line_start(text: &str, at: usize) -> usize {
+pub(crate) fn line_start(text: &str, at: usize) -> usize {
     text[..at].rfind('\n').map_or(0, |pos| pos + 1)
 }
 
 /// End of the line holding `at`, before its `\r\n` or `\n`.
-fn line_end(text: &str, at: usize) -> usize {
+pub(crate) fn line_end(text: &str, at: usize) -> usize {
     let end = text[at..].find('\n').map_or(text.len(), |pos| at + pos);
     if end > at && text.as_bytes()[end - 1] == b'\r' {
         end - 1
@@ -733,7 +765,7 @@ fn line_end(text: &str, at: usize) -> usize {
 }
 
 /// Offset after the next line break following `at`, or the text length.
-fn next_line(text: &str, at: usize) -> usize {
+pub(crate) fn next_line(text: &str, at: usize) -> usize {
     text[at..].find('\n').map_or(text.len(), |pos| at + pos + 1)
 }
 

@@ -81,14 +81,16 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
     let mut constraints = plan::Constraints::default();
     let mut planned = plan_settled(pipeline, options, &mut constraints)?;
     let mut texts = apply_all(pipeline, &planned.edits, &planned.changes)?;
+    let mut rewritten = reparse(pipeline, &texts)?;
     // Jobs whose BUILDKITD_FLAGS variable would not reach them (a `<<` merge
     // replaces a whole `variables:` mapping) get it on the command instead.
-    let unreached = plan::jobs_missing_daemon_flags(pipeline, &texts, &planned.builders);
+    let unreached = plan::jobs_missing_daemon_flags(&rewritten, &planned.builders);
     if !unreached.is_empty() {
         constraints.prefix_jobs = unreached;
         planned = plan_settled(pipeline, options, &mut constraints)?;
         texts = apply_all(pipeline, &planned.edits, &planned.changes)?;
-        let still = plan::jobs_missing_daemon_flags(pipeline, &texts, &planned.builders);
+        rewritten = reparse(pipeline, &texts)?;
+        let still = plan::jobs_missing_daemon_flags(&rewritten, &planned.builders);
         if let Some(job) = still.iter().next() {
             return Err(Refused {
                 file: 0,
@@ -96,7 +98,7 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
             });
         }
     }
-    if let Some(job) = plan::jobs_still_kaniko(pipeline, &texts, &planned.migrated, options)
+    if let Some(job) = plan::jobs_still_kaniko(&rewritten, &planned.migrated, options)
         .into_iter()
         .next()
     {
@@ -116,6 +118,15 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
         migrated_jobs: planned.migrated.into_iter().collect(),
         remaining_jobs: planned.remaining,
         job_edits: planned.job_edits,
+    })
+}
+
+/// The pipeline as the rewrite leaves it, parsed once for the checks that
+/// resolve its jobs again.
+fn reparse(pipeline: &Pipeline, texts: &BTreeMap<FileId, String>) -> Result<Pipeline, Refused> {
+    pipeline.with_texts(texts).map_err(|message| Refused {
+        file: 0,
+        message: format!("the rewrite does not parse: {message}"),
     })
 }
 

@@ -413,6 +413,7 @@ fn choose_images(pipeline: &Pipeline, all_jobs: &[Job], work: &mut [JobWork]) {
         .filter(|w| w.blockers.is_empty() && w.usage.invocations().next().is_some())
         .map(|w| w.name().to_string())
         .collect();
+    let only_builders = image_sites_used_only_by(all_jobs, &builders);
     for job in work.iter_mut() {
         let plan = match &job.usage.job.image {
             Some(image) if image.name.contains('$') && job.usage.image.is_none() => {
@@ -426,13 +427,8 @@ fn choose_images(pipeline: &Pipeline, all_jobs: &[Job], work: &mut [JobWork]) {
                 continue;
             }
             Some(image) => {
-                let users: Vec<&Job> = all_jobs
-                    .iter()
-                    .filter(|j| j.image.as_ref().is_some_and(|i| i.at == image.at))
-                    .collect();
                 let shared_default = is_default_site(pipeline, image.at);
-                let all_builders = users.iter().all(|u| builders.contains(&u.name));
-                if shared_default && !all_builders {
+                if shared_default && !only_builders.get(&image.at).copied().unwrap_or(true) {
                     ImagePlan::OwnKey
                 } else {
                     ImagePlan::InPlace(image.at)
@@ -460,6 +456,18 @@ fn choose_images(pipeline: &Pipeline, all_jobs: &[Job], work: &mut [JobWork]) {
             None => job.image = Some(plan),
         }
     }
+}
+
+/// For every image site, whether all the jobs that use it are `builders`;
+/// built once so that choosing images stays linear in the number of jobs.
+fn image_sites_used_only_by(all_jobs: &[Job], builders: &BTreeSet<String>) -> BTreeMap<At, bool> {
+    let mut sites: BTreeMap<At, bool> = BTreeMap::new();
+    for job in all_jobs {
+        if let Some(image) = &job.image {
+            *sites.entry(image.at).or_insert(true) &= builders.contains(&job.name);
+        }
+    }
+    sites
 }
 
 /// Why the image written at `name` cannot be rewritten in place, if it cannot:
@@ -661,10 +669,9 @@ impl Emitter<'_, '_> {
 
     fn push(&mut self, file: FileId, edit: Edit, change: Change) {
         self.record(file, edit);
-        let changes = self.planned.changes.entry(file).or_default();
-        if !changes.contains(&change) {
-            changes.push(change);
-        }
+        // Repeats (a definition shared by several jobs) are dropped when
+        // the changes are verified.
+        self.planned.changes.entry(file).or_default().push(change);
     }
 
     /// Adds an edit, and credits it to the jobs being emitted, so that each
@@ -684,8 +691,13 @@ impl Emitter<'_, '_> {
     fn script_edits(&mut self, ready: &[&JobWork], prefixes: &BTreeMap<Site, BTreeSet<String>>) {
         let mut by_line: BTreeMap<At, Vec<LineEdit>> = BTreeMap::new();
         let mut logins: BTreeSet<(At, usize)> = BTreeSet::new();
+        let mut owners: BTreeMap<At, Vec<String>> = BTreeMap::new();
         for job in ready {
             for (at, edit) in &job.line_edits {
+                let names = owners.entry(*at).or_default();
+                if names.last().map(String::as_str) != Some(job.name()) {
+                    names.push(job.name().to_string());
+                }
                 let mut edit = edit.clone();
                 let program = edit
                     .lines
@@ -708,15 +720,10 @@ impl Emitter<'_, '_> {
         for (at, mut edits) in by_line {
             edits.sort_by_key(|e| e.range.start);
             let login_here: Vec<usize> = logins
-                .iter()
-                .filter(|(l, _)| *l == at)
+                .range((at, 0)..=(at, usize::MAX))
                 .map(|(_, start)| *start)
                 .collect();
-            self.owners = ready
-                .iter()
-                .filter(|w| w.line_edits.iter().any(|(line, _)| *line == at))
-                .map(|w| w.name().to_string())
-                .collect();
+            self.owners = owners.remove(&at).unwrap_or_default();
             self.rewrite_line(at, &mut edits, &login_here);
         }
     }
@@ -738,7 +745,9 @@ impl Emitter<'_, '_> {
             self.refuse_line(at, "the script line could not be mapped to its source");
             return;
         };
-        let item = text::item_of(tree, at.node).filter(|(seq, _)| !is_flow(tree, *seq));
+        let item = tree
+            .item_of(at.node)
+            .filter(|(seq, _)| !is_flow(tree, *seq));
         let mut new_value = String::new();
         let mut cursor = 0;
         for edit in edits.iter_mut() {
@@ -1128,14 +1137,10 @@ fn line_indent(decoded: &str, at: usize) -> String {
 /// After a rewrite: migrated jobs whose effective variables miss
 /// `BUILDKITD_FLAGS` (and whose command does not set it either).
 pub fn jobs_missing_daemon_flags(
-    pipeline: &Pipeline,
-    texts: &BTreeMap<FileId, String>,
+    rewritten: &Pipeline,
     migrated: &BTreeSet<String>,
 ) -> BTreeSet<String> {
-    let Ok(rewritten) = pipeline.with_texts(texts) else {
-        return migrated.clone();
-    };
-    let resolved = jobs::resolve(&rewritten);
+    let resolved = jobs::resolve(rewritten);
     resolved
         .jobs
         .iter()
@@ -1159,20 +1164,16 @@ pub fn jobs_missing_daemon_flags(
 
 /// After a rewrite: migrated jobs in which detection still finds Kaniko.
 pub fn jobs_still_kaniko(
-    pipeline: &Pipeline,
-    texts: &BTreeMap<FileId, String>,
+    rewritten: &Pipeline,
     migrated: &BTreeSet<String>,
     options: &Options,
 ) -> BTreeSet<String> {
-    let Ok(rewritten) = pipeline.with_texts(texts) else {
-        return migrated.clone();
-    };
-    jobs::resolve(&rewritten)
+    jobs::resolve(rewritten)
         .jobs
         .iter()
         .filter(|job| {
             migrated.contains(&job.name)
-                && kaniko::detect(&rewritten, job, &options.config).uses_kaniko()
+                && kaniko::detect(rewritten, job, &options.config).uses_kaniko()
         })
         .map(|job| job.name.clone())
         .collect()

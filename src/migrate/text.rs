@@ -1,31 +1,18 @@
 //! Line-level helpers for placing new text in a YAML file.
 
 use crate::gitlab::yaml::{NodeId, NodeKind, ScalarStyle, Tree};
+pub(crate) use crate::gitlab::yaml::{line_end, line_start, next_line};
 use crate::rewrite::encode::Layout;
 use crate::span::Span;
 
-pub fn line_start(text: &str, at: usize) -> usize {
-    text[..at].rfind('\n').map_or(0, |p| p + 1)
-}
-
-/// End of the line holding `at`, before its line break.
-pub fn line_end(text: &str, at: usize) -> usize {
-    let end = text[at..].find('\n').map_or(text.len(), |p| at + p);
-    if end > at && text.as_bytes()[end - 1] == b'\r' {
-        end - 1
-    } else {
-        end
-    }
-}
-
-/// After the line break of the line holding `at`.
-pub fn next_line(text: &str, at: usize) -> usize {
-    text[at..].find('\n').map_or(text.len(), |p| at + p + 1)
-}
-
 /// The line break the file uses.
+/// Read from the first line, as editors do: scanning the whole file for
+/// every edit made large rewrites quadratic.
 pub fn line_ending(text: &str) -> &'static str {
-    if text.contains("\r\n") { "\r\n" } else { "\n" }
+    match text.find('\n') {
+        Some(end) if text[..end].ends_with('\r') => "\r\n",
+        _ => "\n",
+    }
 }
 
 /// Leading spaces of the line holding `at`.
@@ -105,21 +92,10 @@ pub fn has_merge_key(tree: &Tree, text: &str, mapping: NodeId) -> bool {
     get(tree, text, mapping, "<<").is_some()
 }
 
-/// The block or flow sequence that holds `node` as an item, and its index.
-pub fn item_of(tree: &Tree, node: NodeId) -> Option<(NodeId, usize)> {
-    tree.node_ids()
-        .filter(|&id| tree.is_sequence(id))
-        .find_map(|id| {
-            tree.items(id)
-                .iter()
-                .position(|&item| item == node)
-                .map(|index| (id, index))
-        })
-}
-
 /// True when the node sits inside a flow collection.
 fn in_flow(tree: &Tree, node: NodeId) -> bool {
-    let parent = item_of(tree, node)
+    let parent = tree
+        .item_of(node)
         .map(|(sequence, _)| sequence)
         .or_else(|| tree.owner(node).map(|(mapping, _)| mapping));
     parent.is_some_and(|parent| is_flow(tree, parent))

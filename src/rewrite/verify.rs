@@ -16,7 +16,7 @@ use yaml_rust2::Yaml;
 use crate::gitlab::yaml::{NodeId, NodeKind, Tree};
 
 /// A value the rewrite puts into the document.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Expected {
     Str(String),
     Seq(Vec<Expected>),
@@ -24,7 +24,7 @@ pub enum Expected {
 }
 
 /// One intended change, addressed by nodes of the original tree.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Change {
     /// The node's value becomes `value`.
     Set { node: NodeId, value: Expected },
@@ -161,7 +161,9 @@ fn ordered(changes: &[Change]) -> Vec<&Change> {
         _ => std::cmp::Reverse(0),
     });
     ordered.extend(items);
-    ordered.dedup();
+    // Jobs that share a definition ask for the same change: apply it once.
+    let mut seen = HashSet::new();
+    ordered.retain(|change| seen.insert(*change));
     ordered
 }
 
@@ -345,10 +347,16 @@ impl Doc for SerdeValue {
             other => other,
         };
         match (value, segment) {
-            (SerdeValue::Mapping(map), Segment::Key(key)) => map
-                .iter_mut()
-                .find(|(k, _)| serde_key_is(k, key))
-                .map(|(_, v)| v),
+            // A hashed lookup first: scanning the top-level mapping for every
+            // change made verifying large files quadratic.
+            (SerdeValue::Mapping(map), Segment::Key(key)) => {
+                if map.contains_key(key.as_str()) {
+                    return map.get_mut(key.as_str());
+                }
+                map.iter_mut()
+                    .find(|(k, _)| serde_key_is(k, key))
+                    .map(|(_, v)| v)
+            }
             (SerdeValue::Sequence(items), Segment::Index(index)) => items.get_mut(*index),
             _ => None,
         }
@@ -437,10 +445,16 @@ impl Doc for Yaml {
 
     fn child_mut(&mut self, segment: &Segment) -> Option<&mut Self> {
         match (self, segment) {
-            (Yaml::Hash(map), Segment::Key(key)) => map
-                .iter_mut()
-                .find(|(k, _)| yaml_key_is(k, key))
-                .map(|(_, v)| v),
+            // A hashed lookup first, as for serde_yaml above.
+            (Yaml::Hash(map), Segment::Key(key)) => {
+                let wanted = Yaml::String(key.clone());
+                if map.contains_key(&wanted) {
+                    return map.get_mut(&wanted);
+                }
+                map.iter_mut()
+                    .find(|(k, _)| yaml_key_is(k, key))
+                    .map(|(_, v)| v)
+            }
             (Yaml::Array(items), Segment::Index(index)) => items.get_mut(*index),
             _ => None,
         }
