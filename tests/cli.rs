@@ -747,17 +747,23 @@ fn assert_outside_file_not_read(tmp: &TempDir, expect_outside_root: bool) {
     }
 }
 
-/// A symlink inside the project that points outside it is never read.
+/// Links `repo/ci/evil.yml` to the file outside the project root.
 #[cfg(unix)]
-#[test]
-fn include_through_symlink_out_of_root_is_refused() {
-    let tmp = project_with_outside_file("include: ci/evil.yml\n");
+fn link_outside_file_into_repo(tmp: &TempDir) {
     std::fs::create_dir_all(tmp.path().join("repo/ci")).unwrap();
     std::os::unix::fs::symlink(
         tmp.path().join("outside.yml"),
         tmp.path().join("repo/ci/evil.yml"),
     )
     .unwrap();
+}
+
+/// A symlink inside the project that points outside it is never read.
+#[cfg(unix)]
+#[test]
+fn include_through_symlink_out_of_root_is_refused() {
+    let tmp = project_with_outside_file("include: ci/evil.yml\n");
+    link_outside_file_into_repo(&tmp);
     assert_outside_file_not_read(&tmp, true);
 }
 
@@ -766,12 +772,7 @@ fn include_through_symlink_out_of_root_is_refused() {
 #[test]
 fn wildcard_include_skips_symlink_out_of_root() {
     let tmp = project_with_outside_file("include: 'ci/*.yml'\n");
-    std::fs::create_dir_all(tmp.path().join("repo/ci")).unwrap();
-    std::os::unix::fs::symlink(
-        tmp.path().join("outside.yml"),
-        tmp.path().join("repo/ci/evil.yml"),
-    )
-    .unwrap();
+    link_outside_file_into_repo(&tmp);
     assert_outside_file_not_read(&tmp, false);
 }
 
@@ -780,12 +781,7 @@ fn wildcard_include_skips_symlink_out_of_root() {
 #[test]
 fn directory_search_skips_symlink_out_of_the_directory() {
     let tmp = project_with_outside_file("clean:\n  script: [make]\n");
-    std::fs::create_dir_all(tmp.path().join("repo/ci")).unwrap();
-    std::os::unix::fs::symlink(
-        tmp.path().join("outside.yml"),
-        tmp.path().join("repo/ci/evil.yml"),
-    )
-    .unwrap();
+    link_outside_file_into_repo(&tmp);
     let out = run_in(tmp.path(), &["check", "--color", "never", "repo"]);
     assert_eq!(out.code, Some(0), "{out:?}");
     assert!(!out.both().contains(MARKER), "{out:?}");

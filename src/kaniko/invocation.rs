@@ -141,46 +141,34 @@ pub fn parse(
             Some(_) => to_source(word.range.start..word.range.start + name.len()),
             None => span,
         };
-        match (inline, spec.kind) {
+        let (value, raw, span) = match (inline, spec.kind) {
             (Some((value, offset)), _) => {
                 let raw = script[word.range.start + offset..word.range.end].to_string();
-                flags.push(FlagUse {
-                    spec,
-                    name_span,
-                    span,
-                    value,
-                    raw,
-                });
+                (value, raw, span)
             }
             // A boolean flag never takes the next word as its value.
-            (None, ValueKind::Bool) => {
-                let (value, raw) = ("true".to_string(), "true".to_string());
-                flags.push(FlagUse {
-                    spec,
-                    name_span,
-                    span,
-                    value,
-                    raw,
-                });
-            }
+            (None, ValueKind::Bool) => ("true".to_string(), "true".to_string(), span),
             (None, _) => match args.get(index) {
                 Some(value_word) => {
                     index += 1;
                     let written = to_source(value_word.range.clone());
-                    let span = Span::new(span.start(), written.end().max(span.end()));
-                    let value = value_word.value.clone();
                     let raw = script[value_word.range.clone()].to_string();
-                    flags.push(FlagUse {
-                        spec,
-                        name_span,
-                        span,
-                        value,
-                        raw,
-                    });
+                    let span = Span::new(span.start(), written.end().max(span.end()));
+                    (value_word.value.clone(), raw, span)
                 }
-                None => problems.push(Problem::MissingValue { flag: spec, span }),
+                None => {
+                    problems.push(Problem::MissingValue { flag: spec, span });
+                    continue;
+                }
             },
-        }
+        };
+        flags.push(FlagUse {
+            spec,
+            name_span,
+            span,
+            value,
+            raw,
+        });
     }
     (flags, problems)
 }
