@@ -270,7 +270,7 @@ fn problem_finding(
         .label("not a flag")
         .help("the executor takes no positional arguments; a boolean flag takes its value as `--flag=false`")
         .jobs(jobs),
-        Problem::Variable { word, span } => {
+        Problem::Variable { word, span, .. } => {
             let name = variable_name(word);
             let defined = variables.iter().any(|(k, _)| k == name);
             let help = if defined {

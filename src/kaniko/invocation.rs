@@ -57,9 +57,14 @@ pub enum Problem {
         word: String,
         span: Span,
     },
-    /// An unquoted `$VAR` (or `$(...)`) that may expand to several flags.
+    /// A `$VAR` (or `$(...)`) that may expand to one or, unquoted, several
+    /// flags.
     Variable {
         word: String,
+        /// The word as written, quotes included.
+        raw: String,
+        /// Any part was quoted: the expansion stays one argument.
+        quoted: bool,
         span: Span,
     },
     /// A redirection written between the arguments (`--a x 2>&1 --b y`).
@@ -106,6 +111,8 @@ pub fn parse(
         if is_dynamic(word) {
             problems.push(Problem::Variable {
                 word: word.value.clone(),
+                raw: script[word.range.clone()].to_string(),
+                quoted: word.quoted,
                 span,
             });
             continue;

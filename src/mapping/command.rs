@@ -35,7 +35,7 @@ pub struct FlagNote {
 
 /// The translated command: global options, then one `build` argument group
 /// per line.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Translation {
     pub global: Vec<String>,
     pub lines: Vec<String>,
@@ -49,6 +49,9 @@ pub struct Translation {
     /// `buildkitd.toml` lines (inside double quotes) for registry settings
     /// that live in the daemon's configuration.
     pub daemon_config: Vec<String>,
+    /// The attributes an image output carried in a variable takes (push,
+    /// registry and compression settings), or why it cannot have one.
+    pub carried_output: Result<String, String>,
 }
 
 /// Where rootless buildkitd reads its configuration.
@@ -150,11 +153,31 @@ impl Collected<'_> {
     }
 }
 
+impl Default for Translation {
+    fn default() -> Self {
+        Translation {
+            global: Vec::new(),
+            lines: Vec::new(),
+            notes: Vec::new(),
+            destinations: Vec::new(),
+            pushes: false,
+            after: Vec::new(),
+            daemon_config: Vec::new(),
+            carried_output: Err("the call has no --destination of its own".into()),
+        }
+    }
+}
+
+/// Translates one call. A `$VAR` among its arguments is passed on as it is:
+/// the plan finds where the variable is defined and maps its flags there
+/// (see [`translate_carried`]), or keeps the job as it is.
 pub fn translate(call: &Invocation, workspace: &Workspace) -> Translation {
     let mut out = Translation::default();
     let mut collected = Collected::default();
     for problem in &call.problems {
-        out.notes.push(problem_note(problem));
+        if !matches!(problem, Problem::Variable { .. }) {
+            out.notes.push(problem_note(problem));
+        }
     }
     for flag in &call.flags {
         collect(flag, &mut collected, &mut out);
@@ -170,12 +193,13 @@ pub fn translate(call: &Invocation, workspace: &Workspace) -> Translation {
     out
 }
 
-fn problem_note(problem: &Problem) -> FlagNote {
+/// Why a word of the call keeps the job as it is.
+pub fn problem_note(problem: &Problem) -> FlagNote {
     let (span, message) = match problem {
         Problem::Unknown { name, span } => (*span, format!("`{name}` is not a Kaniko flag")),
         Problem::MissingValue { flag, span } => (*span, format!("`--{}` has no value", flag.name)),
         Problem::Stray { word, span } => (*span, format!("`{word}` is not a flag")),
-        Problem::Variable { word, span } => (
+        Problem::Variable { word, span, .. } => (
             *span,
             format!("`{word}` may hold flags that cannot be seen here"),
         ),
@@ -422,6 +446,11 @@ fn build_lines(
         dockerfile_lines(c, context, workspace, out);
     }
     out.lines.extend(c.opts.iter().cloned());
+    out.lines
+        .extend(call.problems.iter().filter_map(|problem| match problem {
+            Problem::Variable { raw, .. } => Some(raw.clone()),
+            _ => None,
+        }));
     cache_lines(c, no_push, workspace, out);
     digest_lines(c, out);
     daemon_config(c, out);
@@ -473,6 +502,7 @@ fn build_lines(
         if c.reproducible {
             attrs.push("rewrite-timestamp=true".into());
         }
+        out.carried_output = carried_output(c, &attrs[1..]);
         out.lines.push(format!("--output \"{}\"", attrs.join(",")));
     } else if !c.image_attrs.is_empty() {
         out.notes.push(FlagNote {
@@ -489,6 +519,21 @@ fn build_lines(
                 .into(),
         });
     }
+}
+
+/// The attributes of an extra image output for destinations carried in a
+/// variable. A variable's value is split on blanks and never unquoted, so
+/// they must read as one word without quotes; and the outputs that list
+/// every destination (a tarball, the digest files) cannot take more.
+fn carried_output(c: &Collected, attrs: &[String]) -> Result<String, String> {
+    if c.tar_path.is_some() {
+        return Err("the --tar-path tarball names every destination".into());
+    }
+    let joined = attrs.join(",");
+    if joined.contains(['"', '\\', '\'', ' ']) {
+        return Err("the image output's settings need quotes".into());
+    }
+    Ok(joined)
 }
 
 /// Sorts one registry flag into the daemon settings of its host.
@@ -917,6 +962,91 @@ fn lone_variable(text: &str) -> Option<&str> {
         .or_else(|| text.strip_prefix('$'))?;
     (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
         .then_some(name)
+}
+
+/// What became of one flag written in a variable's value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Carried {
+    /// The buildctl word that takes its place; `None` when it goes.
+    pub word: Option<String>,
+    pub note: Option<(Fate, String)>,
+}
+
+/// Maps a flag found in a variable's value (`KANIKO_ARGS: --build-arg A=1`)
+/// to one buildctl word that means the same wherever the variable expands.
+/// Only flags that stand alone can: the rest combine with the call's other
+/// flags into one option (`--destination` with `--no-push`, `--cache` with
+/// the destinations) and must be written in the call.
+///
+/// The word copies the value as written, so it keeps whatever quoting
+/// context the value sits in; `image_output` is the call's
+/// [`Translation::carried_output`].
+pub fn translate_carried(flag: &FlagUse, image_output: &Result<String, String>) -> Carried {
+    let spec = canonical(flag.spec);
+    let value = &flag.raw;
+    let mapped = |word: String| Carried {
+        word: Some(word),
+        note: None,
+    };
+    let gone = |fate: Fate, message: String| Carried {
+        word: None,
+        note: Some((fate, message)),
+    };
+    match spec.name {
+        "build-arg" if value.contains('=') || value.starts_with('$') => {
+            mapped(format!("--opt=build-arg:{value}"))
+        }
+        "build-arg" => mapped(format!("--opt=build-arg:{value}=${{{value}}}")),
+        "label" => mapped(format!("--opt=label:{value}")),
+        "target" => mapped(format!("--opt=target={value}")),
+        "secret" => mapped(format!("--secret={value}")),
+        "custom-platform" => Carried {
+            word: Some(format!("--opt=platform={value}")),
+            note: Some((
+                Fate::Note,
+                "BuildKit really runs `RUN` steps for this platform: a foreign one needs QEMU on the runner".into(),
+            )),
+        },
+        "destination" => match image_output {
+            Ok(attrs) if !value.contains(',') => {
+                mapped(format!("--output=type=image,name={value},{attrs}"))
+            }
+            Ok(_) => gone(
+                Fate::Blocked,
+                "a destination with a comma cannot be an output of its own".into(),
+            ),
+            Err(why) => gone(
+                Fate::Blocked,
+                format!("--destination in a variable becomes an image output of its own, but {why}"),
+            ),
+        },
+        "verbosity" if matches!(flag.value.as_str(), "debug" | "trace") => gone(
+            Fate::Blocked,
+            "--verbosity=debug becomes `--debug`, which goes before `build`: write it in the call".into(),
+        ),
+        "verbosity" => gone(
+            Fate::Dropped,
+            format!("--verbosity={}: BuildKit's default output", flag.value),
+        ),
+        "skip-tls-verify-pull" => gone(
+            Fate::Dropped,
+            "--skip-tls-verify-pull dropped: Kaniko itself has not read it since 2020".into(),
+        ),
+        "cache-ttl" | "ignore-path" => gone(Fate::Unsafe, unsafe_reason(spec)),
+        _ if spec.class == Class::NoOp => {
+            let mut out = Translation::default();
+            collect(flag, &mut Collected::default(), &mut out);
+            let message = out.notes.pop().map(|n| n.message).unwrap_or_default();
+            gone(Fate::Dropped, message)
+        }
+        _ => gone(
+            Fate::Blocked,
+            format!(
+                "--{} combines with the call's other flags into one buildctl option: write it in the call itself",
+                flag.spec.name
+            ),
+        ),
+    }
 }
 
 #[cfg(test)]

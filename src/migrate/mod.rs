@@ -7,6 +7,7 @@
 //! cannot (an unmapped flag, a Kaniko-only path, an image it shares with a job
 //! that stays) keeps its Kaniko text and gets a diagnostic that says why.
 
+mod arguments;
 mod plan;
 pub mod text;
 

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
+use super::arguments;
 use super::text::{
     self, get, has_merge_key, indentation, is_flow, line_end, line_start, next_line,
 };
@@ -16,7 +17,7 @@ use crate::gitlab::yaml::{NodeId, NodeKind, Tree};
 use crate::gitlab::{FileId, Pipeline};
 use crate::kaniko::invocation::Program;
 use crate::kaniko::{self, PathUse, Usage};
-use crate::mapping::command::{self, Fate, Translation, Workspace};
+use crate::mapping::command::{self, Fate, FlagNote, Translation, Workspace};
 use crate::mapping::quote;
 use crate::rewrite::Edit;
 use crate::rewrite::encode;
@@ -75,6 +76,8 @@ struct JobWork<'u> {
     /// A registry login to add before this call: (script scalar, call range).
     logins: Vec<(At, Range<usize>)>,
     docker_config: Option<At>,
+    /// `variables:` values whose flags it maps, by name.
+    variable_sites: Vec<(String, At)>,
     blockers: Vec<(FileId, Span, String)>,
     notes: Vec<Finding>,
 }
@@ -109,6 +112,7 @@ pub fn plan(pipeline: &Pipeline, options: &Options, constraints: &Constraints) -
         .map(|usage| job_work(pipeline, usage, options))
         .collect();
     choose_images(pipeline, &resolved.jobs, &mut work);
+    block_foreign_variable_uses(pipeline, &resolved.jobs, &mut work);
     block_refused_lines(pipeline, &constraints.refused_lines, &mut work);
     block_shared_sites(&mut work);
     let mut planned = Planned::default();
@@ -157,6 +161,7 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
         line_edits: Vec::new(),
         logins: Vec::new(),
         docker_config: None,
+        variable_sites: Vec::new(),
         blockers: Vec::new(),
         notes: Vec::new(),
     };
@@ -179,6 +184,15 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
             }
             let translation = command::translate(call, workspace);
             collect_notes(&mut work, line.file, &translation, options);
+            let carried = arguments::resolve(pipeline, job, line.file, call, &translation);
+            for (file, note) in &carried.notes {
+                collect_note(&mut work, *file, note, options);
+            }
+            work.variable_sites.extend(carried.yaml_sites);
+            for (at, range, text) in carried.edits {
+                let lines = vec![text];
+                work.line_edits.push((at, LineEdit { range, lines }));
+            }
             let login = !writes_auth
                 && !has_auth_variable
                 && pushes_to_gitlab_registry(&translation, &workspace.variables);
@@ -267,37 +281,42 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
 }
 
 fn collect_notes(work: &mut JobWork, file: FileId, translation: &Translation, options: &Options) {
-    let job = vec![work.name().to_string()];
     for note in &translation.notes {
-        let finding = match note.fate {
-            Fate::Blocked => {
-                work.blockers.push((file, note.span, note.message.clone()));
-                continue;
-            }
-            Fate::Unsafe if !options.unsafe_fixes => {
-                work.blockers.push((
-                    file,
-                    note.span,
-                    format!("{} (applied only with --unsafe)", note.message),
-                ));
-                Finding::new(
-                    Rule::UnsafeFlag,
-                    file,
-                    note.span,
-                    format!("not applied without --unsafe: {}", note.message),
-                )
-            }
-            Fate::Unsafe => Finding::new(
+        collect_note(work, file, note, options);
+    }
+}
+
+/// A blocker, or a finding the migrated job reports, by the note's fate.
+fn collect_note(work: &mut JobWork, file: FileId, note: &FlagNote, options: &Options) {
+    let job = vec![work.name().to_string()];
+    let finding = match note.fate {
+        Fate::Blocked => {
+            work.blockers.push((file, note.span, note.message.clone()));
+            return;
+        }
+        Fate::Unsafe if !options.unsafe_fixes => {
+            work.blockers.push((
+                file,
+                note.span,
+                format!("{} (applied only with --unsafe)", note.message),
+            ));
+            Finding::new(
                 Rule::UnsafeFlag,
                 file,
                 note.span,
-                format!("applied with --unsafe: {}", note.message),
-            ),
-            Fate::Dropped => Finding::new(Rule::DroppedFlag, file, note.span, note.message.clone()),
-            Fate::Note => Finding::new(Rule::MigrationNote, file, note.span, note.message.clone()),
-        };
-        work.notes.push(finding.jobs(job.clone()));
-    }
+                format!("not applied without --unsafe: {}", note.message),
+            )
+        }
+        Fate::Unsafe => Finding::new(
+            Rule::UnsafeFlag,
+            file,
+            note.span,
+            format!("applied with --unsafe: {}", note.message),
+        ),
+        Fate::Dropped => Finding::new(Rule::DroppedFlag, file, note.span, note.message.clone()),
+        Fate::Note => Finding::new(Rule::MigrationNote, file, note.span, note.message.clone()),
+    };
+    work.notes.push(finding.jobs(job));
 }
 
 /// Kaniko ≥ 1.9 logged in to `$CI_REGISTRY` by itself; buildctl does not.
@@ -531,6 +550,37 @@ fn sites(job: &JobWork) -> Vec<Site> {
     sites
 }
 
+/// A `variables:` value whose flags are mapped must not change under a job
+/// that passes it to something other than the executor (`docker build
+/// $ARGS`): the Kaniko job that would change it stays as it is.
+fn block_foreign_variable_uses(pipeline: &Pipeline, all_jobs: &[Job], work: &mut [JobWork]) {
+    let kaniko_jobs: BTreeSet<String> = work.iter().map(|w| w.name().to_string()).collect();
+    for job in work.iter_mut() {
+        for (name, site) in job.variable_sites.clone() {
+            let shares_site = |other: &Job| {
+                other.variables.iter().any(|(n, at)| {
+                    n == &name
+                        && at.file == site.file
+                        && pipeline.files[at.file].tree.deref(at.node) == site.node
+                })
+            };
+            let user = all_jobs.iter().find(|other| {
+                !kaniko_jobs.contains(&other.name)
+                    && shares_site(other)
+                    && arguments::uses_variable(pipeline, other, &name)
+            });
+            if let Some(user) = user {
+                let message = format!(
+                    "its flags in `{name}` would change for job `{}`, which uses the variable without Kaniko",
+                    user.name
+                );
+                job.blockers
+                    .push((site.file, key_span(pipeline, site), message));
+            }
+        }
+    }
+}
+
 /// A job whose script line could not be rewritten stays as it is.
 fn block_refused_lines(pipeline: &Pipeline, refused: &BTreeMap<At, String>, work: &mut [JobWork]) {
     for job in work.iter_mut() {
@@ -716,6 +766,25 @@ impl Emitter<'_, '_> {
                 }
             }
             logins.extend(job.logins.iter().map(|(at, range)| (*at, range.start)));
+        }
+        // A call shared with a job that writes its own registry auth gets no
+        // login: it would overwrite that job's config.json. Templates that
+        // never run do not count.
+        for job in ready.iter().filter(|job| !job.usage.job.hidden) {
+            let own: BTreeSet<(At, usize)> = job
+                .logins
+                .iter()
+                .map(|(at, range)| (*at, range.start))
+                .collect();
+            for (at, call) in job.usage.lines.iter().flat_map(|line| {
+                line.invocations
+                    .iter()
+                    .map(move |call| (line.at, call.script_range.start))
+            }) {
+                if !own.contains(&(at, call)) {
+                    logins.remove(&(at, call));
+                }
+            }
         }
         for (at, mut edits) in by_line {
             edits.sort_by_key(|e| e.range.start);
