@@ -261,7 +261,7 @@ fn audit_counts_jobs_by_verdict_with_reasons() {
     assert!(stdout.contains("migrate fully:      1"), "{stdout}");
     assert!(stdout.contains("cannot migrate:     1"), "{stdout}");
     assert!(
-        stdout.contains("--single-snapshot (unmappable)"),
+        stdout.contains("--single-snapshot has no BuildKit counterpart"),
         "{stdout}"
     );
     let markdown = k2b(dir.path())

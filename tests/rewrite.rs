@@ -229,6 +229,90 @@ fn digest_file_step_writes_what_kaniko_wrote() {
     assert_eq!(digest, "sha256:cccc");
 }
 
+/// The name files list every destination as go-containerregistry names it
+/// (Docker Hub expanded, `latest` by default), one line each, with the
+/// digest from the metadata file. Run with a real `sh`.
+#[test]
+fn name_digest_steps_write_what_kaniko_wrote() {
+    let destinations = "--destination alpine --destination docker.io/foo/bar:1 \
+        --destination registry.example.com:5000/a/b --destination localhost/x:y \
+        --destination \"$CI_REGISTRY_IMAGE:$TAG\" --destination quay.io/o/r@sha256:feed";
+    let text = format!(
+        "b:\n  image: gcr.io/kaniko-project/executor:debug\n  script:\n    - /kaniko/executor --context . {destinations} --image-name-with-digest-file \"$OUT/names\" --image-name-tag-with-digest-file \"$OUT/sub/tags\"\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ci.yml"), text).unwrap();
+    let pipeline = load(&dir.path().join("ci.yml"), dir.path());
+    let migration = migrate::migrate(&pipeline, &options(dir.path(), false)).unwrap();
+    let rewritten = &migration.rewrites[0].text;
+    let steps: Vec<&str> = rewritten
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("&& "))
+        .collect();
+    assert_eq!(steps.len(), 4, "{rewritten}");
+    std::fs::write(
+        dir.path().join("kaniko2buildkit-metadata.json"),
+        "{\n  \"containerimage.digest\": \"sha256:cccc\",\n  \"image.name\": \"x\"\n}\n",
+    )
+    .unwrap();
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(steps.join(" && "))
+        .env("TMPDIR", dir.path())
+        .env("OUT", dir.path().join("out"))
+        .env("CI_REGISTRY_IMAGE", "registry.gitlab.com/group/project")
+        .env("TAG", "v1")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let expected = [
+        "index.docker.io/library/alpine:latest@sha256:cccc",
+        "index.docker.io/foo/bar:1@sha256:cccc",
+        "registry.example.com:5000/a/b:latest@sha256:cccc",
+        "index.docker.io/localhost/x:y@sha256:cccc",
+        "registry.gitlab.com/group/project:v1@sha256:cccc",
+        "quay.io/o/r:latest@sha256:cccc",
+    ];
+    let tags = std::fs::read_to_string(dir.path().join("out/sub/tags")).unwrap();
+    assert_eq!(tags, expected.map(|l| format!("{l}\n")).concat());
+    // Both flags given: Kaniko wrote tags into the name file too.
+    let names = std::fs::read_to_string(dir.path().join("out/names")).unwrap();
+    assert_eq!(names, tags);
+}
+
+/// Without the tag file, the name file holds `REPOSITORY@DIGEST` lines.
+#[test]
+fn name_digest_file_alone_has_no_tags() {
+    let text = "b:\n  image: gcr.io/kaniko-project/executor:debug\n  script:\n    - /kaniko/executor --context . --destination alpine:3 --destination r.example.com/x --image-name-with-digest-file \"$OUT/names\"\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ci.yml"), text).unwrap();
+    let pipeline = load(&dir.path().join("ci.yml"), dir.path());
+    let migration = migrate::migrate(&pipeline, &options(dir.path(), false)).unwrap();
+    let rewritten = &migration.rewrites[0].text;
+    let steps: Vec<&str> = rewritten
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("&& "))
+        .collect();
+    std::fs::write(
+        dir.path().join("kaniko2buildkit-metadata.json"),
+        "{\"containerimage.digest\":\"sha256:dddd\"}",
+    )
+    .unwrap();
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(steps.join(" && "))
+        .env("TMPDIR", dir.path())
+        .env("OUT", dir.path().join("out"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let names = std::fs::read_to_string(dir.path().join("out/names")).unwrap();
+    assert_eq!(
+        names,
+        "index.docker.io/library/alpine@sha256:dddd\nr.example.com/x@sha256:dddd\n"
+    );
+}
+
 /// The `buildkitd.toml` the job writes is valid TOML with the settings
 /// Kaniko's flags gave, hosts in variables expanded: run with a real `sh`.
 #[test]

@@ -49,6 +49,9 @@ pub struct Translation {
     /// `buildkitd.toml` lines (inside double quotes) for registry settings
     /// that live in the daemon's configuration.
     pub daemon_config: Vec<String>,
+    /// Steps that must run before the build (`... &&`), such as unpacking a
+    /// `tar://` context.
+    pub before: Vec<String>,
     /// The attributes an image output carried in a variable takes (push,
     /// registry and compression settings), or why it cannot have one.
     pub carried_output: Result<String, String>,
@@ -86,6 +89,7 @@ impl Translation {
         first.push("build".to_string());
         self.config_steps()
             .into_iter()
+            .chain(self.before.iter().map(|step| format!("{step} &&")))
             .chain(std::iter::once(first.join(" ")))
             .chain(self.lines.iter().cloned())
             .chain(self.after.iter().map(|step| format!("&& {step}")))
@@ -114,7 +118,13 @@ struct Collected<'f> {
     tar_path: Option<&'f FlagUse>,
     oci_layout: Option<&'f FlagUse>,
     digest_file: Option<&'f FlagUse>,
+    /// `--image-name-with-digest-file`.
+    name_digest_file: Option<&'f FlagUse>,
+    /// `--image-name-tag-with-digest-file`.
+    name_tag_digest_file: Option<&'f FlagUse>,
     context_sub_path: Option<&'f FlagUse>,
+    /// `--git key=value` uses, for a `git://` context.
+    git: Vec<&'f FlagUse>,
     opts: Vec<String>,
     /// Attributes of the image output, as text inside its double quotes.
     image_attrs: Vec<String>,
@@ -163,6 +173,7 @@ impl Default for Translation {
             pushes: false,
             after: Vec::new(),
             daemon_config: Vec::new(),
+            before: Vec::new(),
             carried_output: Err("the call has no --destination of its own".into()),
         }
     }
@@ -232,11 +243,13 @@ fn collect<'f>(flag: &'f FlagUse, collected: &mut Collected<'f>, out: &mut Trans
         "cache-repo" => collected.cache_repo = Some(flag),
         "no-push" => collected.no_push = Some(flag),
         "tar-path" => collected.tar_path = Some(flag),
-                "oci-layout-path" => collected.oci_layout = Some(flag),
+        "oci-layout-path" => collected.oci_layout = Some(flag),
         "digest-file" if flag.value.starts_with("https://") || flag.value.starts_with("http://") => out.notes.push(
             note(Fate::Blocked, "--digest-file to a URL: Kaniko sent it with HTTP PUT, which the BuildKit image cannot do".into()),
         ),
-                "digest-file" => collected.digest_file = Some(flag),
+        "digest-file" => collected.digest_file = Some(flag),
+        "image-name-with-digest-file" => collected.name_digest_file = Some(flag),
+        "image-name-tag-with-digest-file" => collected.name_tag_digest_file = Some(flag),
         "registry-mirror" | "insecure-registry" | "skip-tls-verify-registry" | "registry-certificate"
         | "registry-client-cert" | "registry-map" => {
             if let Err(message) = registry_setting(spec.name, flag, collected) {
@@ -254,6 +267,7 @@ fn collect<'f>(flag: &'f FlagUse, collected: &mut Collected<'f>, out: &mut Trans
             "--insecure-pull: BuildKit needs each pulled registry by name (`http = true` in buildkitd.toml)".into(),
         )),
         "context-sub-path" => collected.context_sub_path = Some(flag),
+        "git" => collected.git.push(flag),
         "no-push-cache" => collected.no_push_cache = is_true(&flag.value),
         "insecure" if is_true(&flag.value) => {
             collected
@@ -370,15 +384,37 @@ fn collect<'f>(flag: &'f FlagUse, collected: &mut Collected<'f>, out: &mut Trans
                 format!("--{} dropped: {why}", flag.spec.name),
             ))
         }
-        _ => out.notes.push(note(
-            Fate::Blocked,
-            format!(
-                "--{} ({}) is not migrated by this version",
-                flag.spec.name,
-                spec.class.as_str()
-            ),
-        )),
+        _ => out.notes.push(note(Fate::Blocked, unmappable_reason(flag.spec.name))),
     }
+}
+
+/// Why an unmappable flag keeps its job, and what to do instead.
+fn unmappable_reason(name: &str) -> String {
+    let advice = match name {
+        "single-snapshot" => {
+            "BuildKit cannot squash layers; squash in the Dockerfile (a last stage `FROM scratch` + `COPY --from=build / /`) or drop the flag"
+        }
+        "push-ignore-immutable-tag-errors" => {
+            "BuildKit fails a push to an immutable tag; skip the build when the tag exists (`regctl image digest` or `crane digest` in an earlier step), or allow the job to fail"
+        }
+        "skip-default-registry-fallback" => {
+            "BuildKit always falls back to the original registry; block it at the network level if pulls must only use the mirrors"
+        }
+        "bucket" => {
+            "download the context archive from the bucket in an earlier step or job, unpack it and build that directory"
+        }
+        "materialize" => {
+            "BuildKit never unpacks the image into the job; export it with `--output type=local,dest=DIR` if a later step needs its files"
+        }
+        "dryrun" => {
+            "BuildKit has no dry run; `--opt requestid=frontend.outline` prints the build's outline without building"
+        }
+        "credential-helpers" => {
+            "the BuildKit image has no credential helpers; write the registry credentials into `config.json` before the build"
+        }
+        _ => "this version has no mapping for it",
+    };
+    format!("--{name} has no BuildKit counterpart: {advice}")
 }
 
 /// Deprecated spellings behave as the flag they stand for.
@@ -439,12 +475,19 @@ fn build_lines(
     out: &mut Translation,
 ) {
     out.lines.push("--frontend dockerfile.v0".to_string());
-    let context = context_line(call, c, out);
-    if let Some(context) = &context {
-        out.lines
-            .push(format!("--local {}", prefixed("context=", context)));
-        dockerfile_lines(c, context, workspace, out);
+    match context_source(call, c, out) {
+        Some(Context::Local(directory)) => {
+            out.lines
+                .push(format!("--local {}", prefixed("context=", &directory)));
+            dockerfile_lines(c, &directory, workspace, out);
+        }
+        Some(Context::Remote(url)) => {
+            out.lines.push(format!("--opt \"context={url}\""));
+            remote_dockerfile_line(c, out);
+        }
+        None => {}
     }
+    git_options(c, out);
     out.lines.extend(c.opts.iter().cloned());
     out.lines
         .extend(call.problems.iter().filter_map(|problem| match problem {
@@ -453,6 +496,7 @@ fn build_lines(
         }));
     cache_lines(c, no_push, workspace, out);
     digest_lines(c, out);
+    name_digest_lines(c, out);
     daemon_config(c, out);
     let names = c
         .destinations
@@ -675,32 +719,117 @@ const METADATA_FILE: &str = "\"${TMPDIR:-/tmp}/kaniko2buildkit-metadata.json\"";
 /// `sha256:...`, no line break, parent directories created.
 fn digest_lines(c: &Collected, out: &mut Translation) {
     let Some(flag) = c.digest_file else { return };
-    if c.destinations.is_empty() {
-        out.notes.push(FlagNote {
-            fate: Fate::Blocked,
-            span: flag.span,
-            message: "--digest-file needs a --destination".into(),
-        });
-        return;
-    }
-    let Some(file) = in_double_quotes(&flag.raw) else {
-        out.notes.push(FlagNote {
-            fate: Fate::Blocked,
-            span: flag.span,
-            message: "--digest-file has an unclosed quote".into(),
-        });
+    let Some(file) = digest_target(flag, c, out) else {
         return;
     };
-    out.lines.push(format!("--metadata-file {METADATA_FILE}"));
+    metadata_line(out);
     out.after
         .push(format!("mkdir -p \"$(dirname \"{file}\")\""));
     out.after.push(format!(
-        "sed -n 's/.*\"containerimage\\.digest\":[[:space:]]*\"\\([^\"]*\\)\".*/\\1/p' {METADATA_FILE} | tr -d '\\n' > \"{file}\""
+        "sed -n {DIGEST_SED} {METADATA_FILE} | tr -d '\\n' > \"{file}\""
     ));
 }
 
-/// `--context DIR` or `dir://DIR`; other context kinds wait for a later version.
-fn context_line(call: &Invocation, c: &Collected, out: &mut Translation) -> Option<String> {
+/// Reads `containerimage.digest` out of the metadata file with busybox `sed`.
+const DIGEST_SED: &str = r#"'s/.*"containerimage\.digest":[[:space:]]*"\([^"]*\)".*/\1/p'"#;
+
+/// The file a digest flag names, as text for double quotes; `None`, with a
+/// blocker, when there is nothing to take a digest of or the path cannot
+/// be read.
+fn digest_target(flag: &FlagUse, c: &Collected, out: &mut Translation) -> Option<String> {
+    let blocked = |message: String| FlagNote {
+        fate: Fate::Blocked,
+        span: flag.span,
+        message,
+    };
+    if c.destinations.is_empty() {
+        let message = format!("--{} needs a --destination", flag.spec.name);
+        out.notes.push(blocked(message));
+        return None;
+    }
+    let file = in_double_quotes(&flag.raw);
+    if file.is_none() {
+        let message = format!("--{} has an unclosed quote", flag.spec.name);
+        out.notes.push(blocked(message));
+    }
+    file
+}
+
+fn metadata_line(out: &mut Translation) {
+    let line = format!("--metadata-file {METADATA_FILE}");
+    if !out.lines.contains(&line) {
+        out.lines.push(line);
+    }
+}
+
+/// Turns an image reference in `$r` into go-containerregistry's full
+/// repository (`$n`) and tag (`$t`), as Kaniko named images in its digest
+/// files: a first part without `.` or `:` is a Docker Hub repository,
+/// `docker.io` is `index.docker.io`, a one-part Hub name gets `library/`,
+/// and the tag defaults to `latest`. Busybox `sh` only.
+const NORMALISE_REFERENCE: &str = concat!(
+    r#"n="${r%%@*}"; l="${n##*/}"; "#,
+    r#"case "$l" in *:*) t="${l##*:}"; n="${n%:*}";; *) t=latest;; esac; "#,
+    r#"case "$n" in */*) case "${n%%/*}" in *.*|*:*) ;; *) n="index.docker.io/$n";; esac;; *) n="index.docker.io/$n";; esac; "#,
+    r#"case "$n" in docker.io/*) n="index.docker.io/${n#docker.io/}";; esac; "#,
+    r#"case "$n" in index.docker.io/*/*) ;; index.docker.io/*) n="index.docker.io/library/${n#index.docker.io/}";; esac"#,
+);
+
+/// `--image-name-with-digest-file` and `--image-name-tag-with-digest-file`:
+/// one `REPOSITORY@DIGEST` (or `REPOSITORY:TAG@DIGEST`) line per
+/// destination, in order, written from the metadata file's digest. When
+/// both flags are given Kaniko put tags in both files; so does this.
+fn name_digest_lines(c: &Collected, out: &mut Translation) {
+    let both = c.name_digest_file.is_some() && c.name_tag_digest_file.is_some();
+    let files = [(c.name_digest_file, both), (c.name_tag_digest_file, true)];
+    for (flag, with_tag) in files {
+        let Some(flag) = flag else { continue };
+        let Some(file) = digest_target(flag, c, out) else {
+            continue;
+        };
+        let Some(names) = c
+            .destinations
+            .iter()
+            .map(|d| in_double_quotes(&d.raw).map(|text| format!("\"{text}\"")))
+            .collect::<Option<Vec<_>>>()
+        else {
+            continue;
+        };
+        metadata_line(out);
+        let line = if with_tag { "%s:%s@%s\\n" } else { "%s@%s\\n" };
+        let fields = if with_tag {
+            "\"$n\" \"$t\" \"$d\""
+        } else {
+            "\"$n\" \"$d\""
+        };
+        out.after
+            .push(format!("mkdir -p \"$(dirname \"{file}\")\""));
+        out.after.push(format!(
+            "d=\"$(sed -n {DIGEST_SED} {METADATA_FILE})\" && for r in {}; do {NORMALISE_REFERENCE}; printf '{line}' {fields}; done > \"{file}\"",
+            names.join(" ")
+        ));
+        if both && flag.spec.name == "image-name-with-digest-file" {
+            out.notes.push(FlagNote {
+                fate: Fate::Note,
+                span: flag.span,
+                message: "with --image-name-tag-with-digest-file also given, Kaniko wrote tags into this file too; so does the new step".into(),
+            });
+        }
+    }
+}
+
+/// Where the build context comes from.
+enum Context {
+    /// A directory in the job, as shell text for `--local context=`.
+    Local(String),
+    /// A git or HTTPS URL the daemon fetches, as text for double quotes.
+    Remote(String),
+}
+
+/// `--context`: a directory (plain or `dir://`), a `git://` repository, an
+/// HTTPS tarball, or a `tar://` archive unpacked first. Cloud buckets and
+/// standard input have no BuildKit counterpart.
+fn context_source(call: &Invocation, c: &Collected, out: &mut Translation) -> Option<Context> {
     let Some(flag) = c.context else {
         out.notes.push(FlagNote {
             fate: Fate::Blocked,
@@ -710,22 +839,83 @@ fn context_line(call: &Invocation, c: &Collected, out: &mut Translation) -> Opti
         });
         return None;
     };
-    if let Some(scheme) = flag
-        .value
-        .split_once("://")
-        .map(|(s, _)| s)
-        .filter(|s| *s != "dir")
-    {
+    let blocked = |out: &mut Translation, message: String| {
         out.notes.push(FlagNote {
             fate: Fate::Blocked,
             span: flag.span,
-            message: format!("a `{scheme}://` context is not migrated by this version"),
+            message,
         });
-        return None;
+        None
+    };
+    let Some(text) = in_double_quotes(&flag.raw) else {
+        return blocked(out, "--context has an unclosed quote".into());
+    };
+    let sub_path = c.context_sub_path.and_then(|f| in_double_quotes(&f.raw));
+    match text.split_once("://") {
+        None => Some(Context::Local(plain_directory(flag, c, out))),
+        Some(("dir", _)) => Some(Context::Local(plain_directory(flag, c, out))),
+        Some(("git", rest)) => git_context(rest, sub_path.as_deref(), c, out, flag.span),
+        Some(("https", rest)) if is_azure_blob(rest) => blocked(
+            out,
+            "an Azure Blob Storage context has no BuildKit counterpart: download and unpack the archive in an \
+             earlier step (or job, passed on as an artifact) and build that directory"
+                .into(),
+        ),
+        Some(("https", _)) => {
+            if let Some(sub) = &sub_path {
+                out.lines.push(format!("--opt \"contextsubdir={sub}\""));
+            }
+            out.notes.push(FlagNote {
+                fate: Fate::Note,
+                span: flag.span,
+                message: "an HTTPS context is fetched by the BuildKit daemon, which reads the Dockerfile from the archive's root".into(),
+            });
+            Some(Context::Remote(text))
+        }
+        Some(("tar", "stdin")) => blocked(
+            out,
+            "a context read from standard input (`tar://stdin`) has no buildctl counterpart: write the archive to a file and use `tar://FILE`".into(),
+        ),
+        Some(("tar", archive)) => {
+            let directory = "${TMPDIR:-/tmp}/kaniko2buildkit-context";
+            out.before.push(format!(
+                "mkdir -p \"{directory}\" && tar -xzf \"{archive}\" -C \"{directory}\""
+            ));
+            let directory = match &sub_path {
+                Some(sub) => format!("{directory}/{sub}"),
+                None => directory.to_string(),
+            };
+            Some(Context::Local(format!("\"{directory}\"")))
+        }
+        Some((scheme @ ("gs" | "s3"), _)) => blocked(
+            out,
+            format!(
+                "a bucket context (`{scheme}://`) has no BuildKit counterpart: download the archive in an earlier \
+                 step (or job, passed on as an artifact), unpack it, and build that directory"
+            ),
+        ),
+        Some((scheme, _)) => blocked(out, format!("Kaniko does not know `{scheme}://` contexts")),
     }
+}
+
+/// The Azure Blob Storage hosts Kaniko recognised in an `https://` context.
+fn is_azure_blob(rest: &str) -> bool {
+    let host = rest.split('/').next().unwrap_or_default();
+    [
+        ".blob.core.windows.net",
+        ".blob.core.chinacloudapi.cn",
+        ".blob.core.cloudapi.de",
+        ".blob.core.usgovcloudapi.net",
+    ]
+    .iter()
+    .any(|suffix| host.ends_with(suffix))
+}
+
+/// A directory context as written; `--context-sub-path` is joined on only
+/// for `dir://`, since Kaniko ignores it for a plain path.
+fn plain_directory(flag: &FlagUse, c: &Collected, out: &mut Translation) -> String {
     let directory = flag.raw.replacen("dir://", "", 1);
-    Some(match c.context_sub_path {
-        // Kaniko applies the sub-path only to contexts with a `scheme://`.
+    match c.context_sub_path {
         Some(sub) if flag.value.starts_with("dir://") => match in_double_quotes(&directory) {
             Some(base) => format!(
                 "\"{}/{}\"",
@@ -745,7 +935,115 @@ fn context_line(call: &Invocation, c: &Collected, out: &mut Translation) -> Opti
             directory
         }
         None => directory,
-    })
+    }
+}
+
+/// `git://HOST/PATH[#REF[#COMMIT]]`: Kaniko cloned it over HTTPS. BuildKit
+/// takes an `https://` URL ending in `.git` (else it downloads the page)
+/// with the ref, sub-directory and submodule choice as query parameters
+/// (BuildKit v0.24 and later).
+fn git_context(
+    rest: &str,
+    sub_path: Option<&str>,
+    c: &Collected,
+    out: &mut Translation,
+    span: Span,
+) -> Option<Context> {
+    let mut parts = rest.split('#');
+    let repository = parts.next().unwrap_or_default();
+    let (reference, commit) = (parts.next(), parts.next());
+    let mut branch = None;
+    let mut submodules = false;
+    for flag in &c.git {
+        let (key, value) = flag.value.split_once('=').unwrap_or((&flag.value, "true"));
+        match key {
+            "branch" => branch = Some(value.to_string()),
+            "recurse-submodules" => submodules = is_true(value),
+            "single-branch" | "depth" => out.notes.push(FlagNote {
+                fate: Fate::Dropped,
+                span: flag.span,
+                message: format!("--git {key} dropped: BuildKit fetches only the ref it builds"),
+            }),
+            "insecure-skip-tls" if is_true(value) => out.notes.push(FlagNote {
+                fate: Fate::Blocked,
+                span: flag.span,
+                message: "--git insecure-skip-tls=true: BuildKit's git source always checks TLS"
+                    .into(),
+            }),
+            "insecure-skip-tls" => {}
+            other => out.notes.push(FlagNote {
+                fate: Fate::Blocked,
+                span: flag.span,
+                message: format!("--git {other}: Kaniko does not know this option"),
+            }),
+        }
+    }
+    let mut url = format!("https://{repository}");
+    if !repository.ends_with(".git") {
+        url.push_str(".git");
+    }
+    let mut query = Vec::new();
+    if let Some(reference) = commit.or(reference).or(branch.as_deref()) {
+        query.push(format!("ref={reference}"));
+    }
+    if let Some(sub) = sub_path {
+        query.push(format!("subdir={}", sub.trim_matches('/')));
+    }
+    if !submodules {
+        query.push("submodules=false".into());
+    }
+    url.push('?');
+    url.push_str(&query.join("&"));
+    out.notes.push(FlagNote {
+        fate: Fate::Note,
+        span,
+        message: "a private repository needs credentials: Kaniko read GIT_TOKEN or GIT_USERNAME/GIT_PASSWORD; \
+                  BuildKit takes `--secret id=GIT_AUTH_HEADER.HOST,env=VAR` with VAR=\"basic BASE64(USER:PASSWORD)\""
+            .into(),
+    });
+    Some(Context::Remote(url))
+}
+
+/// `--git` only matters for a `git://` context.
+fn git_options(c: &Collected, out: &mut Translation) {
+    let is_git = c.context.is_some_and(|f| f.value.starts_with("git://"));
+    if is_git {
+        return;
+    }
+    for flag in &c.git {
+        out.notes.push(FlagNote {
+            fate: Fate::Dropped,
+            span: flag.span,
+            message: "--git dropped: Kaniko reads it only for a git:// context".into(),
+        });
+    }
+}
+
+/// With a remote context the Dockerfile is read from it: only its path
+/// inside the context is passed. A Dockerfile in the job's own files would
+/// need a second source, which this version does not write.
+fn remote_dockerfile_line(c: &Collected, out: &mut Translation) {
+    let Some(flag) = c.dockerfile else { return };
+    let Some(path) = in_double_quotes(&flag.raw) else {
+        out.notes.push(FlagNote {
+            fate: Fate::Blocked,
+            span: flag.span,
+            message: "--dockerfile has an unclosed quote".into(),
+        });
+        return;
+    };
+    if path.starts_with('/') || path.starts_with('$') {
+        out.notes.push(FlagNote {
+            fate: Fate::Blocked,
+            span: flag.span,
+            message: "a Dockerfile outside a remote context: keep it in the repository, or clone the repository in the job and build it as a directory".into(),
+        });
+        return;
+    }
+    let path = path.trim_start_matches("./");
+    if path != "Dockerfile" {
+        out.lines.push(format!("--opt \"filename={path}\""));
+    }
 }
 
 /// `--local dockerfile=DIR --opt filename=NAME`, resolved as Kaniko resolves
