@@ -149,7 +149,7 @@ fn attach_fixes(pipeline: &Pipeline, analysis: &mut Analysis, config: &Config) {
         buildkit_image: config
             .buildkit_image
             .clone()
-            .unwrap_or_else(|| crate::migrate::DEFAULT_BUILDKIT_IMAGE.to_string()),
+            .unwrap_or_else(|| config.flavor.default_image()),
         ..Default::default()
     };
     let fixes = crate::migrate::proposed_fixes(pipeline, &options);

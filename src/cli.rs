@@ -97,9 +97,15 @@ pub struct FixArgs {
     pub unsafe_fixes: bool,
 
     /// The BuildKit image jobs move to [default: the config file's
-    /// `buildkit-image`, else moby/buildkit:v0.32.2-rootless].
+    /// `buildkit-image`, else the flavour's image, e.g.
+    /// moby/buildkit:v0.32.2-rootless].
     #[arg(long, value_name = "IMAGE")]
     pub buildkit_image: Option<String>,
+
+    /// How migrated jobs run BuildKit [default: the config file's `flavor`,
+    /// else rootless]. See docs/flavours.md for the security trade-offs.
+    #[arg(long, value_enum, value_name = "FLAVOR")]
+    pub flavor: Option<crate::mapping::flavor::Flavor>,
 }
 
 #[derive(Debug, Args)]

@@ -21,19 +21,7 @@ use crate::span::Span;
 /// The file looked for at the project root.
 pub const FILE_NAME: &str = ".kaniko2buildkit.toml";
 
-/// How the migrated jobs run BuildKit. Stored for the rewrite; `check` does
-/// not depend on it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Flavor {
-    /// `moby/buildkit:*-rootless` with `buildctl-daemonless.sh`: no
-    /// privileged runner needed, only unconfined seccomp/AppArmor.
-    #[default]
-    Rootless,
-    /// `moby/buildkit:*` (root daemon) for runners that already allow
-    /// privileged containers.
-    Privileged,
-}
+pub use crate::mapping::flavor::Flavor;
 
 /// Per-rule settings: `[rules."kaniko/path"]`.
 #[derive(Clone, Debug, Default)]

@@ -8,6 +8,7 @@ use crate::check::{EXIT_CLEAN, EXIT_ERROR, EXIT_FOUND, Output, load_config, load
 use crate::cli::{CheckArgs, DiffFormat, FixArgs};
 use crate::finding::Finding;
 use crate::gitlab::{LoadError, Pipeline};
+use crate::mapping::flavor::Flavor;
 use crate::migrate::{self, Migration, Options};
 use crate::report::Renderer;
 
@@ -15,6 +16,8 @@ use crate::report::Renderer;
 pub(crate) struct Outcome {
     pub(crate) pipeline: Pipeline,
     pub(crate) result: Result<Migration, LoadError>,
+    /// How the migrated jobs run BuildKit, for the run's notes.
+    pub(crate) flavor: Flavor,
 }
 
 pub(crate) fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
@@ -28,12 +31,16 @@ pub(crate) fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
         Ok(config) => config,
         Err(error) => return (Vec::new(), vec![error]),
     };
+    let mut config = config;
+    if let Some(flavor) = args.flavor {
+        config.flavor = flavor;
+    }
     let (pipelines, mut errors) = load_with(&check_args, &config);
     let buildkit_image = args
         .buildkit_image
         .clone()
         .or_else(|| config.buildkit_image.clone())
-        .unwrap_or_else(|| migrate::DEFAULT_BUILDKIT_IMAGE.to_string());
+        .unwrap_or_else(|| config.flavor.default_image());
     let mut outcomes = Vec::new();
     for pipeline in pipelines {
         errors.extend(pipeline.errors.iter().cloned());
@@ -56,7 +63,11 @@ pub(crate) fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
                 help: Some("nothing was written; please report this with the file".into()),
             }
         });
-        outcomes.push(Outcome { pipeline, result });
+        outcomes.push(Outcome {
+            pipeline,
+            result,
+            flavor: config.flavor,
+        });
     }
     (outcomes, errors)
 }
@@ -93,6 +104,7 @@ pub fn run_diff(args: &FixArgs, format: DiffFormat, out: &mut Output) -> u8 {
     let _ = out.stdout.write_all(report.as_bytes());
     if format == DiffFormat::Unified {
         print_findings(&outcomes, &renderer, out);
+        print_run_notes(&outcomes, out);
         let _ = writeln!(out.stderr, "{}", summary(&outcomes, "Would migrate"));
     }
     finish(
@@ -141,6 +153,7 @@ pub fn run_fix(args: &FixArgs, out: &mut Output) -> u8 {
         }
     }
     print_findings(&outcomes, &renderer, out);
+    print_run_notes(&outcomes, out);
     let _ = writeln!(out.stderr, "{}", summary(&outcomes, "Migrated"));
     let remaining = outcomes.iter().any(|o| {
         o.result
@@ -191,6 +204,29 @@ fn print_findings(outcomes: &[Outcome], renderer: &Renderer, out: &mut Output) {
                 renderer.finding(&outcome.pipeline, finding)
             );
         }
+    }
+}
+
+/// What holds for every migrated job, said once per run rather than once
+/// per job: what the runner must allow, and the media types pushed.
+fn run_notes(outcomes: &[Outcome]) -> Vec<String> {
+    let migrated = outcomes
+        .iter()
+        .find(|o| o.result.as_ref().is_ok_and(|m| !m.migrated_jobs.is_empty()));
+    let Some(outcome) = migrated else {
+        return Vec::new();
+    };
+    vec![
+        outcome.flavor.runner_note().to_string(),
+        "images are pushed with OCI media types (BuildKit v0.31 and later) where Kaniko kept the base image's, \
+         usually Docker's: add `oci-mediatypes=false` to an image output if a consumer needs Docker media types"
+            .to_string(),
+    ]
+}
+
+fn print_run_notes(outcomes: &[Outcome], out: &mut Output) {
+    for note in run_notes(outcomes) {
+        let _ = writeln!(out.stderr, "note: {note}");
     }
 }
 
@@ -260,6 +296,9 @@ fn markdown_summary(outcomes: &[Outcome]) -> String {
             );
         }
         out.push_str("\n</details>\n");
+    }
+    for note in run_notes(outcomes) {
+        let _ = write!(out, "\n> **Note:** {}\n", note.replace('|', "\\|"));
     }
     out
 }

@@ -346,3 +346,57 @@ fn json_fixes_reproduce_what_fix_writes() {
             .contains("--single-snapshot")
     );
 }
+
+#[test]
+fn the_flavour_shapes_the_job_and_the_runner_note() {
+    let dir = project(&[(".gitlab-ci.yml", KANIKO)]);
+    let out = k2b(dir.path())
+        .args(["diff", "--flavor", "daemon"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    );
+    assert!(
+        stdout.contains("buildctl --addr tcp://buildkitd:1234 build"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("services: [{ name: moby/buildkit:v0.32.2, alias: buildkitd"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("note: this flavour runs BuildKit as root"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("note: ").count(), 2, "{stderr}");
+
+    let out = k2b(dir.path()).arg("diff").output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("note: rootless BuildKit needs the runner"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_config_file_chooses_the_flavour() {
+    let dir = project(&[
+        (".gitlab-ci.yml", KANIKO),
+        (".kaniko2buildkit.toml", "flavor = \"buildx\"\n"),
+    ]);
+    let out = k2b(dir.path()).arg("diff").output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("docker -H tcp://docker:2375 buildx build"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("name: docker:27"), "{stdout}");
+    let out = k2b(dir.path())
+        .args(["diff", "--flavor", "privileged"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("name: moby/buildkit:v0.32.2,"), "{stdout}");
+}

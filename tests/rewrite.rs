@@ -9,6 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use kaniko2buildkit::gitlab::{Input, Pipeline};
+use kaniko2buildkit::mapping::flavor::Flavor;
 use kaniko2buildkit::migrate::{self, Migration, Options};
 use kaniko2buildkit::report;
 
@@ -87,6 +88,47 @@ fn rewrites_match_snapshots() {
                     format!("{name}.with-unsafe"),
                     render(&pipeline, &migration)
                 );
+            }
+        }
+    });
+}
+
+/// Every file under `fixtures/flavours/` migrated with every flavour, one
+/// snapshot each, and a second run changes nothing.
+#[test]
+fn flavours_match_snapshots() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/flavours");
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(dir.join("expected"));
+    settings.set_prepend_module_to_snapshot(false);
+    let mut inputs: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "yml"))
+        .collect();
+    inputs.sort();
+    assert!(!inputs.is_empty());
+    settings.bind(|| {
+        for path in &inputs {
+            let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+            for flavor in Flavor::ALL {
+                let mut options = options(&dir, false);
+                options.config.flavor = flavor;
+                options.buildkit_image = flavor.default_image();
+                let pipeline = load(path, &dir);
+                let migration = migrate::migrate(&pipeline, &options).unwrap();
+                insta::assert_snapshot!(
+                    format!("{stem}.{}", flavor.as_str()),
+                    render(&pipeline, &migration)
+                );
+                let texts: BTreeMap<_, _> = migration
+                    .rewrites
+                    .iter()
+                    .map(|r| (r.file, r.text.clone()))
+                    .collect();
+                let again = pipeline.with_texts(&texts).unwrap();
+                let second = migrate::migrate(&again, &options).unwrap();
+                assert!(second.rewrites.is_empty(), "{stem} {flavor:?}");
             }
         }
     });

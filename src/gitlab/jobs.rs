@@ -29,6 +29,7 @@ const RESERVED: &[&str] = &[
 const JOB_KEYS: &[&str] = &[
     "extends",
     "image",
+    "services",
     "script",
     "before_script",
     "after_script",
@@ -37,7 +38,7 @@ const JOB_KEYS: &[&str] = &[
 ];
 
 /// Keys a job takes from `default:` unless it sets them or opts out.
-const DEFAULT_KEYS: &[&str] = &["image", "before_script", "after_script"];
+const DEFAULT_KEYS: &[&str] = &["image", "services", "before_script", "after_script"];
 
 /// How deep `extends` chains are followed. GitLab stops at 11 levels; this
 /// only keeps hostile input from exhausting the stack.
@@ -92,6 +93,8 @@ pub struct Job {
     pub scripts: Vec<ScriptLine>,
     /// Effective variables, job over global: name and value scalar.
     pub variables: Vec<(String, At)>,
+    /// The effective `services:` value, from the job, a template or `default:`.
+    pub services: Option<At>,
 }
 
 /// All jobs of a pipeline, and what went wrong resolving them.
@@ -391,6 +394,7 @@ impl<'p> Resolver<'p> {
                 self.flatten_script(lines, section, name, &mut scripts);
             }
         }
+        let services = value.get("services").map(Value::at);
         Some(Job {
             name: name.to_string(),
             hidden,
@@ -398,6 +402,7 @@ impl<'p> Resolver<'p> {
             image,
             scripts,
             variables,
+            services,
         })
     }
 

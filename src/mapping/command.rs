@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use super::flavor::{self, Flavor};
 use super::quote::{self, in_double_quotes, prefixed, suffixed};
 use super::table::{Class, FlagSpec};
 use crate::kaniko::invocation::{FlagUse, Invocation, Problem};
@@ -55,15 +56,18 @@ pub struct Translation {
     /// The attributes an image output carried in a variable takes (push,
     /// registry and compression settings), or why it cannot have one.
     pub carried_output: Result<String, String>,
+    /// How the job runs BuildKit, which decides the command's shape.
+    pub flavor: Flavor,
 }
 
-/// Where rootless buildkitd reads its configuration.
-const DAEMON_CONFIG_DIR: &str = "\"$HOME/.config/buildkit\"";
-
 impl Translation {
-    /// Writes `buildkitd.toml` before the build, one `printf` argument per
-    /// line so that hosts held in variables still expand.
+    /// Writes `buildkitd.toml` where the flavour's daemon reads it, before
+    /// the build, one `printf` argument per line so that hosts held in
+    /// variables still expand.
     fn config_steps(&self) -> Vec<String> {
+        let Some(dir) = self.flavor.config_dir() else {
+            return Vec::new();
+        };
         if self.daemon_config.is_empty() {
             return Vec::new();
         }
@@ -73,24 +77,21 @@ impl Translation {
             .map(|line| format!("\"{line}\""))
             .collect();
         vec![
-            format!("mkdir -p {DAEMON_CONFIG_DIR} &&"),
+            format!("mkdir -p \"{dir}\" &&"),
             format!(
-                "printf '%s\\n' {} > \"$HOME/.config/buildkit/buildkitd.toml\" &&",
+                "printf '%s\\n' {} > \"{dir}/buildkitd.toml\" &&",
                 lines.join(" ")
             ),
         ]
     }
 
-    /// The command as logical lines: the first holds the program and
-    /// `build`, each further line one argument group.
+    /// The command as logical lines: the steps before the build, the
+    /// program and `build`, then one argument group per line.
     pub fn command_lines(&self) -> Vec<String> {
-        let mut first = vec![BUILDCTL.to_string()];
-        first.extend(self.global.iter().cloned());
-        first.push("build".to_string());
         self.config_steps()
             .into_iter()
             .chain(self.before.iter().map(|step| format!("{step} &&")))
-            .chain(std::iter::once(first.join(" ")))
+            .chain(self.flavor.build_command(&self.global))
             .chain(self.lines.iter().cloned())
             .chain(self.after.iter().map(|step| format!("&& {step}")))
             .collect()
@@ -104,6 +105,7 @@ pub struct Workspace<'a> {
     pub root: Option<&'a Path>,
     /// The job's variables as written in the pipeline, name and value.
     pub variables: Vec<(String, String)>,
+    pub flavor: Flavor,
 }
 
 /// Values of the flags that combine into one BuildKit argument.
@@ -175,6 +177,7 @@ impl Default for Translation {
             daemon_config: Vec::new(),
             before: Vec::new(),
             carried_output: Err("the call has no --destination of its own".into()),
+            flavor: Flavor::default(),
         }
     }
 }
@@ -200,8 +203,36 @@ pub fn translate(call: &Invocation, workspace: &Workspace) -> Translation {
         .collect();
     let no_push = collected.no_push.is_some_and(|f| is_true(&f.value));
     out.pushes = !no_push && !collected.destinations.is_empty();
+    out.flavor = workspace.flavor;
     build_lines(call, &collected, no_push, workspace, &mut out);
+    fit_flavor(call, &mut out);
     out
+}
+
+/// What the flavour cannot carry: daemon settings when the daemon is a
+/// service, and, for buildx, the buildctl options rewritten as its own.
+fn fit_flavor(call: &Invocation, out: &mut Translation) {
+    let blocked = |message: String| FlagNote {
+        fate: Fate::Blocked,
+        span: call.span,
+        message,
+    };
+    let flavor = out.flavor;
+    if !out.daemon_config.is_empty() && flavor.config_dir().is_none() {
+        out.notes.push(blocked(format!(
+            "registry settings go into buildkitd.toml, which a job cannot write for the `{}` flavour's service: \
+             use `--flavor rootless` or `privileged`, or configure the service by hand",
+            flavor.as_str()
+        )));
+    }
+    if flavor == Flavor::Buildx {
+        match flavor::buildx_arguments(&out.lines) {
+            Ok(arguments) => out.lines = arguments,
+            Err(message) => out
+                .notes
+                .push(blocked(format!("--flavor buildx: {message}"))),
+        }
+    }
 }
 
 /// Why a word of the call keeps the job as it is.
@@ -1262,6 +1293,10 @@ fn lone_variable(text: &str) -> Option<&str> {
         .then_some(name)
 }
 
+/// `--custom-platform` changes meaning: Kaniko only recorded it.
+const EMULATION_NOTE: &str =
+    "BuildKit really runs `RUN` steps for this platform: a foreign one needs QEMU on the runner";
+
 /// What became of one flag written in a variable's value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Carried {
@@ -1277,9 +1312,11 @@ pub struct Carried {
 /// the destinations) and must be written in the call.
 ///
 /// The word copies the value as written, so it keeps whatever quoting
-/// context the value sits in; `image_output` is the call's
-/// [`Translation::carried_output`].
-pub fn translate_carried(flag: &FlagUse, image_output: &Result<String, String>) -> Carried {
+/// context the value sits in; `call` is the translation of the call that
+/// passes the variable on.
+pub fn translate_carried(flag: &FlagUse, call: &Translation) -> Carried {
+    let image_output = &call.carried_output;
+    let buildx = call.flavor == Flavor::Buildx;
     let spec = canonical(flag.spec);
     let value = &flag.raw;
     let mapped = |word: String| Carried {
@@ -1291,6 +1328,22 @@ pub fn translate_carried(flag: &FlagUse, image_output: &Result<String, String>) 
         note: Some((fate, message)),
     };
     match spec.name {
+        "build-arg" | "label" | "target" | "custom-platform" | "secret" if buildx => {
+            let option = match spec.name {
+                "custom-platform" => "platform",
+                name => name,
+            };
+            let word = match spec.name {
+                "build-arg" if !value.contains('=') && !value.starts_with('$') => {
+                    format!("--build-arg={value}=${{{value}}}")
+                }
+                _ => format!("--{option}={value}"),
+            };
+            Carried {
+                word: Some(word),
+                note: (spec.name == "custom-platform").then(|| (Fate::Note, EMULATION_NOTE.into())),
+            }
+        }
         "build-arg" if value.contains('=') || value.starts_with('$') => {
             mapped(format!("--opt=build-arg:{value}"))
         }
@@ -1300,10 +1353,7 @@ pub fn translate_carried(flag: &FlagUse, image_output: &Result<String, String>) 
         "secret" => mapped(format!("--secret={value}")),
         "custom-platform" => Carried {
             word: Some(format!("--opt=platform={value}")),
-            note: Some((
-                Fate::Note,
-                "BuildKit really runs `RUN` steps for this platform: a foreign one needs QEMU on the runner".into(),
-            )),
+            note: Some((Fate::Note, EMULATION_NOTE.into())),
         },
         "destination" => match image_output {
             Ok(attrs) if !value.contains(',') => {
@@ -1315,12 +1365,15 @@ pub fn translate_carried(flag: &FlagUse, image_output: &Result<String, String>) 
             ),
             Err(why) => gone(
                 Fate::Blocked,
-                format!("--destination in a variable becomes an image output of its own, but {why}"),
+                format!(
+                    "--destination in a variable becomes an image output of its own, but {why}"
+                ),
             ),
         },
         "verbosity" if matches!(flag.value.as_str(), "debug" | "trace") => gone(
             Fate::Blocked,
-            "--verbosity=debug becomes `--debug`, which goes before `build`: write it in the call".into(),
+            "--verbosity=debug becomes `--debug`, which goes before `build`: write it in the call"
+                .into(),
         ),
         "verbosity" => gone(
             Fate::Dropped,

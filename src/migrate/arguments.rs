@@ -103,8 +103,8 @@ pub fn resolve(
         let in_scripts = shell_definitions(pipeline, job, name, &mut outcome);
         if in_yaml.is_none() && in_scripts.is_empty() {
             let message = format!(
-                "`{raw}` is not set in this file, so its flags cannot be seen: it is passed to buildctl as it is, \
-                 and must hold buildctl options now"
+                "`{raw}` is not set in this file, so its flags cannot be seen: it is passed on to the build command \
+                 as it is, and must hold that command's options now"
             );
             outcome.note(file, Fate::Unsafe, *span, message);
             continue;
@@ -127,8 +127,8 @@ pub fn resolve(
         }
         if !set_afresh {
             let message = format!(
-                "`{raw}` is passed to buildctl, its flags in this file mapped where they are set: \
-                 a value set outside this file (CI/CD settings, a pipeline that includes it) must hold buildctl options now"
+                "`{raw}` is passed on to the build command, its flags in this file mapped where they are set: \
+                 a value set outside this file (CI/CD settings, a pipeline that includes it) must hold the build command's options now"
             );
             outcome.note(file, Fate::Note, *span, message);
         }
@@ -336,7 +336,7 @@ fn map_definition(
         .collect();
     for flag in &flags {
         let range = flag.span.start()..flag.span.end();
-        let carried = command::translate_carried(flag, &translation.carried_output);
+        let carried = command::translate_carried(flag, translation);
         if let Some((fate, message)) = carried.note {
             outcome.note(at.file, fate, span_of(range.clone()), message);
         }

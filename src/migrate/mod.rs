@@ -85,7 +85,10 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
     let mut rewritten = reparse(pipeline, &texts)?;
     // Jobs whose BUILDKITD_FLAGS variable would not reach them (a `<<` merge
     // replaces a whole `variables:` mapping) get it on the command instead.
-    let unreached = plan::jobs_missing_daemon_flags(&rewritten, &planned.builders);
+    let unreached = match options.config.flavor.daemon_flags() {
+        Some(_) => plan::jobs_missing_daemon_flags(&rewritten, &planned.builders),
+        None => Default::default(),
+    };
     if !unreached.is_empty() {
         constraints.prefix_jobs = unreached;
         planned = plan_settled(pipeline, options, &mut constraints)?;

@@ -18,6 +18,7 @@ use crate::gitlab::{FileId, Pipeline};
 use crate::kaniko::invocation::Program;
 use crate::kaniko::{self, PathUse, Usage};
 use crate::mapping::command::{self, Fate, FlagNote, Translation, Workspace};
+use crate::mapping::flavor::Service;
 use crate::mapping::quote;
 use crate::rewrite::Edit;
 use crate::rewrite::encode;
@@ -113,6 +114,7 @@ pub fn plan(pipeline: &Pipeline, options: &Options, constraints: &Constraints) -
         .collect();
     choose_images(pipeline, &resolved.jobs, &mut work);
     block_foreign_variable_uses(pipeline, &resolved.jobs, &mut work);
+    block_existing_services(options, &mut work);
     block_refused_lines(pipeline, &constraints.refused_lines, &mut work);
     block_shared_sites(&mut work);
     let mut planned = Planned::default();
@@ -152,6 +154,7 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
     let workspace = &Workspace {
         root: options.root.as_deref(),
         variables,
+        flavor: options.config.flavor,
     };
     let mut work = JobWork {
         usage,
@@ -166,6 +169,14 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
         notes: Vec::new(),
     };
     let job = usage.job;
+    let flavor = options.config.flavor;
+    if work.uses_certs && flavor.config_dir().is_none() {
+        let message = format!(
+            "extra CA certificates are read by the daemon, which is a service in the `{}` flavour: add them to the service by hand",
+            flavor.as_str()
+        );
+        work.blockers.push((job.key.file, work.key_span, message));
+    }
     let writes_auth = usage
         .paths()
         .any(|p| p.path.trim_end_matches('/') == "/kaniko/.docker/config.json");
@@ -581,6 +592,24 @@ fn block_foreign_variable_uses(pipeline: &Pipeline, all_jobs: &[Job], work: &mut
     }
 }
 
+/// A flavour that adds a service cannot merge it into services the job
+/// already has (a new `services:` key would replace them).
+fn block_existing_services(options: &Options, work: &mut [JobWork]) {
+    let flavor = options.config.flavor;
+    if flavor.service().is_none() {
+        return;
+    }
+    for job in work.iter_mut() {
+        if let Some(services) = job.usage.job.services {
+            let message = format!(
+                "it has `services:` already: add the `{}` flavour's service to them by hand",
+                flavor.as_str()
+            );
+            job.blockers.push((services.file, job.key_span, message));
+        }
+    }
+}
+
 /// A job whose script line could not be rewritten stays as it is.
 fn block_refused_lines(pipeline: &Pipeline, refused: &BTreeMap<At, String>, work: &mut [JobWork]) {
     for job in work.iter_mut() {
@@ -706,10 +735,19 @@ impl Emitter<'_, '_> {
             }
         }
         let removal_sites: BTreeSet<At> = removals.keys().copied().collect();
-        let target_sites: BTreeSet<At> = variable_targets.keys().copied().collect();
+        let flavor = self.options.config.flavor;
+        let target_sites: BTreeSet<At> = match flavor.daemon_flags() {
+            Some(_) => variable_targets.keys().copied().collect(),
+            None => BTreeSet::new(),
+        };
         for (mapping, jobs) in variable_targets {
             self.owners = jobs;
-            self.daemon_flags(mapping, &removal_sites);
+            if flavor.daemon_flags().is_some() {
+                self.daemon_flags(mapping, &removal_sites);
+            }
+            if let Some(service) = flavor.service() {
+                self.add_service(mapping, &service);
+            }
         }
         for (at, jobs) in removals {
             self.owners = jobs;
@@ -1075,6 +1113,46 @@ impl Emitter<'_, '_> {
                 self.push(mapping.file, edit, change);
             }
         }
+    }
+
+    /// Adds the flavour's service to the mapping that holds the job's
+    /// image, as a one-line flow entry.
+    fn add_service(&mut self, mapping: At, service: &Service) {
+        let file = &self.pipeline.files[mapping.file];
+        let (tree, source) = (&file.tree, file.text.as_str());
+        if get(tree, source, mapping.node, "services").is_some() {
+            return;
+        }
+        let entry = format!("services: [{}]", service.flow_text());
+        let edit = if is_flow(tree, mapping.node) {
+            flow_insert(tree, mapping.node, &entry)
+        } else {
+            let Some((last_key, _)) = tree.pairs(mapping.node).last() else {
+                return;
+            };
+            insert_entry_after(source, tree, mapping.node, last_key, &entry)
+        };
+        let mut fields = vec![
+            ("name".to_string(), Expected::Str(service.name.into())),
+            ("alias".to_string(), Expected::Str(service.alias.into())),
+        ];
+        if !service.command.is_empty() {
+            let words = service.command.iter().map(|w| Expected::Str(w.to_string()));
+            fields.push(("command".into(), Expected::Seq(words.collect())));
+        }
+        if !service.variables.is_empty() {
+            let pairs = service
+                .variables
+                .iter()
+                .map(|(k, v)| (k.to_string(), Expected::Str(v.to_string())));
+            fields.push(("variables".into(), Expected::Map(pairs.collect())));
+        }
+        let change = Change::Insert {
+            mapping: mapping.node,
+            key: "services".into(),
+            value: Expected::Seq(vec![Expected::Map(fields)]),
+        };
+        self.push(mapping.file, edit, change);
     }
 
     /// Removes `DOCKER_CONFIG: /kaniko/.docker`, unless `BUILDKITD_FLAGS`
