@@ -273,3 +273,167 @@ proptest! {
         prop_assert!(needle_found, "{} not inside {}", destination, output);
     }
 }
+
+/// A flag that maps on its own terms, with what buildctl must receive for
+/// it: `(option, value)` pairs, or fields of the image output.
+#[derive(Clone, Debug)]
+struct Mappable {
+    kaniko: String,
+    buildctl: Vec<(String, String)>,
+    output_fields: Vec<String>,
+}
+
+fn simple_value() -> impl Strategy<Value = String> {
+    prop_oneof!["[a-z][a-z0-9._-]{0,7}", "[a-z]{1,4} [a-z0-9]{1,4}"]
+}
+
+/// Written double-quoted when it holds a space, as a user would.
+fn shell_word(value: &str) -> String {
+    if value.contains(' ') {
+        format!("\"{value}\"")
+    } else {
+        value.to_string()
+    }
+}
+
+fn mappable() -> impl Strategy<Value = Mappable> {
+    let pair = |flag: &'static str, option: &'static str, prefix: &'static str| {
+        ("[A-Z][A-Z0-9_]{0,5}", simple_value()).prop_map(move |(key, value)| Mappable {
+            kaniko: format!("{flag} {}", shell_word(&format!("{key}={value}"))),
+            buildctl: vec![(option.into(), format!("{prefix}{key}={value}"))],
+            output_fields: vec![],
+        })
+    };
+    let field = |kaniko: &'static str, field: &'static str| {
+        Just(Mappable {
+            kaniko: kaniko.into(),
+            buildctl: vec![],
+            output_fields: vec![field.into()],
+        })
+    };
+    let dropped = prop_oneof![
+        Just("--snapshot-mode=redo"),
+        Just("--use-new-run"),
+        Just("--cleanup"),
+        Just("--push-retry 3"),
+        Just("--log-format=text"),
+        Just("--cache-copy-layers"),
+        Just("--skip-unused-stages"),
+    ]
+    .prop_map(|flag| Mappable {
+        kaniko: flag.into(),
+        buildctl: vec![],
+        output_fields: vec![],
+    });
+    prop_oneof![
+        pair("--build-arg", "--opt", "build-arg:"),
+        pair("--label", "--opt", "label:"),
+        "[a-z][a-z0-9_-]{0,7}".prop_map(|id| Mappable {
+            kaniko: format!("--secret id={id},env=TOKEN"),
+            buildctl: vec![("--secret".into(), format!("id={id},env=TOKEN"))],
+            output_fields: vec![],
+        }),
+        field("--compression=zstd", "compression=zstd"),
+        field("--compression-level 9", "compression-level=9"),
+        field("--image-format=oci", "oci-mediatypes=true"),
+        field("--insecure", "registry.insecure=true"),
+        dropped,
+    ]
+}
+
+/// Splits a CSV field list the way buildctl reads `--output`: commas end a
+/// field unless they sit inside double quotes, which are removed.
+fn csv_fields(text: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut quoted = false;
+    for c in text.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => fields.push(String::new()),
+            c => fields.last_mut().unwrap().push(c),
+        }
+    }
+    fields
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// Any combination of flags that map on their own, with any target,
+    /// platform, destinations and `--no-push`, becomes a command that the
+    /// shell splits into exactly the buildctl arguments they mean, with the
+    /// image output last.
+    #[test]
+    fn mappable_flag_combinations_split_into_the_expected_arguments(
+        flags in prop::collection::vec(mappable(), 0..8),
+        target in prop::option::of("[a-z][a-z0-9-]{0,6}"),
+        platform in prop::option::of(prop_oneof![Just("linux/arm64"), Just("linux/amd64")]),
+        destinations in prop::collection::vec("[a-z]{1,5}:[a-z0-9]{1,4}", 1..4),
+        no_push in any::<bool>(),
+        literal in any::<bool>(),
+    ) {
+        let mut words = vec!["/kaniko/executor --context .".to_string()];
+        let mut expected: Vec<(String, String)> = vec![
+            ("--frontend".into(), "dockerfile.v0".into()),
+            ("--local".into(), "context=.".into()),
+            ("--local".into(), "dockerfile=.".into()),
+        ];
+        let mut fields = vec!["type=image".to_string()];
+        for destination in &destinations {
+            words.push(format!("--destination registry.example.com/{destination}"));
+        }
+        let names: Vec<String> = destinations.iter().map(|d| format!("registry.example.com/{d}")).collect();
+        fields.push(format!("name={}", names.join(",")));
+        fields.push(format!("push={}", !no_push));
+        if no_push {
+            words.push("--no-push".into());
+        }
+        if let Some(target) = &target {
+            words.push(format!("--target {target}"));
+            expected.push(("--opt".into(), format!("target={target}")));
+        }
+        if let Some(platform) = platform {
+            words.push(format!("--custom-platform={platform}"));
+            expected.push(("--opt".into(), format!("platform={platform}")));
+        }
+        for flag in &flags {
+            words.push(flag.kaniko.clone());
+            expected.extend(flag.buildctl.iter().cloned());
+            for field in &flag.output_fields {
+                if !fields.contains(field) {
+                    fields.push(field.clone());
+                }
+            }
+        }
+        let item = if literal {
+            format!("    - |\n      {}\n", words.join(" \\\n        "))
+        } else {
+            format!("    - {}\n", words.join(" "))
+        };
+        let text = format!("build:\n  image: gcr.io/kaniko-project/executor:debug\n  script:\n{item}");
+        let (_, migration) = migrate_text(&text);
+        prop_assert_eq!(migration.migrated_jobs.len(), 1, "{:?}", migration.findings);
+        let new = &migration.rewrites[0].text;
+        let tree: Value = serde_yaml::from_str(new).unwrap();
+        let script = tree["build"]["script"][0].as_str().unwrap();
+        // sh removes a backslash-newline outside quotes; shlex does not.
+        let arguments = shlex::split(&script.replace("\\\n", "")).unwrap_or_default();
+        prop_assert_eq!(arguments.first().map(String::as_str), Some("buildctl-daemonless.sh"), "{}", script);
+        prop_assert_eq!(arguments.get(1).map(String::as_str), Some("build"), "{}", script);
+        let rest = &arguments[2..];
+        prop_assert!(rest.len().is_multiple_of(2), "{:?}", rest);
+        let mut pairs: Vec<(String, String)> = rest
+            .chunks(2)
+            .map(|pair| (pair[0].clone(), pair[1].clone()))
+            .collect();
+        let (option, output) = pairs.pop().unwrap();
+        prop_assert_eq!(option.as_str(), "--output");
+        let mut got_fields = csv_fields(&output);
+        got_fields.sort();
+        fields.sort();
+        prop_assert_eq!(got_fields, fields, "{}", output);
+        pairs.sort();
+        expected.sort();
+        prop_assert_eq!(pairs, expected, "{}", script);
+    }
+}

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use kaniko2buildkit::gitlab::{Input, Pipeline};
 use kaniko2buildkit::mapping::flavor::Flavor;
+use kaniko2buildkit::mapping::table;
 use kaniko2buildkit::migrate::{self, Migration, Options};
 use kaniko2buildkit::report;
 
@@ -86,6 +87,50 @@ fn rewrites_match_snapshots() {
                 let migration = migrate::migrate(&pipeline, &options(&root, true)).unwrap();
                 insta::assert_snapshot!(
                     format!("{name}.with-unsafe"),
+                    render(&pipeline, &migration)
+                );
+            }
+        }
+    });
+}
+
+/// One fixture per row of the flag table (`fixtures/flags/NAME.yml`, the
+/// warmer's flags in `warmer.yml`), each migrated and snapshotted; a flag
+/// whose job needs `--unsafe` is snapshotted with it too.
+#[test]
+fn every_flag_has_a_fixture_that_matches_its_snapshot() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/flags");
+    for flag in table::EXECUTOR_FLAGS {
+        let path = dir.join(format!("{}.yml", flag.name));
+        assert!(path.exists(), "no fixture for --{}", flag.name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains(&format!("--{}", flag.name)),
+            "{} does not use its flag",
+            path.display()
+        );
+    }
+    let warmer = std::fs::read_to_string(dir.join("warmer.yml")).unwrap();
+    for flag in table::WARMER_FLAGS {
+        assert!(
+            warmer.contains(&format!("--{}", flag.name)),
+            "warmer.yml lacks --{}",
+            flag.name
+        );
+    }
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(dir.join("expected"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| {
+        for fixture in common::fixtures("flags", table::EXECUTOR_FLAGS.len() + 1) {
+            let pipeline = load(&fixture.path, &fixture.root);
+            let migration = migrate::migrate(&pipeline, &options(&fixture.root, false)).unwrap();
+            let rendered = render(&pipeline, &migration);
+            insta::assert_snapshot!(fixture.name.clone(), rendered);
+            if rendered.contains("(applied only with --unsafe)") {
+                let migration = migrate::migrate(&pipeline, &options(&fixture.root, true)).unwrap();
+                insta::assert_snapshot!(
+                    format!("{}.with-unsafe", fixture.name),
                     render(&pipeline, &migration)
                 );
             }

@@ -193,7 +193,18 @@ pub fn translate(call: &Invocation, workspace: &Workspace) -> Translation {
             out.notes.push(problem_note(problem));
         }
     }
-    for flag in &call.flags {
+    for (index, flag) in call.flags.iter().enumerate() {
+        if overridden(&call.flags, index) {
+            out.notes.push(FlagNote {
+                fate: Fate::Dropped,
+                span: flag.span,
+                message: format!(
+                    "--{} is given again later: the last one wins, as in Kaniko",
+                    flag.spec.name
+                ),
+            });
+            continue;
+        }
         collect(flag, &mut collected, &mut out);
     }
     out.destinations = collected
@@ -233,6 +244,16 @@ fn fit_flavor(call: &Invocation, out: &mut Translation) {
                 .push(blocked(format!("--flavor buildx: {message}"))),
         }
     }
+}
+
+/// Whether a later use of the same single-valued flag replaces this one
+/// (pflag: the last occurrence wins; only repeatable flags add up).
+fn overridden(flags: &[FlagUse], index: usize) -> bool {
+    let spec = canonical(flags[index].spec);
+    spec.kind != super::table::ValueKind::Repeated
+        && flags[index + 1..]
+            .iter()
+            .any(|later| std::ptr::eq(canonical(later.spec), spec))
 }
 
 /// Why a word of the call keeps the job as it is.
@@ -295,7 +316,8 @@ fn collect<'f>(flag: &'f FlagUse, collected: &mut Collected<'f>, out: &mut Trans
         )),
         "insecure-pull" => out.notes.push(note(
             Fate::Blocked,
-            "--insecure-pull: BuildKit needs each pulled registry by name (`http = true` in buildkitd.toml)".into(),
+            "--insecure-pull: BuildKit needs each pulled registry by name (`http = true` in buildkitd.toml): \
+             replace it with `--insecure-registry HOST` for each registry the Dockerfile pulls from".into(),
         )),
         "context-sub-path" => collected.context_sub_path = Some(flag),
         "git" => collected.git.push(flag),
