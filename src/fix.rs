@@ -221,6 +221,10 @@ fn run_notes(outcomes: &[Outcome]) -> Vec<String> {
         "images are pushed with OCI media types (BuildKit v0.31 and later) where Kaniko kept the base image's, \
          usually Docker's: add `oci-mediatypes=false` to an image output if a consumer needs Docker media types"
             .to_string(),
+        "BuildKit builds only the stages the target (by default the last stage) needs, where Kaniko without \
+         --skip-unused-stages built every stage before it: a stage that only runs tests no longer runs unless \
+         it is the target or a later stage depends on it"
+            .to_string(),
     ]
 }
 

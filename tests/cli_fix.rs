@@ -370,7 +370,7 @@ fn the_flavour_shapes_the_job_and_the_runner_note() {
         stderr.contains("note: this flavour runs BuildKit as root"),
         "{stderr}"
     );
-    assert_eq!(stderr.matches("note: ").count(), 2, "{stderr}");
+    assert_eq!(stderr.matches("note: ").count(), 3, "{stderr}");
 
     let out = k2b(dir.path()).arg("diff").output().unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();

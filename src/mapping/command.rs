@@ -215,6 +215,20 @@ pub fn translate(call: &Invocation, workspace: &Workspace) -> Translation {
     let no_push = collected.no_push.is_some_and(|f| is_true(&f.value));
     out.pushes = !no_push && !collected.destinations.is_empty();
     out.flavor = workspace.flavor;
+    private_registry_notes(&collected, &mut out);
+    if workspace
+        .variables
+        .iter()
+        .any(|(name, _)| name == "SOURCE_DATE_EPOCH")
+    {
+        out.notes.push(FlagNote {
+            fate: Fate::Note,
+            span: call.program_span,
+            message: "the job sets SOURCE_DATE_EPOCH: buildctl passes it to the build as a build argument, so the \
+                      image's creation times follow it, which Kaniko's did not"
+                .into(),
+        });
+    }
     build_lines(call, &collected, no_push, workspace, &mut out);
     fit_flavor(call, &mut out);
     out
@@ -244,6 +258,39 @@ fn fit_flavor(call: &Invocation, out: &mut Translation) {
                 .push(blocked(format!("--flavor buildx: {message}"))),
         }
     }
+}
+
+/// Kaniko (go-containerregistry) fell back to plain HTTP by itself for
+/// registries on private addresses; BuildKit only does so for loopback.
+fn private_registry_notes(c: &Collected, out: &mut Translation) {
+    let declared: Vec<&str> = c
+        .registries
+        .iter()
+        .filter(|(_, settings)| settings.http)
+        .map(|(host, _)| host.as_str())
+        .collect();
+    for destination in &c.destinations {
+        let host = destination.value.split('/').next().unwrap_or_default();
+        if is_private_address(host) && !declared.contains(&host) {
+            out.notes.push(FlagNote {
+                fate: Fate::Note,
+                span: destination.span,
+                message: format!(
+                    "`{host}` is a private address: Kaniko fell back to plain HTTP for it by itself, BuildKit does not; \
+                     if it serves plain HTTP, add `--insecure-registry {host}` before migrating"
+                ),
+            });
+        }
+    }
+}
+
+/// An RFC 1918 IPv4 address, with or without a port.
+fn is_private_address(host: &str) -> bool {
+    let address = host.split(':').next().unwrap_or_default();
+    let Ok(ip) = address.parse::<std::net::Ipv4Addr>() else {
+        return false;
+    };
+    ip.is_private()
 }
 
 /// Whether a later use of the same single-valued flag replaces this one
