@@ -101,6 +101,11 @@ pub fn resolve(
         };
         let in_yaml = yaml_definition(pipeline, job, name);
         let in_scripts = shell_definitions(pipeline, job, name, &mut outcome);
+        // A template never runs: the jobs that extend it set the variable,
+        // and each of them is judged on its own value.
+        if in_yaml.is_none() && in_scripts.is_empty() && job.hidden {
+            continue;
+        }
         if in_yaml.is_none() && in_scripts.is_empty() {
             let message = format!(
                 "`{raw}` is not set in this file, so its flags cannot be seen: it is passed on to the build command \
