@@ -284,11 +284,17 @@ fn runtime_cache_reference_strips_the_tag() {
     }
 }
 
-/// The digest step writes exactly what Kaniko wrote: the bare digest, no
-/// line break, into a directory it creates. Run with a real `sh`.
-#[test]
-fn digest_file_step_writes_what_kaniko_wrote() {
-    let text = "b:\n  image: gcr.io/kaniko-project/executor:debug\n  script:\n    - /kaniko/executor --context . --destination r.example.com/x:1 --digest-file \"$OUT/sub/image.digest\"\n";
+/// Migrates a one-job pipeline running `command`, then runs the steps the
+/// migration put after the build (`&& ...` lines) with a real `sh`, against
+/// `metadata` as buildctl's metadata file; `$OUT` is a folder in the
+/// returned directory. Returns the directory and how many steps ran.
+fn run_after_steps(
+    command: &str,
+    metadata: &str,
+    env: &[(&str, &str)],
+) -> (tempfile::TempDir, usize) {
+    let text =
+        format!("b:\n  image: gcr.io/kaniko-project/executor:debug\n  script:\n    - {command}\n");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("ci.yml"), text).unwrap();
     let pipeline = load(&dir.path().join("ci.yml"), dir.path());
@@ -298,60 +304,50 @@ fn digest_file_step_writes_what_kaniko_wrote() {
         .lines()
         .filter_map(|l| l.trim().strip_prefix("&& "))
         .collect();
-    assert_eq!(steps.len(), 2, "{rewritten}");
-    std::fs::write(
-        dir.path().join("kaniko2buildkit-metadata.json"),
-        "{\n  \"containerimage.config.digest\": \"sha256:aaaa\",\n  \"containerimage.descriptor\": {\n    \"digest\": \"sha256:bbbb\"\n  },\n  \"containerimage.digest\": \"sha256:cccc\",\n  \"image.name\": \"r.example.com/x:1\"\n}\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("kaniko2buildkit-metadata.json"), metadata).unwrap();
     let status = std::process::Command::new("sh")
         .arg("-c")
         .arg(steps.join(" && "))
         .env("TMPDIR", dir.path())
         .env("OUT", dir.path().join("out"))
+        .envs(env.iter().copied())
         .status()
         .unwrap();
-    assert!(status.success());
+    assert!(status.success(), "{rewritten}");
+    (dir, steps.len())
+}
+
+/// The digest step writes exactly what Kaniko wrote: the bare digest, no
+/// line break, into a directory it creates.
+#[test]
+fn digest_file_step_writes_what_kaniko_wrote() {
+    let (dir, steps) = run_after_steps(
+        "/kaniko/executor --context . --destination r.example.com/x:1 --digest-file \"$OUT/sub/image.digest\"",
+        "{\n  \"containerimage.config.digest\": \"sha256:aaaa\",\n  \"containerimage.descriptor\": {\n    \"digest\": \"sha256:bbbb\"\n  },\n  \"containerimage.digest\": \"sha256:cccc\",\n  \"image.name\": \"r.example.com/x:1\"\n}\n",
+        &[],
+    );
+    assert_eq!(steps, 2);
     let digest = std::fs::read_to_string(dir.path().join("out/sub/image.digest")).unwrap();
     assert_eq!(digest, "sha256:cccc");
 }
 
 /// The name files list every destination as go-containerregistry names it
 /// (Docker Hub expanded, `latest` by default), one line each, with the
-/// digest from the metadata file. Run with a real `sh`.
+/// digest from the metadata file.
 #[test]
 fn name_digest_steps_write_what_kaniko_wrote() {
-    let destinations = "--destination alpine --destination docker.io/foo/bar:1 \
-        --destination registry.example.com:5000/a/b --destination localhost/x:y \
-        --destination \"$CI_REGISTRY_IMAGE:$TAG\" --destination quay.io/o/r@sha256:feed";
-    let text = format!(
-        "b:\n  image: gcr.io/kaniko-project/executor:debug\n  script:\n    - /kaniko/executor --context . {destinations} --image-name-with-digest-file \"$OUT/names\" --image-name-tag-with-digest-file \"$OUT/sub/tags\"\n"
-    );
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("ci.yml"), text).unwrap();
-    let pipeline = load(&dir.path().join("ci.yml"), dir.path());
-    let migration = migrate::migrate(&pipeline, &options(dir.path(), false)).unwrap();
-    let rewritten = &migration.rewrites[0].text;
-    let steps: Vec<&str> = rewritten
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("&& "))
-        .collect();
-    assert_eq!(steps.len(), 4, "{rewritten}");
-    std::fs::write(
-        dir.path().join("kaniko2buildkit-metadata.json"),
+    let (dir, steps) = run_after_steps(
+        "/kaniko/executor --context . --destination alpine --destination docker.io/foo/bar:1 \
+         --destination registry.example.com:5000/a/b --destination localhost/x:y \
+         --destination \"$CI_REGISTRY_IMAGE:$TAG\" --destination quay.io/o/r@sha256:feed \
+         --image-name-with-digest-file \"$OUT/names\" --image-name-tag-with-digest-file \"$OUT/sub/tags\"",
         "{\n  \"containerimage.digest\": \"sha256:cccc\",\n  \"image.name\": \"x\"\n}\n",
-    )
-    .unwrap();
-    let status = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(steps.join(" && "))
-        .env("TMPDIR", dir.path())
-        .env("OUT", dir.path().join("out"))
-        .env("CI_REGISTRY_IMAGE", "registry.gitlab.com/group/project")
-        .env("TAG", "v1")
-        .status()
-        .unwrap();
-    assert!(status.success());
+        &[
+            ("CI_REGISTRY_IMAGE", "registry.gitlab.com/group/project"),
+            ("TAG", "v1"),
+        ],
+    );
+    assert_eq!(steps, 4);
     let expected = [
         "index.docker.io/library/alpine:latest@sha256:cccc",
         "index.docker.io/foo/bar:1@sha256:cccc",
@@ -370,29 +366,11 @@ fn name_digest_steps_write_what_kaniko_wrote() {
 /// Without the tag file, the name file holds `REPOSITORY@DIGEST` lines.
 #[test]
 fn name_digest_file_alone_has_no_tags() {
-    let text = "b:\n  image: gcr.io/kaniko-project/executor:debug\n  script:\n    - /kaniko/executor --context . --destination alpine:3 --destination r.example.com/x --image-name-with-digest-file \"$OUT/names\"\n";
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("ci.yml"), text).unwrap();
-    let pipeline = load(&dir.path().join("ci.yml"), dir.path());
-    let migration = migrate::migrate(&pipeline, &options(dir.path(), false)).unwrap();
-    let rewritten = &migration.rewrites[0].text;
-    let steps: Vec<&str> = rewritten
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("&& "))
-        .collect();
-    std::fs::write(
-        dir.path().join("kaniko2buildkit-metadata.json"),
+    let (dir, _) = run_after_steps(
+        "/kaniko/executor --context . --destination alpine:3 --destination r.example.com/x --image-name-with-digest-file \"$OUT/names\"",
         "{\"containerimage.digest\":\"sha256:dddd\"}",
-    )
-    .unwrap();
-    let status = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(steps.join(" && "))
-        .env("TMPDIR", dir.path())
-        .env("OUT", dir.path().join("out"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+        &[],
+    );
     let names = std::fs::read_to_string(dir.path().join("out/names")).unwrap();
     assert_eq!(
         names,
