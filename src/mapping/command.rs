@@ -343,9 +343,6 @@ fn collect<'f>(flag: &'f FlagUse, collected: &mut Collected<'f>, out: &mut Trans
         "no-push" => collected.no_push = Some(flag),
         "tar-path" => collected.tar_path = Some(flag),
         "oci-layout-path" => collected.oci_layout = Some(flag),
-        "digest-file" if flag.value.starts_with("https://") || flag.value.starts_with("http://") => out.notes.push(
-            note(Fate::Blocked, "--digest-file to a URL: Kaniko sent it with HTTP PUT, which the BuildKit image cannot do".into()),
-        ),
         "digest-file" => collected.digest_file = Some(flag),
         "image-name-with-digest-file" => collected.name_digest_file = Some(flag),
         "image-name-tag-with-digest-file" => collected.name_tag_digest_file = Some(flag),
@@ -357,10 +354,6 @@ fn collect<'f>(flag: &'f FlagUse, collected: &mut Collected<'f>, out: &mut Trans
         }
         "skip-tls-verify" if is_true(&flag.value) => collected.skip_tls_verify = Some(flag),
         "skip-tls-verify" => {}
-        "skip-tls-verify-pull" => out.notes.push(note(
-            Fate::Dropped,
-            "--skip-tls-verify-pull dropped: Kaniko itself has not read it since 2020".into(),
-        )),
         "insecure-pull" => out.notes.push(note(
             Fate::Blocked,
             "--insecure-pull: BuildKit needs each pulled registry by name (`http = true` in buildkitd.toml): \
@@ -460,14 +453,32 @@ fn collect<'f>(flag: &'f FlagUse, collected: &mut Collected<'f>, out: &mut Trans
                 "BuildKit really runs `RUN` steps for this platform: a foreign one needs QEMU on the runner".into(),
             ));
         }
-        "verbosity" => match flag.value.as_str() {
-            "debug" | "trace" => out.global.push("--debug".to_string()),
-            _ => out.notes.push(note(
-                Fate::Dropped,
-                format!("--verbosity={}: BuildKit's default output", flag.value),
-            )),
-        },
-        "cache-ttl" | "ignore-path" => out.notes.push(note(Fate::Unsafe, unsafe_reason(spec))),
+        "verbosity" if matches!(flag.value.as_str(), "debug" | "trace") => {
+            out.global.push("--debug".to_string())
+        }
+        _ => {
+            let (fate, message) = without_argument(flag)
+                .unwrap_or_else(|| (Fate::Blocked, unmappable_reason(flag.spec.name)));
+            out.notes.push(note(fate, message));
+        }
+    }
+}
+
+/// The note for a flag that leaves nothing in the build command: a no-op
+/// (or a value that changes nothing), dropped with the reason, or a flag
+/// dropped only with `--unsafe`. `None` for every other flag.
+fn without_argument(flag: &FlagUse) -> Option<(Fate, String)> {
+    let spec = canonical(flag.spec);
+    match spec.name {
+        "verbosity" => Some((
+            Fate::Dropped,
+            format!("--verbosity={}: BuildKit's default output", flag.value),
+        )),
+        "skip-tls-verify-pull" => Some((
+            Fate::Dropped,
+            "--skip-tls-verify-pull dropped: Kaniko itself has not read it since 2020".into(),
+        )),
+        "cache-ttl" | "ignore-path" => Some((Fate::Unsafe, unsafe_reason(spec))),
         _ if spec.class == Class::NoOp => {
             let why = spec
                 .buildkit
@@ -479,12 +490,12 @@ fn collect<'f>(flag: &'f FlagUse, collected: &mut Collected<'f>, out: &mut Trans
             } else {
                 why
             };
-            out.notes.push(note(
+            Some((
                 Fate::Dropped,
                 format!("--{} dropped: {why}", flag.spec.name),
             ))
         }
-        _ => out.notes.push(note(Fate::Blocked, unmappable_reason(flag.spec.name))),
+        _ => None,
     }
 }
 
@@ -842,6 +853,14 @@ fn digest_target(flag: &FlagUse, c: &Collected, out: &mut Translation) -> Option
         span: flag.span,
         message,
     };
+    if flag.value.starts_with("https://") || flag.value.starts_with("http://") {
+        let message = format!(
+            "--{} to a URL: Kaniko sent it with HTTP PUT, which the BuildKit image cannot do",
+            flag.spec.name
+        );
+        out.notes.push(blocked(message));
+        return None;
+    }
     if c.destinations.is_empty() {
         let message = format!("--{} needs a --destination", flag.spec.name);
         out.notes.push(blocked(message));
@@ -952,8 +971,7 @@ fn context_source(call: &Invocation, c: &Collected, out: &mut Translation) -> Op
     };
     let sub_path = c.context_sub_path.and_then(|f| in_double_quotes(&f.raw));
     match text.split_once("://") {
-        None => Some(Context::Local(plain_directory(flag, c, out))),
-        Some(("dir", _)) => Some(Context::Local(plain_directory(flag, c, out))),
+        None | Some(("dir", _)) => Some(Context::Local(plain_directory(flag, c, out))),
         Some(("git", rest)) => git_context(rest, sub_path.as_deref(), c, out, flag.span),
         Some(("https", rest)) if is_azure_blob(rest) => blocked(
             out,
@@ -1444,21 +1462,10 @@ pub fn translate_carried(flag: &FlagUse, call: &Translation) -> Carried {
             "--verbosity=debug becomes `--debug`, which goes before `build`: write it in the call"
                 .into(),
         ),
-        "verbosity" => gone(
-            Fate::Dropped,
-            format!("--verbosity={}: BuildKit's default output", flag.value),
-        ),
-        "skip-tls-verify-pull" => gone(
-            Fate::Dropped,
-            "--skip-tls-verify-pull dropped: Kaniko itself has not read it since 2020".into(),
-        ),
-        "cache-ttl" | "ignore-path" => gone(Fate::Unsafe, unsafe_reason(spec)),
-        _ if spec.class == Class::NoOp => {
-            let mut out = Translation::default();
-            collect(flag, &mut Collected::default(), &mut out);
-            let message = out.notes.pop().map(|n| n.message).unwrap_or_default();
-            gone(Fate::Dropped, message)
-        }
+        _ if without_argument(flag).is_some() => Carried {
+            word: None,
+            note: without_argument(flag),
+        },
         _ => gone(
             Fate::Blocked,
             format!(
