@@ -565,30 +565,55 @@ fn sites(job: &JobWork) -> Vec<Site> {
 /// that passes it to something other than the executor (`docker build
 /// $ARGS`): the Kaniko job that would change it stays as it is.
 fn block_foreign_variable_uses(pipeline: &Pipeline, all_jobs: &[Job], work: &mut [JobWork]) {
-    let kaniko_jobs: BTreeSet<String> = work.iter().map(|w| w.name().to_string()).collect();
-    for job in work.iter_mut() {
-        for (name, site) in job.variable_sites.clone() {
-            let shares_site = |other: &Job| {
-                other.variables.iter().any(|(n, at)| {
-                    n == &name
-                        && at.file == site.file
-                        && pipeline.files[at.file].tree.deref(at.node) == site.node
-                })
+    let edited: BTreeSet<(&str, At)> = work
+        .iter()
+        .flat_map(|w| {
+            w.variable_sites
+                .iter()
+                .map(|(name, at)| (name.as_str(), *at))
+        })
+        .collect();
+    if edited.is_empty() {
+        return;
+    }
+    let kaniko_jobs: BTreeSet<&str> = work.iter().map(|w| w.name()).collect();
+    // One pass over the other jobs: the first that expands each edited value.
+    let mut users: BTreeMap<(&str, At), &str> = BTreeMap::new();
+    for other in all_jobs
+        .iter()
+        .filter(|j| !kaniko_jobs.contains(j.name.as_str()))
+    {
+        for (name, at) in &other.variables {
+            let site = At {
+                file: at.file,
+                node: pipeline.files[at.file].tree.deref(at.node),
             };
-            let user = all_jobs.iter().find(|other| {
-                !kaniko_jobs.contains(&other.name)
-                    && shares_site(other)
-                    && arguments::uses_variable(pipeline, other, &name)
-            });
-            if let Some(user) = user {
-                let message = format!(
-                    "its flags in `{name}` would change for job `{}`, which uses the variable without Kaniko",
-                    user.name
-                );
-                job.blockers
-                    .push((site.file, key_span(pipeline, site), message));
+            let key = (name.as_str(), site);
+            if edited.contains(&key)
+                && !users.contains_key(&key)
+                && arguments::uses_variable(pipeline, other, name)
+            {
+                users.insert(key, &other.name);
             }
         }
+    }
+    let blockers: Vec<Vec<(FileId, Span, String)>> = work
+        .iter()
+        .map(|job| {
+            job.variable_sites
+                .iter()
+                .filter_map(|(name, site)| {
+                    let user = users.get(&(name.as_str(), *site))?;
+                    let message = format!(
+                        "its flags in `{name}` would change for job `{user}`, which uses the variable without Kaniko"
+                    );
+                    Some((site.file, key_span(pipeline, *site), message))
+                })
+                .collect()
+        })
+        .collect();
+    for (job, found) in work.iter_mut().zip(blockers) {
+        job.blockers.extend(found);
     }
 }
 
