@@ -1466,6 +1466,7 @@ pub fn translate_carried(flag: &FlagUse, call: &Translation) -> Carried {
             word: None,
             note: without_argument(flag),
         },
+        _ if spec.class == Class::Unmappable => gone(Fate::Blocked, unmappable_reason(spec.name)),
         _ => gone(
             Fate::Blocked,
             format!(
