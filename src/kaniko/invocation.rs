@@ -74,6 +74,8 @@ pub enum Problem {
     /// `KANIKO_NO_PUSH=true /kaniko/executor`: an environment switch of Kaniko's.
     Setting {
         name: String,
+        /// The value after quote removal.
+        value: String,
         span: Span,
     },
 }

@@ -193,11 +193,12 @@ fn invocation(
         });
     }
     for assignment in &command.assignments {
-        let name = assignment.value.split('=').next().unwrap_or_default();
+        let (name, value) = assignment.value.split_once('=').unwrap_or_default();
         if is_kaniko_setting(name) {
             let span = to_source(assignment.range.clone());
             problems.push(invocation::Problem::Setting {
                 name: name.to_string(),
+                value: value.to_string(),
                 span,
             });
         }

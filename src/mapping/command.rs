@@ -139,6 +139,8 @@ struct Collected<'f> {
     /// Per-registry daemon settings, by host as written (double-quote text).
     registries: Vec<(String, HostSettings)>,
     skip_tls_verify: Option<&'f FlagUse>,
+    /// `KANIKO_NO_PUSH=true`, which `--no-push` overrides.
+    no_push_setting: bool,
 }
 
 /// One `[registry."host"]` table of `buildkitd.toml`.
@@ -189,10 +191,12 @@ pub fn translate(call: &Invocation, workspace: &Workspace) -> Translation {
     let mut out = Translation::default();
     let mut collected = Collected::default();
     for problem in &call.problems {
-        if !matches!(problem, Problem::Variable { .. }) {
+        let mapped_setting = matches!(problem, Problem::Setting { name, .. } if MAPPED_SETTINGS.contains(&name.as_str()));
+        if !matches!(problem, Problem::Variable { .. }) && !mapped_setting {
             out.notes.push(problem_note(problem));
         }
     }
+    apply_settings(call, workspace, &mut collected, &mut out);
     for (index, flag) in call.flags.iter().enumerate() {
         if overridden(&call.flags, index) {
             out.notes.push(FlagNote {
@@ -212,7 +216,10 @@ pub fn translate(call: &Invocation, workspace: &Workspace) -> Translation {
         .iter()
         .map(|f| f.raw.clone())
         .collect();
-    let no_push = collected.no_push.is_some_and(|f| is_true(&f.value));
+    let no_push = match collected.no_push {
+        Some(flag) => is_true(&flag.value),
+        None => collected.no_push_setting,
+    };
     out.pushes = !no_push && !collected.destinations.is_empty();
     out.flavor = workspace.flavor;
     private_registry_notes(&collected, &mut out);
@@ -257,6 +264,60 @@ fn fit_flavor(call: &Invocation, out: &mut Translation) {
                 .notes
                 .push(blocked(format!("--flavor buildx: {message}"))),
         }
+    }
+}
+
+/// The environment switches of Kaniko's that have a BuildKit counterpart.
+pub const MAPPED_SETTINGS: [&str; 2] = ["KANIKO_NO_PUSH", "KANIKO_REGISTRY_MIRROR"];
+
+/// `KANIKO_NO_PUSH` and `KANIKO_REGISTRY_MIRROR`, from the job's variables
+/// or a prefix of the call (which wins): `push=false`, and one more Docker
+/// Hub mirror.
+fn apply_settings(
+    call: &Invocation,
+    workspace: &Workspace,
+    collected: &mut Collected,
+    out: &mut Translation,
+) {
+    let prefixes = call.problems.iter().filter_map(|problem| match problem {
+        Problem::Setting { name, value, span } => Some((name.as_str(), value.as_str(), *span)),
+        _ => None,
+    });
+    let variables = workspace
+        .variables
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str(), call.program_span));
+    let mut settings: Vec<(&str, &str, Span)> = variables.chain(prefixes).collect();
+    settings.retain(|(name, _, _)| MAPPED_SETTINGS.contains(name));
+    for (index, (name, value, span)) in settings.iter().enumerate() {
+        let later = settings[index + 1..]
+            .iter()
+            .any(|(other, _, _)| other == name);
+        if later {
+            continue;
+        }
+        let note = |fate: Fate, message: String| FlagNote {
+            fate,
+            span: *span,
+            message,
+        };
+        // A mirror held in a variable expands when the job writes
+        // buildkitd.toml; whether to push has to be known now.
+        let hidden = value.contains('`') || (*name == "KANIKO_NO_PUSH" && value.contains('$'));
+        if hidden {
+            let message = format!("`{name}` is set from a variable here: its value cannot be seen");
+            out.notes.push(note(Fate::Blocked, message));
+            continue;
+        }
+        if *name == "KANIKO_NO_PUSH" {
+            collected.no_push_setting = is_true(value) && !value.is_empty();
+        } else if !value.is_empty() {
+            add_mirror(collected, "docker.io", value);
+        }
+        let message = format!(
+            "`{name}` is carried over into the build; BuildKit itself ignores the variable"
+        );
+        out.notes.push(note(Fate::Note, message));
     }
 }
 
@@ -314,7 +375,7 @@ pub fn problem_note(problem: &Problem) -> FlagNote {
             format!("`{word}` may hold flags that cannot be seen here"),
         ),
         Problem::Redirect { span } => (*span, "a redirection between the arguments".to_string()),
-        Problem::Setting { name, span } => (
+        Problem::Setting { name, span, .. } => (
             *span,
             format!("`{name}` configures Kaniko; BuildKit would ignore it"),
         ),

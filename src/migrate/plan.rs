@@ -262,11 +262,9 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
             ));
         }
     }
-    for (name, at) in job
-        .variables
-        .iter()
-        .filter(|(name, _)| kaniko::is_kaniko_setting(name))
-    {
+    for (name, at) in job.variables.iter().filter(|(name, _)| {
+        kaniko::is_kaniko_setting(name) && !command::MAPPED_SETTINGS.contains(&name.as_str())
+    }) {
         let span = key_span(pipeline, *at);
         work.blockers.push((
             at.file,
