@@ -1033,7 +1033,7 @@ fn context_source(call: &Invocation, c: &Collected, out: &mut Translation) -> Op
     let sub_path = c.context_sub_path.and_then(|f| in_double_quotes(&f.raw));
     match text.split_once("://") {
         None | Some(("dir", _)) => Some(Context::Local(plain_directory(flag, c, out))),
-        Some(("git", rest)) => git_context(rest, sub_path.as_deref(), c, out, flag.span),
+        Some(("git", rest)) => git_context(rest, sub_path.as_deref(), c, out),
         Some(("https", rest)) if is_azure_blob(rest) => blocked(
             out,
             "an Azure Blob Storage context has no BuildKit counterpart: download and unpack the archive in an \
@@ -1126,7 +1126,6 @@ fn git_context(
     sub_path: Option<&str>,
     c: &Collected,
     out: &mut Translation,
-    span: Span,
 ) -> Option<Context> {
     let mut parts = rest.split('#');
     let repository = parts.next().unwrap_or_default();
@@ -1173,14 +1172,27 @@ fn git_context(
     }
     url.push('?');
     url.push_str(&query.join("&"));
-    out.notes.push(FlagNote {
-        fate: Fate::Note,
-        span,
-        message: "a private repository needs credentials: Kaniko read GIT_TOKEN or GIT_USERNAME/GIT_PASSWORD; \
-                  BuildKit takes `--secret id=GIT_AUTH_HEADER.HOST,env=VAR` with VAR=\"basic BASE64(USER:PASSWORD)\""
-            .into(),
-    });
+    let host = repository.split('/').next().unwrap_or_default();
+    out.before.push(git_credentials_step(host));
+    out.lines.push(format!("${GIT_SECRET}"));
     Some(Context::Remote(url))
+}
+
+/// The shell variable that holds the `--secret` option for git credentials,
+/// empty when the job has none.
+const GIT_SECRET: &str = "KANIKO2BUILDKIT_GIT_SECRET";
+
+/// Kaniko cloned with `GIT_TOKEN` as the user name, else `GIT_USERNAME` and
+/// `GIT_PASSWORD`, when the job had them. BuildKit takes the same basic
+/// credentials as the `GIT_AUTH_HEADER.HOST` secret; a public repository
+/// gets no secret at all.
+fn git_credentials_step(host: &str) -> String {
+    format!(
+        "{GIT_SECRET}= && \
+         if [ -n \"${{GIT_TOKEN:-}}\" ]; then GIT_AUTH_HEADER=\"basic $(printf '%s:' \"$GIT_TOKEN\" | base64 | tr -d '\\n')\"; \
+         elif [ -n \"${{GIT_USERNAME:-}}\" ]; then GIT_AUTH_HEADER=\"basic $(printf '%s:%s' \"$GIT_USERNAME\" \"${{GIT_PASSWORD:-}}\" | base64 | tr -d '\\n')\"; fi && \
+         if [ -n \"${{GIT_AUTH_HEADER:-}}\" ]; then export GIT_AUTH_HEADER; {GIT_SECRET}=\"--secret id=GIT_AUTH_HEADER.{host},env=GIT_AUTH_HEADER\"; fi"
+    )
 }
 
 /// `--git` only matters for a `git://` context.
@@ -1541,6 +1553,39 @@ pub fn translate_carried(flag: &FlagUse, call: &Translation) -> Carried {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The credentials step gives BuildKit what Kaniko sent: the token as
+    /// the user name, else user and password; nothing without either.
+    #[test]
+    fn git_credentials_step_builds_the_auth_header() {
+        let run = |env: &[(&str, &str)]| {
+            let script = format!(
+                "{} && printf '%s|%s' \"${GIT_SECRET}\" \"${{GIT_AUTH_HEADER:-}}\"",
+                git_credentials_step("gitlab.example.com")
+            );
+            let output = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(script)
+                .env_remove("GIT_TOKEN")
+                .env_remove("GIT_USERNAME")
+                .env_remove("GIT_PASSWORD")
+                .envs(env.iter().copied())
+                .output()
+                .unwrap();
+            String::from_utf8(output.stdout).unwrap()
+        };
+        let secret = "--secret id=GIT_AUTH_HEADER.gitlab.example.com,env=GIT_AUTH_HEADER";
+        // base64("tok:") and base64("me:pw")
+        assert_eq!(
+            run(&[("GIT_TOKEN", "tok")]),
+            format!("{secret}|basic dG9rOg==")
+        );
+        assert_eq!(
+            run(&[("GIT_USERNAME", "me"), ("GIT_PASSWORD", "pw")]),
+            format!("{secret}|basic bWU6cHc=")
+        );
+        assert_eq!(run(&[]), "|");
+    }
 
     #[test]
     fn repository_strips_the_tag_only() {
