@@ -1223,7 +1223,7 @@ fn remote_dockerfile_line(c: &Collected, out: &mut Translation) {
         });
         return;
     };
-    if path.starts_with('/') || path.starts_with('$') {
+    if path.starts_with('/') || path.starts_with('$') || path.contains("://") {
         out.notes.push(FlagNote {
             fate: Fate::Blocked,
             span: flag.span,
@@ -1245,6 +1245,17 @@ fn dockerfile_lines(c: &Collected, context: &str, workspace: &Workspace, out: &m
         Some(flag) => (flag.raw.as_str(), flag.value.as_str(), Some(flag.span)),
         None => ("Dockerfile", "Dockerfile", None),
     };
+    if value.starts_with("https://") || value.starts_with("http://") {
+        match in_double_quotes(raw) {
+            Some(url) => downloaded_dockerfile(&url, out),
+            None => out.notes.push(FlagNote {
+                fate: Fate::Blocked,
+                span: span.unwrap_or_default(),
+                message: "--dockerfile has an unclosed quote".into(),
+            }),
+        }
+        return;
+    }
     let anchored = value.starts_with('/') || value.starts_with('$');
     let (dir, name) = match quote::split_path(raw) {
         Some((dir, name)) if anchored => (dir, name),
@@ -1281,6 +1292,16 @@ fn dockerfile_lines(c: &Collected, context: &str, workspace: &Workspace, out: &m
     if name != "Dockerfile" {
         out.lines.push(format!("--opt filename={name}"));
     }
+}
+
+/// A Dockerfile given by URL: Kaniko fetched it with a plain GET. The job
+/// downloads it with busybox `wget` into a directory of its own first.
+fn downloaded_dockerfile(url: &str, out: &mut Translation) {
+    let dir = "${TMPDIR:-/tmp}/kaniko2buildkit-dockerfile";
+    out.before.push(format!(
+        "mkdir -p \"{dir}\" && wget -q -O \"{dir}/Dockerfile\" \"{url}\""
+    ));
+    out.lines.push(format!("--local \"dockerfile={dir}\""));
 }
 
 fn relative_dockerfile(
