@@ -27,11 +27,10 @@ pub(crate) fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
         stdin_filename: args.stdin_filename.clone(),
         ..Default::default()
     };
-    let config = match load_config(&check_args) {
+    let mut config = match load_config(&check_args) {
         Ok(config) => config,
         Err(error) => return (Vec::new(), vec![error]),
     };
-    let mut config = config;
     if let Some(flavor) = args.flavor {
         config.flavor = flavor;
     }

@@ -7,7 +7,7 @@
 //! from. The result is checked against yaml-rust2's own decoding: when the
 //! two disagree the map is refused and callers fall back to the whole span.
 
-use super::yaml::{Chomping, ScalarStyle};
+use super::yaml::{Chomping, Node, NodeKind, ScalarStyle};
 use crate::span::Span;
 
 /// For each byte of a decoded scalar, the source byte it was decoded from.
@@ -53,6 +53,15 @@ impl SourceMap {
             offsets: out.offsets,
             end: span.end() as u32,
         })
+    }
+
+    /// The map of a scalar node whose decoded value is `decoded`; `None`
+    /// for any other node.
+    pub fn of_node(text: &str, node: &Node, decoded: &str) -> Option<SourceMap> {
+        match node.kind {
+            NodeKind::Scalar { style, .. } => SourceMap::new(text, node.span, style, decoded),
+            _ => None,
+        }
     }
 
     /// The source range of the decoded range `start..end`.

@@ -9,7 +9,6 @@ use crate::config::Config;
 use crate::gitlab::jobs::{Job, ScriptLine};
 use crate::gitlab::scalar::SourceMap;
 use crate::gitlab::value::At;
-use crate::gitlab::yaml::NodeKind;
 use crate::gitlab::{FileId, Pipeline};
 use crate::span::Span;
 use invocation::{Invocation, Program};
@@ -104,10 +103,7 @@ fn scan_line(pipeline: &Pipeline, line: &ScriptLine, in_kaniko_image: bool) -> O
         return None;
     }
     let scalar = source.tree.node(node);
-    let map = match scalar.kind {
-        NodeKind::Scalar { style, .. } => SourceMap::new(&source.text, scalar.span, style, script),
-        _ => None,
-    };
+    let map = SourceMap::of_node(&source.text, scalar, script);
     let to_source = |range: std::ops::Range<usize>| match &map {
         Some(map) => map.span_of(range.start, range.end),
         None => scalar.span,

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::flavor::{self, Flavor};
-use super::quote::{self, in_double_quotes, prefixed, suffixed};
+use super::quote::{self, in_double_quotes, lone_variable, prefixed, suffixed};
 use super::table::{Class, FlagSpec};
 use crate::kaniko::invocation::{FlagUse, Invocation, Problem};
 use crate::span::Span;
@@ -1462,16 +1462,6 @@ fn runtime_cache_reference(raw: &str) -> Option<String> {
     Some(format!(
         "$(printf '%s' \"{destination}\" | sed 's|:[^/]*$||')/cache:buildcache"
     ))
-}
-
-/// `NAME` when the text is exactly `$NAME` or `${NAME}`.
-fn lone_variable(text: &str) -> Option<&str> {
-    let name = text
-        .strip_prefix("${")
-        .and_then(|t| t.strip_suffix('}'))
-        .or_else(|| text.strip_prefix('$'))?;
-    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-        .then_some(name)
 }
 
 /// `--custom-platform` changes meaning: Kaniko only recorded it.

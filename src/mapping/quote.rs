@@ -113,6 +113,20 @@ pub fn is_plain(text: &str) -> bool {
         })
 }
 
+/// `NAME` when the text is exactly `$NAME` or `${NAME}`: one whole
+/// parameter, nothing around it and no operator inside.
+pub fn lone_variable(text: &str) -> Option<&str> {
+    let name = text
+        .strip_prefix("${")
+        .and_then(|t| t.strip_suffix('}'))
+        .or_else(|| text.strip_prefix('$'))?;
+    let mut bytes = name.bytes();
+    let first = bytes.next()?;
+    ((first == b'_' || first.is_ascii_alphabetic())
+        && bytes.all(|b| b == b'_' || b.is_ascii_alphanumeric()))
+    .then_some(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,5 +173,14 @@ mod tests {
             split_path("/Dockerfile").unwrap(),
             ("/".to_string(), "Dockerfile".to_string())
         );
+    }
+
+    #[test]
+    fn only_a_whole_parameter_names_a_variable() {
+        assert_eq!(lone_variable("$ARGS"), Some("ARGS"));
+        assert_eq!(lone_variable("${ARGS}"), Some("ARGS"));
+        assert_eq!(lone_variable("${ARGS:-x}"), None);
+        assert_eq!(lone_variable("$1"), None);
+        assert_eq!(lone_variable("$(cat args)"), None);
     }
 }

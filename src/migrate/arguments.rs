@@ -12,11 +12,11 @@ use std::ops::Range;
 use crate::gitlab::jobs::Job;
 use crate::gitlab::scalar::SourceMap;
 use crate::gitlab::value::At;
-use crate::gitlab::yaml::NodeKind;
 use crate::gitlab::{FileId, Pipeline};
 use crate::kaniko::invocation::{self, Invocation, Problem, Program};
 use crate::kaniko::shell::{self, Word};
 use crate::mapping::command::{self, Fate, FlagNote, Translation};
+use crate::mapping::quote::lone_variable;
 use crate::span::Span;
 
 /// How a definition's text reaches the shell, which decides what a mapped
@@ -141,19 +141,6 @@ pub fn resolve(
     outcome
 }
 
-/// `NAME` when the text is exactly `$NAME` or `${NAME}`.
-fn lone_variable(text: &str) -> Option<&str> {
-    let name = text
-        .strip_prefix("${")
-        .and_then(|t| t.strip_suffix('}'))
-        .or_else(|| text.strip_prefix('$'))?;
-    let mut bytes = name.bytes();
-    let first = bytes.next()?;
-    ((first == b'_' || first.is_ascii_alphabetic())
-        && bytes.all(|b| b == b'_' || b.is_ascii_alphanumeric()))
-    .then_some(name)
-}
-
 /// The job's effective `variables:` entry for `name`.
 fn yaml_definition(pipeline: &Pipeline, job: &Job, name: &str) -> Option<Definition> {
     let (_, at) = job.variables.iter().rev().find(|(n, _)| n == name)?;
@@ -204,7 +191,8 @@ fn shell_definitions(
                         quoting,
                     }),
                     None => {
-                        let span = source_span(pipeline, line.at, word.range.clone());
+                        let map = scalar_map(pipeline, line.at);
+                        let span = span_in(pipeline, line.at, map.as_ref(), word.range.clone());
                         let message = format!(
                             "cannot read what this assignment puts in `${name}`: write it as NAME=\"...\""
                         );
@@ -239,18 +227,17 @@ fn decoded(pipeline: &Pipeline, at: At) -> Option<&str> {
     file.tree.scalar(&file.text, at.node)
 }
 
-/// The source span of a range of a scalar's decoded text; the whole scalar
-/// when the text cannot be mapped back.
-fn source_span(pipeline: &Pipeline, at: At, range: Range<usize>) -> Span {
+/// The map from a scalar's decoded text back to the file, when it can be
+/// built; spans fall back to the whole scalar otherwise.
+fn scalar_map(pipeline: &Pipeline, at: At) -> Option<SourceMap> {
     let file = &pipeline.files[at.file];
-    let node = file.tree.node(at.node);
-    let map = match (&node.kind, decoded(pipeline, at)) {
-        (NodeKind::Scalar { style, .. }, Some(text)) => {
-            SourceMap::new(&file.text, node.span, *style, text)
-        }
-        _ => None,
-    };
-    map.map_or(node.span, |map| map.span_of(range.start, range.end))
+    SourceMap::of_node(&file.text, file.tree.node(at.node), decoded(pipeline, at)?)
+}
+
+fn span_in(pipeline: &Pipeline, at: At, map: Option<&SourceMap>, range: Range<usize>) -> Span {
+    map.map_or(pipeline.files[at.file].tree.node(at.node).span, |map| {
+        map.span_of(range.start, range.end)
+    })
 }
 
 /// The value's words: split on blanks, as an unquoted expansion is.
@@ -302,8 +289,15 @@ fn map_definition(
     };
     let value = &text[definition.range.clone()];
     let base = definition.range.start;
-    let span_of =
-        |range: Range<usize>| source_span(pipeline, at, base + range.start..base + range.end);
+    let map = scalar_map(pipeline, at);
+    let span_of = |range: Range<usize>| {
+        span_in(
+            pipeline,
+            at,
+            map.as_ref(),
+            base + range.start..base + range.end,
+        )
+    };
     let all = words(value);
     let (kept, flag_words): (Vec<_>, Vec<_>) = all
         .iter()
@@ -414,14 +408,5 @@ mod tests {
         assert_eq!(quoting("\"a\"'b'"), None);
         assert_eq!(quoting("\"a \\\" b\""), None);
         assert_eq!(quoting("\"$(cat x)\"").map(|q| q.0), Some(Quoting::Double));
-    }
-
-    #[test]
-    fn only_a_whole_parameter_names_a_variable() {
-        assert_eq!(lone_variable("$ARGS"), Some("ARGS"));
-        assert_eq!(lone_variable("${ARGS}"), Some("ARGS"));
-        assert_eq!(lone_variable("${ARGS:-x}"), None);
-        assert_eq!(lone_variable("$1"), None);
-        assert_eq!(lone_variable("$(cat args)"), None);
     }
 }

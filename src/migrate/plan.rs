@@ -864,12 +864,12 @@ impl Emitter<'_, '_> {
         let file = &self.pipeline.files[at.file];
         let (tree, source) = (&file.tree, file.text.as_str());
         let node = tree.node(at.node);
-        let NodeKind::Scalar { style, .. } = node.kind else {
+        if !matches!(node.kind, NodeKind::Scalar { .. }) {
             return;
-        };
+        }
         let decoded = tree.scalar(source, at.node).unwrap_or_default().to_string();
         let (Some(map), Some(layout)) = (
-            SourceMap::new(source, node.span, style, &decoded),
+            SourceMap::of_node(source, node, &decoded),
             text::layout(source, tree, at.node),
         ) else {
             self.refuse_line(at, "the script line could not be mapped to its source");
