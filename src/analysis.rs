@@ -284,7 +284,7 @@ fn problem_finding(
                 .jobs(jobs)
         }
             // A redirection between the arguments only matters to a rewrite.
-                Problem::Redirect { .. } | Problem::Setting { .. } => return None,
+                Problem::Redirect { .. } | Problem::Setting { .. } | Problem::Unreadable { .. } => return None,
     };
     Some(finding)
 }

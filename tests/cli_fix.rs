@@ -258,7 +258,9 @@ fn audit_counts_jobs_by_verdict_with_reasons() {
     let out = k2b(dir.path()).args(["audit", "."]).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "a job cannot migrate");
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(stdout.contains("migrate fully:      1"), "{stdout}");
+    // Every migrated GitLab job gains a registry login, which is a note.
+    assert!(stdout.contains("migrate with notes: 1"), "{stdout}");
+    assert!(stdout.contains("migrate fully:      0"), "{stdout}");
     assert!(stdout.contains("cannot migrate:     1"), "{stdout}");
     assert!(
         stdout.contains("--single-snapshot has no BuildKit counterpart"),
@@ -270,7 +272,7 @@ fn audit_counts_jobs_by_verdict_with_reasons() {
         .unwrap();
     let markdown = String::from_utf8(markdown.stdout).unwrap();
     assert!(
-        markdown.contains("| migrate fully | 1 |")
+        markdown.contains("| migrate with notes | 1 |")
             && markdown.contains("| `b.gitlab-ci.yml` | `build` | cannot migrate |"),
         "{markdown}"
     );

@@ -242,7 +242,7 @@ proptest! {
         let (_, migration) = migrate_text(&text);
         let new = &migration.rewrites[0].text;
         let tree: Value = serde_yaml::from_str(new).unwrap();
-        let script = tree["build"]["script"][0].as_str().unwrap();
+        let script = build_line(&tree);
         let generated = words(script, "buildctl-daemonless.sh");
         let at = generated.iter().position(|w| meaning(w).iter().map(|(c, _)| c).collect::<String>().starts_with(option));
         prop_assert!(at.is_some(), "{script}");
@@ -263,7 +263,7 @@ proptest! {
         let (_, migration) = migrate_text(&text);
         let new = &migration.rewrites[0].text;
         let tree: Value = serde_yaml::from_str(new).unwrap();
-        let script = tree["build"]["script"][0].as_str().unwrap();
+        let script = build_line(&tree);
         let generated = words(script, "buildctl-daemonless.sh");
         let output = generated.iter().find(|w| w.contains("type=image")).unwrap();
         let got = meaning(output);
@@ -415,7 +415,7 @@ proptest! {
         prop_assert_eq!(migration.migrated_jobs.len(), 1, "{:?}", migration.findings);
         let new = &migration.rewrites[0].text;
         let tree: Value = serde_yaml::from_str(new).unwrap();
-        let script = tree["build"]["script"][0].as_str().unwrap();
+        let script = build_line(&tree);
         // sh removes a backslash-newline outside quotes; shlex does not.
         let arguments = shlex::split(&script.replace("\\\n", "")).unwrap_or_default();
         prop_assert_eq!(arguments.first().map(String::as_str), Some("buildctl-daemonless.sh"), "{}", script);
@@ -436,4 +436,15 @@ proptest! {
         expected.sort();
         prop_assert_eq!(pairs, expected, "{}", script);
     }
+}
+
+/// The script item that runs the build (a registry login comes before it).
+fn build_line(tree: &Value) -> &str {
+    tree["build"]["script"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .find(|line| line.contains("buildctl-daemonless.sh"))
+        .unwrap()
 }

@@ -300,9 +300,11 @@ fn run_after_steps(
     let pipeline = load(&dir.path().join("ci.yml"), dir.path());
     let migration = migrate::migrate(&pipeline, &options(dir.path(), false)).unwrap();
     let rewritten = &migration.rewrites[0].text;
+    // The steps after the build, inside the call's subshell.
     let steps: Vec<&str> = rewritten
         .lines()
         .filter_map(|l| l.trim().strip_prefix("&& "))
+        .map(|step| step.strip_suffix(" )").unwrap_or(step))
         .collect();
     std::fs::write(dir.path().join("kaniko2buildkit-metadata.json"), metadata).unwrap();
     let status = std::process::Command::new("sh")
@@ -405,7 +407,8 @@ fn daemon_config_step_writes_valid_toml() {
         let setup = setup
             .trim_end_matches('\\')
             .trim_end()
-            .trim_end_matches("&&");
+            .trim_end_matches("&&")
+            .trim_start_matches("( ");
         let home = tempfile::tempdir().unwrap();
         let status = std::process::Command::new("sh")
             .arg("-c")

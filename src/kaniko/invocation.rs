@@ -2,6 +2,7 @@
 //! cobra/pflag's rules, every flag and value at its span in the YAML source.
 
 use super::shell::Word;
+use crate::mapping::quote;
 use crate::mapping::table::{self, FlagSpec, ValueKind};
 use crate::span::Span;
 
@@ -71,6 +72,13 @@ pub enum Problem {
     Redirect {
         span: Span,
     },
+    /// A value the rewrite cannot carry with what Kaniko received (a glob,
+    /// `$'...'` quoting, an open quote), or one Kaniko itself read in a way
+    /// the job most likely did not mean (a flag name taken as a value).
+    Unreadable {
+        message: String,
+        span: Span,
+    },
     /// `KANIKO_NO_PUSH=true /kaniko/executor`: an environment switch of Kaniko's.
     Setting {
         name: String,
@@ -87,8 +95,12 @@ pub struct Invocation {
     pub span: Span,
     pub flags: Vec<FlagUse>,
     pub problems: Vec<Problem>,
-    /// The command's byte range in the decoded script line.
+    /// The command's byte range in the decoded script line, prefix
+    /// assignments included: a rewrite replaces them with the command.
     pub script_range: std::ops::Range<usize>,
+    /// `NAME=value` words before the program, as written: the environment
+    /// Kaniko ran with, which the new command must run with too.
+    pub assignments: Vec<String>,
     /// The program word (`/kaniko/executor`), where diagnostics point.
     pub program_span: Span,
 }
@@ -151,6 +163,16 @@ pub fn parse(
             None => span,
         };
         let (value, raw, span) = match (inline, spec.kind) {
+            (Some((value, _)), ValueKind::Bool) if !is_parse_bool(&value) => {
+                problems.push(Problem::Unreadable {
+                    message: format!(
+                        "Kaniko refuses `{}={value}`: a boolean flag takes 1, t, T, TRUE, true, True, 0, f, F, FALSE, false or False",
+                        name
+                    ),
+                    span,
+                });
+                continue;
+            }
             (Some((value, offset)), _) => {
                 let raw = script[word.range.start + offset..word.range.end].to_string();
                 (value, raw, span)
@@ -160,6 +182,18 @@ pub fn parse(
             (None, _) => match args.get(index) {
                 Some(value_word) => {
                     index += 1;
+                    if value_word.value.starts_with("--")
+                        && lookup(table, &value_word.value).is_ok()
+                    {
+                        problems.push(Problem::Unreadable {
+                            message: format!(
+                                "Kaniko takes `{}` as the value of `{name}`, not as a flag: the job most likely lost a value here; fix the call before migrating",
+                                value_word.value
+                            ),
+                            span: to_source(word.range.start..value_word.range.end),
+                        });
+                        continue;
+                    }
                     let written = to_source(value_word.range.clone());
                     let raw = script[value_word.range.clone()].to_string();
                     let span = Span::new(span.start(), written.end().max(span.end()));
@@ -171,6 +205,11 @@ pub fn parse(
                 }
             },
         };
+        if let Some(message) = quote::hazard(&raw) {
+            problems.push(Problem::Unreadable { message, span });
+            continue;
+        }
+        let (value, raw) = home_for_tilde(value, raw);
         flags.push(FlagUse {
             spec,
             name_span,
@@ -180,6 +219,32 @@ pub fn parse(
         });
     }
     (flags, problems)
+}
+
+/// Go's `strconv.ParseBool`, which pflag uses for boolean flags.
+pub fn is_parse_bool(value: &str) -> bool {
+    matches!(
+        value,
+        "1" | "t" | "T" | "TRUE" | "true" | "True" | "0" | "f" | "F" | "FALSE" | "false" | "False"
+    )
+}
+
+/// An unquoted leading `~` was the job's home directory when Kaniko ran;
+/// inside the quotes a rewrite adds it would stay a literal `~`, so it is
+/// spelled `$HOME`, which the new image sets to its own home.
+fn home_for_tilde(value: String, raw: String) -> (String, String) {
+    let home = |text: &str, quoted: bool| match text.strip_prefix('~') {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => Some(if quoted {
+            format!("\"$HOME\"{rest}")
+        } else {
+            format!("$HOME{rest}")
+        }),
+        _ => None,
+    };
+    match (home(&raw, true), home(&value, false)) {
+        (Some(raw), Some(value)) => (value, raw),
+        _ => (value, raw),
+    }
 }
 
 /// A word that starts with an expansion holds flags nobody can see here:

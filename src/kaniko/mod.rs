@@ -23,8 +23,13 @@ pub struct PathUse {
     /// The word's range in the decoded script line, and its text there.
     pub script_range: std::ops::Range<usize>,
     pub raw: String,
-    /// Where the command holding the word starts in the decoded script.
+    /// Where the command holding the word starts and ends in the decoded
+    /// script.
     pub command_start: usize,
+    pub command_end: usize,
+    /// The command is a builtin that changes the job's own shell (`cd`,
+    /// `export`, an assignment alone), so it cannot run in a subshell.
+    pub in_shell_builtin: bool,
 }
 
 /// What one script line does with Kaniko, for every job that runs it.
@@ -122,6 +127,11 @@ fn scan_line(pipeline: &Pipeline, line: &ScriptLine, in_kaniko_image: bool) -> O
         script_range: word.range.clone(),
         raw: script[word.range.clone()].to_string(),
         command_start: command.range.start,
+        command_end: command.range.end,
+        in_shell_builtin: command
+            .words
+            .first()
+            .is_none_or(|w| SHELL_BUILTINS.contains(&w.value.as_str())),
     };
     for command in shell::commands(script) {
         for word in &command.assignments {
@@ -167,6 +177,11 @@ fn scan_line(pipeline: &Pipeline, line: &ScriptLine, in_kaniko_image: bool) -> O
         .then_some(found)
 }
 
+/// Builtins whose effect is on the shell itself: a subshell would lose it.
+const SHELL_BUILTINS: [&str; 9] = [
+    "cd", "export", "readonly", "unset", ".", "source", "read", "set", "eval",
+];
+
 /// Reads one executor or warmer command. A redirection written between its
 /// arguments would sit inside the range a rewrite replaces: it is reported.
 fn invocation(
@@ -199,12 +214,19 @@ fn invocation(
             });
         }
     }
+    let assignments = command
+        .assignments
+        .iter()
+        .map(|word| script[word.range.clone()].to_string())
+        .collect();
+    let first = command.assignments.first().map_or(start, |w| w.range.start);
     Invocation {
         program,
         span: to_source(start..end),
         flags,
         problems,
-        script_range: start..end,
+        script_range: first..end,
+        assignments,
         program_span: to_source(words[0].range.clone()),
     }
 }

@@ -50,9 +50,13 @@ pub struct Translation {
     /// `buildkitd.toml` lines (inside double quotes) for registry settings
     /// that live in the daemon's configuration.
     pub daemon_config: Vec<String>,
-    /// Steps that must run before the build (`... &&`), such as unpacking a
-    /// `tar://` context.
+    /// Steps that must run before the build, such as unpacking a `tar://`
+    /// context.
     pub before: Vec<String>,
+    /// Steps before the build that handle credentials (git's).
+    pub secret_before: Vec<String>,
+    /// The call's prefix assignments, as written.
+    pub assignments: Vec<String>,
     /// The attributes an image output carried in a variable takes (push,
     /// registry and compression settings), or why it cannot have one.
     pub carried_output: Result<String, String>,
@@ -77,26 +81,114 @@ impl Translation {
             .map(|line| format!("\"{line}\""))
             .collect();
         vec![
-            format!("mkdir -p \"{dir}\" &&"),
+            format!("mkdir -p \"{dir}\""),
             format!(
-                "printf '%s\\n' {} > \"{dir}/buildkitd.toml\" &&",
+                "printf '%s\\n' {} > \"{dir}/buildkitd.toml\"",
                 lines.join(" ")
             ),
         ]
     }
 
-    /// The command as logical lines: the steps before the build, the
-    /// program and `build`, then one argument group per line.
-    pub fn command_lines(&self) -> Vec<String> {
-        self.config_steps()
-            .into_iter()
-            .chain(self.before.iter().map(|step| format!("{step} &&")))
-            .chain(self.flavor.build_command(&self.global))
-            .chain(self.lines.iter().cloned())
-            .chain(self.after.iter().map(|step| format!("&& {step}")))
-            .collect()
+    /// The new command, in parts that [`CallText::lines`] puts together.
+    pub fn call_text(&self) -> CallText {
+        let mut steps = self.config_steps();
+        steps.extend(self.before.iter().cloned());
+        CallText {
+            assignments: self.assignments.clone(),
+            secret: self.secret_before.clone(),
+            steps,
+            command: self
+                .flavor
+                .build_command(&self.global)
+                .into_iter()
+                .chain(self.lines.iter().cloned())
+                .collect(),
+            after: self.after.clone(),
+        }
     }
 }
+
+/// The text that replaces one executor call, in parts, so that the plan can
+/// add a registry login or a `BUILDKITD_FLAGS` prefix before it is joined.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallText {
+    /// The call's `NAME=value` prefixes: Kaniko's environment.
+    pub assignments: Vec<String>,
+    /// Steps that handle credentials: they run with tracing off.
+    pub secret: Vec<String>,
+    /// Steps that prepare the build.
+    pub steps: Vec<String>,
+    /// The program line, then one argument group per line. A line ending in
+    /// `&&` is a step of the flavour's own (buildx's `create`).
+    pub command: Vec<String>,
+    /// Steps after a successful build (the digest files).
+    pub after: Vec<String>,
+}
+
+impl CallText {
+    /// More than one command, or a command with an environment of its own.
+    fn needs_subshell(&self) -> bool {
+        !self.assignments.is_empty()
+            || !self.secret.is_empty()
+            || !self.steps.is_empty()
+            || !self.after.is_empty()
+            || self.command.iter().any(|line| line.ends_with("&&"))
+    }
+
+    /// The logical lines of the new text. A lone command stands as it is.
+    /// Several commands are joined with `&&` inside `( ... )`: the list's
+    /// status is the first failure's, and a subshell, unlike a `{ }` group
+    /// or a bare `a && b`, ends a `set -e` script (gitlab-runner's) when it
+    /// fails, while keeping the call's meaning after `||`, `if` or a pipe.
+    /// Prefix assignments become exported variables of the subshell, so
+    /// that the build sees them as Kaniko did and `${NAME}` in the new
+    /// arguments expands to them. Credential steps run with tracing off
+    /// (`set -x` would print the password), and tracing comes back after.
+    pub fn lines(&self) -> Vec<String> {
+        if !self.needs_subshell() {
+            return self.command.clone();
+        }
+        let mut opening = vec!["(".to_string()];
+        if !self.secret.is_empty() {
+            opening.push(format!(
+                "case $- in *x*) {TRACE_FLAG}=1;; esac; {{ set +x; }} 2>/dev/null;"
+            ));
+        }
+        if !self.assignments.is_empty() {
+            let names: Vec<&str> = self
+                .assignments
+                .iter()
+                .map(|a| a.split('=').next().unwrap_or_default())
+                .collect();
+            opening.push(format!(
+                "{}; export {};",
+                self.assignments.join(" "),
+                names.join(" ")
+            ));
+        }
+        let mut steps: Vec<String> = self.secret.iter().map(|s| format!("{s} &&")).collect();
+        if let Some(last) = steps.last_mut() {
+            last.push_str(&format!(
+                " {{ [ -z \"${{{TRACE_FLAG}:-}}\" ] || set -x; }} &&"
+            ));
+        }
+        steps.extend(self.steps.iter().map(|s| format!("{s} &&")));
+        let mut lines: Vec<String> = steps
+            .into_iter()
+            .chain(self.command.iter().cloned())
+            .chain(self.after.iter().map(|s| format!("&& {s}")))
+            .collect();
+        lines[0] = format!("{} {}", opening.join(" "), lines[0]);
+        if let Some(last) = lines.last_mut() {
+            last.push_str(" )");
+        }
+        lines
+    }
+}
+
+/// Set in the subshell when the job traced its commands (`set -x`), so that
+/// tracing resumes after the credential steps.
+const TRACE_FLAG: &str = "_k2b_x";
 
 /// Where the job's files are, to resolve a relative Dockerfile the way Kaniko
 /// does: the working directory first, then the context.
@@ -178,6 +270,8 @@ impl Default for Translation {
             after: Vec::new(),
             daemon_config: Vec::new(),
             before: Vec::new(),
+            secret_before: Vec::new(),
+            assignments: Vec::new(),
             carried_output: Err("the call has no --destination of its own".into()),
             flavor: Flavor::default(),
         }
@@ -188,7 +282,10 @@ impl Default for Translation {
 /// the plan finds where the variable is defined and maps its flags there
 /// (see [`translate_carried`]), or keeps the job as it is.
 pub fn translate(call: &Invocation, workspace: &Workspace) -> Translation {
-    let mut out = Translation::default();
+    let mut out = Translation {
+        assignments: call.assignments.clone(),
+        ..Translation::default()
+    };
     let mut collected = Collected::default();
     for problem in &call.problems {
         let mapped_setting = matches!(problem, Problem::Setting { name, .. } if MAPPED_SETTINGS.contains(&name.as_str()));
@@ -375,6 +472,7 @@ pub fn problem_note(problem: &Problem) -> FlagNote {
             format!("`{word}` may hold flags that cannot be seen here"),
         ),
         Problem::Redirect { span } => (*span, "a redirection between the arguments".to_string()),
+        Problem::Unreadable { message, span } => (*span, message.clone()),
         Problem::Setting { name, span, .. } => (
             *span,
             format!("`{name}` configures Kaniko; BuildKit would ignore it"),
@@ -489,7 +587,10 @@ fn collect<'f>(flag: &'f FlagUse, collected: &mut Collected<'f>, out: &mut Trans
         }
         "reproducible" => {}
         "build-arg" => {
-            collected.opts.push(build_arg(flag));
+            match build_arg(flag) {
+                Ok(option) => collected.opts.push(option),
+                Err(message) => out.notes.push(note(Fate::Blocked, message)),
+            }
             if looks_secret(&flag.value) {
                 out.notes.push(note(
                     Fate::Note,
@@ -629,14 +730,22 @@ fn looks_secret(argument: &str) -> bool {
 }
 
 /// `--build-arg K=V` keeps its quoting; a bare `K` takes the job's
-/// environment value, as Kaniko did (empty when unset).
-fn build_arg(flag: &FlagUse) -> String {
+/// environment value, as Kaniko did (empty when unset). A bare name no
+/// shell variable can have (`'B C'`) was never in the environment: Kaniko
+/// gave it an empty value, and so does the new argument.
+fn build_arg(flag: &FlagUse) -> Result<String, String> {
     if flag.value.contains('=') || flag.value.starts_with('$') {
-        format!("--opt {}", prefixed("build-arg:", &flag.raw))
-    } else {
-        let name = &flag.value;
-        format!("--opt \"build-arg:{name}=${{{name}}}\"")
+        return Ok(format!("--opt {}", prefixed("build-arg:", &flag.raw)));
     }
+    let name = &flag.value;
+    if name.is_empty() {
+        return Err("`--build-arg ''` names no argument: remove it".into());
+    }
+    if quote::lone_variable(&format!("${name}")).is_some() {
+        return Ok(format!("--opt \"build-arg:{name}=${{{name}}}\""));
+    }
+    let text = in_double_quotes(&flag.raw).ok_or("--build-arg has an unclosed quote")?;
+    Ok(format!("--opt \"build-arg:{text}=\""))
 }
 
 fn build_lines(
@@ -756,6 +865,14 @@ fn carried_output(c: &Collected, attrs: &[String]) -> Result<String, String> {
 fn registry_setting(name: &str, flag: &FlagUse, c: &mut Collected) -> Result<(), String> {
     let text =
         in_double_quotes(&flag.raw).ok_or_else(|| format!("--{name} has an unclosed quote"))?;
+    // The text lands in a TOML string inside a double-quoted `printf`
+    // argument: a quote or a backslash in it would end one or the other.
+    if text.contains(['"', '\\']) {
+        return Err(format!(
+            "--{name} `{}` holds a quote or a backslash, which buildkitd.toml cannot take as written: write the registry's name plainly",
+            flag.value
+        ));
+    }
     match name {
         "registry-mirror" => add_mirror(c, "docker.io", &text),
         "insecure-registry" => c.host(&text).http = true,
@@ -942,17 +1059,17 @@ fn metadata_line(out: &mut Translation) {
     }
 }
 
-/// Turns an image reference in `$r` into go-containerregistry's full
-/// repository (`$n`) and tag (`$t`), as Kaniko named images in its digest
+/// Turns an image reference in `$_k2b_r` into go-containerregistry's full
+/// repository (`$_k2b_n`) and tag (`$_k2b_t`), as Kaniko named images in its digest
 /// files: a first part without `.` or `:` is a Docker Hub repository,
 /// `docker.io` is `index.docker.io`, a one-part Hub name gets `library/`,
 /// and the tag defaults to `latest`. Busybox `sh` only.
 const NORMALISE_REFERENCE: &str = concat!(
-    r#"n="${r%%@*}"; l="${n##*/}"; "#,
-    r#"case "$l" in *:*) t="${l##*:}"; n="${n%:*}";; *) t=latest;; esac; "#,
-    r#"case "$n" in */*) case "${n%%/*}" in *.*|*:*) ;; *) n="index.docker.io/$n";; esac;; *) n="index.docker.io/$n";; esac; "#,
-    r#"case "$n" in docker.io/*) n="index.docker.io/${n#docker.io/}";; esac; "#,
-    r#"case "$n" in index.docker.io/*/*) ;; index.docker.io/*) n="index.docker.io/library/${n#index.docker.io/}";; esac"#,
+    r#"_k2b_n="${_k2b_r%%@*}"; _k2b_l="${_k2b_n##*/}"; "#,
+    r#"case "$_k2b_l" in *:*) _k2b_t="${_k2b_l##*:}"; _k2b_n="${_k2b_n%:*}";; *) _k2b_t=latest;; esac; "#,
+    r#"case "$_k2b_n" in */*) case "${_k2b_n%%/*}" in *.*|*:*) ;; *) _k2b_n="index.docker.io/$_k2b_n";; esac;; *) _k2b_n="index.docker.io/$_k2b_n";; esac; "#,
+    r#"case "$_k2b_n" in docker.io/*) _k2b_n="index.docker.io/${_k2b_n#docker.io/}";; esac; "#,
+    r#"case "$_k2b_n" in index.docker.io/*/*) ;; index.docker.io/*) _k2b_n="index.docker.io/library/${_k2b_n#index.docker.io/}";; esac"#,
 );
 
 /// `--image-name-with-digest-file` and `--image-name-tag-with-digest-file`:
@@ -978,14 +1095,14 @@ fn name_digest_lines(c: &Collected, out: &mut Translation) {
         metadata_line(out);
         let line = if with_tag { "%s:%s@%s\\n" } else { "%s@%s\\n" };
         let fields = if with_tag {
-            "\"$n\" \"$t\" \"$d\""
+            "\"$_k2b_n\" \"$_k2b_t\" \"$_k2b_d\""
         } else {
-            "\"$n\" \"$d\""
+            "\"$_k2b_n\" \"$_k2b_d\""
         };
         out.after
             .push(format!("mkdir -p \"$(dirname \"{file}\")\""));
         out.after.push(format!(
-            "d=\"$(sed -n {DIGEST_SED} {METADATA_FILE})\" && for r in {}; do {NORMALISE_REFERENCE}; printf '{line}' {fields}; done > \"{file}\"",
+            "_k2b_d=\"$(sed -n {DIGEST_SED} {METADATA_FILE})\" && for _k2b_r in {}; do {NORMALISE_REFERENCE}; printf '{line}' {fields}; done > \"{file}\"",
             names.join(" ")
         ));
         if both && flag.spec.name == "image-name-with-digest-file" {
@@ -1133,7 +1250,15 @@ fn git_context(
     let mut branch = None;
     let mut submodules = false;
     for flag in &c.git {
-        let (key, value) = flag.value.split_once('=').unwrap_or((&flag.value, "true"));
+        if let Some(message) = git_option_problem(&flag.value) {
+            out.notes.push(FlagNote {
+                fate: Fate::Blocked,
+                span: flag.span,
+                message,
+            });
+            continue;
+        }
+        let (key, value) = flag.value.split_once('=').unwrap_or_default();
         match key {
             "branch" => branch = Some(value.to_string()),
             "recurse-submodules" => submodules = is_true(value),
@@ -1173,9 +1298,38 @@ fn git_context(
     url.push('?');
     url.push_str(&query.join("&"));
     let host = repository.split('/').next().unwrap_or_default();
-    out.before.push(git_credentials_step(host));
+    out.secret_before.push(git_credentials_step(host));
     out.lines.push(format!("${GIT_SECRET}"));
     Some(Context::Remote(url))
+}
+
+/// Why Kaniko would not have read a `--git` value as the job meant. Its
+/// setter takes one `key=value` per flag, split at the first `=`: with no
+/// `=` Kaniko stopped, a comma-separated list became one branch name
+/// (which no repository has), and the boolean keys take Go's `ParseBool`.
+fn git_option_problem(value: &str) -> Option<String> {
+    let Some((key, rest)) = value.split_once('=') else {
+        return Some(format!(
+            "Kaniko refuses `--git {value}`: it takes `key=value`"
+        ));
+    };
+    if key == "branch" && rest.contains(',') && rest.contains('=') {
+        return Some(format!(
+            "Kaniko reads one option per `--git`: `--git {value}` asks for the branch `{rest}`, which the clone \
+             cannot find; write each option as a `--git` flag of its own (`--git {}`) and migrate again",
+            value.replace(',', " --git ")
+        ));
+    }
+    let boolean = matches!(
+        key,
+        "single-branch" | "recurse-submodules" | "insecure-skip-tls"
+    );
+    if boolean && !crate::kaniko::invocation::is_parse_bool(rest) {
+        return Some(format!(
+            "Kaniko refuses `--git {value}`: `{key}` takes 1, t, T, TRUE, true, True, 0, f, F, FALSE, false or False"
+        ));
+    }
+    None
 }
 
 /// The shell variable that holds the `--secret` option for git credentials,
@@ -1319,7 +1473,10 @@ fn relative_dockerfile(
             ));
         }
     };
-    let context_value = context.trim_matches(['"', '\'']);
+    let Some(context_value) = in_double_quotes(context) else {
+        return Err(format!("cannot tell where the Dockerfile `{raw}` is"));
+    };
+    let context_value = context_value.as_str();
     if is_project_dir(context_value) {
         return Ok((dir, name));
     }
@@ -1333,12 +1490,12 @@ fn relative_dockerfile(
     let joined = if dir == "." {
         context_value.to_string()
     } else {
-        format!("{context_value}/{}", dir.trim_matches(['"', '\'']))
+        let Some(dir) = in_double_quotes(&dir) else {
+            return Err(format!("cannot tell where the Dockerfile `{raw}` is"));
+        };
+        format!("{context_value}/{dir}")
     };
     let joined = joined.trim_end_matches('/').to_string();
-    if joined.contains(['\'', '"']) {
-        return Err(format!("cannot tell where the Dockerfile `{raw}` is"));
-    }
     let quoted = if quote::is_plain(&joined) {
         joined
     } else {

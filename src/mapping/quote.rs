@@ -63,6 +63,72 @@ pub fn in_double_quotes(raw: &str) -> Option<String> {
     Some(out)
 }
 
+/// Why a word as written cannot be carried into a rewrite with the value
+/// Kaniko received, or `None` when it can. The rewrite quotes values, so
+/// what the shell did to them unquoted must not have mattered:
+/// - a quote, backtick, `$(` or `${` left open: the shell read on past the
+///   line, and where the value ends cannot be told;
+/// - `$'...'` (busybox's ANSI-C quoting): escapes the rewrite would lose;
+/// - an unquoted `*`, `?` or `[`: the shell put the names of matching
+///   files in its place before Kaniko saw it.
+pub fn hazard(raw: &str) -> Option<String> {
+    let bytes = raw.as_bytes();
+    let mut depth = 0usize;
+    let mut index = 0;
+    let open = || {
+        Some(format!(
+            "`{raw}` leaves a quote or an expansion open: the shell reads on past it, so the value Kaniko received cannot be told"
+        ))
+    };
+    while index < bytes.len() {
+        match bytes[index] {
+            b'\\' => index += 1,
+            b'\'' if depth == 0 => match raw[index + 1..].find('\'') {
+                Some(end) => index += end + 1,
+                None => return open(),
+            },
+            b'"' if depth == 0 => {
+                let mut end = index + 1;
+                loop {
+                    match bytes.get(end) {
+                        None => return open(),
+                        Some(b'\\') => end += 2,
+                        Some(b'"') => break,
+                        Some(_) => end += 1,
+                    }
+                }
+                index = end;
+            }
+            b'`' => match raw[index + 1..].find('`') {
+                Some(end) => index += end + 1,
+                None => return open(),
+            },
+            b'$' if bytes.get(index + 1) == Some(&b'\'') && depth == 0 => {
+                return Some(format!(
+                    "`{raw}` uses `$'...'` quoting, whose escapes the rewrite cannot keep: write the value in plain quotes"
+                ));
+            }
+            b'$' if matches!(bytes.get(index + 1), Some(b'(' | b'{')) => {
+                depth += 1;
+                index += 1;
+            }
+            b')' | b'}' if depth > 0 => depth -= 1,
+            b'*' | b'?' | b'[' if depth == 0 => {
+                return Some(format!(
+                    "`{raw}` has an unquoted `{}`: the shell replaced it with matching file names before Kaniko saw it; quote the value if it is meant literally",
+                    bytes[index] as char
+                ));
+            }
+            _ => {}
+        }
+        index += 1;
+    }
+    if depth > 0 {
+        return open();
+    }
+    None
+}
+
 /// Splits a path as written into its directory and file name, at the last
 /// `/` outside `${...}` and `$(...)`, keeping each part's quoting valid:
 /// `"${CI_PROJECT_DIR}/docker/app.Dockerfile"` gives
@@ -153,6 +219,29 @@ mod tests {
         assert_eq!(in_double_quotes("'$literal\"'").unwrap(), "\\$literal\\\"");
         assert_eq!(in_double_quotes("a\\ b$C").unwrap(), "a b$C");
         assert_eq!(in_double_quotes("\"open"), None);
+    }
+
+    #[test]
+    fn hazards_are_what_quoting_would_change() {
+        for safe in [
+            "plain", "\"a b*\"", "'x?[y]'", "${A:-x?}", "$(ls *)", "a\\*b", "\"$A\"", "`date`",
+        ] {
+            assert_eq!(hazard(safe), None, "{safe}");
+        }
+        for (bad, why) in [
+            ("A=*", "unquoted `*`"),
+            ("x?", "unquoted `?`"),
+            ("[ab]", "unquoted `[`"),
+            ("$'a\\tb'", "`$'...'`"),
+            ("\"open", "open"),
+            ("'open", "open"),
+            ("$(date", "open"),
+            ("${A", "open"),
+            ("`date", "open"),
+        ] {
+            let message = hazard(bad).unwrap_or_default();
+            assert!(message.contains(why), "{bad}: {message}");
+        }
     }
 
     #[test]

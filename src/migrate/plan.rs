@@ -26,9 +26,32 @@ use crate::rewrite::verify::{Change, Expected};
 use crate::rules::Rule;
 use crate::span::Span;
 
-/// Writes the registry login Kaniko did by itself (≥ 1.9) for
-/// `$CI_REGISTRY`, without ever printing the password.
-const REGISTRY_LOGIN: &str = r#"mkdir -p "${DOCKER_CONFIG:-$HOME/.docker}" && printf '{"auths":{"%s":{"auth":"%s"}}}' "$CI_REGISTRY" "$(printf '%s:%s' "$CI_REGISTRY_USER" "$CI_REGISTRY_PASSWORD" | base64 | tr -d '\n')" > "${DOCKER_CONFIG:-$HOME/.docker}/config.json""#;
+/// The registry login Kaniko (1.9 and later) did by itself for
+/// `$CI_REGISTRY`, as a step: an entry for `$CI_REGISTRY` in `config.json`
+/// when the job has the variables, merged into a file the job wrote itself
+/// (for Docker Hub, say) and never replacing an entry it has. Busybox only;
+/// the password never stands in a traced word (see [`registry_login`]).
+const LOGIN_BODY: &str = concat!(
+    r#"[ -z "${CI_REGISTRY_USER:-}" ] || { "#,
+    r#"_k2b_c="${DOCKER_CONFIG:-$HOME/.docker}/config.json"; "#,
+    r#"_k2b_a="$(printf '%s:%s' "$CI_REGISTRY_USER" "${CI_REGISTRY_PASSWORD:-}" | base64 | tr -d '\n')"; "#,
+    r#"_k2b_e="\"$CI_REGISTRY\":{\"auth\":\"$_k2b_a\"}"; "#,
+    r#"mkdir -p "${_k2b_c%/*}" && "#,
+    r#"if [ ! -s "$_k2b_c" ]; then printf '{"auths":{%s}}\n' "$_k2b_e" > "$_k2b_c"; "#,
+    r#"elif grep -qF "\"$CI_REGISTRY\"" "$_k2b_c"; then :; "#,
+    r#"elif grep -q '"auths"' "$_k2b_c"; then "#,
+    r#"sed -i -e "s|\"auths\"[[:space:]]*:[[:space:]]*{[[:space:]]*}|\"auths\":{$_k2b_e}|;t" "#,
+    r#"-e "s|\"auths\"[[:space:]]*:[[:space:]]*{|&$_k2b_e,|" "$_k2b_c"; "#,
+    r#"else sed -i -e "1s|^[[:space:]]*{[[:space:]]*}|{\"auths\":{$_k2b_e}}|;t" "#,
+    r#"-e "1s|^[[:space:]]*{|&\"auths\":{$_k2b_e},|" "$_k2b_c"; fi; }"#,
+);
+
+/// The login as a script line of its own: a subshell with tracing off, so
+/// that `set -x` prints neither the password nor its base64, and a failure
+/// ends a `set -e` script.
+pub fn registry_login() -> String {
+    format!("( {{ set +x; }} 2>/dev/null; {LOGIN_BODY} )")
+}
 
 const DOCKER_CONFIG_DIR: &str = "\"${DOCKER_CONFIG:-$HOME/.docker}\"";
 const DOCKER_CONFIG_FILE: &str = "\"${DOCKER_CONFIG:-$HOME/.docker}/config.json\"";
@@ -62,6 +85,18 @@ enum ImagePlan {
 struct LineEdit {
     range: Range<usize>,
     lines: Vec<String>,
+    /// For an executor call, its new text in parts; `lines` is then empty.
+    call: Option<command::CallText>,
+}
+
+impl LineEdit {
+    fn text(range: Range<usize>, text: String) -> Self {
+        LineEdit {
+            range,
+            lines: vec![text],
+            call: None,
+        }
+    }
 }
 
 /// Everything one Kaniko job needs.
@@ -180,10 +215,6 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
     let writes_auth = usage
         .paths()
         .any(|p| p.path.trim_end_matches('/') == "/kaniko/.docker/config.json");
-    let has_auth_variable = job
-        .variables
-        .iter()
-        .any(|(name, _)| name == "DOCKER_AUTH_CONFIG");
     for line in &usage.lines {
         for call in &line.invocations {
             if call.program == Program::Warmer {
@@ -201,21 +232,35 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
             }
             work.variable_sites.extend(carried.yaml_sites);
             for (at, range, text) in carried.edits {
-                let lines = vec![text];
-                work.line_edits.push((at, LineEdit { range, lines }));
+                work.line_edits.push((at, LineEdit::text(range, text)));
             }
-            let login = !writes_auth
-                && !has_auth_variable
-                && pushes_to_gitlab_registry(&translation, &workspace.variables);
-            if login {
-                work.logins.push((line.at, call.script_range.clone()));
+            work.logins.push((line.at, call.script_range.clone()));
+            let login_note = FlagNote {
+                fate: Fate::Note,
+                span: call.program_span,
+                message: "a login to `$CI_REGISTRY` comes first: Kaniko (1.9 and later) used CI_REGISTRY_USER and \
+                          CI_REGISTRY_PASSWORD by itself, buildctl only reads config.json; the step adds the entry \
+                          to the file and never replaces one the job wrote"
+                    .into(),
+            };
+            collect_note(&mut work, line.file, &login_note, options);
+            for note in credential_helper_blockers(pipeline, usage, &translation, writes_auth) {
+                collect_note(
+                    &mut work,
+                    line.file,
+                    &FlagNote {
+                        span: call.program_span,
+                        ..note
+                    },
+                    options,
+                );
             }
-            let lines = translation.command_lines();
             work.line_edits.push((
                 line.at,
                 LineEdit {
                     range: call.script_range.clone(),
-                    lines,
+                    lines: Vec::new(),
+                    call: Some(translation.call_text()),
                 },
             ));
         }
@@ -227,22 +272,14 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
                         .paths()
                         .any(|p| p.path.trim_end_matches('/') == directory.kaniko);
                     if directory.needed && !made {
-                        let at = path.command_start;
-                        let mkdir = format!("mkdir -p {} && ", directory.buildkit);
-                        work.line_edits.push((
-                            line.at,
-                            LineEdit {
-                                range: at..at,
-                                lines: vec![mkdir],
-                            },
-                        ));
+                        for (at, text) in mkdir_around(path, directory.buildkit) {
+                            work.line_edits
+                                .push((line.at, LineEdit::text(at..at, text)));
+                        }
                     }
                     work.line_edits.push((
                         line.at,
-                        LineEdit {
-                            range: path.script_range.clone(),
-                            lines: vec![replacement],
-                        },
+                        LineEdit::text(path.script_range.clone(), replacement),
                     ));
                 }
                 None => work.blockers.push((
@@ -255,10 +292,7 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
         for word in &line.busybox {
             work.line_edits.push((
                 line.at,
-                LineEdit {
-                    range: word.script_range.clone(),
-                    lines: vec![busybox_replacement(word)],
-                },
+                LineEdit::text(word.script_range.clone(), busybox_replacement(word)),
             ));
         }
     }
@@ -328,21 +362,96 @@ fn collect_note(work: &mut JobWork, file: FileId, note: &FlagNote, options: &Opt
     work.notes.push(finding.jobs(job));
 }
 
-/// Kaniko ≥ 1.9 logged in to `$CI_REGISTRY` by itself; buildctl does not.
-/// A destination held in a pipeline variable is looked through.
-fn pushes_to_gitlab_registry(translation: &Translation, variables: &[(String, String)]) -> bool {
-    let lookup = |name: &str| {
-        variables
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+/// Registries whose credentials Kaniko found through the helpers bundled
+/// in its image (ECR, GCR and Artifact Registry, ACR), which the BuildKit
+/// image does not have: a destination there with no `config.json` written
+/// by the job, or a written `config.json` that names a helper, keeps the job
+/// as it is.
+fn credential_helper_blockers(
+    pipeline: &Pipeline,
+    usage: &Usage,
+    translation: &Translation,
+    writes_auth: bool,
+) -> Vec<FlagNote> {
+    let blocked = |message: String| FlagNote {
+        fate: Fate::Blocked,
+        span: Span::default(),
+        message,
     };
-    translation.pushes
-        && translation
-            .destinations
-            .iter()
-            .any(|d| jobs::expand_variables(d, &lookup).contains("CI_REGISTRY"))
+    let helper_in_config = usage.lines.iter().any(|line| {
+        let file = &pipeline.files[line.at.file];
+        let text = file
+            .tree
+            .scalar(&file.text, line.at.node)
+            .unwrap_or_default();
+        !line.paths.is_empty() && (text.contains("credHelpers") || text.contains("credsStore"))
+    });
+    if helper_in_config {
+        return vec![blocked(
+            "the job's config.json names a credential helper (`credHelpers`/`credsStore`), which the BuildKit \
+             image does not have: write the registry's token as an `auths` entry instead (for ECR, \
+             `aws ecr get-login-password` in an earlier job, passed on as a masked variable or artifact)"
+                .into(),
+        )];
+    }
+    if writes_auth {
+        return Vec::new();
+    }
+    translation
+        .destinations
+        .iter()
+        .filter_map(|destination| cloud_registry(destination))
+        .take(1)
+        .map(|(registry, how)| {
+            blocked(format!(
+                "Kaniko logged in to {registry} through the credential helper bundled in its image, which the \
+                 BuildKit image does not have: {how}, and write it into \
+                 \"${{DOCKER_CONFIG:-$HOME/.docker}}/config.json\" before the build"
+            ))
+        })
+        .collect()
+}
+
+/// The cloud registry a destination names, and how to get a token for it.
+fn cloud_registry(destination: &str) -> Option<(&'static str, &'static str)> {
+    let host = destination
+        .trim_matches(['"', '\''])
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    if host.contains(".dkr.ecr.") && host.contains(".amazonaws.com") {
+        Some((
+            "Amazon ECR",
+            "get a token with `aws ecr get-login-password` (an OIDC `id_tokens:` role, in a job with the AWS CLI)",
+        ))
+    } else if host == "gcr.io" || host.ends_with(".gcr.io") || host.ends_with("-docker.pkg.dev") {
+        Some((
+            "Google Artifact Registry",
+            "get a token with `gcloud auth print-access-token` (user `oauth2accesstoken`)",
+        ))
+    } else if host.ends_with(".azurecr.io") {
+        Some((
+            "Azure Container Registry",
+            "get a token with `az acr login --expose-token`",
+        ))
+    } else {
+        None
+    }
+}
+
+/// `( mkdir -p DIR && COMMAND )` around the command that writes into a
+/// directory the Kaniko image had: as one command it stays in its place in a
+/// pipeline or an `&&` list, and a failure still ends the script. A builtin
+/// that must change the job's own shell (`cd`, `export`, ...) gets the
+/// `mkdir -p DIR &&` prefix alone.
+fn mkdir_around(path: &PathUse, directory: &str) -> Vec<(usize, String)> {
+    if path.in_shell_builtin {
+        return vec![(path.command_start, format!("mkdir -p {directory} && "))];
+    }
+    vec![
+        (path.command_start, format!("( mkdir -p {directory} && ")),
+        (path.command_end, " )".to_string()),
+    ]
 }
 
 /// A Kaniko directory, where its files go under BuildKit, and whether a
@@ -810,16 +919,19 @@ impl Emitter<'_, '_> {
                     names.push(job.name().to_string());
                 }
                 let mut edit = edit.clone();
-                let program = edit
-                    .lines
-                    .iter()
-                    .position(|line| line.starts_with(command::BUILDCTL));
                 let wanted = prefixes
                     .get(&Site::Line(*at, edit.range.start))
                     .filter(|w| !w.is_empty());
-                if let (Some(wanted), Some(index)) = (wanted, program) {
-                    let assignments: Vec<&str> = wanted.iter().map(String::as_str).collect();
-                    edit.lines[index] = format!("{} {}", assignments.join(" "), edit.lines[index]);
+                if let (Some(wanted), Some(call)) = (wanted, edit.call.as_mut()) {
+                    let program = call
+                        .command
+                        .iter()
+                        .position(|line| line.starts_with(command::BUILDCTL));
+                    if let Some(index) = program {
+                        let assignments: Vec<&str> = wanted.iter().map(String::as_str).collect();
+                        call.command[index] =
+                            format!("{} {}", assignments.join(" "), call.command[index]);
+                    }
                 }
                 let list = by_line.entry(*at).or_default();
                 if !list.iter().any(|e| e.range == edit.range) {
@@ -827,25 +939,6 @@ impl Emitter<'_, '_> {
                 }
             }
             logins.extend(job.logins.iter().map(|(at, range)| (*at, range.start)));
-        }
-        // A call shared with a job that writes its own registry auth gets no
-        // login: it would overwrite that job's config.json. Templates that
-        // never run do not count.
-        for job in ready.iter().filter(|job| !job.usage.job.hidden) {
-            let own: BTreeSet<(At, usize)> = job
-                .logins
-                .iter()
-                .map(|(at, range)| (*at, range.start))
-                .collect();
-            for (at, call) in job.usage.lines.iter().flat_map(|line| {
-                line.invocations
-                    .iter()
-                    .map(move |call| (line.at, call.script_range.start))
-            }) {
-                if !own.contains(&(at, call)) {
-                    logins.remove(&(at, call));
-                }
-            }
         }
         for (at, mut edits) in by_line {
             edits.sort_by_key(|e| e.range.start);
@@ -886,8 +979,11 @@ impl Emitter<'_, '_> {
                 return;
             }
             let login_inline = logins.contains(&edit.range.start) && item.is_none();
-            if login_inline {
-                edit.lines.insert(0, format!("{REGISTRY_LOGIN} &&"));
+            if let Some(call) = &mut edit.call {
+                if login_inline {
+                    call.secret.insert(0, LOGIN_BODY.to_string());
+                }
+                edit.lines = call.lines();
             }
             let line_indent = line_indent(&decoded, edit.range.start);
             let Some(encoded) = encode::encode(&layout, &edit.lines, &line_indent) else {
@@ -927,18 +1023,19 @@ impl Emitter<'_, '_> {
             line_end: "\n",
             in_flow: false,
         };
+        let login = registry_login();
         let fits = prefix.trim_start_matches(' ') == "- "
-            && encode::encode(&layout, &[REGISTRY_LOGIN.to_string()], "").is_some();
+            && encode::encode(&layout, std::slice::from_ref(&login), "").is_some();
         if !fits {
             self.refuse_line(at, "no place for the registry login step");
             return;
         }
         let eol = text::line_ending(&file.text);
-        let edit = Edit::insert(line, format!("{prefix}{REGISTRY_LOGIN}{eol}"));
+        let edit = Edit::insert(line, format!("{prefix}{login}{eol}"));
         let change = Change::InsertItem {
             sequence,
             index,
-            value: Expected::Str(REGISTRY_LOGIN.to_string()),
+            value: Expected::Str(login),
         };
         self.push(at.file, edit, change);
     }

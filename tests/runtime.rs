@@ -1,0 +1,422 @@
+//! The run-time suite: migrated jobs from `fixtures/runtime/` run under
+//! busybox `sh` in a layout like the rootless BuildKit image (see
+//! `runtime/harness.rs`), and what the fake build saw is compared with what
+//! Kaniko would have done for the original job.
+
+#[path = "runtime/harness.rs"]
+mod harness;
+
+use harness::{PASSWORD, REGISTRY, Run, Setup, encode_base64, run_job};
+
+fn fixture(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/runtime")
+        .join(name);
+    std::fs::read_to_string(path).unwrap()
+}
+
+const DOCKERFILE: (&str, &str) = ("Dockerfile", "FROM scratch\n");
+
+/// A gzipped tarball holding a Dockerfile, made with the system's tar.
+fn context_tarball(dir: &std::path::Path) -> Vec<u8> {
+    std::fs::create_dir_all(dir.join("ctx")).unwrap();
+    std::fs::write(dir.join("ctx/Dockerfile"), "FROM scratch\n").unwrap();
+    let out = dir.join("context.tar.gz");
+    let status = std::process::Command::new("tar")
+        .arg("-czf")
+        .arg(&out)
+        .arg("-C")
+        .arg(dir.join("ctx"))
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::read(out).unwrap()
+}
+
+fn run(name: &str, job: &str, setup: &Setup) -> Option<Run> {
+    run_job(&fixture(name), job, setup)
+}
+
+/// Every multi-command rewrite keeps Kaniko's exit semantics under
+/// gitlab-runner's `set -e`: a failed build ends the job with a non-zero
+/// status and the next line never runs; a successful one runs it.
+#[test]
+fn a_failed_build_fails_the_job() {
+    let scratch = tempfile::tempdir().unwrap();
+    let tarball = context_tarball(scratch.path());
+    for job in [
+        "digest",
+        "names",
+        "registries",
+        "tarball",
+        "git",
+        "prefix",
+        "literal-block",
+    ] {
+        let files = vec![DOCKERFILE];
+        let binary_files = vec![("context.tar.gz", tarball.clone())];
+        let setup = Setup {
+            files: files.clone(),
+            binary_files: binary_files.clone(),
+            fail_build: true,
+            env: vec![("GIT_TOKEN", "tok")],
+            ..Setup::default()
+        };
+        let Some(failed) = run("fail-fast.yml", job, &setup) else {
+            return;
+        };
+        assert_ne!(
+            failed.status,
+            Some(0),
+            "{job}: the job passed\n{}",
+            failed.migrated
+        );
+        assert!(
+            failed.read("deployed").is_none(),
+            "{job}: the line after the build ran\n{}",
+            failed.migrated
+        );
+        let setup = Setup {
+            files,
+            binary_files,
+            env: vec![("GIT_TOKEN", "tok")],
+            ..Setup::default()
+        };
+        let passed = run("fail-fast.yml", job, &setup).unwrap();
+        assert_eq!(
+            passed.status,
+            Some(0),
+            "{job}: {}\n{}",
+            passed.stderr,
+            passed.migrated
+        );
+        assert!(passed.read("deployed").is_some(), "{job}");
+        assert!(
+            passed.only_build().missing.is_empty(),
+            "{job}: {:?}",
+            passed.only_build().missing
+        );
+    }
+}
+
+/// A preparation step that fails (here the Dockerfile download) ends the
+/// job before the build, as Kaniko's own failure to fetch it did.
+#[test]
+fn a_failed_preparation_step_fails_the_job() {
+    let setup = Setup {
+        files: vec![DOCKERFILE],
+        ..Setup::default()
+    };
+    let Some(run) = run("fail-fast.yml", "url-dockerfile", &setup) else {
+        return;
+    };
+    assert_ne!(run.status, Some(0), "{}", run.migrated);
+    assert!(
+        run.builds.is_empty(),
+        "the build ran without its Dockerfile"
+    );
+    assert!(run.read("deployed").is_none());
+}
+
+/// With `set -x` in `before_script`, the log shows neither the registry
+/// password, nor git's token, nor their base64; the build itself is still
+/// traced.
+#[test]
+fn no_secret_reaches_a_traced_log() {
+    let token = "tok-SECRET-git";
+    let yaml =
+        fixture("fail-fast.yml").replace(".kaniko:\n", ".kaniko:\n  before_script: [set -x]\n");
+    let yaml = format!("default:\n  before_script:\n    - set -x\n{yaml}");
+    for job in ["digest", "git", "names"] {
+        let setup = Setup {
+            files: vec![DOCKERFILE],
+            env: vec![("GIT_TOKEN", token)],
+            ..Setup::default()
+        };
+        let Some(run) = run_job(&yaml, job, &setup) else {
+            return;
+        };
+        assert_eq!(run.status, Some(0), "{job}: {}", run.stderr);
+        let log = format!("{}{}", run.stdout, run.stderr);
+        for secret in [
+            PASSWORD.to_string(),
+            encode_base64(&format!("gitlab-ci-token:{PASSWORD}")),
+            token.to_string(),
+            encode_base64(&format!("{token}:")),
+        ] {
+            assert!(
+                !log.contains(&secret),
+                "{job}: `{secret}` in the log:\n{log}"
+            );
+        }
+        assert!(log.contains("+ set -x") || log.contains("+ echo"), "{log}");
+        assert!(
+            log.contains("buildctl-daemonless.sh"),
+            "{job}: tracing did not come back:\n{log}"
+        );
+        assert_eq!(
+            run.only_build().credentials(REGISTRY).as_deref(),
+            Some(format!("gitlab-ci-token:{PASSWORD}").as_str())
+        );
+    }
+}
+
+/// Kaniko used `$CI_REGISTRY`'s credentials for every job, also one that
+/// only pulls; the migrated job has them in config.json when it builds.
+#[test]
+fn the_gitlab_registry_login_reaches_every_build() {
+    for job in ["no-push", "tar-only", "assigned-destination"] {
+        let setup = Setup {
+            files: vec![DOCKERFILE],
+            ..Setup::default()
+        };
+        let Some(run) = run("credentials.yml", job, &setup) else {
+            return;
+        };
+        assert_eq!(run.status, Some(0), "{job}: {}", run.stderr);
+        let build = run.only_build();
+        assert_eq!(
+            build.credentials(REGISTRY).as_deref(),
+            Some(format!("gitlab-ci-token:{PASSWORD}").as_str()),
+            "{job}: {:?}\n{}",
+            build.config,
+            run.migrated
+        );
+    }
+    let run = run(
+        "credentials.yml",
+        "assigned-destination",
+        &Setup {
+            files: vec![DOCKERFILE],
+            ..Setup::default()
+        },
+    )
+    .unwrap();
+    let outputs = run.only_build().values("--output");
+    assert!(
+        outputs[0].contains(&format!("name={REGISTRY}/group/app/app:1")),
+        "{outputs:?}"
+    );
+}
+
+/// A config.json the job wrote for another registry keeps its entries and
+/// gains `$CI_REGISTRY`'s, also pretty-printed; an entry the job wrote for
+/// `$CI_REGISTRY` itself is never replaced.
+#[test]
+fn the_login_merges_into_the_jobs_own_config() {
+    let hub = encode_base64("hubuser:hubpass");
+    let ghcr = encode_base64("gh:pat");
+    let deploy = encode_base64("deploy-token:xyz");
+    let cases = [
+        (
+            "docker-hub-config",
+            "https://index.docker.io/v1/",
+            "hubuser:hubpass",
+            true,
+        ),
+        ("pretty-config", "ghcr.io", "gh:pat", true),
+        ("own-gitlab-entry", REGISTRY, "deploy-token:xyz", false),
+    ];
+    for (job, registry, credentials, gains_gitlab) in cases {
+        let setup = Setup {
+            files: vec![DOCKERFILE],
+            env: vec![
+                ("HUB_AUTH", &hub),
+                ("GHCR_AUTH", &ghcr),
+                ("DEPLOY_AUTH", &deploy),
+            ],
+            ..Setup::default()
+        };
+        let Some(run) = run("credentials.yml", job, &setup) else {
+            return;
+        };
+        assert_eq!(run.status, Some(0), "{job}: {}", run.stderr);
+        let build = run.only_build();
+        assert_eq!(
+            build.credentials(registry).as_deref(),
+            Some(credentials),
+            "{job}: {:?}",
+            build.config
+        );
+        if gains_gitlab {
+            assert_eq!(
+                build.credentials(REGISTRY).as_deref(),
+                Some(format!("gitlab-ci-token:{PASSWORD}").as_str()),
+                "{job}: {:?}",
+                build.config
+            );
+        }
+    }
+}
+
+/// A pipe into a line whose path moved still feeds the same command.
+#[test]
+fn a_piped_write_keeps_its_input() {
+    let json = r#"{"auths":{"registry.example.com":{"auth":"eDp5"}}}"#;
+    let setup = Setup {
+        files: vec![DOCKERFILE],
+        env: vec![("AUTH_JSON", json)],
+        ..Setup::default()
+    };
+    let Some(run) = run("credentials.yml", "piped-config", &setup) else {
+        return;
+    };
+    assert_eq!(run.status, Some(0), "{}", run.stderr);
+    assert_eq!(
+        run.only_build()
+            .credentials("registry.example.com")
+            .as_deref(),
+        Some("x:y"),
+        "{:?}\n{}",
+        run.only_build().config,
+        run.migrated
+    );
+}
+
+/// Cloud registries whose credentials came from helpers in the Kaniko image
+/// keep their jobs, with the steps to take.
+#[test]
+fn helper_registries_are_refused() {
+    let text = fixture("credentials.yml");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    std::fs::write(dir.path().join(".gitlab-ci.yml"), &text).unwrap();
+    let out = assert_cmd::Command::cargo_bin("kaniko2buildkit")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["diff", "--color", "never"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("job `ecr` is not migrated: Kaniko logged in to Amazon ECR"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "job `cred-helper` is not migrated: the job's config.json names a credential helper"
+        ),
+        "{stderr}"
+    );
+}
+
+/// buildctl receives the values Kaniko received.
+#[test]
+fn values_reach_buildctl_as_kaniko_received_them() {
+    let files = vec![DOCKERFILE, ("my ctx/sub/Dockerfile", "FROM scratch\n")];
+    let setup = Setup {
+        files,
+        env: vec![("NOT_EXPANDED", "oops")],
+        ..Setup::default()
+    };
+    let Some(prefix) = run("values.yml", "prefix-assignment", &setup) else {
+        return;
+    };
+    assert_eq!(prefix.status, Some(0), "{}", prefix.stderr);
+    let build = prefix.only_build();
+    assert_eq!(build.values("--opt"), ["build-arg:VERSION=1.2.3"]);
+    assert_eq!(build.env.get("VERSION").map(String::as_str), Some("1.2.3"));
+
+    let escaped = run("values.yml", "escaped-space", &setup).unwrap();
+    let build = escaped.only_build();
+    assert!(
+        build.missing.is_empty(),
+        "{:?}\n{}",
+        build.missing,
+        escaped.migrated
+    );
+    assert_eq!(
+        build.values("--local"),
+        ["context=my ctx", "dockerfile=my ctx/sub"]
+    );
+
+    let tilde = run("values.yml", "tilde", &setup).unwrap();
+    assert_eq!(tilde.status, Some(0), "{}", tilde.stderr);
+    let build = tilde.only_build();
+    let home = tilde.home().display().to_string();
+    assert_eq!(build.values("--local")[0], format!("context={home}/app"));
+    assert!(build.missing.is_empty(), "{:?}", build.missing);
+
+    let odd = run("values.yml", "odd-build-args", &setup).unwrap();
+    assert_eq!(
+        odd.only_build().values("--opt"),
+        [
+            "build-arg:B C=",
+            "build-arg:GREETING=hello world",
+            "build-arg:LIT=$NOT_EXPANDED"
+        ]
+    );
+
+    let booleans = run("values.yml", "booleans", &setup).unwrap();
+    let outputs = booleans.only_build().values("--output");
+    assert!(outputs[0].ends_with("push=true"), "{outputs:?}");
+    assert!(!outputs[0].contains("rewrite-timestamp"), "{outputs:?}");
+}
+
+/// The digest files hold what Kaniko wrote: the bare digest without a line
+/// break, and `REPOSITORY@DIGEST` lines, in directories created first.
+#[test]
+fn digest_files_are_written_as_kaniko_wrote_them() {
+    let setup = Setup {
+        files: vec![DOCKERFILE],
+        env: vec![("FAKE_DIGEST", "abc")],
+        ..Setup::default()
+    };
+    let Some(digest) = run("fail-fast.yml", "literal-block", &setup) else {
+        return;
+    };
+    assert_eq!(digest.status, Some(0), "{}", digest.stderr);
+    assert_eq!(digest.read("out/digest").as_deref(), Some("sha256:abc"));
+    let names = run("fail-fast.yml", "names", &setup).unwrap();
+    assert_eq!(
+        names.read("names.txt").as_deref(),
+        Some(format!("{REGISTRY}/group/app@sha256:abc\n").as_str())
+    );
+}
+
+/// The `buildkitd.toml` the job writes parses and names the host.
+#[test]
+fn the_daemon_config_parses_when_the_build_starts() {
+    let setup = Setup {
+        files: vec![DOCKERFILE],
+        ..Setup::default()
+    };
+    let Some(run) = run("fail-fast.yml", "registries", &setup) else {
+        return;
+    };
+    let written = run
+        .only_build()
+        .buildkitd_toml
+        .clone()
+        .expect("buildkitd.toml");
+    let config: toml::Table = written.parse().unwrap();
+    assert_eq!(
+        config["registry"]["registry.internal:5000"]["http"].as_bool(),
+        Some(true),
+        "{written}"
+    );
+}
+
+/// The buildx flavour's two commands (`buildx create`, then the build) also
+/// fail the job when either fails.
+#[test]
+fn the_buildx_flavour_keeps_exit_semantics() {
+    use kaniko2buildkit::mapping::flavor::Flavor;
+    let setup = |fail_build| Setup {
+        files: vec![DOCKERFILE],
+        fail_build,
+        flavor: Some(Flavor::Buildx),
+        ..Setup::default()
+    };
+    let Some(failed) = run("fail-fast.yml", "digest", &setup(true)) else {
+        return;
+    };
+    assert_ne!(failed.status, Some(0), "{}", failed.migrated);
+    assert!(failed.read("deployed").is_none());
+    let passed = run("fail-fast.yml", "digest", &setup(false)).unwrap();
+    assert_eq!(passed.status, Some(0), "{}\n{}", passed.stderr, passed.migrated);
+    assert!(passed.builds.iter().all(|b| b.program == "docker"));
+    assert_eq!(passed.builds.len(), 2, "buildx create, then the build");
+    assert_eq!(passed.read("digest").as_deref(), Some("sha256:feedface"));
+}
