@@ -440,3 +440,37 @@ fn daemon_config_step_writes_valid_toml() {
         }
     }
 }
+
+/// Boolean flags read their value as pflag does (Go's `ParseBool`): every
+/// true and false spelling has its effect, anything else keeps the job.
+#[test]
+fn boolean_values_follow_parse_bool() {
+    let migrate_one = |flag: &str| {
+        let text = format!(
+            "b:\n  image: gcr.io/kaniko-project/executor:debug\n  script:\n    - /kaniko/executor --context . --destination r.example.com/x:1 --cache-repo r.example.com/cache {flag}\n"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ci.yml"), text).unwrap();
+        let pipeline = load(&dir.path().join("ci.yml"), dir.path());
+        let migration = migrate::migrate(&pipeline, &options(dir.path(), false)).unwrap();
+        migration.rewrites.first().map(|r| r.text.clone())
+    };
+    let falses = ["0", "f", "F", "FALSE", "false", "False"];
+    let trues = ["1", "t", "T", "TRUE", "true", "True"];
+    for (flag, effect) in [
+        ("no-push", "push=false"),
+        ("reproducible", "rewrite-timestamp=true"),
+        ("cache", "--import-cache"),
+        ("insecure", "registry.insecure=true"),
+    ] {
+        for spelling in falses {
+            let text = migrate_one(&format!("--{flag}={spelling}")).unwrap();
+            assert!(!text.contains(effect), "--{flag}={spelling}:\n{text}");
+        }
+        for spelling in trues {
+            let text = migrate_one(&format!("--{flag}={spelling}")).unwrap();
+            assert!(text.contains(effect), "--{flag}={spelling}:\n{text}");
+        }
+        assert_eq!(migrate_one(&format!("--{flag}=yes")), None, "--{flag}=yes");
+    }
+}

@@ -415,8 +415,87 @@ fn the_buildx_flavour_keeps_exit_semantics() {
     assert_ne!(failed.status, Some(0), "{}", failed.migrated);
     assert!(failed.read("deployed").is_none());
     let passed = run("fail-fast.yml", "digest", &setup(false)).unwrap();
-    assert_eq!(passed.status, Some(0), "{}\n{}", passed.stderr, passed.migrated);
+    assert_eq!(
+        passed.status,
+        Some(0),
+        "{}\n{}",
+        passed.stderr,
+        passed.migrated
+    );
     assert!(passed.builds.iter().all(|b| b.program == "docker"));
     assert_eq!(passed.builds.len(), 2, "buildx create, then the build");
     assert_eq!(passed.read("digest").as_deref(), Some("sha256:feedface"));
+}
+
+mod generated_values {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Pieces of shell words: plain text, globs, a tilde, escapes, quotes of
+    /// each kind, `$'...'`, expansions and empty strings.
+    fn piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z0-9._/-]{1,4}",
+            Just("*".to_string()),
+            Just("?".to_string()),
+            Just("[ab]".to_string()),
+            Just("~/".to_string()),
+            Just("\\ ".to_string()),
+            Just("\\$X".to_string()),
+            Just("''".to_string()),
+            Just("\"\"".to_string()),
+            Just("'a b'".to_string()),
+            Just("\"$HOME x\"".to_string()),
+            Just("'$X'".to_string()),
+            Just("$'a\\tb'".to_string()),
+            Just("$X".to_string()),
+            Just("${X:-d}".to_string()),
+            Just("=".to_string()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Whatever the value of `--build-arg K=...` or `--label`, the job is
+        /// either left alone with a reason, or buildctl receives exactly
+        /// the text the job's shell gave Kaniko: the job itself prints the
+        /// original word first, with the same shell, files and variables.
+        #[test]
+        fn buildctl_receives_what_kaniko_received(pieces in proptest::collection::vec(piece(), 1..4), label in any::<bool>()) {
+            let word = pieces.concat();
+            let (flag, prefix) = if label { ("--label", "label:") } else { ("--build-arg", "build-arg:") };
+            let value = format!("K={word}");
+            let echo = format!("printf '%s\\0' {value} > expected.txt");
+            let call = format!("/kaniko/executor --context . {flag} {value} --destination r.example.com/x:1");
+            let yaml = format!(
+                "build:\n  image: {{ name: gcr.io/kaniko-project/executor:debug, entrypoint: [\"\"] }}\n  script:\n    - {}\n    - {}\n",
+                serde_json::to_string(&echo).unwrap(),
+                serde_json::to_string(&call).unwrap(),
+            );
+            let setup = Setup {
+                files: vec![DOCKERFILE, ("a", ""), ("b", "")],
+                env: vec![("X", "x y")],
+                ..Setup::default()
+            };
+            let Some(run) = harness::run_if_migrated(&yaml, "build", &setup) else {
+                return Ok(());
+            };
+            prop_assert_eq!(run.status, Some(0), "{}\n{}", run.stderr, run.migrated);
+            // An unquoted expansion may split into several words: Kaniko got
+            // them all (and refused the extra ones), and so must buildctl.
+            let mut expected: Vec<String> = run
+                .read("expected.txt")
+                .unwrap()
+                .split('\0')
+                .map(str::to_string)
+                .collect();
+            expected.pop();
+            expected[0] = format!("{prefix}{}", expected[0]);
+            let args = &run.only_build().args;
+            let at = args.iter().position(|a| a == "--opt").unwrap() + 1;
+            let got = &args[at..(at + expected.len()).min(args.len())];
+            prop_assert_eq!(got, expected.as_slice(), "{}", run.migrated);
+        }
+    }
 }
