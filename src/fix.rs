@@ -224,6 +224,10 @@ fn run_notes(outcomes: &[Outcome]) -> Vec<String> {
          --skip-unused-stages built every stage before it: a stage that only runs tests no longer runs unless \
          it is the target or a later stage depends on it"
             .to_string(),
+        "GitLab's Docker executor checks out with umask 0000: Kaniko gave a directory made by `COPY` the mode \
+         of its source (often 0777), BuildKit gives it 0755; a process that writes into a copied directory \
+         as another user needs a `chmod` in the Dockerfile"
+            .to_string(),
     ]
 }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use assert_cmd::Command;
 
 const KANIKO: &str = "build:\n  image: gcr.io/kaniko-project/executor:debug\n  script:\n    - /kaniko/executor --context . --destination registry.example.com/app:1\n";
-const UNMAPPED: &str = "build:\n  image: gcr.io/kaniko-project/executor:debug\n  script:\n    - /kaniko/executor --context . --destination registry.example.com/app:1 --single-snapshot\n";
+const UNMAPPED: &str = "build:\n  image: gcr.io/kaniko-project/executor:debug\n  script:\n    - /kaniko/executor --context . --destination registry.example.com/app:1 --skip-default-registry-fallback\n";
 const CLEAN: &str = "test:\n  image: python:3.12\n  script:\n    - pytest\n";
 
 fn k2b(dir: &Path) -> Command {
@@ -125,7 +125,8 @@ fn fix_exits_one_when_kaniko_remains() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
-        stderr.contains("migrate/not-migrated") && stderr.contains("--single-snapshot"),
+        stderr.contains("migrate/not-migrated")
+            && stderr.contains("--skip-default-registry-fallback"),
         "{stderr}"
     );
     assert_eq!(read(dir.path(), ".gitlab-ci.yml"), UNMAPPED);
@@ -263,7 +264,7 @@ fn audit_counts_jobs_by_verdict_with_reasons() {
     assert!(stdout.contains("migrate fully:      0"), "{stdout}");
     assert!(stdout.contains("cannot migrate:     1"), "{stdout}");
     assert!(
-        stdout.contains("--single-snapshot has no BuildKit counterpart"),
+        stdout.contains("--skip-default-registry-fallback has no BuildKit counterpart"),
         "{stdout}"
     );
     let markdown = k2b(dir.path())
@@ -345,7 +346,7 @@ fn json_fixes_reproduce_what_fix_writes() {
         job["fix"]["message"]
             .as_str()
             .unwrap()
-            .contains("--single-snapshot")
+            .contains("--skip-default-registry-fallback")
     );
 }
 
@@ -372,7 +373,7 @@ fn the_flavour_shapes_the_job_and_the_runner_note() {
         stderr.contains("note: this flavour runs BuildKit as root"),
         "{stderr}"
     );
-    assert_eq!(stderr.matches("note: ").count(), 3, "{stderr}");
+    assert_eq!(stderr.matches("note: ").count(), 4, "{stderr}");
 
     let out = k2b(dir.path()).arg("diff").output().unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();

@@ -32,10 +32,10 @@ fn a_long_flag_shows_kaniko_buildkit_and_a_live_example() {
         "{text}"
     );
     for expected in [
-        "Class:    no-op",
+        "Class:    unsafe",
         "Origin:   upstream Kaniko",
         "Kaniko:   How long layers in the cache repository",
-        "BuildKit: none: expire the cache",
+        "BuildKit: none: BuildKit's registry cache has no expiry",
         "- /kaniko/executor --context . --destination registry.example.com/app:1 --cache-ttl=24h\n",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in\n{text}");

@@ -278,17 +278,8 @@ fn a_piped_write_keeps_its_input() {
 /// keep their jobs, with the steps to take.
 #[test]
 fn helper_registries_are_refused() {
-    let text = fixture("credentials.yml");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join(".git")).unwrap();
-    std::fs::write(dir.path().join(".gitlab-ci.yml"), &text).unwrap();
-    let out = assert_cmd::Command::cargo_bin("kaniko2buildkit")
-        .unwrap()
-        .current_dir(dir.path())
-        .args(["diff", "--color", "never"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    let (_, findings) = harness::migrate_with_findings(&fixture("credentials.yml"));
+    let stderr = findings.join("\n");
     assert!(
         stderr.contains("job `ecr` is not migrated: Kaniko logged in to Amazon ECR"),
         "{stderr}"
@@ -498,4 +489,99 @@ mod generated_values {
             prop_assert_eq!(got, expected.as_slice(), "{}", run.migrated);
         }
     }
+}
+
+/// A job that relied on the Kaniko image's `DOCKER_CONFIG` writes its
+/// config where the build reads it, with the directory created first.
+#[test]
+fn the_kaniko_images_docker_config_is_made_explicit() {
+    let json = r#"{"auths":{"registry.example.com":{"auth":"eDp5"}}}"#;
+    for job in ["relies-on-docker-config", "prefix-docker-config"] {
+        let setup = Setup {
+            files: vec![DOCKERFILE],
+            env: vec![("AUTH_JSON", json)],
+            ..Setup::default()
+        };
+        let Some(run) = run("image.yml", job, &setup) else {
+            return;
+        };
+        assert_eq!(
+            run.status,
+            Some(0),
+            "{job}: {}\n{}",
+            run.stderr,
+            run.migrated
+        );
+        let build = run.only_build();
+        assert_eq!(
+            build.credentials("registry.example.com").as_deref(),
+            Some("x:y"),
+            "{job}: {:?}\n{}",
+            build.config,
+            run.migrated
+        );
+        assert_eq!(
+            build.credentials(REGISTRY).as_deref(),
+            Some(format!("gitlab-ci-token:{PASSWORD}").as_str())
+        );
+    }
+}
+
+/// `executor version` prints the client's version; a Dockerfile read from
+/// standard input is written to a file the build reads; `KANIKO_DIR` goes.
+#[test]
+fn version_lines_and_stdin_dockerfiles_work() {
+    let setup = Setup {
+        files: vec![DOCKERFILE],
+        ..Setup::default()
+    };
+    let Some(run) = run("image.yml", "version-and-stdin", &setup) else {
+        return;
+    };
+    assert_eq!(run.status, Some(0), "{}\n{}", run.stderr, run.migrated);
+    assert_eq!(run.builds.len(), 2, "{}", run.migrated);
+    assert_eq!(run.builds[0].program, "buildctl");
+    assert_eq!(run.builds[0].args, ["--version"]);
+    let build = &run.builds[1];
+    assert!(build.missing.is_empty(), "{:?}", build.missing);
+    let dir = build.values("--local")[1].clone();
+    let dir = dir.trim_start_matches("dockerfile=");
+    assert_eq!(
+        std::fs::read_to_string(format!("{dir}/Dockerfile")).unwrap(),
+        "FROM scratch\n"
+    );
+}
+
+/// Jobs the tool must leave alone, each with its own reason, and jobs that
+/// are no Kaniko jobs at all.
+#[test]
+fn jobs_that_cannot_move_say_why() {
+    let (migrated, findings) = harness::migrate_with_findings(&fixture("image.yml"));
+    let stderr = findings.join("\n");
+    let document: serde_yaml::Value = serde_yaml::from_str(&migrated).unwrap();
+    let image = |job: &str| serde_yaml::to_string(&document[job]["image"]).unwrap();
+    for (job, reason) in [
+        ("build-in-script", "the build runs in `ci/build.sh`"),
+        (
+            "workspace",
+            "`/workspace`: the BuildKit image has no /workspace",
+        ),
+        (
+            "root-home",
+            "`/root/.docker/config.json`: /root was the Kaniko image's HOME",
+        ),
+        ("custom-image", "is not a known Kaniko image"),
+    ] {
+        assert!(
+            stderr.contains(&format!("job `{job}` is not migrated: ")) && stderr.contains(reason),
+            "{job}: {stderr}"
+        );
+        assert!(!image(job).contains("buildkit"), "{job} changed image");
+    }
+    // Not Kaniko jobs: the crane job keeps its image (only the path moves),
+    // the trigger job is left alone.
+    assert!(image("crane-copy").contains("crane"), "{migrated}");
+    assert!(!migrated.contains("/kaniko/.docker"), "{migrated}");
+    assert!(image("trigger").contains("kaniko-project"), "{migrated}");
+    assert!(!stderr.contains("job `trigger`"), "{stderr}");
 }

@@ -27,6 +27,8 @@ pub struct PathUse {
     /// script.
     pub command_start: usize,
     pub command_end: usize,
+    /// The command creates the directory (`mkdir`).
+    pub in_mkdir: bool,
     /// The command is a builtin that changes the job's own shell (`cd`,
     /// `export`, an assignment alone), so it cannot run in a subshell.
     pub in_shell_builtin: bool,
@@ -78,8 +80,13 @@ impl Usage<'_> {
 /// `config` adds the project's own Kaniko images (private mirrors) to the
 /// built-in patterns.
 pub fn detect<'j>(pipeline: &Pipeline, job: &'j Job, config: &Config) -> Usage<'j> {
+    // A job that runs no script (a trigger, a job only for `needs:`) never
+    // runs Kaniko, whatever image it inherits; a template may still give
+    // its image to jobs that do.
+    let runs_script = job.hidden || !job.scripts.is_empty();
     let image = job.image.as_ref().filter(|image| {
-        image::is_kaniko_image(&image.name) || config.is_extra_kaniko_image(&image.name)
+        runs_script
+            && (image::is_kaniko_image(&image.name) || config.is_extra_kaniko_image(&image.name))
     });
     let in_kaniko_image = image.is_some();
     let lines = job
@@ -88,6 +95,22 @@ pub fn detect<'j>(pipeline: &Pipeline, job: &'j Job, config: &Config) -> Usage<'
         .filter_map(|line| scan_line(pipeline, line, in_kaniko_image))
         .collect();
     Usage { job, image, lines }
+}
+
+/// A path that only the Kaniko image had, or that only worked there:
+/// `/kaniko` and everything under it anywhere; inside a Kaniko image also
+/// `/workspace` (Kaniko's default context), `/root` (its `HOME`, not
+/// writable for the BuildKit image's uid 1000) and `$DOCKER_CONFIG/...`,
+/// which the Kaniko image set to `/kaniko/.docker` and the BuildKit image
+/// leaves unset.
+pub fn image_path(value: &str, in_kaniko_image: bool) -> bool {
+    let under = |dir: &str| value == dir || value.starts_with(&format!("{dir}/"));
+    under("/kaniko")
+        || in_kaniko_image
+            && (under("/workspace")
+                || under("/root")
+                || value.starts_with("$DOCKER_CONFIG/")
+                || value.starts_with("${DOCKER_CONFIG}/"))
 }
 
 /// Commands that only print their arguments: a `/kaniko/` path there is text.
@@ -103,7 +126,10 @@ fn scan_line(pipeline: &Pipeline, line: &ScriptLine, in_kaniko_image: bool) -> O
         || in_kaniko_image
             && (script.contains("executor")
                 || script.contains("warmer")
-                || script.contains("/busybox/"));
+                || script.contains("/busybox/")
+                || script.contains("/workspace")
+                || script.contains("/root")
+                || script.contains("DOCKER_CONFIG"));
     if !relevant {
         return None;
     }
@@ -128,17 +154,32 @@ fn scan_line(pipeline: &Pipeline, line: &ScriptLine, in_kaniko_image: bool) -> O
         raw: script[word.range.clone()].to_string(),
         command_start: command.range.start,
         command_end: command.range.end,
+        in_mkdir: command.words.first().is_some_and(|w| w.value == "mkdir"),
         in_shell_builtin: command
             .words
             .first()
             .is_none_or(|w| SHELL_BUILTINS.contains(&w.value.as_str())),
     };
     for command in shell::commands(script) {
-        for word in &command.assignments {
+        let invoked = command
+            .words
+            .first()
+            .is_some_and(|w| program(&w.value, in_kaniko_image).is_some());
+        // `NAME=/kaniko/...`, as a prefix or a command of its own, and as
+        // the argument of `export` or `readonly`. A call's prefixes are
+        // rewritten with the call.
+        let declared: &[shell::Word] = match command.words.first() {
+            Some(first) if matches!(first.value.as_str(), "export" | "readonly") => {
+                &command.words[1..]
+            }
+            _ => &[],
+        };
+        let assignments: &[shell::Word] = if invoked { &[] } else { &command.assignments };
+        for word in assignments.iter().chain(declared) {
             if let Some((_, value)) = word
                 .value
                 .split_once('=')
-                .filter(|(_, v)| v.starts_with("/kaniko/"))
+                .filter(|(_, v)| image_path(v, in_kaniko_image))
             {
                 found.paths.push(word_use(word, value, &command));
             }
@@ -152,20 +193,17 @@ fn scan_line(pipeline: &Pipeline, line: &ScriptLine, in_kaniko_image: bool) -> O
                     &[]
                 }
                 None if PRINTERS.contains(&first.value.as_str()) => &[],
-                None => &command.words[1..],
+                None if declared.is_empty() => &command.words[1..],
+                None => &[],
             },
             None => &[],
         };
         for word in arguments.iter().chain(&command.redirects) {
-            if word.value.starts_with("/kaniko/") {
+            if image_path(&word.value, in_kaniko_image) {
                 found.paths.push(word_use(word, &word.value, &command));
             }
         }
         // An executor call is replaced whole: its own words need no edit.
-        let invoked = command
-            .words
-            .first()
-            .is_some_and(|w| program(&w.value, in_kaniko_image).is_some());
         let words: &[shell::Word] = if invoked { &[] } else { &command.words };
         for word in words.iter().chain(&command.redirects) {
             if word.value.starts_with("/busybox/") {
@@ -214,11 +252,27 @@ fn invocation(
             });
         }
     }
-    let assignments = command
-        .assignments
-        .iter()
-        .map(|word| script[word.range.clone()].to_string())
-        .collect();
+    let mut assignments = Vec::new();
+    for word in &command.assignments {
+        let value = word.value.split_once('=').map_or("", |(_, v)| v);
+        // Kaniko's own config directory is where the new command looks by
+        // default (`${DOCKER_CONFIG:-$HOME/.docker}`): the prefix goes.
+        if word.value.starts_with("DOCKER_CONFIG=")
+            && value.trim_end_matches('/') == "/kaniko/.docker"
+        {
+            continue;
+        }
+        if image_path(value, true) {
+            problems.push(invocation::Problem::Unreadable {
+                message: format!(
+                    "the prefix `{}` names a path the BuildKit image does not have",
+                    word.value
+                ),
+                span: to_source(word.range.clone()),
+            });
+        }
+        assignments.push(script[word.range.clone()].to_string());
+    }
     let first = command.assignments.first().map_or(start, |w| w.range.start);
     Invocation {
         program,

@@ -52,6 +52,30 @@ pub fn commands(script: &str) -> Vec<Command> {
     parser.finish()
 }
 
+/// What a command runs that the script itself does not show: a script file
+/// given by a relative path (`./ci/build.sh`, `sh scripts/x.sh`,
+/// `. ./env.sh`), or an `eval`'d string. `None` for anything else.
+pub fn runs_elsewhere(words: &[Word]) -> Option<String> {
+    let name = words.first()?.value.as_str();
+    let local = |path: &str| {
+        !path.starts_with('/')
+            && !path.starts_with('-')
+            && (path.starts_with("./") || path.contains('/') || path.ends_with(".sh"))
+    };
+    match name {
+        "eval" => Some("an `eval`'d string".to_string()),
+        "sh" | "bash" | "ash" | "dash" | "busybox" | "." | "source" => {
+            let script = words[1..]
+                .iter()
+                .map(|w| w.value.as_str())
+                .find(|w| !w.starts_with('-') && *w != "sh")?;
+            local(script).then(|| format!("`{script}`"))
+        }
+        _ if local(name) && !name.contains('$') => Some(format!("`{name}`")),
+        _ => None,
+    }
+}
+
 /// Words that are skipped when they stand where a command name would.
 const RESERVED: [&str; 17] = [
     "if", "then", "else", "elif", "fi", "do", "done", "while", "until", "for", "case", "esac", "{",

@@ -57,6 +57,9 @@ pub struct Translation {
     pub secret_before: Vec<String>,
     /// The call's prefix assignments, as written.
     pub assignments: Vec<String>,
+    /// The call only printed Kaniko's version or help (`executor version`,
+    /// `--help`): the client's version takes its place, and nothing builds.
+    pub informational: bool,
     /// The attributes an image output carried in a variable takes (push,
     /// registry and compression settings), or why it cannot have one.
     pub carried_output: Result<String, String>,
@@ -91,6 +94,13 @@ impl Translation {
 
     /// The new command, in parts that [`CallText::lines`] puts together.
     pub fn call_text(&self) -> CallText {
+        if self.informational {
+            return CallText {
+                assignments: self.assignments.clone(),
+                command: vec![self.flavor.version_command().to_string()],
+                ..CallText::default()
+            };
+        }
         let mut steps = self.config_steps();
         steps.extend(self.before.iter().cloned());
         CallText {
@@ -272,6 +282,7 @@ impl Default for Translation {
             before: Vec::new(),
             secret_before: Vec::new(),
             assignments: Vec::new(),
+            informational: false,
             carried_output: Err("the call has no --destination of its own".into()),
             flavor: Flavor::default(),
         }
@@ -286,11 +297,32 @@ pub fn translate(call: &Invocation, workspace: &Workspace) -> Translation {
         assignments: call.assignments.clone(),
         ..Translation::default()
     };
+    if is_informational(call) {
+        out.informational = true;
+        out.flavor = workspace.flavor;
+        out.notes.push(FlagNote {
+            fate: Fate::Note,
+            span: call.span,
+            message: format!(
+                "this line printed Kaniko's version or help; it now prints the BuildKit client's (`{}`)",
+                workspace.flavor.version_command()
+            ),
+        });
+        return out;
+    }
     let mut collected = Collected::default();
     for problem in &call.problems {
-        let mapped_setting = matches!(problem, Problem::Setting { name, .. } if MAPPED_SETTINGS.contains(&name.as_str()));
-        if !matches!(problem, Problem::Variable { .. }) && !mapped_setting {
-            out.notes.push(problem_note(problem));
+        match problem {
+            Problem::Setting { name, .. } if MAPPED_SETTINGS.contains(&name.as_str()) => {}
+            Problem::Setting { name, span, .. } if DROPPED_SETTINGS.contains(&name.as_str()) => {
+                out.notes.push(FlagNote {
+                    fate: Fate::Dropped,
+                    span: *span,
+                    message: dropped_setting_reason(name),
+                });
+            }
+            Problem::Variable { .. } => {}
+            _ => out.notes.push(problem_note(problem)),
         }
     }
     apply_settings(call, workspace, &mut collected, &mut out);
@@ -338,6 +370,20 @@ pub fn translate(call: &Invocation, workspace: &Workspace) -> Translation {
     out
 }
 
+/// `executor version`, `executor --help` and `executor -h`: lines that print
+/// and build nothing.
+fn is_informational(call: &Invocation) -> bool {
+    let [problem] = call.problems.as_slice() else {
+        return false;
+    };
+    call.flags.is_empty()
+        && match problem {
+            Problem::Stray { word, .. } => word == "version" || word == "help",
+            Problem::Unknown { name, .. } => name == "--help" || name == "-h",
+            _ => false,
+        }
+}
+
 /// What the flavour cannot carry: daemon settings when the daemon is a
 /// service, and, for buildx, the buildctl options rewritten as its own.
 fn fit_flavor(call: &Invocation, out: &mut Translation) {
@@ -366,6 +412,16 @@ fn fit_flavor(call: &Invocation, out: &mut Translation) {
 
 /// The environment switches of Kaniko's that have a BuildKit counterpart.
 pub const MAPPED_SETTINGS: [&str; 2] = ["KANIKO_NO_PUSH", "KANIKO_REGISTRY_MIRROR"];
+
+/// The environment switches of Kaniko's that BuildKit needs nothing for.
+pub const DROPPED_SETTINGS: [&str; 1] = ["KANIKO_DIR"];
+
+/// Why a dropped switch goes, as `--kaniko-dir` goes.
+pub fn dropped_setting_reason(name: &str) -> String {
+    format!(
+        "`{name}` dropped: it moved Kaniko's own working directory, which BuildKit does not have; BuildKit ignores the variable"
+    )
+}
 
 /// `KANIKO_NO_PUSH` and `KANIKO_REGISTRY_MIRROR`, from the job's variables
 /// or a prefix of the call (which wins): `push=false`, and one more Docker
@@ -581,7 +637,8 @@ fn collect<'f>(flag: &'f FlagUse, collected: &mut Collected<'f>, out: &mut Trans
             out.notes.push(note(
                 Fate::Note,
                 "BuildKit clamps the timestamps of new layers to SOURCE_DATE_EPOCH but leaves base layers as they are: \
-                 digests are reproducible, yet differ from Kaniko's"
+                 digests are reproducible, yet differ from Kaniko's, and the image's `created` is 1970-01-01 where \
+                 Kaniko wrote 0001-01-01"
                     .into(),
             ));
         }
@@ -640,7 +697,7 @@ fn without_argument(flag: &FlagUse) -> Option<(Fate, String)> {
             Fate::Dropped,
             "--skip-tls-verify-pull dropped: Kaniko itself has not read it since 2020".into(),
         )),
-        "cache-ttl" | "ignore-path" => Some((Fate::Unsafe, unsafe_reason(spec))),
+        _ if spec.class == Class::Unsafe => Some((Fate::Unsafe, unsafe_reason(spec))),
         _ if spec.class == Class::NoOp => {
             let why = spec
                 .buildkit
@@ -664,9 +721,6 @@ fn without_argument(flag: &FlagUse) -> Option<(Fate, String)> {
 /// Why an unmappable flag keeps its job, and what to do instead.
 fn unmappable_reason(name: &str) -> String {
     let advice = match name {
-        "single-snapshot" => {
-            "BuildKit cannot squash layers; squash in the Dockerfile (a last stage `FROM scratch` + `COPY --from=build / /`) or drop the flag"
-        }
         "push-ignore-immutable-tag-errors" => {
             "BuildKit fails a push to an immutable tag; skip the build when the tag exists (`regctl image digest` or `crane digest` in an earlier step), or allow the job to fail"
         }
@@ -697,11 +751,10 @@ fn canonical(spec: &'static FlagSpec) -> &'static FlagSpec {
         .unwrap_or(spec)
 }
 
+/// The table's BuildKit text, which says what is lost.
 fn unsafe_reason(spec: &FlagSpec) -> String {
-    match spec.name {
-        "cache-ttl" => "--cache-ttl dropped: BuildKit's registry cache has no expiry; expire it with a registry cleanup policy".into(),
-        _ => "--ignore-path dropped: BuildKit never sees the job's files; use `RUN --mount=type=tmpfs` to keep a path out of the image".into(),
-    }
+    let why = spec.buildkit.trim_start_matches("none: ");
+    format!("--{} dropped: {why}", spec.name)
 }
 
 fn is_true(value: &str) -> bool {
@@ -1149,6 +1202,13 @@ fn context_source(call: &Invocation, c: &Collected, out: &mut Translation) -> Op
     };
     let sub_path = c.context_sub_path.and_then(|f| in_double_quotes(&f.raw));
     match text.split_once("://") {
+        None | Some(("dir", _)) if crate::kaniko::image_path(text.trim_start_matches("dir://"), true) => blocked(
+            out,
+            format!(
+                "the context `{text}` is a directory of the Kaniko image, which the BuildKit image does not have: \
+                 build from a directory under $CI_PROJECT_DIR or ${{TMPDIR:-/tmp}}"
+            ),
+        ),
         None | Some(("dir", _)) => Some(Context::Local(plain_directory(flag, c, out))),
         Some(("git", rest)) => git_context(rest, sub_path.as_deref(), c, out),
         Some(("https", rest)) if is_azure_blob(rest) => blocked(
@@ -1410,6 +1470,10 @@ fn dockerfile_lines(c: &Collected, context: &str, workspace: &Workspace, out: &m
         }
         return;
     }
+    if value == "/dev/stdin" {
+        stdin_dockerfile(out);
+        return;
+    }
     let anchored = value.starts_with('/') || value.starts_with('$');
     let (dir, name) = match quote::split_path(raw) {
         Some((dir, name)) if anchored => (dir, name),
@@ -1446,6 +1510,16 @@ fn dockerfile_lines(c: &Collected, context: &str, workspace: &Workspace, out: &m
     if name != "Dockerfile" {
         out.lines.push(format!("--opt filename={name}"));
     }
+}
+
+/// `--dockerfile /dev/stdin` (`echo "FROM x" | /kaniko/executor ...`):
+/// buildctl wants a directory, so the text read from standard input is
+/// written into one first; in the call's subshell `cat` reads the pipe.
+fn stdin_dockerfile(out: &mut Translation) {
+    let dir = "${TMPDIR:-/tmp}/kaniko2buildkit-stdin";
+    out.before
+        .push(format!("mkdir -p \"{dir}\" && cat > \"{dir}/Dockerfile\""));
+    out.lines.push(format!("--local \"dockerfile={dir}\""));
 }
 
 /// A Dockerfile given by URL: Kaniko fetched it with a plain GET. The job

@@ -125,6 +125,15 @@ impl Flavor {
         }
     }
 
+    /// What stands in for `/kaniko/executor version` (or `--help`): the
+    /// client's own version, which needs no daemon.
+    pub fn version_command(self) -> &'static str {
+        match self {
+            Flavor::Buildx => "docker buildx version",
+            _ => "buildctl --version",
+        }
+    }
+
     /// The command that builds, up to the build's own arguments; steps that
     /// must come first end with `&&`.
     pub fn build_command(self, global: &[String]) -> Vec<String> {

@@ -27,16 +27,20 @@ pub enum Class {
     Config,
     /// Safe to drop: BuildKit needs nothing in its place.
     NoOp,
+    /// Dropped only with `--unsafe`: the image or the cache behaves a little
+    /// differently without it, and the user must accept that.
+    Unsafe,
     /// No BuildKit equivalent: the tool must report it.
     Unmappable,
 }
 
 impl Class {
-    pub const ALL: [Class; 5] = [
+    pub const ALL: [Class; 6] = [
         Class::Direct,
         Class::Rewrite,
         Class::Config,
         Class::NoOp,
+        Class::Unsafe,
         Class::Unmappable,
     ];
 
@@ -46,6 +50,7 @@ impl Class {
             Class::Rewrite => "rewrite",
             Class::Config => "config",
             Class::NoOp => "no-op",
+            Class::Unsafe => "unsafe",
             Class::Unmappable => "unmappable",
         }
     }
@@ -57,6 +62,9 @@ impl Class {
             Class::Rewrite => "restructured into other BuildKit options or an extra shell step",
             Class::Config => "needs a buildkitd.toml entry",
             Class::NoOp => "safe to drop: BuildKit needs nothing in its place",
+            Class::Unsafe => {
+                "dropped only with --unsafe: the result differs a little, which the user must accept"
+            }
             Class::Unmappable => "no BuildKit equivalent: the tool reports it",
         }
     }
@@ -143,7 +151,7 @@ pub static EXECUTOR_FLAGS: &[FlagSpec] = &[
     flag!("image-download-retry", None, Single, NoOp, Upstream, "How many times a failed base-image download was tried again (default 0).", "none: BuildKit retries pulls itself", "--image-download-retry=3"),
     flag!("kaniko-dir", None, Single, NoOp, Upstream, "The directory Kaniko kept its working files in (default `/kaniko`, empty in the osscontainertools fork); `KANIKO_DIR` sets it too.", "none", "--kaniko-dir=/tmp/kaniko"),
     flag!("tar-path", None, Single, Rewrite, Upstream, "Also saved the image as a `docker load` tarball at this path, tagged with every destination.", "--output type=docker,dest=PATH", "--tar-path=image.tar"),
-    flag!("single-snapshot", None, Bool, Unmappable, Upstream, "Squashed everything the build added into one layer.", "none: BuildKit cannot squash layers", "--single-snapshot"),
+    flag!("single-snapshot", None, Bool, Unsafe, Upstream, "Squashed everything the build added into one layer.", "none: BuildKit cannot squash layers; the image holds the same files, in one layer per step instead of one in all", "--single-snapshot"),
     flag!("reproducible", None, Bool, Rewrite, Upstream, "Set every timestamp in the image to the epoch, base layers included, so that the same inputs gave the same digest.", "SOURCE_DATE_EPOCH and rewrite-timestamp=true", "--reproducible"),
     flag!("target", None, Single, Direct, Upstream, "The Dockerfile stage to build (the osscontainertools fork takes several and pushes the first).", "--opt target=STAGE", "--target=runtime"),
     flag!("no-push", None, Bool, Rewrite, Upstream, "Built the image without pushing it (cache layers were still pushed unless `--no-push-cache`); `KANIKO_NO_PUSH` sets it too.", "push=false in the image output", "--no-push"),
@@ -159,7 +167,7 @@ pub static EXECUTOR_FLAGS: &[FlagSpec] = &[
     flag!("cache", None, Bool, Rewrite, Upstream, "Cached built layers in a registry: `--cache-repo`, else the first destination's repository plus `/cache`.", "--import-cache/--export-cache type=registry", "--cache"),
     flag!("compressed-caching", None, Bool, NoOp, Upstream, "Compressed cached layers while snapshotting (default true); turning it off saved memory.", "none", "--compressed-caching=false"),
     flag!("cleanup", None, Bool, NoOp, Upstream, "Cleaned the container's filesystem after the build.", "none: BuildKit leaves the job filesystem alone", "--cleanup"),
-    flag!("cache-ttl", None, Single, NoOp, Upstream, "How long layers in the cache repository counted as valid (default 336h, two weeks).", "none: expire the cache with a registry cleanup policy", "--cache-ttl=24h"),
+    flag!("cache-ttl", None, Single, Unsafe, Upstream, "How long layers in the cache repository counted as valid (default 336h, two weeks).", "none: BuildKit's registry cache has no expiry; expire it with a registry cleanup policy", "--cache-ttl=24h"),
     flag!("insecure-registry", None, Repeated, Config, Upstream, "A registry host to reach over plain HTTP, for pushes and pulls; repeatable.", "buildkitd.toml: http = true for HOST", "--insecure-registry=registry.internal:5000"),
     flag!("skip-tls-verify-registry", None, Repeated, Config, Upstream, "A registry host whose TLS certificate was not checked; repeatable.", "buildkitd.toml: insecure = true for HOST", "--skip-tls-verify-registry=registry.internal"),
     flag!("registry-certificate", None, Repeated, Config, Upstream, "A CA certificate to trust for one registry, as `HOST=PATH`; repeatable.", "buildkitd.toml: ca = [PATH] for HOST", "--registry-certificate=registry.internal=/certs/ca.crt"),
@@ -174,7 +182,7 @@ pub static EXECUTOR_FLAGS: &[FlagSpec] = &[
     flag!("git", None, Repeated, Rewrite, Upstream, "How a `git://` context was cloned: one of `branch=`, `single-branch=`, `recurse-submodules=` or `insecure-skip-tls=` per use (the osscontainertools fork adds `depth=`).", "folded into the git context URL", "--git=branch=main"),
     flag!("cache-copy-layers", None, Bool, NoOp, Upstream, "Cached the layers of `COPY` steps as well.", "none: BuildKit caches every step", "--cache-copy-layers"),
     flag!("cache-run-layers", None, Bool, NoOp, Upstream, "Cached the layers of `RUN` steps (default true).", "none: BuildKit caches every step", "--cache-run-layers=false"),
-    flag!("ignore-path", None, Repeated, NoOp, Upstream, "A path left out of the snapshots, so that nothing under it reached the image; repeatable.", "none: build containers never see the job's mounts", "--ignore-path=/busybox"),
+    flag!("ignore-path", None, Repeated, Unsafe, Upstream, "A path left out of the snapshots, so that nothing under it reached the image; repeatable.", "none: BuildKit never sees the job's files; use `RUN --mount=type=tmpfs` to keep a path out of the image", "--ignore-path=/busybox"),
     flag!("force-build-metadata", None, Bool, NoOp, Upstream, "Made instructions that only change metadata produce a layer anyway (deprecated in the osscontainertools fork).", "none", "--force-build-metadata"),
     flag!("skip-push-permission-check", None, Bool, NoOp, Upstream, "Skipped the check, before building, that the destinations accept a push.", "none", "--skip-push-permission-check"),
     flag!("verbosity", Some('v'), Single, Rewrite, Upstream, "The log level: `panic`, `fatal`, `error`, `warn`, `info` (the default), `debug` or `trace`.", "--debug for debug and trace, else nothing", "--verbosity=debug"),
@@ -251,7 +259,9 @@ mod tests {
         assert_eq!(upstream, 60);
         let count = |class| EXECUTOR_FLAGS.iter().filter(|f| f.class == class).count();
         // Reference §1.2: direct 10, rewrite 18, config 9, no-op 24, unmappable 7.
-        assert_eq!(Class::ALL.map(count), [10, 18, 9, 24, 7]);
+        // The table splits `unsafe` off: --cache-ttl and --ignore-path from
+        // no-op, --single-snapshot from unmappable.
+        assert_eq!(Class::ALL.map(count), [10, 18, 9, 22, 3, 6]);
     }
 
     #[test]

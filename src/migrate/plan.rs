@@ -147,7 +147,7 @@ pub fn plan(pipeline: &Pipeline, options: &Options, constraints: &Constraints) -
         .iter()
         .map(|usage| job_work(pipeline, usage, options))
         .collect();
-    choose_images(pipeline, &resolved.jobs, &mut work);
+    choose_images(pipeline, &resolved.jobs, &mut work, options);
     block_foreign_variable_uses(pipeline, &resolved.jobs, &mut work);
     block_existing_services(options, &mut work);
     block_refused_lines(pipeline, &constraints.refused_lines, &mut work);
@@ -234,6 +234,17 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
             for (at, range, text) in carried.edits {
                 work.line_edits.push((at, LineEdit::text(range, text)));
             }
+            if translation.informational {
+                work.line_edits.push((
+                    line.at,
+                    LineEdit {
+                        range: call.script_range.clone(),
+                        lines: Vec::new(),
+                        call: Some(translation.call_text()),
+                    },
+                ));
+                continue;
+            }
             work.logins.push((line.at, call.script_range.clone()));
             let login_note = FlagNote {
                 fate: Fate::Note,
@@ -270,7 +281,7 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
                     // The Kaniko image had the directory; BuildKit's may not.
                     let made = usage
                         .paths()
-                        .any(|p| p.path.trim_end_matches('/') == directory.kaniko);
+                        .any(|p| p.in_mkdir && p.path.trim_end_matches('/') == directory.kaniko);
                     if directory.needed && !made {
                         for (at, text) in mkdir_around(path, directory.buildkit) {
                             work.line_edits
@@ -282,11 +293,10 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
                         LineEdit::text(path.script_range.clone(), replacement),
                     ));
                 }
-                None => work.blockers.push((
-                    path.file,
-                    path.span,
-                    format!("`{}` is not migrated by this version", path.path),
-                )),
+                None => {
+                    work.blockers
+                        .push((path.file, path.span, unmovable_path_reason(&path.path)))
+                }
             }
         }
         for word in &line.busybox {
@@ -300,6 +310,15 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
         kaniko::is_kaniko_setting(name) && !command::MAPPED_SETTINGS.contains(&name.as_str())
     }) {
         let span = key_span(pipeline, *at);
+        if command::DROPPED_SETTINGS.contains(&name.as_str()) {
+            let note = FlagNote {
+                fate: Fate::Dropped,
+                span,
+                message: command::dropped_setting_reason(name),
+            };
+            collect_note(&mut work, at.file, &note, options);
+            continue;
+        }
         work.blockers.push((
             at.file,
             span,
@@ -311,7 +330,19 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
         .iter()
         .find(|(name, at)| name == "DOCKER_CONFIG" && kaniko_docker_dir(pipeline, *at))
         .map(|(_, at)| *at);
-    if usage.invocations().next().is_none() && usage.image.is_some() && !job.hidden {
+    let calls_executor = usage.invocations().next().is_some();
+    let elsewhere = (!calls_executor && usage.image.is_some())
+        .then(|| hidden_build(pipeline, job))
+        .flatten();
+    if let Some(elsewhere) = elsewhere {
+        let message = format!(
+            "the build runs in {elsewhere}, which this tool does not rewrite: the image change alone would \
+             break it (`/kaniko/executor: not found`); migrate that script by hand, then this job"
+        );
+        work.blockers.push((job.key.file, work.key_span, message));
+        return work;
+    }
+    if !calls_executor && usage.image.is_some() && !job.hidden {
         work.notes.push(
             Finding::new(Rule::MigrationNote, job.key.file, key_span(pipeline, job.key), format!(
                 "job `{}` ran in the Kaniko image without calling the executor; it now runs in the BuildKit image",
@@ -360,6 +391,19 @@ fn collect_note(work: &mut JobWork, file: FileId, note: &FlagNote, options: &Opt
         Fate::Note => Finding::new(Rule::MigrationNote, file, note.span, note.message.clone()),
     };
     work.notes.push(finding.jobs(job));
+}
+
+/// Where a job in a Kaniko image that calls no executor itself may build:
+/// a script file of the repository it runs, or a string it `eval`s. Such a
+/// job must keep Kaniko's image until that script is migrated.
+fn hidden_build(pipeline: &Pipeline, job: &Job) -> Option<String> {
+    job.scripts.iter().find_map(|line| {
+        let file = &pipeline.files[line.at.file];
+        let text = file.tree.scalar(&file.text, line.at.node)?;
+        kaniko::shell::commands(text)
+            .iter()
+            .find_map(|command| kaniko::shell::runs_elsewhere(&command.words))
+    })
 }
 
 /// Registries whose credentials Kaniko found through the helpers bundled
@@ -487,6 +531,23 @@ fn path_replacement(path: &PathUse) -> Option<(String, Directory)> {
         buildkit: CERTS_DIR,
         needed: false,
     };
+    // The Kaniko image set DOCKER_CONFIG; the BuildKit image does not.
+    let under_docker_config = bare
+        .strip_prefix("$DOCKER_CONFIG/")
+        .or_else(|| bare.strip_prefix("${DOCKER_CONFIG}/"));
+    if let Some(rest) = under_docker_config {
+        if !quote::is_plain(rest) {
+            return None;
+        }
+        let text = format!("\"${{DOCKER_CONFIG:-$HOME/.docker}}/{rest}\"");
+        return Some((
+            format!("{assignment}{text}"),
+            Directory {
+                needed: true,
+                ..docker
+            },
+        ));
+    }
     let (text, directory) = match bare {
         "/kaniko/.docker/config.json" => (
             DOCKER_CONFIG_FILE.to_string(),
@@ -511,6 +572,25 @@ fn path_replacement(path: &PathUse) -> Option<(String, Directory)> {
         }
     };
     Some((format!("{assignment}{text}"), directory))
+}
+
+/// Why a path of the Kaniko image keeps its job, and what to do instead.
+fn unmovable_path_reason(path: &str) -> String {
+    let under = |dir: &str| path == dir || path.starts_with(&format!("{dir}/"));
+    let why = if under("/workspace") {
+        "the BuildKit image has no /workspace (Kaniko's default context), and its uid 1000 cannot create one: \
+         copy into a directory under $CI_PROJECT_DIR or ${TMPDIR:-/tmp} and build that"
+    } else if under("/root") {
+        "/root was the Kaniko image's HOME; the BuildKit image runs as uid 1000 with HOME=/home/user, and /root \
+         is not writable: use $HOME"
+    } else if path.starts_with('$') {
+        "the path relies on the Kaniko image's DOCKER_CONFIG, and cannot be told here: write it under \
+         \"${DOCKER_CONFIG:-$HOME/.docker}\""
+    } else {
+        "the BuildKit image has no /kaniko, and its uid 1000 cannot create it: use a directory under \
+         $CI_PROJECT_DIR or ${TMPDIR:-/tmp}"
+    };
+    format!("`{path}`: {why}")
 }
 
 /// `/busybox/sh` becomes `/bin/sh`; other busybox tools are on `PATH`.
@@ -544,7 +624,7 @@ fn key_span(pipeline: &Pipeline, at: At) -> Span {
 /// that uses the same definition is migrated with it; the job's own key when
 /// the definition is a shared default (`default:` or top-level `image:`)
 /// that other jobs keep.
-fn choose_images(pipeline: &Pipeline, all_jobs: &[Job], work: &mut [JobWork]) {
+fn choose_images(pipeline: &Pipeline, all_jobs: &[Job], work: &mut [JobWork], options: &Options) {
     let builders: BTreeSet<String> = work
         .iter()
         .filter(|w| w.blockers.is_empty() && w.usage.invocations().next().is_some())
@@ -552,16 +632,27 @@ fn choose_images(pipeline: &Pipeline, all_jobs: &[Job], work: &mut [JobWork]) {
         .collect();
     let only_builders = image_sites_used_only_by(all_jobs, &builders);
     for job in work.iter_mut() {
+        let calls_executor = job.usage.invocations().next().is_some();
         let plan = match &job.usage.job.image {
-            Some(image) if image.name.contains('$') && job.usage.image.is_none() => {
-                let at = image.at;
-                let span = key_span(pipeline, at);
-                job.blockers.push((
-                    at.file,
-                    span,
-                    format!("the image `{}` is not known here", image.name),
-                ));
-                continue;
+            // Not a Kaniko image and no build: only its `/kaniko/` paths move.
+            Some(_) if job.usage.image.is_none() && !calls_executor => continue,
+            Some(image) if job.usage.image.is_none() => {
+                if let Some(message) = custom_image_problem(&image.name, options) {
+                    let span = key_span(pipeline, image.at);
+                    job.blockers.push((image.at.file, span, message));
+                    continue;
+                }
+                let note = FlagNote {
+                    fate: Fate::Note,
+                    span: key_span(pipeline, image.at),
+                    message: format!(
+                        "`{}` is replaced by the BuildKit image: whatever it held besides Kaniko is gone; \
+                         name an image of your own built on BuildKit with --buildkit-image",
+                        image.name
+                    ),
+                };
+                collect_note(job, image.at.file, &note, options);
+                ImagePlan::InPlace(image.at)
             }
             Some(image) => {
                 let shared_default = is_default_site(pipeline, image.at);
@@ -577,9 +668,12 @@ fn choose_images(pipeline: &Pipeline, all_jobs: &[Job], work: &mut [JobWork]) {
         };
         let key = job.usage.job.key;
         let problem = match &plan {
-            ImagePlan::OwnKey if !builders.contains(job.name()) => Some(
+            ImagePlan::OwnKey if !calls_executor => Some(
                 "it runs in a shared Kaniko image without calling the executor: give it an image of its own".to_string(),
             ),
+            // A job that calls the executor but cannot migrate keeps the
+            // shared image; its own blocker says why.
+            ImagePlan::OwnKey if !builders.contains(job.name()) => None,
             ImagePlan::OwnKey => {
                 let file = &pipeline.files[key.file];
                 job_mapping(&file.tree, key.node)
@@ -593,6 +687,25 @@ fn choose_images(pipeline: &Pipeline, all_jobs: &[Job], work: &mut [JobWork]) {
             None => job.image = Some(plan),
         }
     }
+}
+
+/// A job that calls the executor in an image that is not a known Kaniko
+/// image: a custom image built on Kaniko, or a name only known at run time.
+/// Replacing it loses what else it held, so only `--unsafe` does.
+fn custom_image_problem(name: &str, options: &Options) -> Option<String> {
+    if name.contains('$') {
+        return Some(format!(
+            "the image `{name}` is not known here: set the variable in the file, or list the image in \
+             `extra-kaniko-images` in .kaniko2buildkit.toml"
+        ));
+    }
+    (!options.unsafe_fixes).then(|| {
+        format!(
+            "the image `{name}` is not a known Kaniko image, so it may hold more than Kaniko: rerun with --unsafe \
+             to replace it with the BuildKit image (--buildkit-image names one of your own), or list it in \
+             `extra-kaniko-images` in .kaniko2buildkit.toml"
+        )
+    })
 }
 
 /// For every image site, whether all the jobs that use it are `builders`;

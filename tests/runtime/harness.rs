@@ -156,6 +156,30 @@ pub fn run_job(yaml: &str, job: &str, setup: &Setup) -> Option<Run> {
     Some(execute(&busybox, scratch, &script, migrated, setup))
 }
 
+/// `yaml` migrated as a project's `.gitlab-ci.yml`, and the messages of the
+/// migration's findings.
+pub fn migrate_with_findings(yaml: &str) -> (String, Vec<String>) {
+    let scratch = tempfile::tempdir().unwrap();
+    let root = scratch.path().canonicalize().unwrap();
+    std::fs::write(root.join(".gitlab-ci.yml"), yaml).unwrap();
+    let pipeline = Pipeline::load(&root, Input::Path(root.join(".gitlab-ci.yml")));
+    let options = Options {
+        root: Some(root.clone()),
+        ..Options::default()
+    };
+    let migration = migrate::migrate(&pipeline, &options).expect("the rewrite verifies");
+    let text = migration
+        .rewrites
+        .first()
+        .map_or_else(|| yaml.to_string(), |r| r.text.clone());
+    let messages = migration
+        .findings
+        .iter()
+        .map(|f| f.message.clone())
+        .collect();
+    (text, messages)
+}
+
 /// The migrated text of the project's `.gitlab-ci.yml`.
 fn migrate_file(root: &Path, setup: &Setup) -> String {
     let root = root.canonicalize().unwrap();
