@@ -6,9 +6,9 @@
 use serde::{Deserialize, Serialize};
 
 /// Where users read about the rules: the `helpUri` of SARIF output and the
-/// base of [`Rule::url`]. Defined once so that moving the docs is one edit.
-pub const RULES_URL: &str =
-    "https://github.com/kaniko2buildkit/kaniko2buildkit/blob/main/docs/rules.md";
+/// base of [`Rule::url`]. Built from `repository` in Cargo.toml, the one place
+/// the project's address is written (tests/packaging/ checks the docs).
+pub const RULES_URL: &str = concat!(env!("CARGO_PKG_REPOSITORY"), "/-/blob/main/docs/rules.md");
 
 /// `docs/rules.md`, the one place where each rule is described at length.
 const RULES_DOC: &str = include_str!("../docs/rules.md");
