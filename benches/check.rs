@@ -1,101 +1,164 @@
-//! `cargo bench`: the cost of `check` against a bare yaml-rust2 event parse
-//! of the same bytes, on a generated pipeline of a few megabytes.
+//! `cargo bench --bench check`: the cost of `check` and of `diff` (the
+//! migration with both verification parses, nothing written) against a bare
+//! yaml-rust2 event parse of the same bytes (the floor), on the generated
+//! inputs of `support/gen.rs`: pipelines of 0.5, 5 and 50 MB, a flat file of
+//! 200,000 jobs with one Kaniko job, and a fleet of 10,000 small files.
 //!
-//! Prints the median of several runs and the ratio; the design target is
-//! at most 2.5× the bare parse.
+//! Every figure is the minimum of three runs, and the ratios are taken in
+//! one run, so that a busy machine skews both sides alike.
+//!
+//! Options (after `--`): `--quick` skips the 50 MB pipeline and shrinks the
+//! fleet to 1,000 files; `--write DIR` only writes the inputs into DIR (for
+//! `/usr/bin/time -v kaniko2buildkit check …`).
 
+#[path = "support/gen.rs"]
+mod generate;
+
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use kaniko2buildkit::analysis::analyse;
 use kaniko2buildkit::config::Config;
 use kaniko2buildkit::gitlab::{Input, Pipeline};
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::Marker;
+use kaniko2buildkit::migrate::{Options, migrate};
+use yaml_rust2::parser::{Event, Parser};
 
-/// A pipeline like real ones: templates, anchors, scripts in every style,
-/// and one Kaniko job in ten.
-fn generate(jobs: usize) -> String {
-    let mut text = String::from(
-        "stages: [build, test]\n\nvariables:\n  GLOBAL: \"1\"\n\n.base: &base\n  tags: [docker]\n  retry: 2\n\n",
-    );
-    for i in 0..jobs {
-        let kaniko = i % 10 == 0;
-        text += &format!("job-{i}:\n  <<: *base\n  stage: build\n");
-        if kaniko {
-            text += "  image:\n    name: gcr.io/kaniko-project/executor:debug\n    entrypoint: [\"\"]\n";
-            text += &format!(
-                "  script:\n    - /kaniko/executor\n      --context \"${{CI_PROJECT_DIR}}\"\n      --destination \"${{CI_REGISTRY_IMAGE}}/app-{i}:${{CI_COMMIT_SHA}}\"\n      --build-arg \"N={i}\"\n"
-            );
-        } else {
-            text += &format!(
-                "  image: python:3.12 # a comment\n  variables:\n    NAME: \"job {i} é\"\n  script:\n    - |\n      echo \"building {i}\"\n      make test ARGS='-k {i}'\n    - >-\n      python -m pytest\n      --maxfail=1\n  rules:\n    - if: $CI_COMMIT_BRANCH == \"main\"\n"
-            );
-        }
-        text.push('\n');
-    }
-    text
-}
-
-struct Nothing;
-
-impl MarkedEventReceiver for Nothing {
-    fn on_event(&mut self, _event: Event, _mark: Marker) {}
-}
+const MB: usize = 1_000_000;
 
 fn bare_parse(text: &str) {
     let mut parser = Parser::new_from_str(text);
     loop {
         match parser.next_token() {
             Ok((Event::StreamEnd, _)) | Err(_) => break,
-            Ok((event, mark)) => Nothing.on_event(event, mark),
+            Ok(_) => {}
         }
     }
 }
 
-fn check(text: &str, root: &std::path::Path) -> usize {
-    let pipeline = Pipeline::load(
+fn load(text: &str, root: &Path) -> Pipeline {
+    Pipeline::load(
         root,
         Input::Stdin {
             text: text.to_string(),
             name: "bench.yml".into(),
         },
-    );
-    analyse(&pipeline, &Config::default()).kaniko_jobs
-}
-
-fn median(mut runs: Vec<Duration>) -> Duration {
-    runs.sort();
-    runs[runs.len() / 2]
-}
-
-fn time(runs: usize, mut f: impl FnMut()) -> Duration {
-    median(
-        (0..runs)
-            .map(|_| {
-                let start = Instant::now();
-                f();
-                start.elapsed()
-            })
-            .collect(),
     )
 }
 
+fn check(text: &str, root: &Path) -> usize {
+    analyse(&load(text, root), &Config::default()).kaniko_jobs
+}
+
+/// What `diff` does before printing: load, plan, apply, verify twice.
+fn diff(text: &str, root: &Path) -> Result<usize, String> {
+    let pipeline = load(text, root);
+    let options = Options {
+        root: Some(root.to_path_buf()),
+        ..Options::default()
+    };
+    migrate(&pipeline, &options)
+        .map(|migration| migration.migrated_jobs.len())
+        .map_err(|refused| refused.message)
+}
+
+fn fastest(runs: usize, mut f: impl FnMut()) -> Duration {
+    (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .min()
+        .unwrap()
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64()
+}
+
+fn one_file(name: &str, text: &str, root: &Path) {
+    let floor = fastest(3, || bare_parse(text));
+    let mut found = 0;
+    let checked = fastest(3, || found = check(text, root));
+    let mut migrated = Ok(0);
+    let diffed = fastest(3, || migrated = diff(text, root));
+    let mb = text.len() as f64 / MB as f64;
+    let diff_column = match &migrated {
+        Ok(jobs) => format!(
+            "{diffed:>9.1?} {:>6.2}x ({jobs} migrated)",
+            ratio(diffed, floor)
+        ),
+        Err(message) => format!("refused: {message}"),
+    };
+    println!(
+        "{name:<14} {mb:>6.2} MB  floor {floor:>9.1?} ({:>5.1} MB/s)  check {checked:>9.1?} {:>5.2}x ({found} Kaniko jobs)  diff {diff_column}",
+        mb / floor.as_secs_f64(),
+        ratio(checked, floor),
+    );
+}
+
+/// `check` over a fleet of small files, run as the CLI runs it, against
+/// reading and parsing the same files.
+fn fleet(count: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    generate::fleet(dir.path(), count).unwrap();
+    let files: Vec<_> = (0..count)
+        .map(|n| {
+            dir.path()
+                .join(format!("repo-{n:05}"))
+                .join(".gitlab-ci.yml")
+        })
+        .collect();
+    let floor = fastest(3, || {
+        for file in &files {
+            bare_parse(&std::fs::read_to_string(file).unwrap());
+        }
+    });
+    let checked = fastest(3, || {
+        let status = Command::new(env!("CARGO_BIN_EXE_kaniko2buildkit"))
+            .args(["check", "--exit-zero", "--statistics"])
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    });
+    println!(
+        "{:<14} {count:>6} files  floor {floor:>9.1?}  check {checked:>9.1?} {:>5.2}x",
+        "fleet",
+        ratio(checked, floor)
+    );
+}
+
 fn main() {
-    let root = std::env::temp_dir().join("kaniko2buildkit-bench-root");
-    std::fs::create_dir_all(&root).unwrap();
-    for jobs in [2_000, 20_000] {
-        let text = generate(jobs);
-        let bare = time(7, || bare_parse(&text));
-        let mut found = 0;
-        let full = time(7, || found = check(&text, &root));
-        println!(
-            "{:>6} jobs, {:>6.2} MB: bare yaml-rust2 parse {:>8.1?}, check {:>8.1?} ({} Kaniko jobs), ratio {:.2}x",
-            jobs,
-            text.len() as f64 / 1e6,
-            bare,
-            full,
-            found,
-            full.as_secs_f64() / bare.as_secs_f64()
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    if let Some(at) = args.iter().position(|a| a == "--write") {
+        let dir = Path::new(args.get(at + 1).expect("--write DIR"));
+        std::fs::create_dir_all(dir).unwrap();
+        for mb in [0.5, 5.0, 50.0, 100.0] {
+            let text = generate::pipeline((mb * MB as f64) as usize);
+            std::fs::write(dir.join(format!("pipeline-{mb}mb.yml")), text).unwrap();
+        }
+        std::fs::write(dir.join("flat-200k.yml"), generate::flat(200_000)).unwrap();
+        generate::fleet(&dir.join("fleet"), 10_000).unwrap();
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let sizes: &[usize] = if quick {
+        &[MB / 2, 5 * MB]
+    } else {
+        &[MB / 2, 5 * MB, 50 * MB]
+    };
+    for &bytes in sizes {
+        let text = generate::pipeline(bytes);
+        one_file(
+            &format!("pipeline {}MB", bytes as f64 / MB as f64),
+            &text,
+            root.path(),
         );
     }
+    one_file("flat 200k jobs", &generate::flat(200_000), root.path());
+    fleet(if quick { 1_000 } else { 10_000 });
 }

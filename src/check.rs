@@ -253,6 +253,7 @@ pub(crate) fn load_config(args: &CheckArgs) -> Result<Config, LoadError> {
 /// file found in a directory is skipped when the config excludes it.
 pub(crate) fn load_with(args: &CheckArgs, config: &Config) -> (Vec<Pipeline>, Vec<LoadError>) {
     let mut pipelines: Vec<Pipeline> = Vec::new();
+    let mut loaded: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
     let mut errors = Vec::new();
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".gitlab-ci.yml")]
@@ -280,16 +281,16 @@ pub(crate) fn load_with(args: &CheckArgs, config: &Config) -> (Vec<Pipeline>, Ve
             if searched && config.is_excluded(&display_name(&root, &file)) {
                 continue;
             }
-            let canonical = file.canonicalize().ok();
-            let seen = pipelines.iter().any(|p| {
-                p.files
-                    .iter()
-                    .any(|f| f.path.is_some() && f.path == canonical)
-            });
-            if seen {
+            // A file already read as part of a pipeline (as an include) is
+            // not a pipeline of its own; a set keeps this linear in a fleet.
+            if let Ok(canonical) = file.canonicalize()
+                && loaded.contains(&canonical)
+            {
                 continue;
             }
-            pipelines.push(Pipeline::load(&root, Input::Path(file)));
+            let pipeline = Pipeline::load(&root, Input::Path(file));
+            loaded.extend(pipeline.files.iter().filter_map(|f| f.path.clone()));
+            pipelines.push(pipeline);
         }
     }
     (pipelines, errors)

@@ -81,8 +81,7 @@ pub struct Refused {
 pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refused> {
     let mut constraints = plan::Constraints::default();
     let mut planned = plan_settled(pipeline, options, &mut constraints)?;
-    let mut texts = apply_all(pipeline, &planned.edits, &planned.changes)?;
-    let mut rewritten = reparse(pipeline, &texts)?;
+    let (mut texts, mut rewritten) = apply_all(pipeline, &planned.edits, &planned.changes)?;
     // Jobs whose BUILDKITD_FLAGS variable would not reach them (a `<<` merge
     // replaces a whole `variables:` mapping) get it on the command instead.
     let unreached = match options.config.flavor.daemon_flags() {
@@ -92,8 +91,7 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
     if !unreached.is_empty() {
         constraints.prefix_jobs = unreached;
         planned = plan_settled(pipeline, options, &mut constraints)?;
-        texts = apply_all(pipeline, &planned.edits, &planned.changes)?;
-        rewritten = reparse(pipeline, &texts)?;
+        (texts, rewritten) = apply_all(pipeline, &planned.edits, &planned.changes)?;
         let still = plan::jobs_missing_daemon_flags(&rewritten, &planned.builders);
         if let Some(job) = still.iter().next() {
             return Err(Refused {
@@ -160,13 +158,13 @@ fn plan_settled(
     })
 }
 
-/// Applies every file's edits and verifies each result against the
-/// intended changes with both parsers.
+/// Applies every file's edits, parses the results, and verifies each
+/// rewritten file against the intended changes with both parsers.
 fn apply_all(
     pipeline: &Pipeline,
     edits: &BTreeMap<FileId, Vec<Edit>>,
     changes: &BTreeMap<FileId, Vec<Change>>,
-) -> Result<BTreeMap<FileId, String>, Refused> {
+) -> Result<(BTreeMap<FileId, String>, Pipeline), Refused> {
     let mut texts = BTreeMap::new();
     for (&file, file_edits) in edits {
         let source: &SourceFile = &pipeline.files[file];
@@ -180,16 +178,27 @@ fn apply_all(
                 overlap.second.end()
             ),
         })?;
-        let intended = changes.get(&file).map_or(&[][..], Vec::as_slice);
-        rewrite::verify::verify(&source.text, &source.tree, &text, intended).map_err(
-            |message| Refused {
-                file,
-                message: format!("the rewrite was not verified: {message}"),
-            },
-        )?;
         texts.insert(file, text);
     }
-    Ok(texts)
+    // Parsed once: the tree of each rewritten file serves both the
+    // verification and the checks that resolve the jobs again.
+    let rewritten = reparse(pipeline, &texts)?;
+    for (&file, text) in &texts {
+        let source: &SourceFile = &pipeline.files[file];
+        let intended = changes.get(&file).map_or(&[][..], Vec::as_slice);
+        rewrite::verify::verify(
+            &source.text,
+            &source.tree,
+            text,
+            &rewritten.files[file].tree,
+            intended,
+        )
+        .map_err(|message| Refused {
+            file,
+            message: format!("the rewrite was not verified: {message}"),
+        })?;
+    }
+    Ok((texts, rewritten))
 }
 
 /// The fix `fix` would make for each Kaniko job of a pipeline: safe when the

@@ -1,0 +1,396 @@
+//! The libyaml reading: serde_yaml's view of the original with the changes
+//! applied must equal its view of the rewritten text.
+//!
+//! serde_yaml expands aliases, so a node under an anchor appears once per
+//! alias. The original's reading is walked in step with the [`Tree`] (same
+//! source order, entry for entry), only down branches that hold an edited
+//! node, and each change is applied wherever the walk meets its node: the
+//! work is that of the places an edited node appears, which serde_yaml has
+//! already paid for by expanding them (it bounds the expansion itself, at a
+//! hundred alias jumps per event of the file).
+//!
+//! The documents are read into [`Value`] rather than `serde_yaml::Value`:
+//! a mapping keeps its repeated keys, which serde_yaml's own mapping refuses,
+//! and is compared as GitLab reads it, the last value winning.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use serde::de::{
+    Deserialize, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor,
+};
+
+use super::{Change, Edits, Expected};
+use crate::gitlab::yaml::{NodeId, NodeKind, Tree};
+
+/// A YAML node as serde_yaml reads it. Floats are kept by their bits, so
+/// that `.nan` equals itself and values have a total order.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Value {
+    Null,
+    Bool(bool),
+    Int(i128),
+    Float(u64),
+    Str(String),
+    Seq(Vec<Value>),
+    /// Entries in source order, repeated keys included.
+    Map(Vec<(Value, Value)>),
+    Tagged(String, Box<Value>),
+}
+
+impl Value {
+    fn from_expected(value: &Expected) -> Value {
+        match value {
+            Expected::Str(s) => Value::Str(s.clone()),
+            Expected::Seq(items) => Value::Seq(items.iter().map(Value::from_expected).collect()),
+            Expected::Map(entries) => Value::Map(
+                entries
+                    .iter()
+                    .map(|(k, v)| (Value::Str(k.clone()), Value::from_expected(v)))
+                    .collect(),
+            ),
+        }
+    }
+
+    fn untagged_mut(&mut self) -> &mut Value {
+        match self {
+            Value::Tagged(_, inner) => inner.untagged_mut(),
+            other => other,
+        }
+    }
+
+    /// Whether this mapping key is the string key a change names.
+    fn is_key(&self, wanted: &str) -> bool {
+        match self {
+            Value::Str(s) => s == wanted,
+            Value::Int(i) => i.to_string() == wanted,
+            Value::Bool(b) => b.to_string() == wanted,
+            _ => false,
+        }
+    }
+
+    /// The value as GitLab reads it: in each mapping the last of repeated
+    /// keys wins, and entries are sorted, since key order carries no meaning
+    /// (a new key may be written anywhere in its mapping).
+    fn canonical(self) -> Value {
+        match self {
+            Value::Map(entries) => {
+                let mut entries: Vec<(Value, Value)> = entries
+                    .into_iter()
+                    .map(|(k, v)| (k.canonical(), v.canonical()))
+                    .collect();
+                // Stable: repeated keys stay in source order, the last kept.
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                let mut last_wins: Vec<(Value, Value)> = Vec::with_capacity(entries.len());
+                for entry in entries {
+                    match last_wins.last_mut() {
+                        Some(last) if last.0 == entry.0 => *last = entry,
+                        _ => last_wins.push(entry),
+                    }
+                }
+                Value::Map(last_wins)
+            }
+            Value::Seq(items) => Value::Seq(items.into_iter().map(Value::canonical).collect()),
+            Value::Tagged(tag, inner) => Value::Tagged(tag, Box::new(inner.canonical())),
+            other => other,
+        }
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Value::deserialize(d)
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E>(self, i: i64) -> Result<Value, E> {
+        Ok(Value::Int(i.into()))
+    }
+
+    fn visit_u64<E>(self, u: u64) -> Result<Value, E> {
+        Ok(Value::Int(u.into()))
+    }
+
+    fn visit_f64<E>(self, f: f64) -> Result<Value, E> {
+        Ok(Value::Float(f.to_bits()))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::Str(s.to_string()))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Value, E> {
+        Ok(Value::Str(s))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Seq(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
+        while let Some(entry) = map.next_entry()? {
+            entries.push(entry);
+        }
+        Ok(Value::Map(entries))
+    }
+
+    /// serde_yaml hands a tagged node (`!reference [...]`) over as an enum.
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Value, A::Error> {
+        let (tag, variant): (String, _) = data.variant()?;
+        let inner = variant.newtype_variant()?;
+        Ok(Value::Tagged(tag, Box::new(inner)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(ValueVisitor)
+    }
+}
+
+fn parse(text: &str, what: &str) -> Result<Vec<Value>, String> {
+    serde_yaml::Deserializer::from_str(text)
+        .map(|document| {
+            Value::deserialize(document)
+                .map_err(|e| format!("serde_yaml cannot read the {what} file: {e}"))
+        })
+        .collect()
+}
+
+pub(super) fn verify(
+    original: &str,
+    tree: &Tree,
+    rewritten: &str,
+    edits: &Edits,
+) -> Result<(), String> {
+    let mut expected = parse(original, "original")?;
+    let actual = parse(rewritten, "rewritten")?;
+    let content = tree.document();
+    if let (Some(root), Some(document)) = (tree.root(), expected.get_mut(content)) {
+        let mut walk = Walk {
+            tree,
+            edits,
+            holds: holds_edits(tree, edits),
+            reached: HashSet::new(),
+        };
+        walk.node(root, document)?;
+        if edits.nodes().any(|node| !walk.reached.contains(&node)) {
+            return Err("an edited node is not reachable from the document root".into());
+        }
+    } else if edits.nodes().next().is_some() {
+        return Err("serde_yaml: the document is missing".into());
+    }
+    if expected.len() != actual.len() {
+        return Err(
+            "serde_yaml reads a different number of documents in the rewritten file".into(),
+        );
+    }
+    for (expected, actual) in expected.into_iter().zip(actual) {
+        if !equivalent(&expected, &actual) {
+            let (expected, actual) = (expected.canonical(), actual.canonical());
+            return Err(format!(
+                "serde_yaml reads the rewritten file differently from what the edits intended, at {}",
+                difference(&expected, &actual, "")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Equal as GitLab reads them. Text outside the edits keeps its keys in
+/// order, so mappings are compared entry by entry, and only a mapping whose
+/// keys moved (an edited one) is put in canonical order: a copy of the
+/// edited mappings, not of the document.
+fn equivalent(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Map(x), Value::Map(y)) => {
+            let in_order = x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.0 == q.0);
+            if in_order {
+                x.iter().zip(y).all(|(p, q)| equivalent(&p.1, &q.1))
+            } else {
+                a.clone().canonical() == b.clone().canonical()
+            }
+        }
+        (Value::Seq(x), Value::Seq(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| equivalent(p, q))
+        }
+        (Value::Tagged(s, x), Value::Tagged(t, y)) => s == t && equivalent(x, y),
+        _ => a == b,
+    }
+}
+
+/// Marks every node that is edited or leads to one, through its children
+/// or as an alias of one: the walk goes down these branches only.
+fn holds_edits(tree: &Tree, edits: &Edits) -> HashSet<NodeId> {
+    let mut aliases: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
+    for id in tree.node_ids() {
+        if let NodeKind::Alias { target } = tree.node(id).kind {
+            aliases.entry(target).or_default().push(id);
+        }
+    }
+    let mut holds = HashSet::new();
+    let mut work: Vec<NodeId> = edits.nodes().collect();
+    while let Some(node) = work.pop() {
+        if !holds.insert(node) {
+            continue;
+        }
+        if let Some((mapping, _)) = tree.owner(node) {
+            work.push(mapping);
+        } else if let Some((sequence, _)) = tree.item_of(node) {
+            work.push(sequence);
+        }
+        work.extend(aliases.get(&node).into_iter().flatten().copied());
+    }
+    holds
+}
+
+struct Walk<'a, 'c> {
+    tree: &'a Tree,
+    edits: &'a Edits<'c>,
+    holds: HashSet<NodeId>,
+    reached: HashSet<NodeId>,
+}
+
+impl Walk<'_, '_> {
+    /// Walks `value`, serde_yaml's reading of `node`, down the branches that
+    /// hold edits, and applies the node's own changes after its children's,
+    /// whose positions they may shift.
+    fn node(&mut self, node: NodeId, value: &mut Value) -> Result<(), String> {
+        let node = self.tree.deref(node);
+        let inner = value.untagged_mut();
+        match (&self.tree.node(node).kind, inner) {
+            (NodeKind::Mapping { .. }, Value::Map(entries)) => {
+                let pairs: Vec<NodeId> = self.tree.pairs(node).map(|(_, v)| v).collect();
+                self.children(&pairs, entries.iter_mut().map(|(_, v)| v))?;
+            }
+            (NodeKind::Sequence { .. }, Value::Seq(items)) => {
+                let items_of = self.tree.items(node).to_vec();
+                self.children(&items_of, items.iter_mut())?;
+            }
+            (NodeKind::Scalar { .. }, _) => {}
+            _ => return Err(disagree()),
+        }
+        if let Some(changes) = self.edits.of(node) {
+            self.reached.insert(node);
+            for change in changes {
+                if !apply(value, change) {
+                    return Err("an intended change does not fit the parsed document".into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn children<'v>(
+        &mut self,
+        nodes: &[NodeId],
+        values: impl ExactSizeIterator<Item = &'v mut Value>,
+    ) -> Result<(), String> {
+        if nodes.len() != values.len() {
+            return Err(disagree());
+        }
+        for (&child, value) in nodes.iter().zip(values) {
+            if self.holds.contains(&child) {
+                self.node(child, value)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn disagree() -> String {
+    "serde_yaml and yaml-rust2 read the original file differently".into()
+}
+
+fn apply(value: &mut Value, change: &Change) -> bool {
+    if let Change::Set { value: new, .. } = change {
+        *value = Value::from_expected(new);
+        return true;
+    }
+    match (value, change) {
+        (Value::Map(entries), Change::Insert { key, value, .. }) => {
+            entries.retain(|(k, _)| !k.is_key(key));
+            entries.push((Value::Str(key.clone()), Value::from_expected(value)));
+            true
+        }
+        (Value::Map(entries), Change::Remove { key, .. }) => {
+            let before = entries.len();
+            entries.retain(|(k, _)| !k.is_key(key));
+            entries.len() < before
+        }
+        (Value::Seq(items), Change::InsertItem { index, value, .. }) if *index <= items.len() => {
+            items.insert(*index, Value::from_expected(value));
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The first place two canonical documents differ, for the refusal message.
+fn difference(expected: &Value, actual: &Value, path: &str) -> String {
+    match (expected, actual) {
+        (Value::Map(a), Value::Map(b)) if a.len() == b.len() => a
+            .iter()
+            .zip(b)
+            .find(|(x, y)| x != y)
+            .map(|((ka, va), (kb, vb))| {
+                if ka == kb {
+                    difference(va, vb, &format!("{path}.{}", brief(ka)))
+                } else {
+                    format!("{path} (key {} vs {})", brief(ka), brief(kb))
+                }
+            })
+            .unwrap_or_else(|| path.to_string()),
+        (Value::Seq(a), Value::Seq(b)) if a.len() == b.len() => a
+            .iter()
+            .zip(b)
+            .enumerate()
+            .find(|(_, (x, y))| x != y)
+            .map(|(i, (x, y))| difference(x, y, &format!("{path}[{i}]")))
+            .unwrap_or_else(|| path.to_string()),
+        (Value::Tagged(ta, a), Value::Tagged(tb, b)) if ta == tb => difference(a, b, path),
+        _ => format!(
+            "{path}: expected {}, found {}",
+            brief(expected),
+            brief(actual)
+        ),
+    }
+}
+
+/// A bounded rendering of a value for a message.
+fn brief(value: &Value) -> String {
+    let text = match value {
+        Value::Str(s) => format!("{s:?}"),
+        Value::Map(_) => "a mapping".into(),
+        Value::Seq(_) => "a sequence".into(),
+        other => format!("{other:?}"),
+    };
+    match text.char_indices().nth(80) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
+}
