@@ -810,8 +810,11 @@ enum PlainStop {
 /// a flow indicator inside a flow collection, or the end of the line.
 fn plain_line_end(text: &str, from: usize, in_flow: bool) -> (usize, PlainStop) {
     let bytes = text.as_bytes();
-    let limit = line_end(text, from);
-    for pos in from..limit {
+    // One pass up to the first stop, never to the end of the line first:
+    // many scalars on one long line (a flow sequence) made that quadratic.
+    // A `\r` before the line break is trimmed with the trailing blanks.
+    let mut pos = from;
+    while pos < bytes.len() && bytes[pos] != b'\n' {
         let byte = bytes[pos];
         let next = bytes.get(pos + 1).copied();
         let ends_here = match byte {
@@ -823,8 +826,9 @@ fn plain_line_end(text: &str, from: usize, in_flow: bool) -> (usize, PlainStop) 
         if ends_here {
             return (trim_end(bytes, from, pos), PlainStop::Indicator);
         }
+        pos += 1;
     }
-    (trim_end(bytes, from, limit), PlainStop::LineEnd)
+    (trim_end(bytes, from, pos), PlainStop::LineEnd)
 }
 
 fn trim_end(bytes: &[u8], from: usize, mut end: usize) -> usize {

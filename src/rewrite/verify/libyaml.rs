@@ -29,13 +29,15 @@ use crate::gitlab::yaml::{NodeId, NodeKind, Tree};
 enum Value {
     Null,
     Bool(bool),
-    Int(i128),
+    Int(i64),
+    UInt(u64),
     Float(u64),
     Str(String),
     Seq(Vec<Value>),
     /// Entries in source order, repeated keys included.
     Map(Vec<(Value, Value)>),
-    Tagged(String, Box<Value>),
+    /// Boxed, so that a value stays four words: a large file holds millions.
+    Tagged(Box<(String, Value)>),
 }
 
 impl Value {
@@ -54,7 +56,7 @@ impl Value {
 
     fn untagged_mut(&mut self) -> &mut Value {
         match self {
-            Value::Tagged(_, inner) => inner.untagged_mut(),
+            Value::Tagged(tagged) => tagged.1.untagged_mut(),
             other => other,
         }
     }
@@ -64,6 +66,7 @@ impl Value {
         match self {
             Value::Str(s) => s == wanted,
             Value::Int(i) => i.to_string() == wanted,
+            Value::UInt(u) => u.to_string() == wanted,
             Value::Bool(b) => b.to_string() == wanted,
             _ => false,
         }
@@ -91,7 +94,10 @@ impl Value {
                 Value::Map(last_wins)
             }
             Value::Seq(items) => Value::Seq(items.into_iter().map(Value::canonical).collect()),
-            Value::Tagged(tag, inner) => Value::Tagged(tag, Box::new(inner.canonical())),
+            Value::Tagged(tagged) => {
+                let (tag, inner) = *tagged;
+                Value::Tagged(Box::new((tag, inner.canonical())))
+            }
             other => other,
         }
     }
@@ -123,11 +129,11 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 
     fn visit_i64<E>(self, i: i64) -> Result<Value, E> {
-        Ok(Value::Int(i.into()))
+        Ok(Value::Int(i))
     }
 
     fn visit_u64<E>(self, u: u64) -> Result<Value, E> {
-        Ok(Value::Int(u.into()))
+        Ok(Value::UInt(u))
     }
 
     fn visit_f64<E>(self, f: f64) -> Result<Value, E> {
@@ -147,6 +153,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
         while let Some(item) = seq.next_element()? {
             items.push(item);
         }
+        items.shrink_to_fit();
         Ok(Value::Seq(items))
     }
 
@@ -155,6 +162,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
         while let Some(entry) = map.next_entry()? {
             entries.push(entry);
         }
+        entries.shrink_to_fit();
         Ok(Value::Map(entries))
     }
 
@@ -162,7 +170,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
     fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Value, A::Error> {
         let (tag, variant): (String, _) = data.variant()?;
         let inner = variant.newtype_variant()?;
-        Ok(Value::Tagged(tag, Box::new(inner)))
+        Ok(Value::Tagged(Box::new((tag, inner))))
     }
 }
 
@@ -238,7 +246,7 @@ fn equivalent(a: &Value, b: &Value) -> bool {
         (Value::Seq(x), Value::Seq(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| equivalent(p, q))
         }
-        (Value::Tagged(s, x), Value::Tagged(t, y)) => s == t && equivalent(x, y),
+        (Value::Tagged(x), Value::Tagged(y)) => x.0 == y.0 && equivalent(&x.1, &y.1),
         _ => a == b,
     }
 }
@@ -372,7 +380,7 @@ fn difference(expected: &Value, actual: &Value, path: &str) -> String {
             .find(|(_, (x, y))| x != y)
             .map(|(i, (x, y))| difference(x, y, &format!("{path}[{i}]")))
             .unwrap_or_else(|| path.to_string()),
-        (Value::Tagged(ta, a), Value::Tagged(tb, b)) if ta == tb => difference(a, b, path),
+        (Value::Tagged(a), Value::Tagged(b)) if a.0 == b.0 => difference(&a.1, &b.1, path),
         _ => format!(
             "{path}: expected {}, found {}",
             brief(expected),
@@ -392,5 +400,15 @@ fn brief(value: &Value) -> String {
     match text.char_indices().nth(80) {
         Some((at, _)) => format!("{}…", &text[..at]),
         None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Value;
+
+    #[test]
+    fn a_value_is_four_words() {
+        assert_eq!(std::mem::size_of::<Value>(), 32);
     }
 }
