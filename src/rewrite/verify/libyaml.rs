@@ -196,58 +196,197 @@ pub(super) fn verify(
     edits: &Edits,
 ) -> Result<(), String> {
     let mut expected = parse(original, "original")?;
-    let actual = parse(rewritten, "rewritten")?;
-    let content = tree.document();
-    if let (Some(root), Some(document)) = (tree.root(), expected.get_mut(content)) {
-        let mut walk = Walk {
-            tree,
-            edits,
-            holds: holds_edits(tree, edits),
-            reached: HashSet::new(),
-        };
-        walk.node(root, document)?;
-        if edits.nodes().any(|node| !walk.reached.contains(&node)) {
-            return Err("an edited node is not reachable from the document root".into());
-        }
+    if let Some(document) = expected.get_mut(tree.document()) {
+        apply_all(tree, edits, document)?;
     } else if edits.nodes().next().is_some() {
         return Err("serde_yaml: the document is missing".into());
     }
-    if expected.len() != actual.len() {
-        return Err(
-            "serde_yaml reads a different number of documents in the rewritten file".into(),
-        );
+    // The rewritten file is read into digests, never into a second tree:
+    // memory stays that of one reading. A keyed 64-bit hash makes a false
+    // match a 2⁻⁶⁴ chance that no input can steer.
+    let digest = Digest::new();
+    let wanted: Vec<u64> = expected.iter().map(|doc| digest.value(doc)).collect();
+    drop(expected);
+    let found = serde_yaml::Deserializer::from_str(rewritten)
+        .map(|document| {
+            serde::de::DeserializeSeed::deserialize(&digest, document)
+                .map_err(|e| format!("serde_yaml cannot read the rewritten file: {e}"))
+        })
+        .collect::<Result<Vec<u64>, String>>()?;
+    if wanted == found {
+        return Ok(());
     }
-    for (expected, actual) in expected.into_iter().zip(actual) {
-        if !equivalent(&expected, &actual) {
-            let (expected, actual) = (expected.canonical(), actual.canonical());
-            return Err(format!(
-                "serde_yaml reads the rewritten file differently from what the edits intended, at {}",
-                difference(&expected, &actual, "")
-            ));
-        }
+    Err(explain(original, tree, rewritten, edits))
+}
+
+/// Applies the changes to serde_yaml's reading of the original document.
+fn apply_all(tree: &Tree, edits: &Edits, document: &mut Value) -> Result<(), String> {
+    let Some(root) = tree.root() else {
+        return Ok(());
+    };
+    let mut walk = Walk {
+        tree,
+        edits,
+        holds: holds_edits(tree, edits),
+        reached: HashSet::new(),
+    };
+    walk.node(root, document)?;
+    if edits.nodes().any(|node| !walk.reached.contains(&node)) {
+        return Err("an edited node is not reachable from the document root".into());
     }
     Ok(())
 }
 
-/// Equal as GitLab reads them. Text outside the edits keeps its keys in
-/// order, so mappings are compared entry by entry, and only a mapping whose
-/// keys moved (an edited one) is put in canonical order: a copy of the
-/// edited mappings, not of the document.
-fn equivalent(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Map(x), Value::Map(y)) => {
-            let in_order = x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.0 == q.0);
-            if in_order {
-                x.iter().zip(y).all(|(p, q)| equivalent(&p.1, &q.1))
-            } else {
-                a.clone().canonical() == b.clone().canonical()
+/// Why the rewritten file does not read as intended: both readings kept,
+/// this time, to name the first place they differ.
+fn explain(original: &str, tree: &Tree, rewritten: &str, edits: &Edits) -> String {
+    let (Ok(mut expected), Ok(actual)) =
+        (parse(original, "original"), parse(rewritten, "rewritten"))
+    else {
+        return "serde_yaml cannot read the file again".into();
+    };
+    if let Some(document) = expected.get_mut(tree.document()) {
+        let _ = apply_all(tree, edits, document);
+    }
+    if expected.len() != actual.len() {
+        return "serde_yaml reads a different number of documents in the rewritten file".into();
+    }
+    let at = expected
+        .into_iter()
+        .zip(actual)
+        .map(|(e, a)| (e.canonical(), a.canonical()))
+        .find(|(e, a)| e != a)
+        .map_or_else(
+            || "the document".to_string(),
+            |(e, a)| difference(&e, &a, ""),
+        );
+    format!("serde_yaml reads the rewritten file differently from what the edits intended, at {at}")
+}
+
+/// Digests of values as GitLab reads them: in a mapping the last of
+/// repeated keys wins and key order carries no meaning (a new key may be
+/// written anywhere in its mapping).
+struct Digest {
+    state: std::hash::RandomState,
+}
+
+impl Digest {
+    fn new() -> Digest {
+        Digest {
+            state: std::hash::RandomState::new(),
+        }
+    }
+
+    fn of(&self, value: impl std::hash::Hash) -> u64 {
+        std::hash::BuildHasher::hash_one(&self.state, value)
+    }
+
+    fn sequence(&self, items: Vec<u64>) -> u64 {
+        self.of((6u8, items))
+    }
+
+    fn mapping(&self, mut entries: Vec<(u64, u64)>) -> u64 {
+        // Stable: repeated keys stay in source order, the last kept.
+        entries.sort_by_key(|entry| entry.0);
+        let mut last_wins: Vec<(u64, u64)> = Vec::with_capacity(entries.len());
+        for entry in entries {
+            match last_wins.last_mut() {
+                Some(last) if last.0 == entry.0 => *last = entry,
+                _ => last_wins.push(entry),
             }
         }
-        (Value::Seq(x), Value::Seq(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| equivalent(p, q))
+        self.of((7u8, last_wins))
+    }
+
+    fn value(&self, value: &Value) -> u64 {
+        match value {
+            Value::Null => self.of(0u8),
+            Value::Bool(b) => self.of((1u8, b)),
+            Value::Int(i) => self.of((2u8, i)),
+            Value::UInt(u) => self.of((3u8, u)),
+            Value::Float(bits) => self.of((4u8, bits)),
+            Value::Str(s) => self.of((5u8, s.as_str())),
+            Value::Seq(items) => self.sequence(items.iter().map(|v| self.value(v)).collect()),
+            Value::Map(entries) => self.mapping(
+                entries
+                    .iter()
+                    .map(|(k, v)| (self.value(k), self.value(v)))
+                    .collect(),
+            ),
+            Value::Tagged(tagged) => self.of((8u8, tagged.0.as_str(), self.value(&tagged.1))),
         }
-        (Value::Tagged(x), Value::Tagged(y)) => x.0 == y.0 && equivalent(&x.1, &y.1),
-        _ => a == b,
+    }
+}
+
+/// Reads a value straight into its digest, the same as [`Digest::value`]
+/// of its [`Value`].
+impl<'de> serde::de::DeserializeSeed<'de> for &Digest {
+    type Value = u64;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<u64, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for &Digest {
+    type Value = u64;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+
+    fn visit_unit<E>(self) -> Result<u64, E> {
+        Ok(self.of(0u8))
+    }
+
+    fn visit_none<E>(self) -> Result<u64, E> {
+        Ok(self.of(0u8))
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<u64, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<u64, E> {
+        Ok(self.of((1u8, &b)))
+    }
+
+    fn visit_i64<E>(self, i: i64) -> Result<u64, E> {
+        Ok(self.of((2u8, &i)))
+    }
+
+    fn visit_u64<E>(self, u: u64) -> Result<u64, E> {
+        Ok(self.of((3u8, &u)))
+    }
+
+    fn visit_f64<E>(self, f: f64) -> Result<u64, E> {
+        Ok(self.of((4u8, &f.to_bits())))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<u64, E> {
+        Ok(self.of((5u8, s)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<u64, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self)? {
+            items.push(item);
+        }
+        Ok(self.sequence(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<u64, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key_seed(self)? {
+            entries.push((key, map.next_value_seed(self)?));
+        }
+        Ok(self.mapping(entries))
+    }
+
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<u64, A::Error> {
+        let (tag, variant): (String, _) = data.variant()?;
+        let inner = variant.newtype_variant_seed(self)?;
+        Ok(self.of((8u8, tag.as_str(), inner)))
     }
 }
 
