@@ -6,6 +6,7 @@
 //! merged into hundreds of jobs costs one comparison, not one per job. A node
 //! with intended changes is compared with what the changes make of it, once.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use yaml_rust2::Yaml;
@@ -41,11 +42,11 @@ impl<'a> Side<'a> {
 
     /// A mapping key as a lookup key: a scalar by its value, any other node
     /// by its text (unchanged keys keep their text).
-    fn key(&self, key: NodeId) -> String {
+    fn key(&self, key: NodeId) -> Cow<'a, str> {
         let key = self.tree.deref(key);
         match self.scalar(key) {
-            Some(value) => value.to_string(),
-            None => format!("\0{}", self.tree.node(key).span.slice(self.text)),
+            Some(value) => Cow::Borrowed(value),
+            None => Cow::Owned(format!("\0{}", self.tree.node(key).span.slice(self.text))),
         }
     }
 
@@ -54,7 +55,7 @@ impl<'a> Side<'a> {
     fn entries(&self, mapping: NodeId) -> HashMap<String, NodeId> {
         self.tree
             .pairs(mapping)
-            .map(|(key, value)| (self.key(key), value))
+            .map(|(key, value)| (self.key(key).into_owned(), value))
             .collect()
     }
 }
