@@ -17,6 +17,7 @@ pub mod gitlab;
 pub mod kaniko;
 pub mod mapping;
 pub mod migrate;
+pub mod project_file;
 pub mod report;
 pub mod rewrite;
 pub mod rules;

@@ -585,3 +585,96 @@ fn jobs_that_cannot_move_say_why() {
     assert!(image("trigger").contains("kaniko-project"), "{migrated}");
     assert!(!stderr.contains("job `trigger`"), "{stderr}");
 }
+
+/// A relative Dockerfile is looked up in the working directory first, then
+/// in the context, also when its name is only known when the job runs.
+#[test]
+fn dockerfiles_are_found_where_kaniko_found_them() {
+    let setup = Setup {
+        files: vec![("sub/app/Dockerfile", "FROM scratch\n")],
+        env: vec![("NAME", "app")],
+        ..Setup::default()
+    };
+    for job in ["dockerfile-in-workdir", "dockerfile-in-context"] {
+        let Some(run) = run("paths.yml", job, &setup) else {
+            return;
+        };
+        assert_eq!(run.status, Some(0), "{job}: {}", run.stderr);
+        let build = run.only_build();
+        assert!(
+            build.missing.is_empty(),
+            "{job}: {:?}\n{}",
+            build.missing,
+            run.migrated
+        );
+        assert!(
+            build
+                .values("--local")
+                .contains(&"dockerfile=sub/app".to_string()),
+            "{job}: {:?}",
+            build.values("--local")
+        );
+    }
+}
+
+/// Kaniko applied `--label` before the Dockerfile, whose `LABEL` won.
+#[test]
+fn a_dockerfile_label_wins_as_in_kaniko() {
+    let setup = Setup {
+        files: vec![("Dockerfile", "FROM scratch\nLABEL maintainer=team\n")],
+        ..Setup::default()
+    };
+    let Some(run) = run("paths.yml", "labels", &setup) else {
+        return;
+    };
+    assert_eq!(run.only_build().values("--opt"), ["label:extra=1"]);
+}
+
+/// TLS settings also reach buildctl's own token fetch.
+#[test]
+fn registry_tls_covers_the_token_fetch() {
+    let Some(run) = run(
+        "paths.yml",
+        "registry-tls",
+        &Setup {
+            files: vec![DOCKERFILE],
+            ..Setup::default()
+        },
+    ) else {
+        return;
+    };
+    let contexts = run.only_build().values("--registry-auth-tlscontext");
+    assert!(
+        contexts.contains(&"host=registry.internal:5000,insecure=true".to_string())
+            && contexts.contains(&"host=registry.corp.example,ca=/certs/ca.crt".to_string()),
+        "{contexts:?}"
+    );
+    let toml: toml::Table = run
+        .only_build()
+        .buildkitd_toml
+        .clone()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        toml["registry"]["registry.internal:5000"]["insecure"].as_bool(),
+        Some(true)
+    );
+}
+
+/// A Kaniko image pulled through the dependency proxy gives a BuildKit
+/// image pulled through it too.
+#[test]
+fn a_mirrored_image_stays_behind_its_mirror() {
+    let (migrated, findings) = harness::migrate_with_findings(&fixture("paths.yml"));
+    let document: serde_yaml::Value = serde_yaml::from_str(&migrated).unwrap();
+    assert_eq!(
+        document["mirrored"]["image"]["name"].as_str(),
+        Some("$CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX/moby/buildkit:v0.32.2-rootless")
+    );
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.contains("the mirror must carry `moby/buildkit`"))
+    );
+}
