@@ -678,3 +678,29 @@ fn a_mirrored_image_stays_behind_its_mirror() {
             .any(|f| f.contains("the mirror must carry `moby/buildkit`"))
     );
 }
+
+/// Destinations held only in a variable become image outputs of their own,
+/// pushed with the registry login.
+#[test]
+fn destinations_held_in_a_variable_are_pushed() {
+    let Some(run) = run(
+        "credentials.yml",
+        "destinations-in-variable",
+        &Setup {
+            files: vec![DOCKERFILE],
+            ..Setup::default()
+        },
+    ) else {
+        return;
+    };
+    assert_eq!(run.status, Some(0), "{}", run.stderr);
+    let build = run.only_build();
+    assert_eq!(
+        build.values("--output"),
+        [
+            format!("type=image,name={REGISTRY}/group/app:a,push=true"),
+            format!("type=image,name={REGISTRY}/group/app:b,push=true"),
+        ]
+    );
+    assert!(build.credentials(REGISTRY).is_some());
+}

@@ -986,19 +986,27 @@ fn build_lines(
     }
     // The image output comes last: exporters' results merge last-wins into
     // the metadata file, and a digest must come from the image.
+    let push = if no_push { "false" } else { "true" };
+    let mut attrs = vec![format!("push={push}")];
+    attrs.extend(c.registry_attrs.iter().cloned());
+    attrs.extend(c.image_attrs.iter().cloned());
+    if c.reproducible {
+        attrs.push("rewrite-timestamp=true".into());
+    }
+    // Destinations held in a variable become image outputs of their own,
+    // with the same settings, whether or not the call names any itself.
+    out.carried_output = carried_output(c, &attrs);
+    let carries_flags = call
+        .problems
+        .iter()
+        .any(|p| matches!(p, Problem::Variable { .. }));
     if !names.is_empty() {
-        let push = if no_push { "false" } else { "true" };
-        let mut attrs = vec![
-            format!("type=image,\\\"name={}\\\"", names.join(",")),
-            format!("push={push}"),
-        ];
-        attrs.extend(c.registry_attrs.iter().cloned());
-        attrs.extend(c.image_attrs.iter().cloned());
-        if c.reproducible {
-            attrs.push("rewrite-timestamp=true".into());
-        }
-        out.carried_output = carried_output(c, &attrs[1..]);
+        let name = format!("type=image,\\\"name={}\\\"", names.join(","));
+        attrs.insert(0, name);
         out.lines.push(format!("--output \"{}\"", attrs.join(",")));
+    } else if carries_flags {
+        // Whatever the variable holds decides; its flags are mapped where
+        // it is set.
     } else if !c.image_attrs.is_empty() {
         out.notes.push(FlagNote {
             fate: Fate::Dropped,
