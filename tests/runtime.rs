@@ -128,16 +128,22 @@ fn no_secret_reaches_a_traced_log() {
     let yaml =
         fixture("fail-fast.yml").replace(".kaniko:\n", ".kaniko:\n  before_script: [set -x]\n");
     let yaml = format!("default:\n  before_script:\n    - set -x\n{yaml}");
-    for job in ["digest", "git", "names"] {
+    // busybox is the image's shell; bash is what a runner on another image
+    // may use.
+    let cases = ["digest", "git", "names"]
+        .into_iter()
+        .flat_map(|job| [(job, None), (job, Some("/bin/bash"))]);
+    for (job, shell) in cases {
         let setup = Setup {
             files: vec![DOCKERFILE],
             env: vec![("GIT_TOKEN", token)],
+            shell,
             ..Setup::default()
         };
         let Some(run) = run_job(&yaml, job, &setup) else {
             return;
         };
-        assert_eq!(run.status, Some(0), "{job}: {}", run.stderr);
+        assert_eq!(run.status, Some(0), "{job} {shell:?}: {}", run.stderr);
         let log = format!("{}{}", run.stdout, run.stderr);
         for secret in [
             PASSWORD.to_string(),

@@ -119,6 +119,9 @@ pub struct Setup<'a> {
     pub fail_build: bool,
     pub flavor: Option<Flavor>,
     pub unsafe_fixes: bool,
+    /// Run the job with this shell (`/bin/bash`) instead of busybox `sh`,
+    /// with the same busybox applets on `PATH`.
+    pub shell: Option<&'a str>,
 }
 
 /// Like [`run_job`], but `None` when the migration leaves `job` on Kaniko
@@ -303,18 +306,23 @@ fn execute(
         chown_tree(base, 1000);
     }
     let project = base.join("project");
+    let shell: Vec<&std::ffi::OsStr> = match setup.shell {
+        Some(shell) => vec![shell.as_ref()],
+        None => vec![busybox.as_os_str(), "sh".as_ref()],
+    };
     let mut command = if as_user {
         // util-linux's, by path: the job's PATH holds busybox's, which has
         // no `--reuid`.
         let mut c = Command::new(SETPRIV);
         c.args(["--reuid=1000", "--regid=1000", "--clear-groups"])
-            .arg(busybox);
+            .args(&shell);
         c
     } else {
-        Command::new(busybox)
+        let mut c = Command::new(shell[0]);
+        c.args(&shell[1..]);
+        c
     };
     command
-        .arg("sh")
         .arg(base.join("job.sh"))
         .current_dir(&project)
         .env_clear()
