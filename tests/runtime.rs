@@ -710,3 +710,24 @@ fn destinations_held_in_a_variable_are_pushed() {
     );
     assert!(build.credentials(REGISTRY).is_some());
 }
+
+/// A `--build-arg` and its value held in two variables reach buildctl as
+/// one build argument.
+#[test]
+fn a_flag_split_across_two_variables_keeps_its_value() {
+    let Some(run) = run(
+        "values.yml",
+        "split-build-arg",
+        &Setup {
+            files: vec![DOCKERFILE],
+            ..Setup::default()
+        },
+    ) else {
+        return;
+    };
+    assert_eq!(run.status, Some(0), "{}", run.stderr);
+    assert_eq!(
+        run.only_build().values("--opt"),
+        ["build-arg:VERSION=1.2.3"]
+    );
+}

@@ -219,6 +219,23 @@ pub fn job_script(migrated: &str, job: &str) -> String {
         "job `{job}` was not migrated:\n{migrated}"
     );
     let mut lines = vec!["set -e".to_string()];
+    // The runner puts global and job variables in the environment, the
+    // job's over the global ones; `$VAR` in them expands.
+    for scope in [&document["variables"], &definition["variables"]] {
+        let Some(variables) = scope.as_mapping() else {
+            continue;
+        };
+        for (name, value) in variables {
+            let (Some(name), Some(value)) = (name.as_str(), value.as_str()) else {
+                continue;
+            };
+            let value = value
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('`', "\\`");
+            lines.push(format!("export {name}=\"{value}\""));
+        }
+    }
     let before = match &definition["before_script"] {
         serde_yaml::Value::Null => &document["default"]["before_script"],
         own => own,
