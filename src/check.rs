@@ -52,8 +52,10 @@ pub fn run(args: &CheckArgs, out: &mut Output) -> u8 {
     let mut suppressed = 0;
     let analyses: Vec<(Pipeline, Analysis)> = pipelines
         .into_iter()
-        .map(|pipeline| {
+        .map(|mut pipeline| {
+            let in_scripts = crate::scripts::follow(&mut pipeline);
             let mut analysis = analyse(&pipeline, &config);
+            analysis.findings.extend(in_scripts);
             let outcome = suppress::apply(&pipeline, std::mem::take(&mut analysis.findings));
             suppressed += outcome.suppressed;
             analysis.findings = config.apply(&pipeline, outcome.findings);

@@ -21,6 +21,7 @@ pub mod project_file;
 pub mod report;
 pub mod rewrite;
 pub mod rules;
+pub mod scripts;
 pub mod span;
 pub mod suggest;
 pub mod suppress;

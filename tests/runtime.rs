@@ -731,3 +731,44 @@ fn a_flag_split_across_two_variables_keeps_its_value() {
         ["build-arg:VERSION=1.2.3"]
     );
 }
+
+/// `check` follows the repository scripts a job runs and reports an
+/// executor call at its place in the script; a script outside the root,
+/// or behind a link out of it, is never read.
+#[test]
+fn check_reports_builds_in_scripts() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(
+        outside.path().join("x.sh"),
+        "/kaniko/executor --context .\n",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join(".git")).unwrap();
+    std::fs::create_dir_all(root.join("ci")).unwrap();
+    std::fs::write(
+        root.join("ci/build.sh"),
+        "#!/bin/sh\nset -e\n/kaniko/executor --context . --destination \"$IMAGE\"\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(outside.path().join("x.sh"), root.join("ci/link.sh")).unwrap();
+    std::fs::write(
+        root.join(".gitlab-ci.yml"),
+        "build:\n  image: alpine\n  script:\n    - ./ci/build.sh\nlinked:\n  image: alpine\n  script:\n    - sh ci/link.sh\n",
+    )
+    .unwrap();
+    let out = assert_cmd::Command::cargo_bin("kaniko2buildkit")
+        .unwrap()
+        .current_dir(root)
+        .args(["check", "--color", "never", "--output-format", "concise"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("ci/build.sh:3:1:") && stdout.contains("run by `build`"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("link.sh"), "{stdout}");
+}
