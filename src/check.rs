@@ -1,12 +1,12 @@
 //! The `check` command: find the CI files, analyse each pipeline, render.
 
-use std::io::{IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::{IsTerminal, Write};
 
 use crate::analysis::{Analysis, analyse};
 use crate::cli::{CheckArgs, ColorChoice, OutputFormat};
 use crate::config::Config;
-use crate::gitlab::{Input, LoadError, Pipeline, display_name};
+use crate::discover::{self, load_config};
+use crate::gitlab::{LoadError, Pipeline};
 use crate::report::{self, Checked, Renderer};
 use crate::rules::{Rule, Severity};
 use crate::suppress;
@@ -37,7 +37,8 @@ pub fn use_color(choice: ColorChoice) -> bool {
 }
 
 pub fn run(args: &CheckArgs, out: &mut Output) -> u8 {
-    let config = match load_config(args) {
+    let request = args.request();
+    let config = match load_config(&request) {
         Ok(config) => config,
         Err(error) => {
             let _ = write!(
@@ -48,18 +49,30 @@ pub fn run(args: &CheckArgs, out: &mut Output) -> u8 {
             return EXIT_ERROR;
         }
     };
-    let (pipelines, mut errors) = load_with(args, &config);
+    let loaded = discover::load(&request, &config);
+    let mut errors = loaded.errors;
     let mut suppressed = 0;
-    let analyses: Vec<(Pipeline, Analysis)> = pipelines
-        .into_iter()
-        .map(|pipeline| {
-            let mut analysis = analyse(&pipeline, &config);
-            let outcome = suppress::apply(&pipeline, std::mem::take(&mut analysis.findings));
-            suppressed += outcome.suppressed;
-            analysis.findings = config.apply(&pipeline, outcome.findings);
-            (pipeline, analysis)
-        })
-        .collect();
+    let mut filter = |pipeline: &Pipeline, findings: Vec<crate::finding::Finding>| {
+        let outcome = suppress::apply(pipeline, findings);
+        suppressed += outcome.suppressed;
+        config.apply(pipeline, outcome.findings)
+    };
+    let mut analyses: Vec<(Pipeline, Analysis)> = Vec::new();
+    for pipeline in loaded.pipelines {
+        let mut analysis = analyse(&pipeline, &config);
+        analysis.findings = filter(&pipeline, std::mem::take(&mut analysis.findings));
+        analyses.push((pipeline, analysis));
+    }
+    for mut pipeline in loaded.mentions {
+        let mentioned = std::mem::take(&mut pipeline.findings);
+        let findings = filter(&pipeline, mentioned);
+        let analysis = Analysis {
+            findings,
+            kaniko_jobs: 0,
+        };
+        analyses.push((pipeline, analysis));
+    }
+    drop_repeated_findings(&mut analyses);
     for (pipeline, _) in &analyses {
         errors.extend(pipeline.errors.iter().cloned());
     }
@@ -120,6 +133,25 @@ pub fn run(args: &CheckArgs, out: &mut Output) -> u8 {
         EXIT_FOUND
     } else {
         EXIT_CLEAN
+    }
+}
+
+/// A file that two pipelines include (two entry files sharing a template)
+/// is analysed with each; what it says the same way twice is reported once.
+fn drop_repeated_findings(analyses: &mut [(Pipeline, Analysis)]) {
+    let mut seen = std::collections::HashSet::new();
+    for (pipeline, analysis) in analyses {
+        analysis.findings.retain(|finding| {
+            let Some(path) = &pipeline.files[finding.file].path else {
+                return true;
+            };
+            seen.insert((
+                path.clone(),
+                finding.span,
+                finding.rule,
+                finding.message.clone(),
+            ))
+        });
     }
 }
 
@@ -229,181 +261,4 @@ fn summary(analyses: &[(Pipeline, Analysis)], suppressed: usize) -> String {
             files,
         )
     }
-}
-
-/// The config for a run: `--config`/`--no-config`, else
-/// `.kaniko2buildkit.toml` at the project root of the first path.
-pub(crate) fn load_config(args: &CheckArgs) -> Result<Config, LoadError> {
-    let first = match args.paths.first() {
-        Some(path) if path.as_os_str() == "-" => {
-            PathBuf::from(args.stdin_filename.as_deref().unwrap_or("<stdin>"))
-        }
-        // The root of a directory is that of a file inside it.
-        Some(path) if path.is_dir() => path.join(".gitlab-ci.yml"),
-        Some(path) => path.clone(),
-        None => PathBuf::from(".gitlab-ci.yml"),
-    };
-    let first = std::path::absolute(&first).unwrap_or(first);
-    let root = project_root(args.root.as_deref(), &first);
-    Config::load(&root, &args.config, args.no_config)
-}
-
-/// Loads every pipeline named on the command line. A file already loaded as
-/// an include of an earlier one is not analysed again on its own, and a
-/// file found in a directory is skipped when the config excludes it.
-pub(crate) fn load_with(args: &CheckArgs, config: &Config) -> (Vec<Pipeline>, Vec<LoadError>) {
-    let mut pipelines: Vec<Pipeline> = Vec::new();
-    let mut errors = Vec::new();
-    let paths = if args.paths.is_empty() {
-        vec![PathBuf::from(".gitlab-ci.yml")]
-    } else {
-        args.paths.clone()
-    };
-    for path in paths {
-        if path.as_os_str() == "-" {
-            match read_stdin(args) {
-                Ok(pipeline) => pipelines.push(pipeline),
-                Err(error) => errors.push(error),
-            }
-            continue;
-        }
-        let files = match discover(&path) {
-            Ok(files) => files,
-            Err(error) => {
-                errors.push(error);
-                continue;
-            }
-        };
-        let searched = path.is_dir();
-        for file in files {
-            let root = project_root(args.root.as_deref(), &file);
-            if searched && config.is_excluded(&display_name(&root, &file)) {
-                continue;
-            }
-            let canonical = file.canonicalize().ok();
-            let seen = pipelines.iter().any(|p| {
-                p.files
-                    .iter()
-                    .any(|f| f.path.is_some() && f.path == canonical)
-            });
-            if seen {
-                continue;
-            }
-            pipelines.push(Pipeline::load(&root, Input::Path(file)));
-        }
-    }
-    (pipelines, errors)
-}
-
-fn read_stdin(args: &CheckArgs) -> Result<Pipeline, LoadError> {
-    let name = args
-        .stdin_filename
-        .clone()
-        .unwrap_or_else(|| "<stdin>".to_string());
-    let mut bytes = Vec::new();
-    let failed = |message: String| LoadError {
-        name: name.clone(),
-        text: None,
-        span: None,
-        message,
-        help: None,
-    };
-    std::io::stdin()
-        .read_to_end(&mut bytes)
-        .map_err(|err| failed(format!("cannot read standard input: {err}")))?;
-    let text = crate::gitlab::decode_text(bytes)
-        .map_err(|problem| failed(format!("standard input {problem}")))?;
-    let here = PathBuf::from(".");
-    let root = project_root(args.root.as_deref(), &here.join(&name));
-    Ok(Pipeline::load(&root, Input::Stdin { text, name }))
-}
-
-/// The CI files a path stands for: the file itself, or the CI files found
-/// in a directory.
-fn discover(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
-    let missing = |message: String| LoadError {
-        name: path.display().to_string(),
-        text: None,
-        span: None,
-        message,
-        help: Some("pass a GitLab CI file or a directory that holds one".into()),
-    };
-    let metadata = std::fs::metadata(path).map_err(|err| missing(format!("cannot read: {err}")))?;
-    if !metadata.is_dir() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let mut found = Vec::new();
-    let base = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    walk(&base, &base, &mut found);
-    found.sort_by_key(|file| {
-        (
-            file.file_name().is_none_or(|n| n != ".gitlab-ci.yml"),
-            file.clone(),
-        )
-    });
-    if found.is_empty() {
-        return Err(missing("no GitLab CI files in this directory".into()));
-    }
-    Ok(found)
-}
-
-/// Collects `.gitlab-ci.yml`, `*.gitlab-ci.yml`, and YAML under `.gitlab/` or
-/// `ci/`. Symlinked directories are not entered, and a symlinked file counts
-/// only when it resolves inside the directory searched: a search of one
-/// project never reads files of another.
-fn walk(base: &Path, dir: &Path, found: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let Ok(kind) = entry.file_type() else {
-            continue;
-        };
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if kind.is_dir() {
-            if !matches!(name.as_str(), ".git" | "node_modules" | "target") {
-                walk(base, &path, found);
-            }
-            continue;
-        }
-        let inside =
-            !kind.is_symlink() || path.canonicalize().is_ok_and(|real| real.starts_with(base));
-        if inside && is_ci_file(base, &path, &name) {
-            found.push(path);
-        }
-    }
-}
-
-fn is_ci_file(base: &Path, path: &Path, name: &str) -> bool {
-    if name == ".gitlab-ci.yml" || name == ".gitlab-ci.yaml" || name.ends_with(".gitlab-ci.yml") {
-        return true;
-    }
-    let yaml = name.ends_with(".yml") || name.ends_with(".yaml");
-    let relative = path.strip_prefix(base).unwrap_or(path);
-    yaml && relative.components().any(|c| {
-        matches!(
-            c.as_os_str().to_str(),
-            Some(".gitlab" | "ci" | ".gitlab-ci")
-        )
-    })
-}
-
-/// `--root`, else the nearest parent of `file` holding `.git`, else the
-/// file's own directory; canonical, as include checks require.
-fn project_root(explicit: Option<&Path>, file: &Path) -> PathBuf {
-    let canonical = |path: &Path| path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    if let Some(root) = explicit {
-        return canonical(root);
-    }
-    let absolute = canonical(file);
-    let start = absolute.parent().unwrap_or(&absolute).to_path_buf();
-    let mut dir = Some(start.as_path());
-    while let Some(current) = dir {
-        if current.join(".git").exists() {
-            return current.to_path_buf();
-        }
-        dir = current.parent();
-    }
-    start
 }

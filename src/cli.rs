@@ -38,7 +38,7 @@ pub enum Command {
     /// Show the migration to BuildKit as a unified diff; write nothing.
     #[command(after_help = "Examples:\n  \
         kaniko2buildkit diff\n  \
-        kaniko2buildkit diff --format markdown > migration.md   # for a merge-request comment\n  \
+        kaniko2buildkit diff --output-format markdown > migration.md   # for a merge-request comment\n  \
         kaniko2buildkit diff --unsafe ci/\n\n\
         Exit codes: 0 nothing to change, 1 a diff was printed, 2 the tool could not run.")]
     Diff(DiffArgs),
@@ -55,7 +55,7 @@ pub enum Command {
     /// with the reasons: the fleet view for a tracking issue.
     #[command(after_help = "Examples:\n  \
         kaniko2buildkit audit .\n  \
-        kaniko2buildkit audit --format markdown . > kaniko-audit.md\n\n\
+        kaniko2buildkit audit --output-format markdown . > kaniko-audit.md\n\n\
         Exit codes: 0 every job migrates, 1 some cannot, 2 the tool could not run.")]
     Audit(DiffArgs),
 
@@ -106,6 +106,47 @@ pub struct FixArgs {
     /// else rootless]. See docs/flavours.md for the security trade-offs.
     #[arg(long, value_enum, value_name = "FLAVOR")]
     pub flavor: Option<crate::mapping::flavor::Flavor>,
+
+    /// Exit 0 even when a change is shown or a job is left on Kaniko (2
+    /// still means the tool failed).
+    #[arg(long)]
+    pub exit_zero: bool,
+
+    /// A config file to use instead of `.kaniko2buildkit.toml` at the project
+    /// root, or a `KEY = VALUE` TOML line that overrides one setting.
+    /// Repeatable.
+    #[arg(long, value_name = "FILE | KEY=VALUE")]
+    pub config: Vec<String>,
+
+    /// Read no config file (`--config KEY=VALUE` overrides still apply).
+    #[arg(long)]
+    pub no_config: bool,
+}
+
+impl FixArgs {
+    /// The files and project this command works on.
+    pub fn request(&self) -> crate::discover::Request<'_> {
+        crate::discover::Request {
+            paths: &self.paths,
+            root: self.root.as_deref(),
+            stdin_filename: self.stdin_filename.as_deref(),
+            config: &self.config,
+            no_config: self.no_config,
+        }
+    }
+}
+
+impl CheckArgs {
+    /// The files and project this command works on.
+    pub fn request(&self) -> crate::discover::Request<'_> {
+        crate::discover::Request {
+            paths: &self.paths,
+            root: self.root.as_deref(),
+            stdin_filename: self.stdin_filename.as_deref(),
+            config: &self.config,
+            no_config: self.no_config,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -115,7 +156,7 @@ pub struct DiffArgs {
 
     /// `unified` (coloured when the terminal allows) or `markdown` for a
     /// merge-request comment.
-    #[arg(long, value_enum, default_value_t = DiffFormat::Unified)]
+    #[arg(long = "output-format", alias = "format", value_enum, default_value_t = DiffFormat::Unified)]
     pub format: DiffFormat,
 }
 
@@ -143,7 +184,7 @@ pub struct CheckArgs {
     pub stdin_filename: Option<String>,
 
     /// How to report the findings (see docs/formats.md).
-    #[arg(long, value_enum, default_value_t = OutputFormat::Full)]
+    #[arg(long, alias = "format", value_enum, default_value_t = OutputFormat::Full)]
     pub output_format: OutputFormat,
 
     /// Write the report to FILE; the summary still goes to the terminal.

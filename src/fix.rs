@@ -1,13 +1,15 @@
 //! The `diff` and `fix` commands: migrate, verify, then show or write.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::check::{EXIT_CLEAN, EXIT_ERROR, EXIT_FOUND, Output, load_config, load_with};
-use crate::cli::{CheckArgs, DiffFormat, FixArgs};
+use crate::check::{EXIT_CLEAN, EXIT_ERROR, EXIT_FOUND, Output};
+use crate::cli::{DiffFormat, FixArgs};
+use crate::discover::load_config;
 use crate::finding::Finding;
-use crate::gitlab::{LoadError, Pipeline};
+use crate::gitlab::{LoadError, Pipeline, SourceFile};
 use crate::mapping::flavor::Flavor;
 use crate::migrate::{self, Migration, Options};
 use crate::report::Renderer;
@@ -21,20 +23,16 @@ pub(crate) struct Outcome {
 }
 
 pub(crate) fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
-    let check_args = CheckArgs {
-        paths: args.paths.clone(),
-        root: args.root.clone(),
-        stdin_filename: args.stdin_filename.clone(),
-        ..Default::default()
-    };
-    let mut config = match load_config(&check_args) {
+    let request = args.request();
+    let mut config = match load_config(&request) {
         Ok(config) => config,
         Err(error) => return (Vec::new(), vec![error]),
     };
     if let Some(flavor) = args.flavor {
         config.flavor = flavor;
     }
-    let (pipelines, mut errors) = load_with(&check_args, &config);
+    let loaded = crate::discover::load(&request, &config);
+    let (pipelines, mut errors) = (loaded.pipelines, loaded.errors);
     let buildkit_image = args
         .buildkit_image
         .clone()
@@ -77,13 +75,22 @@ pub fn run_diff(args: &FixArgs, format: DiffFormat, out: &mut Output) -> u8 {
     let renderer = Renderer::new(out.color && format == DiffFormat::Unified);
     let mut changed = false;
     let mut report = String::new();
+    let mut shared = SharedFiles::default();
+    let mut errors = errors;
     for outcome in &outcomes {
         let Ok(migration) = &outcome.result else {
             continue;
         };
         for rewrite in &migration.rewrites {
-            changed = true;
             let file = &outcome.pipeline.files[rewrite.file];
+            match shared.first(file, &rewrite.text) {
+                Ok(true) => changed = true,
+                Ok(false) => continue,
+                Err(error) => {
+                    errors.push(error);
+                    continue;
+                }
+            }
             let diff = unified_diff(&file.name, &file.text, &rewrite.text);
             match format {
                 DiffFormat::Unified => report.push_str(&colorize(&diff, out.color)),
@@ -120,12 +127,21 @@ pub fn run_fix(args: &FixArgs, out: &mut Output) -> u8 {
     let (outcomes, errors) = migrate_all(args);
     let renderer = Renderer::new(out.color);
     let mut write_errors = Vec::new();
+    let mut shared = SharedFiles::default();
     for outcome in &outcomes {
         let Ok(migration) = &outcome.result else {
             continue;
         };
         for rewrite in &migration.rewrites {
             let file = &outcome.pipeline.files[rewrite.file];
+            match shared.first(file, &rewrite.text) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(error) => {
+                    write_errors.push(error);
+                    continue;
+                }
+            }
             let written = match &file.path {
                 Some(path) => write_atomically(path, &file.text, &rewrite.text),
                 None => out
@@ -168,6 +184,40 @@ pub fn run_fix(args: &FixArgs, out: &mut Output) -> u8 {
         out,
         if remaining { EXIT_FOUND } else { EXIT_CLEAN },
     )
+}
+
+/// Files that more than one pipeline includes (two entry files sharing a
+/// template) are migrated with each; the first rewrite is the one shown and
+/// written, an identical later one is the same change.
+#[derive(Default)]
+struct SharedFiles<'a> {
+    rewritten: BTreeMap<PathBuf, &'a str>,
+}
+
+impl<'a> SharedFiles<'a> {
+    /// True for the first rewrite of a file, false for the same rewrite
+    /// again, an error for a different one.
+    fn first(&mut self, file: &SourceFile, text: &'a str) -> Result<bool, LoadError> {
+        let Some(path) = &file.path else {
+            return Ok(true);
+        };
+        match self.rewritten.get(path) {
+            None => {
+                self.rewritten.insert(path.clone(), text);
+                Ok(true)
+            }
+            Some(&first) if first == text => Ok(false),
+            Some(_) => Err(LoadError {
+                name: file.name.clone(),
+                text: None,
+                span: None,
+                message: "two pipelines that include this file migrate it differently; \
+                          the first migration is the one used"
+                    .into(),
+                help: Some("run the command again: it then sees the migrated file".into()),
+            }),
+        }
+    }
 }
 
 fn finish(
