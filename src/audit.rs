@@ -45,8 +45,8 @@ pub fn run(args: &FixArgs, format: DiffFormat, out: &mut Output) -> u8 {
     }
     match (failed, rows.iter().any(|r| r.verdict == Verdict::Cannot)) {
         (true, _) => EXIT_ERROR,
-        (false, true) => EXIT_FOUND,
-        (false, false) => EXIT_CLEAN,
+        (false, true) if !args.exit_zero => EXIT_FOUND,
+        (false, _) => EXIT_CLEAN,
     }
 }
 

@@ -58,8 +58,10 @@ pub fn run(args: &CheckArgs, out: &mut Output) -> u8 {
         config.apply(pipeline, outcome.findings)
     };
     let mut analyses: Vec<(Pipeline, Analysis)> = Vec::new();
+    let mut kept_jobs = Vec::new();
     for pipeline in loaded.pipelines {
         let mut analysis = analyse(&pipeline, &config);
+        kept_jobs.push(suppress::kept_jobs(&pipeline, &config, &analysis.findings));
         analysis.findings = filter(&pipeline, std::mem::take(&mut analysis.findings));
         analyses.push((pipeline, analysis));
     }
@@ -78,8 +80,8 @@ pub fn run(args: &CheckArgs, out: &mut Output) -> u8 {
     }
     let mut analyses = analyses;
     if args.output_format == OutputFormat::Json {
-        for (pipeline, analysis) in &mut analyses {
-            attach_fixes(pipeline, analysis, &config);
+        for ((pipeline, analysis), kept) in analyses.iter_mut().zip(kept_jobs) {
+            attach_fixes(pipeline, analysis, &config, kept);
         }
     }
     let summary = summary(&analyses, suppressed);
@@ -171,7 +173,12 @@ fn statistics(checked: &[Checked]) -> String {
 
 /// Gives each `kaniko/job` finding the fix `fix` would make for the job,
 /// with its applicability, for the JSON report.
-fn attach_fixes(pipeline: &Pipeline, analysis: &mut Analysis, config: &Config) {
+fn attach_fixes(
+    pipeline: &Pipeline,
+    analysis: &mut Analysis,
+    config: &Config,
+    kept_jobs: std::collections::BTreeMap<String, String>,
+) {
     if analysis.kaniko_jobs == 0 {
         return;
     }
@@ -182,6 +189,7 @@ fn attach_fixes(pipeline: &Pipeline, analysis: &mut Analysis, config: &Config) {
             .buildkit_image
             .clone()
             .unwrap_or_else(|| config.flavor.default_image()),
+        kept_jobs,
         ..Default::default()
     };
     let fixes = crate::migrate::proposed_fixes(pipeline, &options);

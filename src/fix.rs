@@ -13,6 +13,7 @@ use crate::gitlab::{LoadError, Pipeline, SourceFile};
 use crate::mapping::flavor::Flavor;
 use crate::migrate::{self, Migration, Options};
 use crate::report::Renderer;
+use crate::suppress;
 
 /// A pipeline with its migration, or why it was refused.
 pub(crate) struct Outcome {
@@ -20,6 +21,41 @@ pub(crate) struct Outcome {
     pub(crate) result: Result<Migration, LoadError>,
     /// How the migrated jobs run BuildKit, for the run's notes.
     pub(crate) flavor: Flavor,
+    /// Jobs an ignore comment or the config keeps on Kaniko.
+    pub(crate) kept: Vec<String>,
+}
+
+/// What `check` hides, `diff` and `fix` hide too: findings a comment
+/// suppresses or the config ignores. Jobs kept on purpose are not "left"
+/// (they do not fail the run), and the finding that says so is dropped;
+/// jobs that share a definition with them still say why they stay.
+fn honour_suppressions(
+    pipeline: &Pipeline,
+    options: &Options,
+    migration: &mut Migration,
+) -> Vec<String> {
+    let kept = &options.kept_jobs;
+    let is_kept_reason = |finding: &Finding| {
+        finding.rule == crate::rules::Rule::NotMigrated
+            && finding.jobs.iter().all(|job| {
+                kept.get(job)
+                    .is_some_and(|reason| finding.message.ends_with(reason.as_str()))
+            })
+    };
+    let findings = std::mem::take(&mut migration.findings);
+    let findings: Vec<Finding> = findings
+        .into_iter()
+        .filter(|f| !is_kept_reason(f))
+        .collect();
+    migration.findings = options
+        .config
+        .apply(pipeline, suppress::shown(pipeline, findings));
+    let (kept_jobs, remaining): (Vec<String>, Vec<String>) =
+        std::mem::take(&mut migration.remaining_jobs)
+            .into_iter()
+            .partition(|job| kept.contains_key(job));
+    migration.remaining_jobs = remaining;
+    kept_jobs
 }
 
 pub(crate) fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
@@ -44,13 +80,15 @@ pub(crate) fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
         if !pipeline.errors.is_empty() {
             continue;
         }
+        let analysis = crate::analysis::analyse(&pipeline, &config);
         let options = Options {
             unsafe_fixes: args.unsafe_fixes,
             buildkit_image: buildkit_image.clone(),
             root: Some(pipeline.root.clone()),
             config: config.clone(),
+            kept_jobs: suppress::kept_jobs(&pipeline, &config, &analysis.findings),
         };
-        let result = migrate::migrate(&pipeline, &options).map_err(|refused| {
+        let mut result = migrate::migrate(&pipeline, &options).map_err(|refused| {
             let file = &pipeline.files[refused.file];
             LoadError {
                 name: file.name.clone(),
@@ -60,10 +98,15 @@ pub(crate) fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
                 help: Some("nothing was written; please report this with the file".into()),
             }
         });
+        let mut kept = Vec::new();
+        if let Ok(migration) = &mut result {
+            kept = honour_suppressions(&pipeline, &options, migration);
+        }
         outcomes.push(Outcome {
             pipeline,
             result,
             flavor: config.flavor,
+            kept,
         });
     }
     (outcomes, errors)
@@ -118,7 +161,11 @@ pub fn run_diff(args: &FixArgs, format: DiffFormat, out: &mut Output) -> u8 {
         &outcomes,
         &renderer,
         out,
-        if changed { EXIT_FOUND } else { EXIT_CLEAN },
+        if changed && !args.exit_zero {
+            EXIT_FOUND
+        } else {
+            EXIT_CLEAN
+        },
     )
 }
 
@@ -182,7 +229,11 @@ pub fn run_fix(args: &FixArgs, out: &mut Output) -> u8 {
         &outcomes,
         &renderer,
         out,
-        if remaining { EXIT_FOUND } else { EXIT_CLEAN },
+        if remaining && !args.exit_zero {
+            EXIT_FOUND
+        } else {
+            EXIT_CLEAN
+        },
     )
 }
 
@@ -290,11 +341,25 @@ fn summary(outcomes: &[Outcome], verb: &str) -> String {
         .filter_map(|o| o.result.as_ref().ok())
         .collect();
     let jobs: usize = migrations.iter().map(|m| m.migrated_jobs.len()).sum();
-    let files: usize = migrations.iter().map(|m| m.rewrites.len()).sum();
+    // A file two pipelines include is one file.
+    let files = outcomes
+        .iter()
+        .filter_map(|o| Some((o, o.result.as_ref().ok()?)))
+        .flat_map(|(o, m)| m.rewrites.iter().map(|r| &o.pipeline.files[r.file]))
+        .map(|file| (file.path.clone(), file.name.clone()))
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
     let left: usize = migrations.iter().map(|m| m.remaining_jobs.len()).sum();
+    let kept: usize = outcomes.iter().map(|o| o.kept.len()).sum();
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     if jobs == 0 && left == 0 {
-        return "No Kaniko found; nothing to migrate.".to_string();
+        return match kept {
+            0 => "No Kaniko found; nothing to migrate.".to_string(),
+            n => format!(
+                "Nothing to migrate; {} kept on Kaniko by ignore comments or the config.",
+                plural(n, "job")
+            ),
+        };
     }
     let mut line = format!(
         "{verb} {} in {}",
@@ -307,6 +372,13 @@ fn summary(outcomes: &[Outcome], verb: &str) -> String {
             "; {} left as {} (see the diagnostics)",
             plural(left, "job"),
             if left == 1 { "it is" } else { "they are" }
+        );
+    }
+    if kept > 0 {
+        let _ = write!(
+            line,
+            "; {} kept on Kaniko by ignore comments or the config",
+            plural(kept, "job")
         );
     }
     line.push('.');
