@@ -1,14 +1,17 @@
 //! The `check` command: find the CI files, analyse each pipeline, render.
 
-use std::io::{IsTerminal, Write};
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::Path;
 
 use crate::analysis::{Analysis, analyse};
-use crate::cli::{CheckArgs, ColorChoice, OutputFormat};
+use crate::cli::{CheckArgs, OutputFormat};
 use crate::config::Config;
 use crate::discover::{self, load_config};
 use crate::gitlab::{LoadError, Pipeline};
 use crate::report::{self, Checked, Renderer};
 use crate::rules::{Rule, Severity};
+use crate::style::Colors;
 use crate::suppress;
 
 /// Exit codes, as ruff and actionlint use them.
@@ -20,37 +23,93 @@ pub const EXIT_ERROR: u8 = 2;
 pub struct Output<'a> {
     pub stdout: &'a mut dyn Write,
     pub stderr: &'a mut dyn Write,
-    pub color: bool,
-}
-
-/// Decides colour for `auto` the way most CLIs do: NO_COLOR wins, then
-/// CLICOLOR_FORCE, then GitLab job logs (which render ANSI), then a TTY.
-pub fn use_color(choice: ColorChoice) -> bool {
-    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
-    match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto if set("NO_COLOR") => false,
-        ColorChoice::Auto if set("CLICOLOR_FORCE") || set("GITLAB_CI") => true,
-        ColorChoice::Auto => std::io::stdout().is_terminal(),
-    }
+    /// Whether each stream gets colour (see [`crate::style`]).
+    pub colors: Colors,
+    /// `-q`: the findings and errors only, no summary or notes.
+    pub quiet: bool,
 }
 
 pub fn run(args: &CheckArgs, out: &mut Output) -> u8 {
     let request = args.request();
-    let config = match load_config(&request) {
-        Ok(config) => config,
-        Err(error) => {
-            let _ = write!(
-                out.stderr,
-                "{}",
-                Renderer::new(out.color).load_error(&error)
-            );
-            return EXIT_ERROR;
+    let mut errors = Vec::new();
+    let mut analyses = Vec::new();
+    let mut suppressed = 0;
+    if let Err(error) = statistics_format(args) {
+        errors.push(error);
+    } else {
+        match load_config(&request) {
+            Ok(config) => {
+                (analyses, suppressed) = analyse_all(args, &config, &mut errors);
+            }
+            Err(error) => errors.push(error),
+        }
+    }
+    let summary = summary(&analyses, suppressed, errors.len());
+    // Errors go into the machine formats too (see `report::load`).
+    let failures: Vec<_> = errors.iter().map(report::load::as_finding).collect();
+    let checked: Vec<Checked> = analyses
+        .iter()
+        .map(|(pipeline, analysis)| (pipeline, &analysis.findings))
+        .chain(
+            failures
+                .iter()
+                .map(|(pipeline, findings)| (pipeline, findings)),
+        )
+        .filter(|(_, findings)| {
+            machine(args.output_format) || findings.iter().all(|f| f.rule != Rule::LoadError)
+        })
+        .map(|(pipeline, findings)| Checked { pipeline, findings })
+        .collect();
+    let written = match &args.output_file {
+        None => {
+            let summary = summary.as_deref().filter(|_| !out.quiet);
+            let report = report_text(args, &checked, out.colors.stdout, summary);
+            out.stdout
+                .write_all(report.as_bytes())
+                .and_then(|()| out.stdout.flush())
+        }
+        Some(path) => {
+            let report = report_text(args, &checked, false, None);
+            if let Err(error) = write_report(path, &report) {
+                errors.push(error);
+            }
+            // The job log names what failed the gate, as ruff does.
+            let mut log = concise_lines(&checked, out.colors.stdout);
+            if let Some(summary) = summary.filter(|_| !out.quiet) {
+                log.push_str(&summary);
+                log.push('\n');
+            }
+            out.stdout.write_all(log.as_bytes())
         }
     };
-    let loaded = discover::load(&request, &config);
-    let mut errors = loaded.errors;
+    let renderer = Renderer::new(out.colors.stderr);
+    for error in &errors {
+        let _ = write!(out.stderr, "{}", renderer.load_error(error));
+    }
+    if written.is_err() || !errors.is_empty() {
+        return EXIT_ERROR;
+    }
+    let failed = analyses
+        .iter()
+        .flat_map(|(_, a)| &a.findings)
+        .any(|f| f.severity == Severity::Error);
+    if failed && !args.exit_zero {
+        EXIT_FOUND
+    } else {
+        EXIT_CLEAN
+    }
+}
+
+/// Loads, analyses and filters every pipeline of the run; load errors are
+/// added to `errors`. Returns the analyses and how many findings comments
+/// suppressed.
+fn analyse_all(
+    args: &CheckArgs,
+    config: &Config,
+    errors: &mut Vec<LoadError>,
+) -> (Vec<(Pipeline, Analysis)>, usize) {
+    let loaded = discover::load(&args.request(), config);
+    errors.extend(loaded.errors);
     let mut suppressed = 0;
     let mut filter = |pipeline: &Pipeline, findings: Vec<crate::finding::Finding>| {
         let outcome = suppress::apply(pipeline, findings);
@@ -58,11 +117,13 @@ pub fn run(args: &CheckArgs, out: &mut Output) -> u8 {
         config.apply(pipeline, outcome.findings)
     };
     let mut analyses: Vec<(Pipeline, Analysis)> = Vec::new();
-    let mut kept_jobs = Vec::new();
     for pipeline in loaded.pipelines {
-        let mut analysis = analyse(&pipeline, &config);
-        kept_jobs.push(suppress::kept_jobs(&pipeline, &config, &analysis.findings));
+        let mut analysis = analyse(&pipeline, config);
+        let kept_jobs = suppress::kept_jobs(&pipeline, config, &analysis.findings);
         analysis.findings = filter(&pipeline, std::mem::take(&mut analysis.findings));
+        if args.output_format == OutputFormat::Json && !args.statistics {
+            attach_fixes(&pipeline, &mut analysis, config, kept_jobs);
+        }
         analyses.push((pipeline, analysis));
     }
     for mut pipeline in loaded.mentions {
@@ -78,64 +139,72 @@ pub fn run(args: &CheckArgs, out: &mut Output) -> u8 {
     for (pipeline, _) in &analyses {
         errors.extend(pipeline.errors.iter().cloned());
     }
-    let mut analyses = analyses;
+    (analyses, suppressed)
+}
+
+/// Formats read by programs: the report alone, load errors included.
+fn machine(format: OutputFormat) -> bool {
+    !matches!(format, OutputFormat::Full | OutputFormat::Concise)
+}
+
+/// `--statistics` is a table (full, concise) or JSON; the CI report formats
+/// have no place for counts.
+fn statistics_format(args: &CheckArgs) -> Result<(), LoadError> {
+    if !args.statistics || !machine(args.output_format) || args.output_format == OutputFormat::Json
+    {
+        return Ok(());
+    }
+    Err(LoadError {
+        name: "--statistics".into(),
+        text: None,
+        span: None,
+        message: "`--statistics` prints a table or JSON, not a CI report".into(),
+        help: Some("use `--output-format full`, `concise` or `json` with it, or drop it".into()),
+    })
+}
+
+/// The report for stdout or `-o`: the statistics or the findings.
+fn report_text(
+    args: &CheckArgs,
+    checked: &[Checked],
+    color: bool,
+    summary: Option<&str>,
+) -> String {
+    if !args.statistics {
+        return render(args.output_format, checked, color, summary);
+    }
+    let counts = statistics(checked);
     if args.output_format == OutputFormat::Json {
-        for ((pipeline, analysis), kept) in analyses.iter_mut().zip(kept_jobs) {
-            attach_fixes(pipeline, analysis, &config, kept);
-        }
+        return statistics_json(&counts);
     }
-    let summary = summary(&analyses, suppressed);
-    let checked: Vec<Checked> = analyses
+    let mut text: String = counts
         .iter()
-        .map(|(pipeline, analysis)| Checked {
-            pipeline,
-            findings: &analysis.findings,
-        })
+        .map(|(rule, count)| format!("{count:>5}  {:<24} {}\n", rule.code(), rule.summary()))
         .collect();
-    let written = match &args.output_file {
-        None => {
-            let report = if args.statistics {
-                format!("{}{summary}\n", statistics(&checked))
-            } else {
-                render(args.output_format, &checked, out.color, Some(&summary))
-            };
-            out.stdout
-                .write_all(report.as_bytes())
-                .and_then(|()| out.stdout.flush())
-        }
-        Some(path) => {
-            let report = render(args.output_format, &checked, false, None);
-            if let Err(error) = std::fs::write(path, report) {
-                errors.push(LoadError {
-                    name: path.display().to_string(),
-                    text: None,
-                    span: None,
-                    message: format!("cannot write the report: {error}"),
-                    help: Some("check that its directory exists and is writable".into()),
-                });
-            }
-            writeln!(out.stdout, "{summary}")
-        }
-    };
-    let renderer = Renderer::new(out.color);
-    for error in &errors {
-        let _ = write!(out.stderr, "{}", renderer.load_error(error));
+    if let Some(summary) = summary {
+        text.push_str(summary);
+        text.push('\n');
     }
-    if written.is_err() {
-        return EXIT_ERROR;
-    }
-    if !errors.is_empty() {
-        return EXIT_ERROR;
-    }
-    let failed = analyses
-        .iter()
-        .flat_map(|(_, a)| &a.findings)
-        .any(|f| f.severity == Severity::Error);
-    if failed && !args.exit_zero {
-        EXIT_FOUND
-    } else {
-        EXIT_CLEAN
-    }
+    text
+}
+
+/// Writes the `-o` report.
+fn write_report(path: &Path, report: &str) -> Result<(), LoadError> {
+    std::fs::write(path, report).map_err(|error| LoadError {
+        name: path.display().to_string(),
+        text: None,
+        span: None,
+        message: format!("cannot write the report: {error}"),
+        help: Some("check that its directory exists and is writable".into()),
+    })
+}
+
+/// The findings as `concise` lines, for the job log beside a `-o` report.
+fn concise_lines(checked: &[Checked], color: bool) -> String {
+    report::each(checked)
+        .filter(|(_, finding)| finding.rule != Rule::LoadError)
+        .map(|(pipeline, finding)| report::concise_styled(pipeline, finding, color) + "\n")
+        .collect()
 }
 
 /// A file that two pipelines include (two entry files sharing a template)
@@ -157,18 +226,33 @@ fn drop_repeated_findings(analyses: &mut [(Pipeline, Analysis)]) {
     }
 }
 
-/// `--statistics`: one line per rule, most frequent first, as ruff prints it.
-fn statistics(checked: &[Checked]) -> String {
-    let mut counts: std::collections::BTreeMap<crate::rules::Rule, usize> =
-        std::collections::BTreeMap::new();
+/// `--statistics`: a count per rule, most frequent first, as ruff prints it.
+fn statistics(checked: &[Checked]) -> Vec<(Rule, usize)> {
+    let mut counts: std::collections::BTreeMap<Rule, usize> = std::collections::BTreeMap::new();
     for (_, finding) in report::each(checked) {
         *counts.entry(finding.rule).or_default() += 1;
     }
     let mut rows: Vec<_> = counts.into_iter().collect();
     rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    rows.iter()
-        .map(|(rule, count)| format!("{count:>5}  {:<24} {}\n", rule.code(), rule.summary()))
-        .collect()
+    rows
+}
+
+/// `--statistics --output-format json`: `[{"code", "severity", "summary", "count"}]`.
+fn statistics_json(counts: &[(Rule, usize)]) -> String {
+    let rows: Vec<serde_json::Value> = counts
+        .iter()
+        .map(|(rule, count)| {
+            serde_json::json!({
+                "code": rule.code(),
+                "severity": rule.severity().as_str(),
+                "summary": rule.summary(),
+                "count": count,
+            })
+        })
+        .collect();
+    let mut out = serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".to_string());
+    out.push('\n');
+    out
 }
 
 /// Gives each `kaniko/job` finding the fix `fix` would make for the job,
@@ -213,7 +297,7 @@ fn render(format: OutputFormat, checked: &[Checked], color: bool, summary: Optio
         OutputFormat::Junit => return report::render_junit(checked),
         OutputFormat::Github => return report::render_github(checked),
         OutputFormat::Concise => findings()
-            .map(|(pipeline, finding)| report::concise(pipeline, finding) + "\n")
+            .map(|(pipeline, finding)| report::concise_styled(pipeline, finding, color) + "\n")
             .collect::<String>(),
         OutputFormat::Full => {
             let renderer = Renderer::new(color);
@@ -231,42 +315,51 @@ fn render(format: OutputFormat, checked: &[Checked], color: bool, summary: Optio
 
 /// `Found 3 Kaniko jobs in 2 files (of 5 checked); 9 findings (1 suppressed).`
 /// Jobs are counted by their remaining `kaniko/job` findings, so a job
-/// whose finding is suppressed or ignored no longer counts.
-fn summary(analyses: &[(Pipeline, Analysis)], suppressed: usize) -> String {
+/// whose finding is suppressed or ignored no longer counts; a file two
+/// pipelines include is one file. With errors, the line says what was not
+/// checked rather than claiming a clean result, and when nothing was
+/// checked there is no summary: the errors say it all.
+fn summary(analyses: &[(Pipeline, Analysis)], suppressed: usize, errors: usize) -> Option<String> {
     let jobs: usize = analyses
         .iter()
         .flat_map(|(_, a)| &a.findings)
         .filter(|f| f.rule == Rule::KanikoJob)
         .count();
-    let files: usize = analyses.iter().map(|(p, _)| p.files.len()).sum();
-    let with_kaniko: usize = analyses
+    let key = |pipeline: &Pipeline, file: usize| {
+        let file = &pipeline.files[file];
+        (file.path.clone(), file.name.clone())
+    };
+    let files: BTreeSet<_> = analyses
         .iter()
-        .map(|(_, a)| {
-            let mut files: Vec<_> = a
-                .findings
-                .iter()
-                .filter(|f| f.rule.code().starts_with("kaniko/"))
-                .map(|f| f.file)
-                .collect();
-            files.sort_unstable();
-            files.dedup();
-            files.len()
+        .flat_map(|(p, _)| (0..p.files.len()).map(move |file| key(p, file)))
+        .collect();
+    let with_kaniko: BTreeSet<_> = analyses
+        .iter()
+        .flat_map(|(p, a)| a.findings.iter().map(move |f| (p, f)))
+        .filter(|(_, f)| {
+            f.rule.code().starts_with("kaniko/") && f.rule != Rule::KanikoImageReference
         })
-        .sum();
+        .map(|(p, f)| key(p, f.file))
+        .collect();
     let findings: usize = analyses.iter().map(|(_, a)| a.findings.len()).sum();
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     let findings = match suppressed {
         0 => plural(findings, "finding"),
         n => format!("{} ({n} suppressed)", plural(findings, "finding")),
     };
-    if jobs == 0 {
-        format!("No Kaniko found in {}; {findings}.", plural(files, "file"))
-    } else {
-        format!(
-            "Found {} in {} (of {} checked); {findings}.",
+    let failed = plural(errors, "error");
+    Some(match (errors, jobs, files.len()) {
+        (0, 0, n) => format!("No Kaniko found in {}; {findings}.", plural(n, "file")),
+        (0, _, n) => format!(
+            "Found {} in {} (of {n} checked); {findings}.",
             plural(jobs, "Kaniko job"),
-            plural(with_kaniko, "file"),
-            files,
-        )
-    }
+            plural(with_kaniko.len(), "file"),
+        ),
+        (_, _, 0) => return None,
+        (_, _, n) => format!(
+            "Checked {} with {failed} (see below): {} found; {findings}.",
+            plural(n, "file"),
+            plural(jobs, "Kaniko job"),
+        ),
+    })
 }

@@ -20,9 +20,14 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 
-    /// When to colour output. NO_COLOR and CLICOLOR_FORCE are honoured with `auto`.
+    /// When to colour output. With `auto`, NO_COLOR, CLICOLOR_FORCE and
+    /// TERM=dumb are honoured, and each stream is decided on its own.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
+
+    /// Print the findings and errors only: no summary line, no notes.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -115,7 +115,8 @@ pub(crate) fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
 /// `diff`: prints what `fix` would change; exit 1 when there is a change.
 pub fn run_diff(args: &FixArgs, format: DiffFormat, out: &mut Output) -> u8 {
     let (outcomes, errors) = migrate_all(args);
-    let renderer = Renderer::new(out.color && format == DiffFormat::Unified);
+    // Diagnostics go to stderr: its colour is decided apart from the diff's.
+    let renderer = Renderer::new(out.colors.stderr);
     let mut changed = false;
     let mut report = String::new();
     let mut shared = SharedFiles::default();
@@ -136,7 +137,7 @@ pub fn run_diff(args: &FixArgs, format: DiffFormat, out: &mut Output) -> u8 {
             }
             let diff = unified_diff(&file.name, &file.text, &rewrite.text);
             match format {
-                DiffFormat::Unified => report.push_str(&colorize(&diff, out.color)),
+                DiffFormat::Unified => report.push_str(&colorize(&diff, out.colors.stdout)),
                 DiffFormat::Markdown => {
                     let _ = write!(
                         report,
@@ -153,8 +154,10 @@ pub fn run_diff(args: &FixArgs, format: DiffFormat, out: &mut Output) -> u8 {
     let _ = out.stdout.write_all(report.as_bytes());
     if format == DiffFormat::Unified {
         print_findings(&outcomes, &renderer, out);
-        print_run_notes(&outcomes, out);
-        let _ = writeln!(out.stderr, "{}", summary(&outcomes, "Would migrate"));
+        if !out.quiet {
+            print_run_notes(&outcomes, out);
+            let _ = writeln!(out.stderr, "{}", summary(&outcomes, "Would migrate"));
+        }
     }
     finish(
         errors,
@@ -172,7 +175,7 @@ pub fn run_diff(args: &FixArgs, format: DiffFormat, out: &mut Output) -> u8 {
 /// `fix`: writes the migrated files; exit 1 when Kaniko remains.
 pub fn run_fix(args: &FixArgs, out: &mut Output) -> u8 {
     let (outcomes, errors) = migrate_all(args);
-    let renderer = Renderer::new(out.color);
+    let renderer = Renderer::new(out.colors.stderr);
     let mut write_errors = Vec::new();
     let mut shared = SharedFiles::default();
     for outcome in &outcomes {
@@ -204,7 +207,7 @@ pub fn run_fix(args: &FixArgs, out: &mut Output) -> u8 {
                     message,
                     help: None,
                 });
-            } else if file.path.is_some() {
+            } else if file.path.is_some() && !out.quiet {
                 let _ = writeln!(out.stderr, "Migrated {}", file.name);
             }
         }
@@ -215,8 +218,10 @@ pub fn run_fix(args: &FixArgs, out: &mut Output) -> u8 {
         }
     }
     print_findings(&outcomes, &renderer, out);
-    print_run_notes(&outcomes, out);
-    let _ = writeln!(out.stderr, "{}", summary(&outcomes, "Migrated"));
+    if !out.quiet {
+        print_run_notes(&outcomes, out);
+        let _ = writeln!(out.stderr, "{}", summary(&outcomes, "Migrated"));
+    }
     let remaining = outcomes.iter().any(|o| {
         o.result
             .as_ref()

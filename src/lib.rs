@@ -22,6 +22,7 @@ pub mod report;
 pub mod rewrite;
 pub mod rules;
 pub mod span;
+pub mod style;
 pub mod suggest;
 pub mod suppress;
 
@@ -29,12 +30,12 @@ use std::process::ExitCode;
 
 /// Runs one command and returns the process exit code.
 pub fn run(cli: cli::Cli) -> ExitCode {
-    let color = check::use_color(cli.color);
     let (mut stdout, mut stderr) = (std::io::stdout().lock(), std::io::stderr().lock());
     let mut output = check::Output {
         stdout: &mut stdout,
         stderr: &mut stderr,
-        color,
+        colors: style::Colors::decide(cli.color),
+        quiet: cli.quiet,
     };
     let code = match &cli.command {
         cli::Command::Check(args) => check::run(args, &mut output),
