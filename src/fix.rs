@@ -46,6 +46,7 @@ fn honour_suppressions(
     let findings: Vec<Finding> = findings
         .into_iter()
         .filter(|f| !is_kept_reason(f))
+        .map(|finding| name_kept_cause(finding, kept))
         .collect();
     migration.findings = options
         .config
@@ -110,6 +111,21 @@ pub(crate) fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
         });
     }
     (outcomes, errors)
+}
+
+/// "…shares a definition with job `X`, which cannot be migrated" is not
+/// true of a job kept on purpose: say what holds.
+fn name_kept_cause(mut finding: Finding, kept: &BTreeMap<String, String>) -> Finding {
+    for job in kept.keys() {
+        let blocked = format!("with job `{job}`, which cannot be migrated");
+        if let Some(start) = finding.message.strip_suffix(&blocked).map(str::len) {
+            finding.message.truncate(start);
+            finding.message.push_str(&format!(
+                "with job `{job}`, which is kept on Kaniko on purpose"
+            ));
+        }
+    }
+    finding
 }
 
 /// `diff`: prints what `fix` would change; exit 1 when there is a change.
@@ -302,7 +318,7 @@ fn print_findings(outcomes: &[Outcome], renderer: &Renderer, out: &mut Output) {
         let Ok(migration) = &outcome.result else {
             continue;
         };
-        for finding in &migration.findings {
+        for finding in &crate::causes::by_root_cause(&migration.findings) {
             let _ = write!(
                 out.stderr,
                 "{}",
@@ -400,7 +416,10 @@ fn markdown_summary(outcomes: &[Outcome]) -> String {
         .collect();
     let migrated: Vec<&String> = migrations.iter().flat_map(|m| &m.migrated_jobs).collect();
     let left: Vec<&String> = migrations.iter().flat_map(|m| &m.remaining_jobs).collect();
-    let notes: Vec<&Finding> = migrations.iter().flat_map(|m| &m.findings).collect();
+    let notes: Vec<Finding> = migrations
+        .iter()
+        .flat_map(|m| crate::causes::by_root_cause(&m.findings))
+        .collect();
     let list = |jobs: &[&String]| {
         jobs.iter()
             .map(|j| format!("`{j}`"))

@@ -140,10 +140,13 @@ other:
     assert_eq!(read(dir.path(), ".gitlab-ci.yml"), text, "{out:?}");
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(
-        out.stderr.contains("job `other` is not migrated"),
+        out.stderr.contains("2 jobs `.kaniko` and `other` are not migrated: it shares a definition with job `legacy`, which is kept"),
         "{out:?}"
     );
-    assert!(out.stderr.contains("`legacy`"), "{out:?}");
+    assert!(
+        out.stderr.contains("lift `legacy`'s ignore comment"),
+        "{out:?}"
+    );
 }
 
 /// `rules."kaniko/job".ignore` keeps the jobs of those files as well.
