@@ -72,6 +72,23 @@ pub enum Command {
         kaniko2buildkit explain migrate/not-migrated\n\n\
         Exit codes: 0 explained, 2 unknown topic.")]
     Explain(ExplainArgs),
+
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:\n  \
+        kaniko2buildkit completions bash > ~/.local/share/bash-completion/completions/kaniko2buildkit\n  \
+        kaniko2buildkit completions zsh > \"${fpath[1]}/_kaniko2buildkit\"\n  \
+        kaniko2buildkit completions fish > ~/.config/fish/completions/kaniko2buildkit.fish")]
+    Completions(CompletionsArgs),
+
+    /// Print the manual page (roff), e.g. `kaniko2buildkit man | man -l -`.
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -17,6 +17,7 @@ pub mod finding;
 pub mod fix;
 pub mod gitlab;
 pub mod kaniko;
+pub mod manual;
 pub mod mapping;
 pub mod migrate;
 pub mod report;
@@ -44,6 +45,8 @@ pub fn run(cli: cli::Cli) -> ExitCode {
         cli::Command::Fix(args) => fix::run_fix(args, &mut output),
         cli::Command::Audit(args) => audit::run(&args.fix, args.format, &mut output),
         cli::Command::Explain(args) => explain::run(&args.topic, &mut output),
+        cli::Command::Completions(args) => manual::completions(args.shell, &mut output),
+        cli::Command::Man => manual::man_page(&mut output),
     };
     ExitCode::from(code)
 }
