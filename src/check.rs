@@ -38,7 +38,11 @@ pub fn run(args: &CheckArgs, out: &mut Output) -> u8 {
         errors.push(error);
     } else {
         match load_config(&request) {
-            Ok(config) => {
+            Ok(mut config) => {
+                config.flavor = args.flavor.unwrap_or(config.flavor);
+                if let Some(image) = &args.buildkit_image {
+                    config.buildkit_image = Some(image.clone());
+                }
                 (analyses, suppressed) = analyse_all(args, &config, &mut errors);
             }
             Err(error) => errors.push(error),

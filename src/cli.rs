@@ -230,6 +230,15 @@ pub struct CheckArgs {
     /// Read no config file (`--config KEY=VALUE` overrides still apply).
     #[arg(long)]
     pub no_config: bool,
+
+    /// The BuildKit image the fixes in `--output-format json` move jobs to
+    /// (as `fix --buildkit-image`).
+    #[arg(long, value_name = "IMAGE")]
+    pub buildkit_image: Option<String>,
+
+    /// How the fixes in `--output-format json` run BuildKit (as `fix --flavor`).
+    #[arg(long, value_enum, value_name = "FLAVOR")]
+    pub flavor: Option<crate::mapping::flavor::Flavor>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, ValueEnum)]

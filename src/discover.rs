@@ -219,7 +219,7 @@ fn discover(path: &Path, root: Option<&Path>, config: &Config) -> Result<Found, 
     let base = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     let root = project_root(root, &base.join(".gitlab-ci.yml"));
     let mut found = Found::default();
-    for file in yaml_files(&base) {
+    for file in yaml_files(&base, &root) {
         if config.is_excluded(&display_name(&root, &file)) {
             continue;
         }
@@ -248,28 +248,42 @@ fn discover(path: &Path, root: Option<&Path>, config: &Config) -> Result<Found, 
 }
 
 /// Every YAML file under `base` that no ignore file excludes. Hidden files
-/// count (`.gitlab-ci.yml`, `.gitlab/`); `.git` does not. Symlinked
-/// directories are not entered, and a symlinked file counts only when it
-/// resolves inside the directory searched: a search never reads files
-/// outside what it was asked to read.
-fn yaml_files(base: &Path) -> Vec<PathBuf> {
-    let walker = ignore::WalkBuilder::new(base)
+/// count (`.gitlab-ci.yml`, `.gitlab/`); `.git` does not.
+///
+/// The walk starts at the project root when `base` lies inside it, and
+/// enters only the directories leading down to `base`: so the repository's
+/// own `.gitignore` files apply (`check ci/` honours the root's), and none
+/// outside the root is read (the global git excludes neither, which would
+/// make a run differ between machines). Symlinked directories are not
+/// entered, and a symlinked file counts only when it resolves inside the
+/// directory searched: a search never reads files outside what it was
+/// asked to read.
+fn yaml_files(base: &Path, root: &Path) -> Vec<PathBuf> {
+    let start = if base.starts_with(root) { root } else { base };
+    let on_the_way = base.to_path_buf();
+    let walker = ignore::WalkBuilder::new(start)
         .hidden(false)
+        .parents(false)
+        .git_global(false)
         .require_git(false)
         .follow_links(false)
-        .filter_entry(|entry| entry.file_name() != ".git")
+        .filter_entry(move |entry| {
+            let path = entry.path();
+            entry.file_name() != ".git"
+                && (path.starts_with(&on_the_way) || on_the_way.starts_with(path))
+        })
         .build();
     let mut files = Vec::new();
     for entry in walker.flatten() {
         let Some(kind) = entry.file_type() else {
             continue;
         };
-        if kind.is_dir() || !is_yaml(entry.path()) {
+        let path = entry.path();
+        if kind.is_dir() || !is_yaml(path) || !path.starts_with(base) {
             continue;
         }
         let inside = !kind.is_symlink()
-            || entry
-                .path()
+            || path
                 .canonicalize()
                 .is_ok_and(|real| real.is_file() && real.starts_with(base));
         if inside {

@@ -181,6 +181,31 @@ fn directory_search_reads_every_yaml_file_not_ignored() {
     assert!(out.stderr.is_empty(), "{out:?}");
 }
 
+/// The project root's `.gitignore` applies to a search of a subdirectory,
+/// and a `.gitignore` above the project root does not.
+#[test]
+fn only_the_project_s_ignore_files_apply() {
+    let outer = tempfile::tempdir().unwrap();
+    std::fs::write(outer.path().join(".gitignore"), "*.yml\n").unwrap();
+    let root = outer.path().join("repo");
+    for (name, text) in [
+        (".git/HEAD", ""),
+        (".gitignore", "ci/generated/\n"),
+        ("ci/templates.yml", KANIKO_TEMPLATE),
+        ("ci/generated/x.yml", KANIKO_JOB),
+    ] {
+        let path = root.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    for (cwd, arg) in [(&root, "ci"), (&root.join("ci"), ".")] {
+        let out = concise(cwd, &[arg]);
+        assert_eq!(out.code, Some(1), "{arg}: {out:?}");
+        assert!(out.stdout.contains("ci/templates.yml:"), "{arg}: {out:?}");
+        assert!(!out.stdout.contains("generated"), "{arg}: {out:?}");
+    }
+}
+
 /// A directory holding only YAML that is not CI and names no Kaniko image
 /// is still "no GitLab CI files" (exit 2); one naming Kaniko gets its info.
 #[test]

@@ -311,4 +311,24 @@ fn output_format_is_spelt_one_way() {
         }
         assert!(!out.stdout.contains("  --format"), "{command}: {out:?}");
     }
+    // The fixes `check` proposes follow --flavor and --buildkit-image as `fix` does.
+    let out = run_in(
+        dir.path(),
+        &[
+            "check",
+            "--output-format",
+            "json",
+            "--buildkit-image",
+            "mirror.example/bk:1-rootless",
+        ],
+    );
+    assert!(
+        out.stdout.contains("mirror.example/bk:1-rootless"),
+        "{out:?}"
+    );
+    let out = run_in(
+        dir.path(),
+        &["check", "--output-format", "json", "--flavor", "buildx"],
+    );
+    assert!(out.stdout.contains("buildx build"), "{out:?}");
 }
