@@ -374,8 +374,16 @@ fn kaniko_image_in(tree: &Tree, text: &str) -> Option<Mention> {
 }
 
 /// A pipeline holding only the non-CI file, with its one info finding.
+/// Whatever the file calls `include` is not GitLab's: nothing it names is
+/// read or reported.
 fn mention_pipeline(root: &Path, file: PathBuf, mention: Mention) -> Pipeline {
     let mut pipeline = Pipeline::load(root, Input::Path(file));
+    pipeline.files.truncate(1);
+    if let Some(entry) = pipeline.files.first_mut() {
+        entry.includes.clear();
+    }
+    pipeline.errors.clear();
+    pipeline.has_unfollowed_includes = false;
     let finding = Finding::new(
         Rule::KanikoImageReference,
         0,

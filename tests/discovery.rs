@@ -144,8 +144,9 @@ fn directory_search_reads_every_yaml_file_not_ignored() {
         (".images-ci.yml", KANIKO_JOB),
         (
             "chart/values.yaml",
-            "builder:\n  repository: gcr.io/kaniko-project/executor:debug\n",
+            "include: broken.yml\nbuilder:\n  repository: gcr.io/kaniko-project/executor:debug\n",
         ),
+        ("broken.yml", "a: [\n"),
         (
             "chart/templates/deploy.yaml",
             "{{- if .Values.x }}\nkind: Pod\n{{- end }}\n",
@@ -175,7 +176,7 @@ fn directory_search_reads_every_yaml_file_not_ignored() {
     }
     assert!(
         out.stdout
-            .contains("chart/values.yaml:2:15: info[kaniko/image-reference]"),
+            .contains("chart/values.yaml:3:15: info[kaniko/image-reference]"),
         "{out:?}"
     );
     assert!(out.stderr.is_empty(), "{out:?}");
