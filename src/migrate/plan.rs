@@ -132,6 +132,8 @@ pub struct Constraints {
     /// Script lines whose new text could not be written, with the reason:
     /// the jobs that run them stay as they are.
     pub refused_lines: BTreeMap<At, String>,
+    /// Jobs kept on Kaniko on purpose (an ignore comment), with the reason.
+    pub kept_jobs: BTreeMap<String, String>,
 }
 
 pub fn plan(pipeline: &Pipeline, options: &Options, constraints: &Constraints) -> Planned {
@@ -151,6 +153,7 @@ pub fn plan(pipeline: &Pipeline, options: &Options, constraints: &Constraints) -
     block_foreign_variable_uses(pipeline, &resolved.jobs, &mut work);
     block_existing_services(options, &mut work);
     block_refused_lines(pipeline, &constraints.refused_lines, &mut work);
+    block_kept_jobs(&constraints.kept_jobs, &mut work);
     block_shared_sites(&mut work);
     let mut planned = Planned::default();
     let mut emitter = Emitter {
@@ -929,6 +932,16 @@ fn block_refused_lines(pipeline: &Pipeline, refused: &BTreeMap<At, String>, work
                 job.blockers
                     .push((at.file, key_span(pipeline, at), reason.clone()));
             }
+        }
+    }
+}
+
+/// A job kept on Kaniko on purpose is never rewritten; what it shares stays.
+fn block_kept_jobs(kept: &BTreeMap<String, String>, work: &mut [JobWork]) {
+    for job in work.iter_mut() {
+        if let Some(reason) = kept.get(job.name()) {
+            let file = job.usage.job.key.file;
+            job.blockers.push((file, job.key_span, reason.clone()));
         }
     }
 }
