@@ -567,7 +567,10 @@ fn jobs_that_cannot_move_say_why() {
     let document: serde_yaml::Value = serde_yaml::from_str(&migrated).unwrap();
     let image = |job: &str| serde_yaml::to_string(&document[job]["image"]).unwrap();
     for (job, reason) in [
-        ("build-in-script", "the build runs in `ci/build.sh`"),
+        (
+            "build-in-script",
+            "the job runs `ci/build.sh` (a file of the repository)",
+        ),
         (
             "workspace",
             "`/workspace`: the BuildKit image has no /workspace",

@@ -59,7 +59,7 @@ pub fn runs_elsewhere(words: &[Word]) -> Option<String> {
     if words.first()?.value == "eval" {
         return Some("an `eval`'d string".to_string());
     }
-    script_path(words).map(|path| format!("`{path}`"))
+    script_path(words).map(|path| format!("`{path}` (a file of the repository)"))
 }
 
 /// The repository script a command runs, as written: the command itself

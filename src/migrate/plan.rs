@@ -362,8 +362,9 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
         .flatten();
     if let Some(elsewhere) = elsewhere {
         let message = format!(
-            "the build runs in {elsewhere}, which this tool does not rewrite: the image change alone would \
-             break it (`/kaniko/executor: not found`); migrate that script by hand, then this job"
+            "the job runs {elsewhere}, where a Kaniko build cannot be seen or rewritten: \
+             the image change alone would break such a build (`/kaniko/executor: not found`); migrate it by \
+             hand, then this job"
         );
         work.blockers.push((job.key.file, work.key_span, message));
         return work;
