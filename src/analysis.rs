@@ -46,7 +46,8 @@ pub fn analyse(pipeline: &Pipeline, config: &Config) -> Analysis {
     }
 }
 
-/// `kaniko/job`: the job, at its key, with what makes it a Kaniko job.
+/// `kaniko/job`: the job, at its key, with what makes it a Kaniko job. Only
+/// the key and the image are underlined.
 fn job_finding(pipeline: &Pipeline, usage: &Usage) -> Finding {
     let job = usage.job;
     let mut reasons = Vec::new();
@@ -65,12 +66,9 @@ fn job_finding(pipeline: &Pipeline, usage: &Usage) -> Finding {
         if calls.is_empty() {
             continue;
         }
+        // The call has its own `kaniko/executor` finding: labelling it here
+        // too would stretch this snippet over the whole job body.
         reasons.push(format!("calls `{}`", program.path()));
-        for (file, call) in calls {
-            if file == job.key.file {
-                finding = finding.with_label(call.span, format!("calls {}", program.path()));
-            }
-        }
     }
     if let Some(path) = usage.paths().next() {
         reasons.push(format!("uses `{}`", path.path));

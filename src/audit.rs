@@ -12,6 +12,7 @@ use crate::finding::Finding;
 use crate::fix::{Outcome, migrate_all};
 use crate::report::Renderer;
 use crate::rules::Rule;
+use crate::style::{self, paint};
 
 /// How one job fares.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -32,11 +33,11 @@ pub fn run(args: &FixArgs, format: DiffFormat, out: &mut Output) -> u8 {
     let (outcomes, errors) = migrate_all(args);
     let rows = rows(&outcomes);
     let text = match format {
-        DiffFormat::Unified => text_report(&rows),
+        DiffFormat::Unified => text_report(&rows, out.colors.stdout),
         DiffFormat::Markdown => markdown_report(&rows),
     };
     let _ = std::io::Write::write_all(out.stdout, text.as_bytes());
-    let renderer = Renderer::new(out.color);
+    let renderer = Renderer::new(out.colors.stderr);
     let refused = outcomes.iter().filter_map(|o| o.result.as_ref().err());
     let mut failed = false;
     for error in errors.iter().chain(refused) {
@@ -45,8 +46,8 @@ pub fn run(args: &FixArgs, format: DiffFormat, out: &mut Output) -> u8 {
     }
     match (failed, rows.iter().any(|r| r.verdict == Verdict::Cannot)) {
         (true, _) => EXIT_ERROR,
-        (false, true) => EXIT_FOUND,
-        (false, false) => EXIT_CLEAN,
+        (false, true) if !args.exit_zero => EXIT_FOUND,
+        (false, _) => EXIT_CLEAN,
     }
 }
 
@@ -57,11 +58,19 @@ fn rows(outcomes: &[Outcome]) -> Vec<JobRow> {
         let Ok(migration) = &outcome.result else {
             continue;
         };
-        let file = outcome
-            .pipeline
+        // Each job is listed under the file that defines it (a template's
+        // own file, not the file that includes it).
+        let pipeline = &outcome.pipeline;
+        let files: BTreeMap<String, String> = crate::gitlab::jobs::resolve(pipeline)
+            .jobs
+            .into_iter()
+            .map(|job| (job.name, pipeline.files[job.key.file].name.clone()))
+            .collect();
+        let entry = pipeline
             .files
             .first()
             .map_or(String::new(), |f| f.name.clone());
+        let file_of = |job: &String| files.get(job).cloned().unwrap_or_else(|| entry.clone());
         let about = |job: &String| -> Vec<&Finding> {
             migration
                 .findings
@@ -77,7 +86,7 @@ fn rows(outcomes: &[Outcome]) -> Vec<JobRow> {
                 Verdict::WithNotes
             };
             rows.push(JobRow {
-                file: file.clone(),
+                file: file_of(job),
                 job: job.clone(),
                 verdict,
                 reasons: notes,
@@ -96,7 +105,7 @@ fn rows(outcomes: &[Outcome]) -> Vec<JobRow> {
                 })
                 .collect();
             rows.push(JobRow {
-                file: file.clone(),
+                file: file_of(job),
                 job: job.clone(),
                 verdict: Verdict::Cannot,
                 reasons,
@@ -127,27 +136,35 @@ fn reasons(rows: &[JobRow]) -> Vec<(usize, &str)> {
     sorted
 }
 
-fn text_report(rows: &[JobRow]) -> String {
+fn text_report(rows: &[JobRow], color: bool) -> String {
     let files = rows
         .iter()
         .map(|r| &r.file)
         .collect::<std::collections::BTreeSet<_>>()
         .len();
-    let mut out = format!("{} Kaniko jobs in {files} files\n", rows.len());
-    let _ = writeln!(out, "  migrate fully:      {}", count(rows, Verdict::Fully));
-    let _ = writeln!(
-        out,
-        "  migrate with notes: {}",
-        count(rows, Verdict::WithNotes)
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let title = format!(
+        "{} in {}",
+        plural(rows.len(), "Kaniko job"),
+        plural(files, "file")
     );
-    let _ = writeln!(
-        out,
-        "  cannot migrate:     {}",
-        count(rows, Verdict::Cannot)
-    );
+    let mut out = format!("{}\n", paint(color, style::BOLD, &title));
+    for (label, verdict, colour) in [
+        ("migrate fully:     ", Verdict::Fully, style::GREEN),
+        ("migrate with notes:", Verdict::WithNotes, style::YELLOW),
+        ("cannot migrate:    ", Verdict::Cannot, style::RED),
+    ] {
+        let n = count(rows, verdict);
+        let number = paint(color && n > 0, colour.bold(), &n.to_string());
+        let _ = writeln!(out, "  {label} {number}");
+    }
     let reasons = reasons(rows);
     if !reasons.is_empty() {
-        out.push_str("\nWhy jobs cannot migrate:\n");
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint(color, style::BOLD, "Why jobs cannot migrate:")
+        );
         for (n, reason) in reasons {
             let _ = writeln!(out, "  {n:>4}  {reason}");
         }

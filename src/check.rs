@@ -1,14 +1,17 @@
 //! The `check` command: find the CI files, analyse each pipeline, render.
 
-use std::io::{IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::Path;
 
 use crate::analysis::{Analysis, analyse};
-use crate::cli::{CheckArgs, ColorChoice, OutputFormat};
+use crate::cli::{CheckArgs, OutputFormat};
 use crate::config::Config;
-use crate::gitlab::{Input, LoadError, Pipeline, display_name};
+use crate::discover::{self, load_config};
+use crate::gitlab::{LoadError, Pipeline};
 use crate::report::{self, Checked, Renderer};
 use crate::rules::{Rule, Severity};
+use crate::style::Colors;
 use crate::suppress;
 
 /// Exit codes, as ruff and actionlint use them.
@@ -20,96 +23,74 @@ pub const EXIT_ERROR: u8 = 2;
 pub struct Output<'a> {
     pub stdout: &'a mut dyn Write,
     pub stderr: &'a mut dyn Write,
-    pub color: bool,
-}
-
-/// Decides colour for `auto` the way most CLIs do: NO_COLOR wins, then
-/// CLICOLOR_FORCE, then GitLab job logs (which render ANSI), then a TTY.
-pub fn use_color(choice: ColorChoice) -> bool {
-    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
-    match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto if set("NO_COLOR") => false,
-        ColorChoice::Auto if set("CLICOLOR_FORCE") || set("GITLAB_CI") => true,
-        ColorChoice::Auto => std::io::stdout().is_terminal(),
-    }
+    /// Whether each stream gets colour (see [`crate::style`]).
+    pub colors: Colors,
+    /// `-q`: the findings and errors only, no summary or notes.
+    pub quiet: bool,
 }
 
 pub fn run(args: &CheckArgs, out: &mut Output) -> u8 {
-    let config = match load_config(args) {
-        Ok(config) => config,
-        Err(error) => {
-            let _ = write!(
-                out.stderr,
-                "{}",
-                Renderer::new(out.color).load_error(&error)
-            );
-            return EXIT_ERROR;
-        }
-    };
-    let (pipelines, mut errors) = load_with(args, &config);
+    let request = args.request();
+    let mut errors = Vec::new();
+    let mut analyses = Vec::new();
     let mut suppressed = 0;
-    let analyses: Vec<(Pipeline, Analysis)> = pipelines
-        .into_iter()
-        .map(|pipeline| {
-            let mut analysis = analyse(&pipeline, &config);
-            let outcome = suppress::apply(&pipeline, std::mem::take(&mut analysis.findings));
-            suppressed += outcome.suppressed;
-            analysis.findings = config.apply(&pipeline, outcome.findings);
-            (pipeline, analysis)
-        })
-        .collect();
-    for (pipeline, _) in &analyses {
-        errors.extend(pipeline.errors.iter().cloned());
-    }
-    let mut analyses = analyses;
-    if args.output_format == OutputFormat::Json {
-        for (pipeline, analysis) in &mut analyses {
-            attach_fixes(pipeline, analysis, &config);
+    if let Err(error) = statistics_format(args) {
+        errors.push(error);
+    } else {
+        match load_config(&request) {
+            Ok(mut config) => {
+                config.flavor = args.flavor.unwrap_or(config.flavor);
+                if let Some(image) = &args.buildkit_image {
+                    config.buildkit_image = Some(image.clone());
+                }
+                (analyses, suppressed) = analyse_all(args, &config, &mut errors);
+            }
+            Err(error) => errors.push(error),
         }
     }
-    let summary = summary(&analyses, suppressed);
+    let summary = summary(&analyses, suppressed, errors.len());
+    // Errors go into the machine formats too (see `report::load`).
+    let failures: Vec<_> = errors.iter().map(report::load::as_finding).collect();
     let checked: Vec<Checked> = analyses
         .iter()
-        .map(|(pipeline, analysis)| Checked {
-            pipeline,
-            findings: &analysis.findings,
+        .map(|(pipeline, analysis)| (pipeline, &analysis.findings))
+        .chain(
+            failures
+                .iter()
+                .map(|(pipeline, findings)| (pipeline, findings)),
+        )
+        .filter(|(_, findings)| {
+            machine(args.output_format) || findings.iter().all(|f| f.rule != Rule::LoadError)
         })
+        .map(|(pipeline, findings)| Checked { pipeline, findings })
         .collect();
     let written = match &args.output_file {
         None => {
-            let report = if args.statistics {
-                format!("{}{summary}\n", statistics(&checked))
-            } else {
-                render(args.output_format, &checked, out.color, Some(&summary))
-            };
+            let summary = summary.as_deref().filter(|_| !out.quiet);
+            let report = report_text(args, &checked, out.colors.stdout, summary);
             out.stdout
                 .write_all(report.as_bytes())
                 .and_then(|()| out.stdout.flush())
         }
         Some(path) => {
-            let report = render(args.output_format, &checked, false, None);
-            if let Err(error) = std::fs::write(path, report) {
-                errors.push(LoadError {
-                    name: path.display().to_string(),
-                    text: None,
-                    span: None,
-                    message: format!("cannot write the report: {error}"),
-                    help: Some("check that its directory exists and is writable".into()),
-                });
+            let report = report_text(args, &checked, false, None);
+            if let Err(error) = write_report(path, &report) {
+                errors.push(error);
             }
-            writeln!(out.stdout, "{summary}")
+            // The job log names what failed the gate, as ruff does.
+            let mut log = concise_lines(&checked, out.colors.stdout);
+            if let Some(summary) = summary.filter(|_| !out.quiet) {
+                log.push_str(&summary);
+                log.push('\n');
+            }
+            out.stdout.write_all(log.as_bytes())
         }
     };
-    let renderer = Renderer::new(out.color);
+    let renderer = Renderer::new(out.colors.stderr);
     for error in &errors {
         let _ = write!(out.stderr, "{}", renderer.load_error(error));
     }
-    if written.is_err() {
-        return EXIT_ERROR;
-    }
-    if !errors.is_empty() {
+    if written.is_err() || !errors.is_empty() {
         return EXIT_ERROR;
     }
     let failed = analyses
@@ -123,23 +104,171 @@ pub fn run(args: &CheckArgs, out: &mut Output) -> u8 {
     }
 }
 
-/// `--statistics`: one line per rule, most frequent first, as ruff prints it.
-fn statistics(checked: &[Checked]) -> String {
-    let mut counts: std::collections::BTreeMap<crate::rules::Rule, usize> =
-        std::collections::BTreeMap::new();
+/// Loads, analyses and filters every pipeline of the run; load errors are
+/// added to `errors`. Returns the analyses and how many findings comments
+/// suppressed.
+fn analyse_all(
+    args: &CheckArgs,
+    config: &Config,
+    errors: &mut Vec<LoadError>,
+) -> (Vec<(Pipeline, Analysis)>, usize) {
+    let loaded = discover::load(&args.request(), config);
+    errors.extend(loaded.errors);
+    let mut suppressed = 0;
+    let mut filter = |pipeline: &Pipeline, findings: Vec<crate::finding::Finding>| {
+        let outcome = suppress::apply(pipeline, findings);
+        suppressed += outcome.suppressed;
+        config.apply(pipeline, outcome.findings)
+    };
+    let mut analyses: Vec<(Pipeline, Analysis)> = Vec::new();
+    for mut pipeline in loaded.pipelines {
+        let in_scripts = crate::scripts::follow(&mut pipeline);
+        let mut analysis = analyse(&pipeline, config);
+        analysis.findings.extend(in_scripts);
+        let kept_jobs = suppress::kept_jobs(&pipeline, config, &analysis.findings);
+        analysis.findings = filter(&pipeline, std::mem::take(&mut analysis.findings));
+        if args.output_format == OutputFormat::Json && !args.statistics {
+            attach_fixes(&pipeline, &mut analysis, config, kept_jobs);
+        }
+        analyses.push((pipeline, analysis));
+    }
+    for mut pipeline in loaded.mentions {
+        let mentioned = std::mem::take(&mut pipeline.findings);
+        let findings = filter(&pipeline, mentioned);
+        let analysis = Analysis {
+            findings,
+            kaniko_jobs: 0,
+        };
+        analyses.push((pipeline, analysis));
+    }
+    drop_repeated_findings(&mut analyses);
+    for (pipeline, _) in &analyses {
+        errors.extend(pipeline.errors.iter().cloned());
+    }
+    (analyses, suppressed)
+}
+
+/// Formats read by programs: the report alone, load errors included.
+fn machine(format: OutputFormat) -> bool {
+    !matches!(format, OutputFormat::Full | OutputFormat::Concise)
+}
+
+/// `--statistics` is a table (full, concise) or JSON; the CI report formats
+/// have no place for counts.
+fn statistics_format(args: &CheckArgs) -> Result<(), LoadError> {
+    if !args.statistics || !machine(args.output_format) || args.output_format == OutputFormat::Json
+    {
+        return Ok(());
+    }
+    Err(LoadError {
+        name: "--statistics".into(),
+        text: None,
+        span: None,
+        message: "`--statistics` prints a table or JSON, not a CI report".into(),
+        help: Some("use `--output-format full`, `concise` or `json` with it, or drop it".into()),
+    })
+}
+
+/// The report for stdout or `-o`: the statistics or the findings.
+fn report_text(
+    args: &CheckArgs,
+    checked: &[Checked],
+    color: bool,
+    summary: Option<&str>,
+) -> String {
+    if !args.statistics {
+        return render(args.output_format, checked, color, summary);
+    }
+    let counts = statistics(checked);
+    if args.output_format == OutputFormat::Json {
+        return statistics_json(&counts);
+    }
+    let mut text: String = counts
+        .iter()
+        .map(|(rule, count)| format!("{count:>5}  {:<24} {}\n", rule.code(), rule.summary()))
+        .collect();
+    if let Some(summary) = summary {
+        text.push_str(summary);
+        text.push('\n');
+    }
+    text
+}
+
+/// Writes the `-o` report.
+fn write_report(path: &Path, report: &str) -> Result<(), LoadError> {
+    std::fs::write(path, report).map_err(|error| LoadError {
+        name: path.display().to_string(),
+        text: None,
+        span: None,
+        message: format!("cannot write the report: {error}"),
+        help: Some("check that its directory exists and is writable".into()),
+    })
+}
+
+/// The findings as `concise` lines, for the job log beside a `-o` report.
+fn concise_lines(checked: &[Checked], color: bool) -> String {
+    report::each(checked)
+        .filter(|(_, finding)| finding.rule != Rule::LoadError)
+        .map(|(pipeline, finding)| report::concise_styled(pipeline, finding, color) + "\n")
+        .collect()
+}
+
+/// A file that two pipelines include (two entry files sharing a template)
+/// is analysed with each; what it says the same way twice is reported once.
+fn drop_repeated_findings(analyses: &mut [(Pipeline, Analysis)]) {
+    let mut seen = std::collections::HashSet::new();
+    for (pipeline, analysis) in analyses {
+        analysis.findings.retain(|finding| {
+            let Some(path) = &pipeline.files[finding.file].path else {
+                return true;
+            };
+            seen.insert((
+                path.clone(),
+                finding.span,
+                finding.rule,
+                finding.message.clone(),
+            ))
+        });
+    }
+}
+
+/// `--statistics`: a count per rule, most frequent first, as ruff prints it.
+fn statistics(checked: &[Checked]) -> Vec<(Rule, usize)> {
+    let mut counts: std::collections::BTreeMap<Rule, usize> = std::collections::BTreeMap::new();
     for (_, finding) in report::each(checked) {
         *counts.entry(finding.rule).or_default() += 1;
     }
     let mut rows: Vec<_> = counts.into_iter().collect();
     rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    rows.iter()
-        .map(|(rule, count)| format!("{count:>5}  {:<24} {}\n", rule.code(), rule.summary()))
-        .collect()
+    rows
+}
+
+/// `--statistics --output-format json`: `[{"code", "severity", "summary", "count"}]`.
+fn statistics_json(counts: &[(Rule, usize)]) -> String {
+    let rows: Vec<serde_json::Value> = counts
+        .iter()
+        .map(|(rule, count)| {
+            serde_json::json!({
+                "code": rule.code(),
+                "severity": rule.severity().as_str(),
+                "summary": rule.summary(),
+                "count": count,
+            })
+        })
+        .collect();
+    let mut out = serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".to_string());
+    out.push('\n');
+    out
 }
 
 /// Gives each `kaniko/job` finding the fix `fix` would make for the job,
 /// with its applicability, for the JSON report.
-fn attach_fixes(pipeline: &Pipeline, analysis: &mut Analysis, config: &Config) {
+fn attach_fixes(
+    pipeline: &Pipeline,
+    analysis: &mut Analysis,
+    config: &Config,
+    kept_jobs: std::collections::BTreeMap<String, String>,
+) {
     if analysis.kaniko_jobs == 0 {
         return;
     }
@@ -150,6 +279,7 @@ fn attach_fixes(pipeline: &Pipeline, analysis: &mut Analysis, config: &Config) {
             .buildkit_image
             .clone()
             .unwrap_or_else(|| config.flavor.default_image()),
+        kept_jobs,
         ..Default::default()
     };
     let fixes = crate::migrate::proposed_fixes(pipeline, &options);
@@ -173,7 +303,7 @@ fn render(format: OutputFormat, checked: &[Checked], color: bool, summary: Optio
         OutputFormat::Junit => return report::render_junit(checked),
         OutputFormat::Github => return report::render_github(checked),
         OutputFormat::Concise => findings()
-            .map(|(pipeline, finding)| report::concise(pipeline, finding) + "\n")
+            .map(|(pipeline, finding)| report::concise_styled(pipeline, finding, color) + "\n")
             .collect::<String>(),
         OutputFormat::Full => {
             let renderer = Renderer::new(color);
@@ -191,220 +321,51 @@ fn render(format: OutputFormat, checked: &[Checked], color: bool, summary: Optio
 
 /// `Found 3 Kaniko jobs in 2 files (of 5 checked); 9 findings (1 suppressed).`
 /// Jobs are counted by their remaining `kaniko/job` findings, so a job
-/// whose finding is suppressed or ignored no longer counts.
-fn summary(analyses: &[(Pipeline, Analysis)], suppressed: usize) -> String {
+/// whose finding is suppressed or ignored no longer counts; a file two
+/// pipelines include is one file. With errors, the line says what was not
+/// checked rather than claiming a clean result, and when nothing was
+/// checked there is no summary: the errors say it all.
+fn summary(analyses: &[(Pipeline, Analysis)], suppressed: usize, errors: usize) -> Option<String> {
     let jobs: usize = analyses
         .iter()
         .flat_map(|(_, a)| &a.findings)
         .filter(|f| f.rule == Rule::KanikoJob)
         .count();
-    let files: usize = analyses.iter().map(|(p, _)| p.files.len()).sum();
-    let with_kaniko: usize = analyses
+    let key = |pipeline: &Pipeline, file: usize| {
+        let file = &pipeline.files[file];
+        (file.path.clone(), file.name.clone())
+    };
+    let files: BTreeSet<_> = analyses
         .iter()
-        .map(|(_, a)| {
-            let mut files: Vec<_> = a
-                .findings
-                .iter()
-                .filter(|f| f.rule.code().starts_with("kaniko/"))
-                .map(|f| f.file)
-                .collect();
-            files.sort_unstable();
-            files.dedup();
-            files.len()
+        .flat_map(|(p, _)| (0..p.files.len()).map(move |file| key(p, file)))
+        .collect();
+    let with_kaniko: BTreeSet<_> = analyses
+        .iter()
+        .flat_map(|(p, a)| a.findings.iter().map(move |f| (p, f)))
+        .filter(|(_, f)| {
+            f.rule.code().starts_with("kaniko/") && f.rule != Rule::KanikoImageReference
         })
-        .sum();
+        .map(|(p, f)| key(p, f.file))
+        .collect();
     let findings: usize = analyses.iter().map(|(_, a)| a.findings.len()).sum();
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     let findings = match suppressed {
         0 => plural(findings, "finding"),
         n => format!("{} ({n} suppressed)", plural(findings, "finding")),
     };
-    if jobs == 0 {
-        format!("No Kaniko found in {}; {findings}.", plural(files, "file"))
-    } else {
-        format!(
-            "Found {} in {} (of {} checked); {findings}.",
+    let failed = plural(errors, "error");
+    Some(match (errors, jobs, files.len()) {
+        (0, 0, n) => format!("No Kaniko found in {}; {findings}.", plural(n, "file")),
+        (0, _, n) => format!(
+            "Found {} in {} (of {n} checked); {findings}.",
             plural(jobs, "Kaniko job"),
-            plural(with_kaniko, "file"),
-            files,
-        )
-    }
-}
-
-/// The config for a run: `--config`/`--no-config`, else
-/// `.kaniko2buildkit.toml` at the project root of the first path.
-pub(crate) fn load_config(args: &CheckArgs) -> Result<Config, LoadError> {
-    let first = match args.paths.first() {
-        Some(path) if path.as_os_str() == "-" => {
-            PathBuf::from(args.stdin_filename.as_deref().unwrap_or("<stdin>"))
-        }
-        // The root of a directory is that of a file inside it.
-        Some(path) if path.is_dir() => path.join(".gitlab-ci.yml"),
-        Some(path) => path.clone(),
-        None => PathBuf::from(".gitlab-ci.yml"),
-    };
-    let first = std::path::absolute(&first).unwrap_or(first);
-    let root = project_root(args.root.as_deref(), &first);
-    Config::load(&root, &args.config, args.no_config)
-}
-
-/// Loads every pipeline named on the command line. A file already loaded as
-/// an include of an earlier one is not analysed again on its own, and a
-/// file found in a directory is skipped when the config excludes it.
-pub(crate) fn load_with(args: &CheckArgs, config: &Config) -> (Vec<Pipeline>, Vec<LoadError>) {
-    let mut pipelines: Vec<Pipeline> = Vec::new();
-    let mut loaded: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
-    let mut errors = Vec::new();
-    let paths = if args.paths.is_empty() {
-        vec![PathBuf::from(".gitlab-ci.yml")]
-    } else {
-        args.paths.clone()
-    };
-    for path in paths {
-        if path.as_os_str() == "-" {
-            match read_stdin(args) {
-                Ok(pipeline) => pipelines.push(pipeline),
-                Err(error) => errors.push(error),
-            }
-            continue;
-        }
-        let files = match discover(&path) {
-            Ok(files) => files,
-            Err(error) => {
-                errors.push(error);
-                continue;
-            }
-        };
-        let searched = path.is_dir();
-        for file in files {
-            let root = project_root(args.root.as_deref(), &file);
-            if searched && config.is_excluded(&display_name(&root, &file)) {
-                continue;
-            }
-            // A file already read as part of a pipeline (as an include) is
-            // not a pipeline of its own; a set keeps this linear in a fleet.
-            if let Ok(canonical) = file.canonicalize()
-                && loaded.contains(&canonical)
-            {
-                continue;
-            }
-            let pipeline = Pipeline::load(&root, Input::Path(file));
-            loaded.extend(pipeline.files.iter().filter_map(|f| f.path.clone()));
-            pipelines.push(pipeline);
-        }
-    }
-    (pipelines, errors)
-}
-
-fn read_stdin(args: &CheckArgs) -> Result<Pipeline, LoadError> {
-    let name = args
-        .stdin_filename
-        .clone()
-        .unwrap_or_else(|| "<stdin>".to_string());
-    let mut bytes = Vec::new();
-    let failed = |message: String| LoadError {
-        name: name.clone(),
-        text: None,
-        span: None,
-        message,
-        help: None,
-    };
-    std::io::stdin()
-        .read_to_end(&mut bytes)
-        .map_err(|err| failed(format!("cannot read standard input: {err}")))?;
-    let text = crate::gitlab::decode_text(bytes)
-        .map_err(|problem| failed(format!("standard input {problem}")))?;
-    let here = PathBuf::from(".");
-    let root = project_root(args.root.as_deref(), &here.join(&name));
-    Ok(Pipeline::load(&root, Input::Stdin { text, name }))
-}
-
-/// The CI files a path stands for: the file itself, or the CI files found
-/// in a directory.
-fn discover(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
-    let missing = |message: String| LoadError {
-        name: path.display().to_string(),
-        text: None,
-        span: None,
-        message,
-        help: Some("pass a GitLab CI file or a directory that holds one".into()),
-    };
-    let metadata = std::fs::metadata(path).map_err(|err| missing(format!("cannot read: {err}")))?;
-    if !metadata.is_dir() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let mut found = Vec::new();
-    let base = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    walk(&base, &base, &mut found);
-    found.sort_by_key(|file| {
-        (
-            file.file_name().is_none_or(|n| n != ".gitlab-ci.yml"),
-            file.clone(),
-        )
-    });
-    if found.is_empty() {
-        return Err(missing("no GitLab CI files in this directory".into()));
-    }
-    Ok(found)
-}
-
-/// Collects `.gitlab-ci.yml`, `*.gitlab-ci.yml`, and YAML under `.gitlab/` or
-/// `ci/`. Symlinked directories are not entered, and a symlinked file counts
-/// only when it resolves inside the directory searched: a search of one
-/// project never reads files of another.
-fn walk(base: &Path, dir: &Path, found: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let Ok(kind) = entry.file_type() else {
-            continue;
-        };
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if kind.is_dir() {
-            if !matches!(name.as_str(), ".git" | "node_modules" | "target") {
-                walk(base, &path, found);
-            }
-            continue;
-        }
-        let inside =
-            !kind.is_symlink() || path.canonicalize().is_ok_and(|real| real.starts_with(base));
-        if inside && is_ci_file(base, &path, &name) {
-            found.push(path);
-        }
-    }
-}
-
-fn is_ci_file(base: &Path, path: &Path, name: &str) -> bool {
-    if name == ".gitlab-ci.yml" || name == ".gitlab-ci.yaml" || name.ends_with(".gitlab-ci.yml") {
-        return true;
-    }
-    let yaml = name.ends_with(".yml") || name.ends_with(".yaml");
-    let relative = path.strip_prefix(base).unwrap_or(path);
-    yaml && relative.components().any(|c| {
-        matches!(
-            c.as_os_str().to_str(),
-            Some(".gitlab" | "ci" | ".gitlab-ci")
-        )
+            plural(with_kaniko.len(), "file"),
+        ),
+        (_, _, 0) => return None,
+        (_, _, n) => format!(
+            "Checked {} with {failed} (see below): {} found; {findings}.",
+            plural(n, "file"),
+            plural(jobs, "Kaniko job"),
+        ),
     })
-}
-
-/// `--root`, else the nearest parent of `file` holding `.git`, else the
-/// file's own directory; canonical, as include checks require.
-fn project_root(explicit: Option<&Path>, file: &Path) -> PathBuf {
-    let canonical = |path: &Path| path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    if let Some(root) = explicit {
-        return canonical(root);
-    }
-    let absolute = canonical(file);
-    let start = absolute.parent().unwrap_or(&absolute).to_path_buf();
-    let mut dir = Some(start.as_path());
-    while let Some(current) = dir {
-        if current.join(".git").exists() {
-            return current.to_path_buf();
-        }
-        dir = current.parent();
-    }
-    start
 }

@@ -20,9 +20,14 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 
-    /// When to colour output. NO_COLOR and CLICOLOR_FORCE are honoured with `auto`.
+    /// When to colour output. With `auto`, NO_COLOR, CLICOLOR_FORCE and
+    /// TERM=dumb are honoured, and each stream is decided on its own.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
+
+    /// Print the findings and errors only: no summary line, no notes.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -38,7 +43,7 @@ pub enum Command {
     /// Show the migration to BuildKit as a unified diff; write nothing.
     #[command(after_help = "Examples:\n  \
         kaniko2buildkit diff\n  \
-        kaniko2buildkit diff --format markdown > migration.md   # for a merge-request comment\n  \
+        kaniko2buildkit diff --output-format markdown > migration.md   # for a merge-request comment\n  \
         kaniko2buildkit diff --unsafe ci/\n\n\
         Exit codes: 0 nothing to change, 1 a diff was printed, 2 the tool could not run.")]
     Diff(DiffArgs),
@@ -55,7 +60,7 @@ pub enum Command {
     /// with the reasons: the fleet view for a tracking issue.
     #[command(after_help = "Examples:\n  \
         kaniko2buildkit audit .\n  \
-        kaniko2buildkit audit --format markdown . > kaniko-audit.md\n\n\
+        kaniko2buildkit audit --output-format markdown . > kaniko-audit.md\n\n\
         Exit codes: 0 every job migrates, 1 some cannot, 2 the tool could not run.")]
     Audit(DiffArgs),
 
@@ -67,6 +72,23 @@ pub enum Command {
         kaniko2buildkit explain migrate/not-migrated\n\n\
         Exit codes: 0 explained, 2 unknown topic.")]
     Explain(ExplainArgs),
+
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:\n  \
+        kaniko2buildkit completions bash > ~/.local/share/bash-completion/completions/kaniko2buildkit\n  \
+        kaniko2buildkit completions zsh > \"${fpath[1]}/_kaniko2buildkit\"\n  \
+        kaniko2buildkit completions fish > ~/.config/fish/completions/kaniko2buildkit.fish")]
+    Completions(CompletionsArgs),
+
+    /// Print the manual page (roff), e.g. `kaniko2buildkit man | man -l -`.
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -106,6 +128,47 @@ pub struct FixArgs {
     /// else rootless]. See docs/flavours.md for the security trade-offs.
     #[arg(long, value_enum, value_name = "FLAVOR")]
     pub flavor: Option<crate::mapping::flavor::Flavor>,
+
+    /// Exit 0 even when a change is shown or a job is left on Kaniko (2
+    /// still means the tool failed).
+    #[arg(long)]
+    pub exit_zero: bool,
+
+    /// A config file to use instead of `.kaniko2buildkit.toml` at the project
+    /// root, or a `KEY = VALUE` TOML line that overrides one setting.
+    /// Repeatable.
+    #[arg(long, value_name = "FILE | KEY=VALUE")]
+    pub config: Vec<String>,
+
+    /// Read no config file (`--config KEY=VALUE` overrides still apply).
+    #[arg(long)]
+    pub no_config: bool,
+}
+
+impl FixArgs {
+    /// The files and project this command works on.
+    pub fn request(&self) -> crate::discover::Request<'_> {
+        crate::discover::Request {
+            paths: &self.paths,
+            root: self.root.as_deref(),
+            stdin_filename: self.stdin_filename.as_deref(),
+            config: &self.config,
+            no_config: self.no_config,
+        }
+    }
+}
+
+impl CheckArgs {
+    /// The files and project this command works on.
+    pub fn request(&self) -> crate::discover::Request<'_> {
+        crate::discover::Request {
+            paths: &self.paths,
+            root: self.root.as_deref(),
+            stdin_filename: self.stdin_filename.as_deref(),
+            config: &self.config,
+            no_config: self.no_config,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -115,7 +178,7 @@ pub struct DiffArgs {
 
     /// `unified` (coloured when the terminal allows) or `markdown` for a
     /// merge-request comment.
-    #[arg(long, value_enum, default_value_t = DiffFormat::Unified)]
+    #[arg(long = "output-format", alias = "format", value_enum, default_value_t = DiffFormat::Unified)]
     pub format: DiffFormat,
 }
 
@@ -143,7 +206,7 @@ pub struct CheckArgs {
     pub stdin_filename: Option<String>,
 
     /// How to report the findings (see docs/formats.md).
-    #[arg(long, value_enum, default_value_t = OutputFormat::Full)]
+    #[arg(long, alias = "format", value_enum, default_value_t = OutputFormat::Full)]
     pub output_format: OutputFormat,
 
     /// Write the report to FILE; the summary still goes to the terminal.
@@ -167,6 +230,15 @@ pub struct CheckArgs {
     /// Read no config file (`--config KEY=VALUE` overrides still apply).
     #[arg(long)]
     pub no_config: bool,
+
+    /// The BuildKit image the fixes in `--output-format json` move jobs to
+    /// (as `fix --buildkit-image`).
+    #[arg(long, value_name = "IMAGE")]
+    pub buildkit_image: Option<String>,
+
+    /// How the fixes in `--output-format json` run BuildKit (as `fix --flavor`).
+    #[arg(long, value_enum, value_name = "FLAVOR")]
+    pub flavor: Option<crate::mapping::flavor::Flavor>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, ValueEnum)]

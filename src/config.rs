@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use regex::Regex;
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -27,7 +27,7 @@ pub use crate::mapping::flavor::Flavor;
 #[derive(Clone, Debug, Default)]
 struct RuleSettings {
     severity: Option<Severity>,
-    ignore: Vec<Glob>,
+    ignore: PathPatterns,
 }
 
 /// The settings in force for one run: the file, then `--config` overrides.
@@ -38,8 +38,8 @@ pub struct Config {
     pub buildkit_image: Option<String>,
     pub flavor: Flavor,
     rules: BTreeMap<Rule, RuleSettings>,
-    extra_kaniko_images: Vec<Glob>,
-    exclude: Vec<Glob>,
+    extra_kaniko_images: Vec<ImagePattern>,
+    exclude: PathPatterns,
 }
 
 /// The file's shape. Every key is optional so that a `--config` line can
@@ -145,10 +145,10 @@ impl Config {
             self.flavor = flavor;
         }
         if let Some(patterns) = raw.extra_kaniko_images {
-            self.extra_kaniko_images = globs(source, patterns, Glob::image)?;
+            self.extra_kaniko_images = image_patterns(source, patterns)?;
         }
         if let Some(patterns) = raw.exclude {
-            self.exclude = globs(source, patterns, Glob::path)?;
+            self.exclude = path_patterns(source, patterns)?;
         }
         for (code, settings) in raw.rules {
             let rule = rule_code(source, &code)?;
@@ -157,7 +157,7 @@ impl Config {
                 entry.severity = Some(severity);
             }
             if let Some(patterns) = settings.ignore {
-                entry.ignore = globs(source, patterns, Glob::path)?;
+                entry.ignore = path_patterns(source, patterns)?;
             }
         }
         Ok(())
@@ -179,7 +179,7 @@ impl Config {
     /// True when directory discovery should skip `path` (relative to the
     /// project root). Files named on the command line are always checked.
     pub fn is_excluded(&self, path: &str) -> bool {
-        self.exclude.iter().any(|glob| glob.matches(path))
+        self.exclude.matches(path)
     }
 
     /// Drops findings in files a rule ignores and applies severity overrides.
@@ -191,7 +191,7 @@ impl Config {
                     return Some(finding);
                 };
                 let path = &pipeline.files[finding.file].name;
-                if settings.ignore.iter().any(|glob| glob.matches(path)) {
+                if settings.ignore.matches(path) {
                     return None;
                 }
                 if let Some(severity) = settings.severity {
@@ -240,25 +240,6 @@ fn image_name(source: &Source, image: Spanned<String>) -> Result<String, LoadErr
     Ok(name.to_string())
 }
 
-fn globs(
-    source: &Source,
-    patterns: Vec<Spanned<String>>,
-    compile: fn(&str) -> Option<Glob>,
-) -> Result<Vec<Glob>, LoadError> {
-    patterns
-        .iter()
-        .map(|pattern| {
-            compile(pattern.get_ref()).ok_or_else(|| {
-                source.error(
-                    span_of(pattern),
-                    format!("`{}` is not a usable pattern", pattern.get_ref()),
-                    "patterns use `*`, `**` and `?`, and may not be empty",
-                )
-            })
-        })
-        .collect()
-}
-
 /// `registry/name:tag@digest` → `registry/name`. A `:` before the last `/`
 /// is a registry port, not a tag.
 fn without_tag(image: &str) -> &str {
@@ -269,72 +250,147 @@ fn without_tag(image: &str) -> &str {
     }
 }
 
-/// A shell-style pattern: `*` matches within one path segment, `**` across
-/// segments, `?` one character. Compiled once to an anchored regex.
+/// Path patterns with `.gitignore` semantics, as the `ignore` crate reads
+/// them: `*`, `**`, `?`, `[abc]`, `{a,b}`, a pattern without `/` at any
+/// depth, a leading `/` anchored, a trailing `/` for directories, and `!`
+/// re-including what an earlier pattern excluded. Later patterns win.
 #[derive(Clone, Debug)]
-struct Glob {
-    regex: Regex,
+struct PathPatterns {
+    matcher: Gitignore,
 }
 
-impl Glob {
-    /// A pattern for paths relative to the project root, gitignore-style:
-    /// one without `/` matches a file or directory name at any depth (a
-    /// leading `/` anchors it to the root), and a pattern that names a
-    /// directory matches everything under it.
-    fn path(pattern: &str) -> Option<Glob> {
-        let pattern = pattern.trim().trim_start_matches("./");
-        let anchored = pattern.starts_with('/');
-        let pattern = pattern.trim_start_matches('/').trim_end_matches('/');
-        if pattern.is_empty() {
-            return None;
+impl Default for PathPatterns {
+    fn default() -> Self {
+        PathPatterns {
+            matcher: Gitignore::empty(),
         }
-        let any_depth = if anchored || pattern.contains('/') {
-            ""
-        } else {
-            "(?:.*/)?"
-        };
-        Glob::compile(&format!("^{any_depth}{}(?:/.*)?$", translate(pattern)))
-    }
-
-    /// A pattern for image references, matched as a whole.
-    fn image(pattern: &str) -> Option<Glob> {
-        let pattern = pattern.trim();
-        if pattern.is_empty() {
-            return None;
-        }
-        Glob::compile(&format!("^{}$", translate(pattern)))
-    }
-
-    fn compile(regex: &str) -> Option<Glob> {
-        Regex::new(regex).ok().map(|regex| Glob { regex })
-    }
-
-    fn matches(&self, text: &str) -> bool {
-        self.regex.is_match(text.trim_start_matches("./"))
     }
 }
 
-/// The regex for a glob body: `**/` is zero or more directories, `**` any
-/// text, `*` any text without `/`, `?` one character other than `/`.
-fn translate(glob: &str) -> String {
-    let mut regex = String::new();
-    let mut rest = glob;
-    while let Some(c) = rest.chars().next() {
-        let (piece, used) = if rest.starts_with("**/") {
-            ("(?:.*/)?".to_string(), 3)
-        } else if rest.starts_with("**") {
-            (".*".to_string(), 2)
-        } else if c == '*' {
-            ("[^/]*".to_string(), 1)
-        } else if c == '?' {
-            ("[^/]".to_string(), 1)
-        } else {
-            (regex::escape(&c.to_string()), c.len_utf8())
-        };
-        regex.push_str(&piece);
-        rest = &rest[used..];
+impl PathPatterns {
+    fn is_empty(&self) -> bool {
+        self.matcher.is_empty()
     }
-    regex
+
+    /// True when `path` (relative to the project root), or a directory
+    /// above it, is matched and not re-included. Paths outside the root
+    /// match nothing.
+    fn matches(&self, path: &str) -> bool {
+        let path = Path::new(path.trim_start_matches("./"));
+        if self.is_empty() || path.is_absolute() {
+            return false;
+        }
+        self.matcher
+            .matched_path_or_any_parents(path, false)
+            .is_ignore()
+    }
+}
+
+/// A pattern for image references, matched as a whole: `*` stops at `/`,
+/// `**` crosses it; classes and `{a,b}` as in path patterns.
+#[derive(Clone, Debug)]
+struct ImagePattern {
+    matcher: globset::GlobMatcher,
+}
+
+impl ImagePattern {
+    fn matches(&self, image: &str) -> bool {
+        self.matcher.is_match(image)
+    }
+}
+
+const PATTERN_HELP: &str = "patterns follow .gitignore: `*`, `**`, `?`, `[abc]`, `{a,b}`, a leading \
+                            `/` or `!`, a trailing `/` (see docs/config.md)";
+
+/// Why a pattern cannot be used, for what a glob library would accept but
+/// would silently never match (or treat as a comment).
+fn unsupported(pattern: &str) -> Option<&'static str> {
+    let body = pattern.strip_prefix('!').unwrap_or(pattern);
+    if body.trim_matches('/').is_empty() {
+        Some("it is empty")
+    } else if pattern.starts_with('#') {
+        Some("`#` starts a comment in .gitignore; write `\\#` for a file name that starts with `#`")
+    } else if body
+        .match_indices('[')
+        .any(|(at, _)| !body[at + 1..].contains(']'))
+    {
+        Some("a `[` class is not closed")
+    } else if body.split('/').any(|part| part == "..") {
+        Some("paths are relative to the project root and cannot climb out of it with `..`")
+    } else if body.contains('\\') && !body.contains("\\#") && !body.contains("\\!") {
+        Some("use `/` between directories; `\\` only escapes a leading `#` or `!`")
+    } else {
+        None
+    }
+}
+
+fn path_patterns(
+    source: &Source,
+    patterns: Vec<Spanned<String>>,
+) -> Result<PathPatterns, LoadError> {
+    let mut builder = GitignoreBuilder::new("");
+    for pattern in &patterns {
+        let text = pattern.get_ref().trim();
+        let (negated, body) = match text.strip_prefix('!') {
+            Some(body) => ("!", body),
+            None => ("", text),
+        };
+        let line = format!("{negated}{}", body.trim_start_matches("./"));
+        let refuse = |why: &str| {
+            source.error(
+                span_of(pattern),
+                format!("`{}` is not a usable pattern: {why}", pattern.get_ref()),
+                PATTERN_HELP,
+            )
+        };
+        if let Some(why) = unsupported(&line) {
+            return Err(refuse(why));
+        }
+        builder
+            .add_line(None, &line)
+            .map_err(|err| refuse(&glob_problem(&err.to_string())))?;
+    }
+    let matcher = builder
+        .build()
+        .map_err(|err| source.error(None, format!("unusable patterns: {err}"), PATTERN_HELP))?;
+    Ok(PathPatterns { matcher })
+}
+
+fn image_patterns(
+    source: &Source,
+    patterns: Vec<Spanned<String>>,
+) -> Result<Vec<ImagePattern>, LoadError> {
+    patterns
+        .iter()
+        .map(|pattern| {
+            let text = pattern.get_ref().trim();
+            let refuse = |why: &str| {
+                source.error(
+                    span_of(pattern),
+                    format!("`{}` is not a usable pattern: {why}", pattern.get_ref()),
+                    "image patterns use `*` (within one path segment), `**`, `?`, `[abc]` and `{a,b}`",
+                )
+            };
+            if text.is_empty() {
+                return Err(refuse("it is empty"));
+            }
+            globset::GlobBuilder::new(text)
+                .literal_separator(true)
+                .build()
+                .map(|glob| ImagePattern {
+                    matcher: glob.compile_matcher(),
+                })
+                .map_err(|err| refuse(&glob_problem(&err.to_string())))
+        })
+        .collect()
+}
+
+/// globset's message without the pattern it repeats.
+fn glob_problem(message: &str) -> String {
+    message
+        .rsplit_once(": ")
+        .map_or(message, |(_, why)| why)
+        .to_string()
 }
 
 #[cfg(test)]
@@ -408,6 +464,70 @@ mod tests {
         }
     }
 
+    /// Braces, classes and `!` re-includes, as in `.gitignore` (issue 15).
+    #[test]
+    fn path_patterns_have_gitignore_semantics() {
+        let config = parse(
+            r#"exclude = ["ci/{old,legacy}/**", "jobs/[ol]*/", "vendor/", "!vendor/keep.yml"]"#,
+        )
+        .unwrap();
+        for path in [
+            "ci/old/a.yml",
+            "ci/legacy/x/b.yml",
+            "jobs/old-1/a.yml",
+            "jobs/l/b.yml",
+            "vendor/c.yml",
+        ] {
+            assert!(config.is_excluded(path), "{path}");
+        }
+        for path in [
+            "ci/older/a.yml",
+            "jobs/new/a.yml",
+            "vendor/keep.yml",
+            "ci/a.yml",
+            "/abs/vendor/c.yml",
+        ] {
+            assert!(!config.is_excluded(path), "{path}");
+        }
+        let images =
+            parse(r#"extra-kaniko-images = ["mirror.corp/{team,ops}/builder:[0-9]*"]"#).unwrap();
+        assert!(images.is_extra_kaniko_image("mirror.corp/ops/builder:1.2"));
+        assert!(!images.is_extra_kaniko_image("mirror.corp/dev/builder:1.2"));
+        assert!(!images.is_extra_kaniko_image("mirror.corp/ops/builder:latest"));
+    }
+
+    /// What a glob library would take but never match is an error with the
+    /// pattern's position.
+    #[test]
+    fn unusable_patterns_are_rejected() {
+        for pattern in [
+            "ci/{old",
+            "ci/[ol",
+            "#comment",
+            "../outside/*.yml",
+            "!",
+            "ci\\old",
+        ] {
+            let text = format!("exclude = [{pattern:?}]");
+            let error = parse(&text).expect_err(pattern);
+            assert!(
+                error.message.contains("not a usable pattern"),
+                "{pattern}: {}",
+                error.message
+            );
+            let span = error.span.expect("a position");
+            assert_eq!(span.slice(&text), format!("{pattern:?}"), "{pattern}");
+        }
+        assert!(parse(r#"extra-kaniko-images = ["reg/{a"]"#).is_err());
+        assert!(
+            parse(
+                r#"[rules."kaniko/path"]
+ignore = ["x/[a"]"#
+            )
+            .is_err()
+        );
+    }
+
     #[test]
     fn unknown_keys_are_errors_with_a_position() {
         let text = "flavor = \"rootless\"\nbuildkit-imag = \"x\"\n";
@@ -451,7 +571,7 @@ mod tests {
         assert_eq!(config.flavor, Flavor::Privileged);
         let settings = &config.rules[&Rule::KanikoPath];
         assert_eq!(settings.severity, Some(Severity::Error));
-        assert_eq!(settings.ignore.len(), 1);
+        assert_eq!(settings.ignore.matcher.len(), 1);
     }
 
     #[test]

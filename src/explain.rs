@@ -13,6 +13,7 @@ use crate::kaniko::invocation::Program;
 use crate::mapping::table::{self, FlagSpec, Origin};
 use crate::migrate::{self, BUILDKITD_FLAGS, Options};
 use crate::rules::Rule;
+use crate::style;
 
 /// The job every example runs in.
 const JOB: &str = "build";
@@ -51,17 +52,52 @@ pub fn run(topic: &str, out: &mut Output) -> u8 {
     match explain(topic) {
         Ok(text) => match out
             .stdout
-            .write_all(text.as_bytes())
+            .write_all(styled(&text, out.colors.stdout).as_bytes())
             .and_then(|()| out.stdout.flush())
         {
             Ok(()) => EXIT_CLEAN,
             Err(_) => EXIT_ERROR,
         },
         Err(message) => {
-            let _ = writeln!(out.stderr, "error: {message}");
+            let error = style::paint(out.colors.stderr, style::RED.bold(), "error:");
+            let _ = writeln!(out.stderr, "{error} {message}");
             EXIT_ERROR
         }
     }
+}
+
+/// The entry for a terminal: the title and the labels bold, the example's
+/// comments dimmed. The text itself (and `docs/flags.md`) stays plain.
+fn styled(text: &str, color: bool) -> String {
+    if !color {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 64);
+    for (index, line) in text.split_inclusive('\n').enumerate() {
+        let (body, end) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+        let label = body
+            .strip_prefix("  ")
+            .and_then(|rest| rest.split_once(':'))
+            .filter(|(label, _)| {
+                label.starts_with(|c: char| c.is_ascii_uppercase())
+                    && label.chars().all(|c| c.is_ascii_alphabetic() || c == ' ')
+            });
+        let styled = if index == 0 || body == "Example:" {
+            style::paint(true, style::BOLD, body)
+        } else if let Some((label, rest)) = label {
+            format!(
+                "  {}{rest}",
+                style::paint(true, style::BOLD, &format!("{label}:"))
+            )
+        } else if body.trim_start().starts_with("# ") {
+            style::paint(true, style::DIM, body)
+        } else {
+            body.to_string()
+        };
+        out.push_str(&styled);
+        out.push_str(end);
+    }
+    out
 }
 
 /// A rule code, else a flag: the executor's first, then the warmer's. The

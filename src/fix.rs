@@ -1,16 +1,19 @@
 //! The `diff` and `fix` commands: migrate, verify, then show or write.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::check::{EXIT_CLEAN, EXIT_ERROR, EXIT_FOUND, Output, load_config, load_with};
-use crate::cli::{CheckArgs, DiffFormat, FixArgs};
+use crate::check::{EXIT_CLEAN, EXIT_ERROR, EXIT_FOUND, Output};
+use crate::cli::{DiffFormat, FixArgs};
+use crate::discover::load_config;
 use crate::finding::Finding;
-use crate::gitlab::{LoadError, Pipeline};
+use crate::gitlab::{LoadError, Pipeline, SourceFile};
 use crate::mapping::flavor::Flavor;
 use crate::migrate::{self, Migration, Options};
 use crate::report::Renderer;
+use crate::suppress;
 
 /// A pipeline with its migration, or why it was refused.
 pub(crate) struct Outcome {
@@ -18,23 +21,55 @@ pub(crate) struct Outcome {
     pub(crate) result: Result<Migration, LoadError>,
     /// How the migrated jobs run BuildKit, for the run's notes.
     pub(crate) flavor: Flavor,
+    /// Jobs an ignore comment or the config keeps on Kaniko.
+    pub(crate) kept: Vec<String>,
+}
+
+/// What `check` hides, `diff` and `fix` hide too: findings a comment
+/// suppresses or the config ignores. Jobs kept on purpose are not "left"
+/// (they do not fail the run), and the finding that says so is dropped;
+/// jobs that share a definition with them still say why they stay.
+fn honour_suppressions(
+    pipeline: &Pipeline,
+    options: &Options,
+    migration: &mut Migration,
+) -> Vec<String> {
+    let kept = &options.kept_jobs;
+    let is_kept_reason = |finding: &Finding| {
+        finding.rule == crate::rules::Rule::NotMigrated
+            && finding.jobs.iter().all(|job| {
+                kept.get(job)
+                    .is_some_and(|reason| finding.message.ends_with(reason.as_str()))
+            })
+    };
+    let findings = std::mem::take(&mut migration.findings);
+    let findings: Vec<Finding> = findings
+        .into_iter()
+        .filter(|f| !is_kept_reason(f))
+        .map(|finding| name_kept_cause(finding, kept))
+        .collect();
+    migration.findings = options
+        .config
+        .apply(pipeline, suppress::shown(pipeline, findings));
+    let (kept_jobs, remaining): (Vec<String>, Vec<String>) =
+        std::mem::take(&mut migration.remaining_jobs)
+            .into_iter()
+            .partition(|job| kept.contains_key(job));
+    migration.remaining_jobs = remaining;
+    kept_jobs
 }
 
 pub(crate) fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
-    let check_args = CheckArgs {
-        paths: args.paths.clone(),
-        root: args.root.clone(),
-        stdin_filename: args.stdin_filename.clone(),
-        ..Default::default()
-    };
-    let mut config = match load_config(&check_args) {
+    let request = args.request();
+    let mut config = match load_config(&request) {
         Ok(config) => config,
         Err(error) => return (Vec::new(), vec![error]),
     };
     if let Some(flavor) = args.flavor {
         config.flavor = flavor;
     }
-    let (pipelines, mut errors) = load_with(&check_args, &config);
+    let loaded = crate::discover::load(&request, &config);
+    let (pipelines, mut errors) = (loaded.pipelines, loaded.errors);
     let buildkit_image = args
         .buildkit_image
         .clone()
@@ -46,13 +81,15 @@ pub(crate) fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
         if !pipeline.errors.is_empty() {
             continue;
         }
+        let analysis = crate::analysis::analyse(&pipeline, &config);
         let options = Options {
             unsafe_fixes: args.unsafe_fixes,
             buildkit_image: buildkit_image.clone(),
             root: Some(pipeline.root.clone()),
             config: config.clone(),
+            kept_jobs: suppress::kept_jobs(&pipeline, &config, &analysis.findings),
         };
-        let result = migrate::migrate(&pipeline, &options).map_err(|refused| {
+        let mut result = migrate::migrate(&pipeline, &options).map_err(|refused| {
             let file = &pipeline.files[refused.file];
             LoadError {
                 name: file.name.clone(),
@@ -62,31 +99,61 @@ pub(crate) fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
                 help: Some("nothing was written; please report this with the file".into()),
             }
         });
+        let mut kept = Vec::new();
+        if let Ok(migration) = &mut result {
+            kept = honour_suppressions(&pipeline, &options, migration);
+        }
         outcomes.push(Outcome {
             pipeline,
             result,
             flavor: config.flavor,
+            kept,
         });
     }
     (outcomes, errors)
 }
 
+/// "…shares a definition with job `X`, which cannot be migrated" is not
+/// true of a job kept on purpose: say what holds.
+fn name_kept_cause(mut finding: Finding, kept: &BTreeMap<String, String>) -> Finding {
+    for job in kept.keys() {
+        let blocked = format!("with job `{job}`, which cannot be migrated");
+        if let Some(start) = finding.message.strip_suffix(&blocked).map(str::len) {
+            finding.message.truncate(start);
+            finding.message.push_str(&format!(
+                "with job `{job}`, which is kept on Kaniko on purpose"
+            ));
+        }
+    }
+    finding
+}
+
 /// `diff`: prints what `fix` would change; exit 1 when there is a change.
 pub fn run_diff(args: &FixArgs, format: DiffFormat, out: &mut Output) -> u8 {
     let (outcomes, errors) = migrate_all(args);
-    let renderer = Renderer::new(out.color && format == DiffFormat::Unified);
+    // Diagnostics go to stderr: its colour is decided apart from the diff's.
+    let renderer = Renderer::new(out.colors.stderr);
     let mut changed = false;
     let mut report = String::new();
+    let mut shared = SharedFiles::default();
+    let mut errors = errors;
     for outcome in &outcomes {
         let Ok(migration) = &outcome.result else {
             continue;
         };
         for rewrite in &migration.rewrites {
-            changed = true;
             let file = &outcome.pipeline.files[rewrite.file];
+            match shared.first(file, &rewrite.text) {
+                Ok(true) => changed = true,
+                Ok(false) => continue,
+                Err(error) => {
+                    errors.push(error);
+                    continue;
+                }
+            }
             let diff = unified_diff(&file.name, &file.text, &rewrite.text);
             match format {
-                DiffFormat::Unified => report.push_str(&colorize(&diff, out.color)),
+                DiffFormat::Unified => report.push_str(&colorize(&diff, out.colors.stdout)),
                 DiffFormat::Markdown => {
                     let _ = write!(
                         report,
@@ -103,29 +170,44 @@ pub fn run_diff(args: &FixArgs, format: DiffFormat, out: &mut Output) -> u8 {
     let _ = out.stdout.write_all(report.as_bytes());
     if format == DiffFormat::Unified {
         print_findings(&outcomes, &renderer, out);
-        print_run_notes(&outcomes, out);
-        let _ = writeln!(out.stderr, "{}", summary(&outcomes, "Would migrate"));
+        if !out.quiet {
+            print_run_notes(&outcomes, out);
+            let _ = writeln!(out.stderr, "{}", summary(&outcomes, "Would migrate"));
+        }
     }
     finish(
         errors,
         &outcomes,
         &renderer,
         out,
-        if changed { EXIT_FOUND } else { EXIT_CLEAN },
+        if changed && !args.exit_zero {
+            EXIT_FOUND
+        } else {
+            EXIT_CLEAN
+        },
     )
 }
 
 /// `fix`: writes the migrated files; exit 1 when Kaniko remains.
 pub fn run_fix(args: &FixArgs, out: &mut Output) -> u8 {
     let (outcomes, errors) = migrate_all(args);
-    let renderer = Renderer::new(out.color);
+    let renderer = Renderer::new(out.colors.stderr);
     let mut write_errors = Vec::new();
+    let mut shared = SharedFiles::default();
     for outcome in &outcomes {
         let Ok(migration) = &outcome.result else {
             continue;
         };
         for rewrite in &migration.rewrites {
             let file = &outcome.pipeline.files[rewrite.file];
+            match shared.first(file, &rewrite.text) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(error) => {
+                    write_errors.push(error);
+                    continue;
+                }
+            }
             let written = match &file.path {
                 Some(path) => write_atomically(path, &file.text, &rewrite.text),
                 None => out
@@ -141,7 +223,7 @@ pub fn run_fix(args: &FixArgs, out: &mut Output) -> u8 {
                     message,
                     help: None,
                 });
-            } else if file.path.is_some() {
+            } else if file.path.is_some() && !out.quiet {
                 let _ = writeln!(out.stderr, "Migrated {}", file.name);
             }
         }
@@ -152,8 +234,10 @@ pub fn run_fix(args: &FixArgs, out: &mut Output) -> u8 {
         }
     }
     print_findings(&outcomes, &renderer, out);
-    print_run_notes(&outcomes, out);
-    let _ = writeln!(out.stderr, "{}", summary(&outcomes, "Migrated"));
+    if !out.quiet {
+        print_run_notes(&outcomes, out);
+        let _ = writeln!(out.stderr, "{}", summary(&outcomes, "Migrated"));
+    }
     let remaining = outcomes.iter().any(|o| {
         o.result
             .as_ref()
@@ -166,8 +250,46 @@ pub fn run_fix(args: &FixArgs, out: &mut Output) -> u8 {
         &outcomes,
         &renderer,
         out,
-        if remaining { EXIT_FOUND } else { EXIT_CLEAN },
+        if remaining && !args.exit_zero {
+            EXIT_FOUND
+        } else {
+            EXIT_CLEAN
+        },
     )
+}
+
+/// Files that more than one pipeline includes (two entry files sharing a
+/// template) are migrated with each; the first rewrite is the one shown and
+/// written, an identical later one is the same change.
+#[derive(Default)]
+struct SharedFiles<'a> {
+    rewritten: BTreeMap<PathBuf, &'a str>,
+}
+
+impl<'a> SharedFiles<'a> {
+    /// True for the first rewrite of a file, false for the same rewrite
+    /// again, an error for a different one.
+    fn first(&mut self, file: &SourceFile, text: &'a str) -> Result<bool, LoadError> {
+        let Some(path) = &file.path else {
+            return Ok(true);
+        };
+        match self.rewritten.get(path) {
+            None => {
+                self.rewritten.insert(path.clone(), text);
+                Ok(true)
+            }
+            Some(&first) if first == text => Ok(false),
+            Some(_) => Err(LoadError {
+                name: file.name.clone(),
+                text: None,
+                span: None,
+                message: "two pipelines that include this file migrate it differently; \
+                          the first migration is the one used"
+                    .into(),
+                help: Some("run the command again: it then sees the migrated file".into()),
+            }),
+        }
+    }
 }
 
 fn finish(
@@ -196,7 +318,7 @@ fn print_findings(outcomes: &[Outcome], renderer: &Renderer, out: &mut Output) {
         let Ok(migration) = &outcome.result else {
             continue;
         };
-        for finding in &migration.findings {
+        for finding in &crate::causes::by_root_cause(&migration.findings) {
             let _ = write!(
                 out.stderr,
                 "{}",
@@ -244,11 +366,25 @@ fn summary(outcomes: &[Outcome], verb: &str) -> String {
         .filter_map(|o| o.result.as_ref().ok())
         .collect();
     let jobs: usize = migrations.iter().map(|m| m.migrated_jobs.len()).sum();
-    let files: usize = migrations.iter().map(|m| m.rewrites.len()).sum();
+    // A file two pipelines include is one file.
+    let files = outcomes
+        .iter()
+        .filter_map(|o| Some((o, o.result.as_ref().ok()?)))
+        .flat_map(|(o, m)| m.rewrites.iter().map(|r| &o.pipeline.files[r.file]))
+        .map(|file| (file.path.clone(), file.name.clone()))
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
     let left: usize = migrations.iter().map(|m| m.remaining_jobs.len()).sum();
+    let kept: usize = outcomes.iter().map(|o| o.kept.len()).sum();
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     if jobs == 0 && left == 0 {
-        return "No Kaniko found; nothing to migrate.".to_string();
+        return match kept {
+            0 => "No Kaniko found; nothing to migrate.".to_string(),
+            n => format!(
+                "Nothing to migrate; {} kept on Kaniko by ignore comments or the config.",
+                plural(n, "job")
+            ),
+        };
     }
     let mut line = format!(
         "{verb} {} in {}",
@@ -261,6 +397,13 @@ fn summary(outcomes: &[Outcome], verb: &str) -> String {
             "; {} left as {} (see the diagnostics)",
             plural(left, "job"),
             if left == 1 { "it is" } else { "they are" }
+        );
+    }
+    if kept > 0 {
+        let _ = write!(
+            line,
+            "; {} kept on Kaniko by ignore comments or the config",
+            plural(kept, "job")
         );
     }
     line.push('.');
@@ -277,7 +420,10 @@ fn markdown_summary(outcomes: &[Outcome]) -> String {
         .collect();
     let migrated: Vec<&String> = migrations.iter().flat_map(|m| &m.migrated_jobs).collect();
     let left: Vec<&String> = migrations.iter().flat_map(|m| &m.remaining_jobs).collect();
-    let notes: Vec<&Finding> = migrations.iter().flat_map(|m| &m.findings).collect();
+    let notes: Vec<Finding> = migrations
+        .iter()
+        .flat_map(|m| crate::causes::by_root_cause(&m.findings))
+        .collect();
     let list = |jobs: &[&String]| {
         jobs.iter()
             .map(|j| format!("`{j}`"))

@@ -7,20 +7,26 @@
 
 pub mod analysis;
 pub mod audit;
+pub mod causes;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod discover;
 pub mod explain;
 pub mod finding;
 pub mod fix;
 pub mod gitlab;
 pub mod kaniko;
+pub mod manual;
 pub mod mapping;
 pub mod migrate;
+pub mod project_file;
 pub mod report;
 pub mod rewrite;
 pub mod rules;
+pub mod scripts;
 pub mod span;
+pub mod style;
 pub mod suggest;
 pub mod suppress;
 
@@ -28,12 +34,12 @@ use std::process::ExitCode;
 
 /// Runs one command and returns the process exit code.
 pub fn run(cli: cli::Cli) -> ExitCode {
-    let color = check::use_color(cli.color);
     let (mut stdout, mut stderr) = (std::io::stdout().lock(), std::io::stderr().lock());
     let mut output = check::Output {
         stdout: &mut stdout,
         stderr: &mut stderr,
-        color,
+        colors: style::Colors::decide(cli.color),
+        quiet: cli.quiet,
     };
     let code = match &cli.command {
         cli::Command::Check(args) => check::run(args, &mut output),
@@ -41,6 +47,8 @@ pub fn run(cli: cli::Cli) -> ExitCode {
         cli::Command::Fix(args) => fix::run_fix(args, &mut output),
         cli::Command::Audit(args) => audit::run(&args.fix, args.format, &mut output),
         cli::Command::Explain(args) => explain::run(&args.topic, &mut output),
+        cli::Command::Completions(args) => manual::completions(args.shell, &mut output),
+        cli::Command::Man => manual::man_page(&mut output),
     };
     ExitCode::from(code)
 }

@@ -81,6 +81,8 @@ rules! {
     MigrationNote = "migrate/note", Info, "something to know about a migrated job";
     SuppressionUnused = "suppression/unused", Warning, "an ignore comment that suppresses nothing";
     SuppressionInvalid = "suppression/invalid", Warning, "an ignore comment that cannot be read";
+    KanikoImageReference = "kaniko/image-reference", Info, "a Kaniko image named in YAML that is not GitLab CI";
+    LoadError = "load/error", Error, "a file the tool could not read or parse (exit 2)";
 }
 
 impl Rule {

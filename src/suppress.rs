@@ -16,7 +16,7 @@
 //! migrated; unreadable ones too (`suppression/invalid`), since a typo would
 //! otherwise look like a suppression that does not work.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::ops::RangeInclusive;
 
 use crate::finding::Finding;
@@ -63,6 +63,67 @@ pub fn apply(pipeline: &Pipeline, findings: Vec<Finding>) -> Outcome {
         .findings
         .sort_by_key(|f| (f.file, f.span.start(), f.rule));
     outcome
+}
+
+/// The findings of `diff` and `fix` that no comment suppresses. Unused and
+/// unreadable comments are `check`'s to report: a comment that keeps a job
+/// on Kaniko suppresses none of the migration's own findings.
+pub fn shown(pipeline: &Pipeline, findings: Vec<Finding>) -> Vec<Finding> {
+    let mut directives: Vec<Vec<Directive>> = pipeline
+        .files
+        .iter()
+        .enumerate()
+        .map(|(id, file)| directives_in(id, file).0)
+        .collect();
+    findings
+        .into_iter()
+        .filter(|finding| {
+            let file = &pipeline.files[finding.file];
+            !suppress(&mut directives[finding.file], file, finding)
+        })
+        .collect()
+}
+
+/// The jobs kept on Kaniko on purpose, with the reason `diff` and `fix`
+/// give: those whose `kaniko/job` finding, or whose executor or warmer
+/// call's finding, a comment suppresses or the config ignores. Such a job
+/// is never rewritten, just as `check` does not report it.
+pub fn kept_jobs(
+    pipeline: &Pipeline,
+    config: &crate::config::Config,
+    findings: &[Finding],
+) -> BTreeMap<String, String> {
+    let mut directives: Vec<Vec<Directive>> = pipeline
+        .files
+        .iter()
+        .enumerate()
+        .map(|(id, file)| directives_in(id, file).0)
+        .collect();
+    let mut kept = BTreeMap::new();
+    let kinds = [Rule::KanikoJob, Rule::KanikoExecutor, Rule::KanikoWarmer];
+    for finding in findings.iter().filter(|f| kinds.contains(&f.rule)) {
+        let file = &pipeline.files[finding.file];
+        let line = file.position(finding.span.start()).line;
+        let reason = if suppress(&mut directives[finding.file], file, finding) {
+            format!(
+                "an ignore comment suppresses its `{}` finding ({}:{line}), so it stays on Kaniko",
+                finding.rule.code(),
+                file.name
+            )
+        } else if config.apply(pipeline, vec![finding.clone()]).is_empty() {
+            format!(
+                "the config ignores `{}` in {}, so it stays on Kaniko",
+                finding.rule.code(),
+                file.name
+            )
+        } else {
+            continue;
+        };
+        for job in &finding.jobs {
+            kept.entry(job.clone()).or_insert_with(|| reason.clone());
+        }
+    }
+    kept
 }
 
 /// Marks every code that covers `finding` as used; true if there was one.

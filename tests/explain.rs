@@ -116,7 +116,8 @@ fn run_exits_0_with_the_entry_and_2_with_the_error() {
             &mut Output {
                 stdout: &mut stdout,
                 stderr: &mut stderr,
-                color: false,
+                colors: Default::default(),
+                quiet: false,
             },
         );
         (

@@ -27,7 +27,8 @@ fn check(path: &Path, root: &Path, format: OutputFormat) -> (u8, String, String)
     let mut output = Output {
         stdout: &mut stdout,
         stderr: &mut stderr,
-        color: false,
+        colors: Default::default(),
+        quiet: false,
     };
     let code = check::run(&args, &mut output);
     (

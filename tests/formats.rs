@@ -34,7 +34,8 @@ fn run(args: &CheckArgs) -> Run {
     let mut output = Output {
         stdout: &mut stdout,
         stderr: &mut stderr,
-        color: false,
+        colors: Default::default(),
+        quiet: false,
     };
     let code = check::run(args, &mut output);
     Run {
@@ -618,9 +619,10 @@ fn github_commands_have_the_documented_shape() {
 
 // --- output file --------------------------------------------------------------
 
-/// `-o FILE` writes the report there and only the summary to the terminal.
+/// `-o FILE` writes the report there, and the concise findings and the
+/// summary to the terminal.
 #[test]
-fn output_file_gets_the_report_and_the_terminal_the_summary() {
+fn output_file_gets_the_report_and_the_terminal_the_findings() {
     let dir = tempfile::tempdir().unwrap();
     let (_, file, root) = &format_fixtures()[0];
     let target = dir.path().join("gl-code-quality-report.json");
@@ -628,14 +630,17 @@ fn output_file_gets_the_report_and_the_terminal_the_summary() {
     arguments.output_file = Some(target.clone());
     let out = run(&arguments);
     assert_eq!(out.code, 1, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
     assert!(
-        out.stdout.starts_with("Found 1 Kaniko job"),
+        lines.last().unwrap().starts_with("Found 1 Kaniko job"),
         "{}",
         out.stdout
     );
-    assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
     let written: Value = serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
     assert_eq!(written.as_array().unwrap().len(), 7);
+    // The log names every finding as well, one concise line each (issue 15).
+    assert_eq!(lines.len(), 7 + 1, "{}", out.stdout);
+    assert!(lines[0].contains(": error[kaniko/"), "{}", out.stdout);
 
     arguments.output_file = Some(dir.path().join("missing/dir/report.json"));
     let out = run(&arguments);

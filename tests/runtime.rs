@@ -128,16 +128,22 @@ fn no_secret_reaches_a_traced_log() {
     let yaml =
         fixture("fail-fast.yml").replace(".kaniko:\n", ".kaniko:\n  before_script: [set -x]\n");
     let yaml = format!("default:\n  before_script:\n    - set -x\n{yaml}");
-    for job in ["digest", "git", "names"] {
+    // busybox is the image's shell; bash is what a runner on another image
+    // may use.
+    let cases = ["digest", "git", "names"]
+        .into_iter()
+        .flat_map(|job| [(job, None), (job, Some("/bin/bash"))]);
+    for (job, shell) in cases {
         let setup = Setup {
             files: vec![DOCKERFILE],
             env: vec![("GIT_TOKEN", token)],
+            shell,
             ..Setup::default()
         };
         let Some(run) = run_job(&yaml, job, &setup) else {
             return;
         };
-        assert_eq!(run.status, Some(0), "{job}: {}", run.stderr);
+        assert_eq!(run.status, Some(0), "{job} {shell:?}: {}", run.stderr);
         let log = format!("{}{}", run.stdout, run.stderr);
         for secret in [
             PASSWORD.to_string(),
@@ -561,7 +567,10 @@ fn jobs_that_cannot_move_say_why() {
     let document: serde_yaml::Value = serde_yaml::from_str(&migrated).unwrap();
     let image = |job: &str| serde_yaml::to_string(&document[job]["image"]).unwrap();
     for (job, reason) in [
-        ("build-in-script", "the build runs in `ci/build.sh`"),
+        (
+            "build-in-script",
+            "the job runs `ci/build.sh` (a file of the repository)",
+        ),
         (
             "workspace",
             "`/workspace`: the BuildKit image has no /workspace",
@@ -584,4 +593,185 @@ fn jobs_that_cannot_move_say_why() {
     assert!(!migrated.contains("/kaniko/.docker"), "{migrated}");
     assert!(image("trigger").contains("kaniko-project"), "{migrated}");
     assert!(!stderr.contains("job `trigger`"), "{stderr}");
+}
+
+/// A relative Dockerfile is looked up in the working directory first, then
+/// in the context, also when its name is only known when the job runs.
+#[test]
+fn dockerfiles_are_found_where_kaniko_found_them() {
+    let setup = Setup {
+        files: vec![("sub/app/Dockerfile", "FROM scratch\n")],
+        env: vec![("NAME", "app")],
+        ..Setup::default()
+    };
+    for job in ["dockerfile-in-workdir", "dockerfile-in-context"] {
+        let Some(run) = run("paths.yml", job, &setup) else {
+            return;
+        };
+        assert_eq!(run.status, Some(0), "{job}: {}", run.stderr);
+        let build = run.only_build();
+        assert!(
+            build.missing.is_empty(),
+            "{job}: {:?}\n{}",
+            build.missing,
+            run.migrated
+        );
+        assert!(
+            build
+                .values("--local")
+                .contains(&"dockerfile=sub/app".to_string()),
+            "{job}: {:?}",
+            build.values("--local")
+        );
+    }
+}
+
+/// Kaniko applied `--label` before the Dockerfile, whose `LABEL` won.
+#[test]
+fn a_dockerfile_label_wins_as_in_kaniko() {
+    let setup = Setup {
+        files: vec![("Dockerfile", "FROM scratch\nLABEL maintainer=team\n")],
+        ..Setup::default()
+    };
+    let Some(run) = run("paths.yml", "labels", &setup) else {
+        return;
+    };
+    assert_eq!(run.only_build().values("--opt"), ["label:extra=1"]);
+}
+
+/// TLS settings also reach buildctl's own token fetch.
+#[test]
+fn registry_tls_covers_the_token_fetch() {
+    let Some(run) = run(
+        "paths.yml",
+        "registry-tls",
+        &Setup {
+            files: vec![DOCKERFILE],
+            ..Setup::default()
+        },
+    ) else {
+        return;
+    };
+    let contexts = run.only_build().values("--registry-auth-tlscontext");
+    assert!(
+        contexts.contains(&"host=registry.internal:5000,insecure=true".to_string())
+            && contexts.contains(&"host=registry.corp.example,ca=/certs/ca.crt".to_string()),
+        "{contexts:?}"
+    );
+    let toml: toml::Table = run
+        .only_build()
+        .buildkitd_toml
+        .clone()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        toml["registry"]["registry.internal:5000"]["insecure"].as_bool(),
+        Some(true)
+    );
+}
+
+/// A Kaniko image pulled through the dependency proxy gives a BuildKit
+/// image pulled through it too.
+#[test]
+fn a_mirrored_image_stays_behind_its_mirror() {
+    let (migrated, findings) = harness::migrate_with_findings(&fixture("paths.yml"));
+    let document: serde_yaml::Value = serde_yaml::from_str(&migrated).unwrap();
+    assert_eq!(
+        document["mirrored"]["image"]["name"].as_str(),
+        Some("$CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX/moby/buildkit:v0.32.2-rootless")
+    );
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.contains("the mirror must carry `moby/buildkit`"))
+    );
+}
+
+/// Destinations held only in a variable become image outputs of their own,
+/// pushed with the registry login.
+#[test]
+fn destinations_held_in_a_variable_are_pushed() {
+    let Some(run) = run(
+        "credentials.yml",
+        "destinations-in-variable",
+        &Setup {
+            files: vec![DOCKERFILE],
+            ..Setup::default()
+        },
+    ) else {
+        return;
+    };
+    assert_eq!(run.status, Some(0), "{}", run.stderr);
+    let build = run.only_build();
+    assert_eq!(
+        build.values("--output"),
+        [
+            format!("type=image,name={REGISTRY}/group/app:a,push=true"),
+            format!("type=image,name={REGISTRY}/group/app:b,push=true"),
+        ]
+    );
+    assert!(build.credentials(REGISTRY).is_some());
+}
+
+/// A `--build-arg` and its value held in two variables reach buildctl as
+/// one build argument.
+#[test]
+fn a_flag_split_across_two_variables_keeps_its_value() {
+    let Some(run) = run(
+        "values.yml",
+        "split-build-arg",
+        &Setup {
+            files: vec![DOCKERFILE],
+            ..Setup::default()
+        },
+    ) else {
+        return;
+    };
+    assert_eq!(run.status, Some(0), "{}", run.stderr);
+    assert_eq!(
+        run.only_build().values("--opt"),
+        ["build-arg:VERSION=1.2.3"]
+    );
+}
+
+/// `check` follows the repository scripts a job runs and reports an
+/// executor call at its place in the script; a script outside the root,
+/// or behind a link out of it, is never read.
+#[test]
+fn check_reports_builds_in_scripts() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(
+        outside.path().join("x.sh"),
+        "/kaniko/executor --context .\n",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join(".git")).unwrap();
+    std::fs::create_dir_all(root.join("ci")).unwrap();
+    std::fs::write(
+        root.join("ci/build.sh"),
+        "#!/bin/sh\nset -e\n/kaniko/executor --context . --destination \"$IMAGE\"\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(outside.path().join("x.sh"), root.join("ci/link.sh")).unwrap();
+    std::fs::write(
+        root.join(".gitlab-ci.yml"),
+        "build:\n  image: alpine\n  script:\n    - ./ci/build.sh\nlinked:\n  image: alpine\n  script:\n    - sh ci/link.sh\n",
+    )
+    .unwrap();
+    let out = assert_cmd::Command::cargo_bin("kaniko2buildkit")
+        .unwrap()
+        .current_dir(root)
+        .args(["check", "--color", "never", "--output-format", "concise"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("ci/build.sh:3:1:") && stdout.contains("run by `build`"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("link.sh"), "{stdout}");
 }

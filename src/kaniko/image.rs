@@ -30,9 +30,53 @@ pub fn is_kaniko_image(image: &str) -> bool {
     KANIKO_IMAGE.is_match(image.trim())
 }
 
+/// Where the public Kaniko images live, with and without their registry.
+const PUBLIC_PATHS: [&str; 10] = [
+    "gcr.io/kaniko-project/",
+    "kaniko-project/",
+    "docker.io/martizih/",
+    "martizih/",
+    "ghcr.io/osscontainertools/",
+    "osscontainertools/",
+    "cgr.dev/chainguard/",
+    "chainguard/",
+    "docker.io/bitnami/",
+    "bitnami/",
+];
+
+/// The mirror or proxy in front of a public Kaniko image, as written:
+/// `$CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX` in
+/// `$CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX/kaniko-project/executor:debug`,
+/// `harbor.example.com/proxy` in
+/// `harbor.example.com/proxy/gcr.io/kaniko-project/executor`. `None` for the
+/// public image itself or a name with no known public path.
+pub fn mirror_prefix(image: &str) -> Option<&str> {
+    let image = image.trim();
+    let start = (0..image.len())
+        .filter(|&i| i == 0 || image.as_bytes()[i - 1] == b'/')
+        .find(|&i| PUBLIC_PATHS.iter().any(|path| image[i..].starts_with(path)))?;
+    let prefix = image[..start].trim_end_matches('/');
+    (!prefix.is_empty()).then_some(prefix)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mirrors_are_told_apart_from_the_public_images() {
+        assert_eq!(
+            mirror_prefix("$CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX/kaniko-project/executor:debug"),
+            Some("$CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX")
+        );
+        assert_eq!(
+            mirror_prefix("harbor.example.com:8443/proxy/gcr.io/kaniko-project/executor:debug"),
+            Some("harbor.example.com:8443/proxy")
+        );
+        assert_eq!(mirror_prefix("gcr.io/kaniko-project/executor:debug"), None);
+        assert_eq!(mirror_prefix("martizih/kaniko:v1.25.0-debug"), None);
+        assert_eq!(mirror_prefix("registry.example.com/tools/kaniko:1.2"), None);
+    }
 
     #[test]
     fn kaniko_images_in_every_form() {

@@ -215,6 +215,25 @@ fn scan_line(pipeline: &Pipeline, line: &ScriptLine, in_kaniko_image: bool) -> O
         .then_some(found)
 }
 
+/// Where a shell script calls the executor or the warmer: the byte range of
+/// each call, program word to last argument.
+pub fn executor_calls(script: &str) -> Vec<std::ops::Range<usize>> {
+    shell::commands(script)
+        .iter()
+        .filter(|command| {
+            command
+                .words
+                .first()
+                .is_some_and(|w| program(&w.value, false).is_some())
+        })
+        .map(|command| {
+            let start = command.words[0].range.start;
+            let end = command.words.last().map_or(start, |w| w.range.end);
+            start..end
+        })
+        .collect()
+}
+
 /// Builtins whose effect is on the shell itself: a subshell would lose it.
 const SHELL_BUILTINS: [&str; 9] = [
     "cd", "export", "readonly", "unset", ".", "source", "read", "set", "eval",

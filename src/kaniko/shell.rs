@@ -56,24 +56,32 @@ pub fn commands(script: &str) -> Vec<Command> {
 /// given by a relative path (`./ci/build.sh`, `sh scripts/x.sh`,
 /// `. ./env.sh`), or an `eval`'d string. `None` for anything else.
 pub fn runs_elsewhere(words: &[Word]) -> Option<String> {
+    if words.first()?.value == "eval" {
+        return Some("an `eval`'d string".to_string());
+    }
+    script_path(words).map(|path| format!("`{path}` (a file of the repository)"))
+}
+
+/// The repository script a command runs, as written: the command itself
+/// (`./ci/build.sh`, `ci/build.sh`) or the file a shell is given
+/// (`sh scripts/x.sh`, `. ./env.sh`). Absolute paths and names that hold an
+/// expansion are not the repository's to read.
+pub fn script_path(words: &[Word]) -> Option<String> {
     let name = words.first()?.value.as_str();
     let local = |path: &str| {
         !path.starts_with('/')
             && !path.starts_with('-')
+            && !path.contains(['$', '`'])
             && (path.starts_with("./") || path.contains('/') || path.ends_with(".sh"))
     };
-    match name {
-        "eval" => Some("an `eval`'d string".to_string()),
-        "sh" | "bash" | "ash" | "dash" | "busybox" | "." | "source" => {
-            let script = words[1..]
-                .iter()
-                .map(|w| w.value.as_str())
-                .find(|w| !w.starts_with('-') && *w != "sh")?;
-            local(script).then(|| format!("`{script}`"))
-        }
-        _ if local(name) && !name.contains('$') => Some(format!("`{name}`")),
-        _ => None,
-    }
+    let path = match name {
+        "sh" | "bash" | "ash" | "dash" | "busybox" | "." | "source" => words[1..]
+            .iter()
+            .map(|w| w.value.as_str())
+            .find(|w| !w.starts_with('-') && *w != "sh")?,
+        _ => name,
+    };
+    local(path).then(|| path.to_string())
 }
 
 /// Words that are skipped when they stand where a command name would.

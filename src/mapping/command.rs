@@ -243,6 +243,8 @@ struct Collected<'f> {
     skip_tls_verify: Option<&'f FlagUse>,
     /// `KANIKO_NO_PUSH=true`, which `--no-push` overrides.
     no_push_setting: bool,
+    /// The keys the Dockerfile's own `LABEL`s set, when it could be read.
+    dockerfile_labels: Option<Vec<String>>,
 }
 
 /// One `[registry."host"]` table of `buildkitd.toml`.
@@ -325,6 +327,7 @@ pub fn translate(call: &Invocation, workspace: &Workspace) -> Translation {
             _ => out.notes.push(problem_note(problem)),
         }
     }
+    collected.dockerfile_labels = dockerfile_labels(call, workspace);
     apply_settings(call, workspace, &mut collected, &mut out);
     for (index, flag) in call.flags.iter().enumerate() {
         if overridden(&call.flags, index) {
@@ -541,6 +544,97 @@ pub fn problem_note(problem: &Problem) -> FlagNote {
     }
 }
 
+/// The keys of the `LABEL` instructions of the call's Dockerfile, when it
+/// can be found and read now: a plain relative path, looked up as Kaniko
+/// did (the working directory, then the context), a regular file inside
+/// the project root, at most 1 MiB. `None` otherwise.
+fn dockerfile_labels(call: &Invocation, workspace: &Workspace) -> Option<Vec<String>> {
+    let root = workspace.root?;
+    let value_of = |name: &str| {
+        call.flags
+            .iter()
+            .rev()
+            .find(|f| canonical(f.spec).name == name)
+            .map(|f| f.value.as_str())
+    };
+    let dockerfile = value_of("dockerfile").unwrap_or("Dockerfile");
+    let context = value_of("context").unwrap_or(".");
+    let plain =
+        |text: &str| !text.contains(['$', '`']) && !text.starts_with('/') && !text.contains("://");
+    if !plain(dockerfile) || !plain(context.trim_start_matches("dir://")) {
+        return None;
+    }
+    let candidates = [
+        root.join(dockerfile),
+        root.join(context.trim_start_matches("dir://"))
+            .join(dockerfile),
+    ];
+    let path = candidates.iter().find(|p| p.is_file())?;
+    let text = crate::project_file::read_contained(root, path, 1 << 20)?;
+    Some(label_keys(&text))
+}
+
+/// The keys set by `LABEL` instructions (`LABEL a=1 "b c"=2`, and the old
+/// `LABEL key value` form), continuation lines joined.
+fn label_keys(dockerfile: &str) -> Vec<String> {
+    let joined = dockerfile.replace("\\\r\n", " ").replace("\\\n", " ");
+    let mut keys = Vec::new();
+    for line in joined.lines() {
+        let line = line.trim_start();
+        let Some(rest) = line
+            .get(..6)
+            .filter(|word| word.eq_ignore_ascii_case("label "))
+            .map(|_| &line[6..])
+        else {
+            continue;
+        };
+        let words = shlex_words(rest);
+        if words.len() >= 2 && !words[0].contains('=') {
+            keys.push(words[0].clone());
+            continue;
+        }
+        keys.extend(
+            words
+                .iter()
+                .filter_map(|w| w.split_once('=').map(|(k, _)| k.to_string())),
+        );
+    }
+    keys
+}
+
+/// Words split on blanks with `"..."` and `'...'` quotes removed, as a
+/// Dockerfile's `LABEL` reads them.
+fn shlex_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quote = None;
+    let mut in_word = false;
+    for ch in text.chars() {
+        match (quote, ch) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(ch);
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
+}
+
 /// Sorts one flag into the value it feeds, or notes its fate.
 fn collect<'f>(flag: &'f FlagUse, collected: &mut Collected<'f>, out: &mut Translation) {
     let spec = canonical(flag.spec);
@@ -660,9 +754,32 @@ fn collect<'f>(flag: &'f FlagUse, collected: &mut Collected<'f>, out: &mut Trans
         "target" => collected
             .opts
             .push(format!("--opt {}", prefixed("target=", &flag.raw))),
-        "label" => collected
-            .opts
-            .push(format!("--opt {}", prefixed("label:", &flag.raw))),
+        "label" => {
+            let key = flag.value.split('=').next().unwrap_or_default();
+            match &collected.dockerfile_labels {
+                Some(keys) if keys.iter().any(|k| k == key) => out.notes.push(note(
+                    Fate::Dropped,
+                    format!(
+                        "--label {key} dropped: the Dockerfile sets `{key}` too, and in Kaniko the Dockerfile's \
+                         value won; BuildKit's `--opt label:` would override it"
+                    ),
+                )),
+                Some(_) => collected
+                    .opts
+                    .push(format!("--opt {}", prefixed("label:", &flag.raw))),
+                None => {
+                    collected
+                        .opts
+                        .push(format!("--opt {}", prefixed("label:", &flag.raw)));
+                    out.notes.push(note(
+                        Fate::Note,
+                        "the Dockerfile could not be read here: if it sets a `LABEL` with this key, Kaniko kept \
+                         the Dockerfile's value and BuildKit keeps this one"
+                            .into(),
+                    ));
+                }
+            }
+        }
         "custom-platform" => {
             collected
                 .opts
@@ -869,19 +986,27 @@ fn build_lines(
     }
     // The image output comes last: exporters' results merge last-wins into
     // the metadata file, and a digest must come from the image.
+    let push = if no_push { "false" } else { "true" };
+    let mut attrs = vec![format!("push={push}")];
+    attrs.extend(c.registry_attrs.iter().cloned());
+    attrs.extend(c.image_attrs.iter().cloned());
+    if c.reproducible {
+        attrs.push("rewrite-timestamp=true".into());
+    }
+    // Destinations held in a variable become image outputs of their own,
+    // with the same settings, whether or not the call names any itself.
+    out.carried_output = carried_output(c, &attrs);
+    let carries_flags = call
+        .problems
+        .iter()
+        .any(|p| matches!(p, Problem::Variable { .. }));
     if !names.is_empty() {
-        let push = if no_push { "false" } else { "true" };
-        let mut attrs = vec![
-            format!("type=image,\\\"name={}\\\"", names.join(",")),
-            format!("push={push}"),
-        ];
-        attrs.extend(c.registry_attrs.iter().cloned());
-        attrs.extend(c.image_attrs.iter().cloned());
-        if c.reproducible {
-            attrs.push("rewrite-timestamp=true".into());
-        }
-        out.carried_output = carried_output(c, &attrs[1..]);
+        let name = format!("type=image,\\\"name={}\\\"", names.join(","));
+        attrs.insert(0, name);
         out.lines.push(format!("--output \"{}\"", attrs.join(",")));
+    } else if carries_flags {
+        // Whatever the variable holds decides; its flags are mapped where
+        // it is set.
     } else if !c.image_attrs.is_empty() {
         out.notes.push(FlagNote {
             fate: Fate::Dropped,
@@ -1012,11 +1137,26 @@ fn daemon_config(c: &Collected, out: &mut Translation) {
                 tables.push((host, &insecure_everywhere));
             }
         }
+        // Kaniko skipped verification for its mirrors too.
+        let mirror_hosts: Vec<String> = c
+            .registries
+            .iter()
+            .flat_map(|(_, settings)| settings.mirrors.iter())
+            .map(|mirror| mirror.split('/').next().unwrap_or_default().to_string())
+            .collect();
+        for host in mirror_hosts {
+            if !tables.iter().any(|(h, _)| *h == host) {
+                tables.push((host, &insecure_everywhere));
+            }
+        }
         out.notes.push(FlagNote {
             fate: Fate::Note,
             span: flag.span,
-            message: "--skip-tls-verify now covers the registries the job pushes to; list registries of base images in buildkitd.toml by hand".into(),
+            message: "--skip-tls-verify now covers the registries the job pushes to and its mirrors; list registries of base images in buildkitd.toml by hand".into(),
         });
+    }
+    for (host, settings) in &tables {
+        token_tls_lines(host, settings, c.skip_tls_verify.is_some(), out);
     }
     for (host, settings) in tables {
         let quote = |value: &str| format!("\\\"{value}\\\"");
@@ -1050,6 +1190,34 @@ fn daemon_config(c: &Collected, out: &mut Translation) {
                 .push(format!("    cert = {}", quote(cert)));
             out.daemon_config.push(format!("    key = {}", quote(key)));
         }
+    }
+}
+
+/// buildctl fetches registry tokens itself, outside the daemon: the TLS
+/// settings Kaniko applied to a registry also go on
+/// `--registry-auth-tlscontext`, one per CA (buildctl adds them up).
+fn token_tls_lines(host: &str, settings: &HostSettings, skip_all: bool, out: &mut Translation) {
+    let mut fields: Vec<String> = Vec::new();
+    if settings.insecure || skip_all {
+        fields.push("insecure=true".into());
+    }
+    if let Some((cert, key)) = settings.keypairs.first() {
+        fields.push(format!("cert={cert},key={key}"));
+    }
+    let mut cas = settings.ca.iter();
+    if let Some(ca) = cas.next() {
+        fields.push(format!("ca={ca}"));
+    }
+    if !fields.is_empty() {
+        out.lines.push(format!(
+            "--registry-auth-tlscontext \"host={host},{}\"",
+            fields.join(",")
+        ));
+    }
+    for ca in cas {
+        out.lines.push(format!(
+            "--registry-auth-tlscontext \"host={host},ca={ca}\""
+        ));
     }
 }
 
@@ -1474,13 +1642,16 @@ fn dockerfile_lines(c: &Collected, context: &str, workspace: &Workspace, out: &m
         stdin_dockerfile(out);
         return;
     }
-    let anchored = value.starts_with('/') || value.starts_with('$');
+    let absolute =
+        value.starts_with('/') || ABSOLUTE_VARIABLES.iter().any(|v| value.starts_with(v));
+    let lone_expansion = value.starts_with('$') && quote::split_path(raw).is_none();
     let (dir, name) = match quote::split_path(raw) {
-        Some((dir, name)) if anchored => (dir, name),
-        // The name is only known at run time: split it there.
-        None if anchored => match in_double_quotes(raw) {
+        Some((dir, name)) if absolute => (dir, name),
+        // The name is only known at run time: split it there, looking in
+        // the working directory, then in the context, as Kaniko did.
+        None if absolute || lone_expansion => match in_double_quotes(raw) {
             Some(path) => (
-                format!("\"$(dirname \"{path}\")\""),
+                runtime_dockerfile_dir(&path, context, absolute),
                 format!("\"$(basename \"{path}\")\""),
             ),
             None => {
@@ -1510,6 +1681,29 @@ fn dockerfile_lines(c: &Collected, context: &str, workspace: &Workspace, out: &m
     if name != "Dockerfile" {
         out.lines.push(format!("--opt filename={name}"));
     }
+}
+
+/// Variables that always hold an absolute path in a GitLab job.
+const ABSOLUTE_VARIABLES: [&str; 6] = [
+    "$CI_PROJECT_DIR",
+    "${CI_PROJECT_DIR}",
+    "$CI_BUILDS_DIR",
+    "${CI_BUILDS_DIR}",
+    "$HOME",
+    "${HOME}",
+];
+
+/// The Dockerfile's directory, chosen when the job runs: the path from the
+/// working directory when the file is there, else from the context.
+fn runtime_dockerfile_dir(path: &str, context: &str, absolute: bool) -> String {
+    let context = in_double_quotes(context).unwrap_or_default();
+    if absolute || is_project_dir(&context) {
+        return format!("\"$(dirname \"{path}\")\"");
+    }
+    let in_context = format!("{}/{path}", context.trim_end_matches('/'));
+    format!(
+        "\"$(if [ -f \"{path}\" ]; then dirname \"{path}\"; else dirname \"{in_context}\"; fi)\""
+    )
 }
 
 /// `--dockerfile /dev/stdin` (`echo "FROM x" | /kaniko/executor ...`):
@@ -1554,13 +1748,31 @@ fn relative_dockerfile(
     if is_project_dir(context_value) {
         return Ok((dir, name));
     }
-    let in_working_dir = workspace
-        .root
-        .is_some_and(|root| root.join(value).is_file());
-    if in_working_dir {
+    // Kaniko looks in the working directory first, then in the context.
+    // Where neither can be checked now (a name in a variable, a file an
+    // earlier line writes), the job makes the same choice when it runs.
+    let on_disk = |path: &str| {
+        // `$CI_PROJECT_DIR` is the project root, which is on disk here.
+        let relative = ["$CI_PROJECT_DIR/", "${CI_PROJECT_DIR}/"]
+            .iter()
+            .find_map(|prefix| path.strip_prefix(prefix))
+            .unwrap_or(path);
+        let known = !relative.contains(['$', '`']) && !relative.starts_with('/');
+        workspace
+            .root
+            .filter(|_| known)
+            .is_some_and(|root| root.join(relative).is_file())
+    };
+    if on_disk(value) {
         return Ok((dir, name));
     }
-    // Kaniko falls back to the context: the Dockerfile lives there.
+    let Some(path) = in_double_quotes(raw) else {
+        return Err(format!("cannot tell where the Dockerfile `{raw}` is"));
+    };
+    let in_context = format!("{}/{path}", context_value.trim_end_matches('/'));
+    if !on_disk(&in_context) {
+        return Ok((runtime_dockerfile_dir(&path, context, false), name));
+    }
     let joined = if dir == "." {
         context_value.to_string()
     } else {
@@ -1827,6 +2039,13 @@ mod tests {
             format!("{secret}|basic bWU6cHc=")
         );
         assert_eq!(run(&[]), "|");
+    }
+
+    #[test]
+    fn label_keys_are_read_as_docker_reads_them() {
+        let dockerfile =
+            "FROM x\nLABEL a=1 \"b c\"=2 \\\n  d='x y'\nlabel old value here\nRUN echo LABEL z=1\n";
+        assert_eq!(label_keys(dockerfile), ["a", "b c", "d", "old"]);
     }
 
     #[test]

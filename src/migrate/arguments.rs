@@ -84,6 +84,7 @@ pub fn resolve(
     translation: &Translation,
 ) -> Outcome {
     let mut outcome = Outcome::default();
+    let splits = split_flags(pipeline, job, call, translation);
     for problem in &call.problems {
         let Problem::Variable {
             word,
@@ -118,10 +119,11 @@ pub fn resolve(
             .iter()
             .any(|d| !mentions_itself(pipeline, d, name));
         for definition in in_yaml.iter().chain(&in_scripts) {
+            let split = splits.iter().find(|(n, _)| n == name).map(|(_, s)| s);
             let edited = map_definition(
                 pipeline,
                 definition,
-                name,
+                (name, split),
                 *quoted,
                 translation,
                 &mut outcome,
@@ -274,11 +276,105 @@ fn mentions_itself(pipeline: &Pipeline, definition: &Definition, name: &str) -> 
         .any(|w| is_self_reference(&value[w], name))
 }
 
+/// A flag split across two variables (`$ARG_FLAG $ARG_VALUE`, with
+/// `ARG_FLAG=--build-arg` and `ARG_VALUE=VERSION=1`): the first variable's
+/// last word is the flag, the second's first word its value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Split {
+    /// The buildctl option that replaces the flag word (`--opt`).
+    FlagAtEnd(&'static str),
+    /// What goes before the value word (`build-arg:`).
+    ValueAtStart(&'static str),
+}
+
+/// The buildctl option and value prefix of a flag that can be split.
+fn split_form(flag: &str) -> Option<(&'static str, &'static str)> {
+    match flag {
+        "--build-arg" => Some(("--opt", "build-arg:")),
+        "--label" => Some(("--opt", "label:")),
+        "--target" => Some(("--opt", "target=")),
+        "--custom-platform" => Some(("--opt", "platform=")),
+        "--secret" => Some(("--secret", "")),
+        _ => None,
+    }
+}
+
+/// Finds the variables of `call` that hold a flag and its value apart:
+/// two variables next to each other in the call, every definition of the
+/// first ending with a flag that takes a value, every definition of the
+/// second starting with a word that is no flag.
+fn split_flags(
+    pipeline: &Pipeline,
+    job: &Job,
+    call: &Invocation,
+    translation: &Translation,
+) -> Vec<(String, Split)> {
+    if translation.flavor == crate::mapping::flavor::Flavor::Buildx {
+        return Vec::new();
+    }
+    let variables: Vec<(&str, Span)> = call
+        .problems
+        .iter()
+        .filter_map(|p| match p {
+            Problem::Variable {
+                word,
+                span,
+                quoted: false,
+                ..
+            } => lone_variable(word).map(|name| (name, *span)),
+            _ => None,
+        })
+        .collect();
+    let mut splits = Vec::new();
+    for pair in variables.windows(2) {
+        let [(first, first_span), (second, second_span)] = pair else {
+            continue;
+        };
+        let between = call
+            .flags
+            .iter()
+            .any(|f| f.span.start() >= first_span.end() && f.span.end() <= second_span.start());
+        if between || first == second {
+            continue;
+        }
+        let values = |name: &str| -> Vec<String> {
+            let mut scratch = Outcome::default();
+            let defined = yaml_definition(pipeline, job, name)
+                .into_iter()
+                .chain(shell_definitions(pipeline, job, name, &mut scratch));
+            defined
+                .filter_map(|d| decoded(pipeline, d.at).map(|t| t[d.range].to_string()))
+                .collect()
+        };
+        let (flag_values, value_values) = (values(first), values(second));
+        let last_words: Vec<&str> = flag_values
+            .iter()
+            .filter_map(|v| v.split_whitespace().last())
+            .collect();
+        let Some(form) = last_words.first().and_then(|w| split_form(w)) else {
+            continue;
+        };
+        let same_flag = last_words.len() == flag_values.len()
+            && last_words.iter().all(|w| split_form(w) == Some(form));
+        let values_fit = !value_values.is_empty()
+            && value_values.iter().all(|v| {
+                v.split_whitespace().next().is_some_and(|w| {
+                    !w.starts_with('-') && (form.1 != "build-arg:" || w.contains('='))
+                })
+            });
+        if same_flag && values_fit {
+            splits.push((first.to_string(), Split::FlagAtEnd(form.0)));
+            splits.push((second.to_string(), Split::ValueAtStart(form.1)));
+        }
+    }
+    splits
+}
+
 /// Maps the flags of one definition in place; whether it changed.
 fn map_definition(
     pipeline: &Pipeline,
     definition: &Definition,
-    name: &str,
+    (name, split): (&str, Option<&Split>),
     quoted_use: bool,
     translation: &Translation,
     outcome: &mut Outcome,
@@ -310,6 +406,21 @@ fn map_definition(
         outcome.note(at.file, Fate::Blocked, span_of(0..value.len()), message);
         return false;
     }
+    // A flag split across two variables: its part here is mapped on its own.
+    let mut flag_words = flag_words;
+    let mut split_piece = None;
+    match split {
+        Some(Split::FlagAtEnd(option)) => {
+            if let Some(word) = flag_words.pop() {
+                split_piece = Some((word.start, Some(option.to_string())));
+            }
+        }
+        Some(Split::ValueAtStart(prefix)) if !flag_words.is_empty() => {
+            let word = flag_words.remove(0);
+            split_piece = Some((word.start, Some(format!("{prefix}{}", &value[word]))));
+        }
+        _ => {}
+    }
     let flag_words: Vec<Word> = flag_words
         .into_iter()
         .map(|range| Word {
@@ -332,6 +443,7 @@ fn map_definition(
     let mut pieces: Vec<(usize, Option<String>)> = kept
         .into_iter()
         .map(|w| (w.start, Some(value[w].to_string())))
+        .chain(split_piece)
         .collect();
     for flag in &flags {
         let range = flag.span.start()..flag.span.end();

@@ -36,6 +36,9 @@ pub struct Options {
     pub root: Option<PathBuf>,
     /// The project's settings: extra Kaniko image patterns.
     pub config: Config,
+    /// Jobs kept on Kaniko on purpose (an ignore comment), with the reason:
+    /// they are never rewritten, nor is anything they share.
+    pub kept_jobs: BTreeMap<String, String>,
 }
 
 impl Default for Options {
@@ -45,6 +48,7 @@ impl Default for Options {
             buildkit_image: DEFAULT_BUILDKIT_IMAGE.to_string(),
             root: None,
             config: Config::default(),
+            kept_jobs: BTreeMap::new(),
         }
     }
 }
@@ -79,7 +83,10 @@ pub struct Refused {
 
 /// Plans, applies and verifies the migration of one pipeline.
 pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refused> {
-    let mut constraints = plan::Constraints::default();
+    let mut constraints = plan::Constraints {
+        kept_jobs: options.kept_jobs.clone(),
+        ..Default::default()
+    };
     let mut planned = plan_settled(pipeline, options, &mut constraints)?;
     let (mut texts, mut rewritten) = apply_all(pipeline, &planned.edits, &planned.changes)?;
     // Jobs whose BUILDKITD_FLAGS variable would not reach them (a `<<` merge

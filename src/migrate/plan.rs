@@ -132,6 +132,8 @@ pub struct Constraints {
     /// Script lines whose new text could not be written, with the reason:
     /// the jobs that run them stay as they are.
     pub refused_lines: BTreeMap<At, String>,
+    /// Jobs kept on Kaniko on purpose (an ignore comment), with the reason.
+    pub kept_jobs: BTreeMap<String, String>,
 }
 
 pub fn plan(pipeline: &Pipeline, options: &Options, constraints: &Constraints) -> Planned {
@@ -151,6 +153,7 @@ pub fn plan(pipeline: &Pipeline, options: &Options, constraints: &Constraints) -
     block_foreign_variable_uses(pipeline, &resolved.jobs, &mut work);
     block_existing_services(options, &mut work);
     block_refused_lines(pipeline, &constraints.refused_lines, &mut work);
+    block_kept_jobs(&constraints.kept_jobs, &mut work);
     block_shared_sites(&mut work);
     let mut planned = Planned::default();
     let mut emitter = Emitter {
@@ -167,8 +170,21 @@ pub fn plan(pipeline: &Pipeline, options: &Options, constraints: &Constraints) -
     planned
         .findings
         .sort_by_key(|f| (f.file, f.span.start(), f.rule));
-    planned.findings.dedup_by(|a, b| {
-        a.rule == b.rule && a.file == b.file && a.span == b.span && a.message == b.message
+    // One finding per place and message; a definition shared by several
+    // jobs names them all, so every job's verdict counts it.
+    planned.findings.dedup_by(|later, kept| {
+        let same = later.rule == kept.rule
+            && later.file == kept.file
+            && later.span == kept.span
+            && later.message == kept.message;
+        if same {
+            for job in later.jobs.drain(..) {
+                if !kept.jobs.contains(&job) {
+                    kept.jobs.push(job);
+                }
+            }
+        }
+        same
     });
     planned
 }
@@ -330,14 +346,25 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
         .iter()
         .find(|(name, at)| name == "DOCKER_CONFIG" && kaniko_docker_dir(pipeline, *at))
         .map(|(_, at)| *at);
+    if let Some(image) = usage.image {
+        for message in image_notes(options, image) {
+            let note = FlagNote {
+                fate: Fate::Note,
+                span: key_span(pipeline, image.at),
+                message,
+            };
+            collect_note(&mut work, image.at.file, &note, options);
+        }
+    }
     let calls_executor = usage.invocations().next().is_some();
     let elsewhere = (!calls_executor && usage.image.is_some())
         .then(|| hidden_build(pipeline, job))
         .flatten();
     if let Some(elsewhere) = elsewhere {
         let message = format!(
-            "the build runs in {elsewhere}, which this tool does not rewrite: the image change alone would \
-             break it (`/kaniko/executor: not found`); migrate that script by hand, then this job"
+            "the job runs {elsewhere}, where a Kaniko build cannot be seen or rewritten: \
+             the image change alone would break such a build (`/kaniko/executor: not found`); migrate it by \
+             hand, then this job"
         );
         work.blockers.push((job.key.file, work.key_span, message));
         return work;
@@ -391,6 +418,43 @@ fn collect_note(work: &mut JobWork, file: FileId, note: &FlagNote, options: &Opt
         Fate::Note => Finding::new(Rule::MigrationNote, file, note.span, note.message.clone()),
     };
     work.notes.push(finding.jobs(job));
+}
+
+/// The BuildKit image for a job whose Kaniko image is `kaniko_image`: the
+/// one the user named, else the default behind the same mirror or proxy
+/// the Kaniko image came through (a runner that can only pull through the
+/// GitLab dependency proxy or a Harbor keeps pulling through it).
+fn buildkit_image(options: &Options, kaniko_image: &str) -> String {
+    let chosen = &options.buildkit_image;
+    if chosen != super::DEFAULT_BUILDKIT_IMAGE {
+        return chosen.clone();
+    }
+    match kaniko::image::mirror_prefix(kaniko_image) {
+        Some(prefix) => format!("{prefix}/{chosen}"),
+        None => chosen.clone(),
+    }
+}
+
+/// What a job's Kaniko image says about the BuildKit image it gets: the
+/// mirror it keeps pulling through, and a digest pin it loses.
+fn image_notes(options: &Options, image: &crate::gitlab::jobs::Image) -> Vec<String> {
+    let mut notes = Vec::new();
+    let explicit = options.buildkit_image != super::DEFAULT_BUILDKIT_IMAGE;
+    if let (Some(prefix), false) = (kaniko::image::mirror_prefix(&image.name), explicit) {
+        notes.push(format!(
+            "the Kaniko image came through `{prefix}`; the BuildKit image is pulled through it too \
+             (`{}`): the mirror must carry `moby/buildkit`, or name another image with --buildkit-image",
+            buildkit_image(options, &image.name)
+        ));
+    }
+    if image.name.contains("@sha256:") && !options.buildkit_image.contains("@sha256:") {
+        notes.push(
+            "the Kaniko image was pinned by digest, the BuildKit image only by tag: pin it with \
+             --buildkit-image moby/buildkit:v0.32.2-rootless@sha256:…"
+                .to_string(),
+        );
+    }
+    notes
 }
 
 /// Where a job in a Kaniko image that calls no executor itself may build:
@@ -873,6 +937,16 @@ fn block_refused_lines(pipeline: &Pipeline, refused: &BTreeMap<At, String>, work
     }
 }
 
+/// A job kept on Kaniko on purpose is never rewritten; what it shares stays.
+fn block_kept_jobs(kept: &BTreeMap<String, String>, work: &mut [JobWork]) {
+    for job in work.iter_mut() {
+        if let Some(reason) = kept.get(job.name()) {
+            let file = job.usage.job.key.file;
+            job.blockers.push((file, job.key_span, reason.clone()));
+        }
+    }
+}
+
 /// A definition used by a job that stays Kaniko must stay too: every job
 /// that shares it stays, and says why. Repeats until nothing changes.
 fn block_shared_sites(work: &mut [JobWork]) {
@@ -1171,7 +1245,8 @@ impl Emitter<'_, '_> {
     fn image_in_place(&mut self, job: &JobWork, name: At) -> Option<At> {
         let file = &self.pipeline.files[name.file];
         let (tree, source) = (&file.tree, file.text.as_str());
-        let image = &self.options.buildkit_image;
+        let written = tree.scalar(source, name.node).unwrap_or_default();
+        let image = &buildkit_image(self.options, written);
         let (holder, key) = tree.owner(name.node)?;
         let key_name = tree.scalar(source, key)?;
         let name_span = tree.node(name.node).span;
@@ -1252,7 +1327,8 @@ impl Emitter<'_, '_> {
         let start = tree.node(first_key).span.start();
         let indent = indentation(source, start);
         let eol = text::line_ending(source);
-        let image = &self.options.buildkit_image;
+        let kaniko_image = job.usage.image.map(|i| i.name.as_str()).unwrap_or_default();
+        let image = &buildkit_image(self.options, kaniko_image);
         let text = format!(
             "image:{eol}{indent}  name: {image}{eol}{indent}  entrypoint: [\"\"]{eol}{indent}"
         );

@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::{Checked, each, range, report_path};
 use crate::finding::Finding;
 use crate::gitlab::Pipeline;
-use crate::rules::Severity;
+use crate::rules::{Rule, Severity};
 
 #[derive(Serialize)]
 struct Issue {
@@ -48,7 +48,12 @@ pub fn render_gitlab(checked: &[Checked]) -> String {
                 description: format!("{}: {}", finding.rule.code(), finding.message),
                 check_name: finding.rule.code(),
                 fingerprint,
-                severity: severity(finding.severity),
+                // A file that was not analysed blocks the merge like nothing else.
+                severity: if finding.rule == Rule::LoadError {
+                    "blocker"
+                } else {
+                    severity(finding.severity)
+                },
                 location: Location {
                     path: report_path(&pipeline.files[finding.file].name),
                     lines: Lines {

@@ -6,6 +6,7 @@ mod github;
 mod gitlab;
 mod json;
 mod junit;
+pub mod load;
 mod sarif;
 
 use std::fmt::Write as _;
@@ -282,6 +283,32 @@ impl Renderer {
         }
         out
     }
+}
+
+/// [`concise`], with the place bold, the severity in its colour and the
+/// rule code dimmed when `color` is on.
+pub fn concise_styled(pipeline: &Pipeline, finding: &Finding, color: bool) -> String {
+    use crate::style::{self, paint};
+    if !color {
+        return concise(pipeline, finding);
+    }
+    let file = &pipeline.files[finding.file];
+    let at = file.position(finding.span.start());
+    format!(
+        "{}: {}{} {}",
+        paint(
+            true,
+            style::BOLD,
+            &format!("{}:{}:{}", file.name, at.line, at.column)
+        ),
+        paint(
+            true,
+            style::severity(finding.severity),
+            finding.severity.as_str()
+        ),
+        paint(true, style::DIM, &format!("[{}]", finding.rule.code())),
+        finding.message
+    )
 }
 
 /// `path:line:col: severity[rule] message`, one line per finding.

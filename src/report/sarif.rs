@@ -21,8 +21,13 @@ const FINGERPRINT_KEY: &str = "kaniko2buildkit/v1";
 
 /// Renders every finding as a result of one run.
 pub fn render_sarif(checked: &[Checked]) -> String {
+    let notifications: Vec<Value> = each(checked)
+        .filter(|(_, finding)| finding.rule == Rule::LoadError)
+        .map(|(pipeline, finding)| notification(pipeline, finding))
+        .collect();
     let results: Vec<Value> = each(checked)
         .zip(fingerprints(checked))
+        .filter(|((_, finding), _)| finding.rule != Rule::LoadError)
         .map(|((pipeline, finding), fingerprint)| {
             let (start, end) = range(pipeline, finding);
             let mut message = finding.message.clone();
@@ -51,7 +56,7 @@ pub fn render_sarif(checked: &[Checked]) -> String {
             })
         })
         .collect();
-    let log = json!({
+    let mut log = json!({
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [{
@@ -67,9 +72,36 @@ pub fn render_sarif(checked: &[Checked]) -> String {
             "results": results,
         }],
     });
+    if !notifications.is_empty() {
+        log["runs"][0]["invocations"] = json!([{
+            "executionSuccessful": false,
+            "toolExecutionNotifications": notifications,
+        }]);
+    }
     let mut out = serde_json::to_string_pretty(&log).unwrap_or_default();
     out.push('\n');
     out
+}
+
+/// A file that could not be read or parsed: a notification of the
+/// invocation, not a result, since nothing in the file was analysed.
+fn notification(pipeline: &crate::gitlab::Pipeline, finding: &crate::finding::Finding) -> Value {
+    let (start, _) = range(pipeline, finding);
+    let mut message = finding.message.clone();
+    if let Some(help) = &finding.help {
+        message = format!("{message}. Help: {help}");
+    }
+    json!({
+        "level": "error",
+        "message": { "text": message },
+        "descriptor": { "id": finding.rule.code() },
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": { "uri": uri(&report_path(&pipeline.files[finding.file].name)) },
+                "region": { "startLine": start.line, "startColumn": start.column },
+            },
+        }],
+    })
 }
 
 /// A rule's `reportingDescriptor`.

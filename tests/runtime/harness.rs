@@ -119,6 +119,9 @@ pub struct Setup<'a> {
     pub fail_build: bool,
     pub flavor: Option<Flavor>,
     pub unsafe_fixes: bool,
+    /// Run the job with this shell (`/bin/bash`) instead of busybox `sh`,
+    /// with the same busybox applets on `PATH`.
+    pub shell: Option<&'a str>,
 }
 
 /// Like [`run_job`], but `None` when the migration leaves `job` on Kaniko
@@ -216,6 +219,23 @@ pub fn job_script(migrated: &str, job: &str) -> String {
         "job `{job}` was not migrated:\n{migrated}"
     );
     let mut lines = vec!["set -e".to_string()];
+    // The runner puts global and job variables in the environment, the
+    // job's over the global ones; `$VAR` in them expands.
+    for scope in [&document["variables"], &definition["variables"]] {
+        let Some(variables) = scope.as_mapping() else {
+            continue;
+        };
+        for (name, value) in variables {
+            let (Some(name), Some(value)) = (name.as_str(), value.as_str()) else {
+                continue;
+            };
+            let value = value
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('`', "\\`");
+            lines.push(format!("export {name}=\"{value}\""));
+        }
+    }
     let before = match &definition["before_script"] {
         serde_yaml::Value::Null => &document["default"]["before_script"],
         own => own,
@@ -303,18 +323,23 @@ fn execute(
         chown_tree(base, 1000);
     }
     let project = base.join("project");
+    let shell: Vec<&std::ffi::OsStr> = match setup.shell {
+        Some(shell) => vec![shell.as_ref()],
+        None => vec![busybox.as_os_str(), "sh".as_ref()],
+    };
     let mut command = if as_user {
         // util-linux's, by path: the job's PATH holds busybox's, which has
         // no `--reuid`.
         let mut c = Command::new(SETPRIV);
         c.args(["--reuid=1000", "--regid=1000", "--clear-groups"])
-            .arg(busybox);
+            .args(&shell);
         c
     } else {
-        Command::new(busybox)
+        let mut c = Command::new(shell[0]);
+        c.args(&shell[1..]);
+        c
     };
     command
-        .arg("sh")
         .arg(base.join("job.sh"))
         .current_dir(&project)
         .env_clear()

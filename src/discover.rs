@@ -1,0 +1,491 @@
+//! Which files a command line stands for, and the project they belong to.
+//!
+//! A file named on the command line is checked whatever it is called. A
+//! directory is walked with the `ignore` crate (what ripgrep, ruff and
+//! zizmor use), so `.gitignore`d trees such as `build/` or `.venv/` are not
+//! read. Every YAML file found is a candidate: GitLab can include any YAML
+//! file of the repository, and real projects keep templates in
+//! `templates/*.yml`, `jobs/*/*.yml` or `docker/*.yml`. A candidate is
+//! analysed when its name says it is CI (`.gitlab-ci.yml`, `*.gitlab-ci.yml`,
+//! anything under `ci/` or `.gitlab/` of the project root) or when its
+//! content is a GitLab CI document; any other YAML that names a Kaniko image
+//! gets an info finding (`kaniko/image-reference`), since something may
+//! still build with it.
+//!
+//! A file that another loaded file includes is analysed once, as part of the
+//! pipeline that includes it, however many times it is named.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::finding::Finding;
+use crate::gitlab::yaml::Tree;
+use crate::gitlab::{Input, LoadError, Pipeline, display_name};
+use crate::rules::Rule;
+
+/// GitLab's default limit on one CI file (`max_yaml_size_bytes`): a larger
+/// YAML file found by a search cannot be CI and is not read.
+const MAX_CANDIDATE_BYTES: u64 = 2 * 1024 * 1024;
+
+/// Keys whose presence in a top-level mapping makes it a job or template.
+const JOB_KEYS: &[&str] = &["script", "image", "extends"];
+
+/// What a command names: its paths and how to find the project.
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    pub paths: &'a [PathBuf],
+    pub root: Option<&'a Path>,
+    pub stdin_filename: Option<&'a str>,
+    pub config: &'a [String],
+    pub no_config: bool,
+}
+
+/// The pipelines a command works on.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// One per entry file, each analysed (and migrated) on its own.
+    pub pipelines: Vec<Pipeline>,
+    /// YAML files that are not GitLab CI but name a Kaniko image; each
+    /// pipeline's `findings` hold the one info finding to report.
+    pub mentions: Vec<Pipeline>,
+    pub errors: Vec<LoadError>,
+}
+
+/// The config for a run: `--config`/`--no-config`, else
+/// `.kaniko2buildkit.toml` at the project root of the first path. A
+/// `--root` that is not a directory is an error here, before anything runs.
+pub fn load_config(request: &Request) -> Result<Config, LoadError> {
+    if let Some(root) = request.root
+        && !root.is_dir()
+    {
+        return Err(LoadError {
+            name: "--root".into(),
+            text: None,
+            span: None,
+            message: format!("`{}` is not a directory", root.display()),
+            help: Some("pass the project root: the directory that holds .git".into()),
+        });
+    }
+    let first = match request.paths.first() {
+        Some(path) if path.as_os_str() == "-" => stdin_path(request),
+        // The root of a directory is that of a file inside it.
+        Some(path) if path.is_dir() => path.join(".gitlab-ci.yml"),
+        Some(path) => path.clone(),
+        None => PathBuf::from(".gitlab-ci.yml"),
+    };
+    let root = project_root(request.root, &first);
+    Config::load(&root, request.config, request.no_config)
+}
+
+/// Loads every pipeline the request names.
+pub fn load(request: &Request, config: &Config) -> Loaded {
+    let mut loaded = Loaded::default();
+    // Every file the pipelines loaded so far hold: a set, so that a fleet of
+    // ten thousand files is not checked against every earlier one.
+    let mut held: HashSet<PathBuf> = HashSet::new();
+    let default = [PathBuf::from(".gitlab-ci.yml")];
+    let paths = if request.paths.is_empty() {
+        &default[..]
+    } else {
+        request.paths
+    };
+    for path in paths {
+        if path.as_os_str() == "-" {
+            match read_stdin(request) {
+                Ok(pipeline) => loaded.pipelines.push(pipeline),
+                Err(error) => loaded.errors.push(error),
+            }
+            continue;
+        }
+        let found = match discover(path, request.root, config) {
+            Ok(found) => found,
+            Err(error) => {
+                loaded.errors.push(error);
+                continue;
+            }
+        };
+        for file in found.ci {
+            if !is_loaded(&held, &file) {
+                let root = project_root(request.root, &file);
+                let pipeline = Pipeline::load(&root, Input::Path(file));
+                held.extend(pipeline.files.iter().filter_map(|f| f.path.clone()));
+                loaded.pipelines.push(pipeline);
+            }
+        }
+        for (file, mention) in found.mentions {
+            if !is_loaded(&held, &file) {
+                let root = project_root(request.root, &file);
+                loaded.mentions.push(mention_pipeline(&root, file, mention));
+            }
+        }
+    }
+    loaded.pipelines = drop_included(loaded.pipelines);
+    let held: HashSet<&Path> = loaded
+        .pipelines
+        .iter()
+        .flat_map(|p| p.files.iter().filter_map(|f| f.path.as_deref()))
+        .collect();
+    loaded.mentions.retain(|mention| {
+        let path = mention.files.first().and_then(|f| f.path.as_deref());
+        !path.is_some_and(|path| held.contains(path))
+    });
+    loaded
+}
+
+/// `--root`, else the nearest parent of `file` holding `.git`, else the
+/// file's own directory; canonical, as include checks require. `file` need
+/// not exist (standard input is named after a file that may not).
+pub fn project_root(explicit: Option<&Path>, file: &Path) -> PathBuf {
+    if let Some(root) = explicit {
+        return canonical(root);
+    }
+    let absolute = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    let start = match absolute.canonicalize() {
+        Ok(real) => real.parent().map_or(real.clone(), Path::to_path_buf),
+        Err(_) => canonical(absolute.parent().unwrap_or(&absolute)),
+    };
+    start
+        .ancestors()
+        .find(|dir| dir.join(".git").exists())
+        .map_or_else(|| start.clone(), Path::to_path_buf)
+}
+
+/// The real path, or the nearest real ancestor joined with the rest.
+fn canonical(path: &Path) -> PathBuf {
+    if let Ok(real) = path.canonicalize() {
+        return real;
+    }
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) if !parent.as_os_str().is_empty() => {
+            canonical(parent).join(name)
+        }
+        _ => std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+    }
+}
+
+/// Where standard input is taken to be: `--stdin-filename` (relative to the
+/// working directory), else a `.gitlab-ci.yml` there, so that the project
+/// root is the nearest `.git` above the working directory.
+fn stdin_path(request: &Request) -> PathBuf {
+    let name = request.stdin_filename.unwrap_or(".gitlab-ci.yml");
+    let here = std::env::current_dir().unwrap_or_default();
+    here.join(name)
+}
+
+fn read_stdin(request: &Request) -> Result<Pipeline, LoadError> {
+    let name = request.stdin_filename.unwrap_or("<stdin>").to_string();
+    let mut bytes = Vec::new();
+    let failed = |message: String| LoadError {
+        name: name.clone(),
+        text: None,
+        span: None,
+        message,
+        help: None,
+    };
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .map_err(|err| failed(format!("cannot read standard input: {err}")))?;
+    let text = crate::gitlab::decode_text(bytes)
+        .map_err(|problem| failed(format!("standard input {problem}")))?;
+    let root = project_root(request.root, &stdin_path(request));
+    Ok(Pipeline::load(&root, Input::Stdin { text, name }))
+}
+
+/// What a path on the command line stands for.
+#[derive(Default)]
+struct Found {
+    /// GitLab CI files, `.gitlab-ci.yml` first.
+    ci: Vec<PathBuf>,
+    /// Other YAML that names a Kaniko image, with where it does.
+    mentions: Vec<(PathBuf, Mention)>,
+}
+
+/// A Kaniko image named in a YAML file that is not GitLab CI.
+struct Mention {
+    image: String,
+    span: crate::span::Span,
+}
+
+/// The file itself, or what a directory holds (see the module docs).
+fn discover(path: &Path, root: Option<&Path>, config: &Config) -> Result<Found, LoadError> {
+    let missing = |message: String| LoadError {
+        name: path.display().to_string(),
+        text: None,
+        span: None,
+        message,
+        help: Some("pass a GitLab CI file or a directory that holds one".into()),
+    };
+    let metadata = std::fs::metadata(path).map_err(|err| missing(format!("cannot read: {err}")))?;
+    if !metadata.is_dir() {
+        return Ok(Found {
+            ci: vec![path.to_path_buf()],
+            ..Found::default()
+        });
+    }
+    let base = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let root = project_root(root, &base.join(".gitlab-ci.yml"));
+    let mut found = Found::default();
+    for file in yaml_files(&base, &root) {
+        if config.is_excluded(&display_name(&root, &file)) {
+            continue;
+        }
+        if is_named_ci(&root, &file) {
+            found.ci.push(file);
+            continue;
+        }
+        match sniff(&file) {
+            Sniffed::Ci => found.ci.push(file),
+            Sniffed::Mentions(mention) => found.mentions.push((file, mention)),
+            Sniffed::Other => {}
+        }
+    }
+    found.ci.sort_by_key(|file| {
+        (
+            file.file_name().is_none_or(|n| n != ".gitlab-ci.yml"),
+            file.clone(),
+        )
+    });
+    if found.ci.is_empty() && found.mentions.is_empty() {
+        return Err(missing(
+            "no GitLab CI files in this directory (YAML files with jobs or templates)".into(),
+        ));
+    }
+    Ok(found)
+}
+
+/// Every YAML file under `base` that no ignore file excludes. Hidden files
+/// count (`.gitlab-ci.yml`, `.gitlab/`); `.git` does not.
+///
+/// The walk starts at the project root when `base` lies inside it, and
+/// enters only the directories leading down to `base`: so the repository's
+/// own `.gitignore` files apply (`check ci/` honours the root's), and none
+/// outside the root is read (the global git excludes neither, which would
+/// make a run differ between machines). Symlinked directories are not
+/// entered, and a symlinked file counts only when it resolves inside the
+/// directory searched: a search never reads files outside what it was
+/// asked to read.
+fn yaml_files(base: &Path, root: &Path) -> Vec<PathBuf> {
+    let start = if base.starts_with(root) { root } else { base };
+    let on_the_way = base.to_path_buf();
+    let walker = ignore::WalkBuilder::new(start)
+        .hidden(false)
+        .parents(false)
+        .git_global(false)
+        .require_git(false)
+        .follow_links(false)
+        .filter_entry(move |entry| {
+            let path = entry.path();
+            entry.file_name() != ".git"
+                && (path.starts_with(&on_the_way) || on_the_way.starts_with(path))
+        })
+        .build();
+    let mut files = Vec::new();
+    for entry in walker.flatten() {
+        let Some(kind) = entry.file_type() else {
+            continue;
+        };
+        let path = entry.path();
+        if kind.is_dir() || !is_yaml(path) || !path.starts_with(base) {
+            continue;
+        }
+        let inside = !kind.is_symlink()
+            || path
+                .canonicalize()
+                .is_ok_and(|real| real.is_file() && real.starts_with(base));
+        if inside {
+            files.push(entry.into_path());
+        }
+    }
+    files
+}
+
+fn is_yaml(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|ext| ext == "yml" || ext == "yaml")
+}
+
+/// `.gitlab-ci.yml`, `*.gitlab-ci.yml`, or YAML under `ci/`, `.gitlab/` or
+/// `.gitlab-ci/` of the project root, wherever the search started.
+fn is_named_ci(root: &Path, path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    if name == ".gitlab-ci.yml" || name == ".gitlab-ci.yaml" || name.ends_with(".gitlab-ci.yml") {
+        return true;
+    }
+    let real = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let Ok(relative) = real.strip_prefix(root) else {
+        return false;
+    };
+    let mut dirs = relative.components().rev().skip(1);
+    dirs.any(|c| {
+        matches!(
+            c.as_os_str().to_str(),
+            Some(".gitlab" | "ci" | ".gitlab-ci")
+        )
+    })
+}
+
+enum Sniffed {
+    Ci,
+    Mentions(Mention),
+    Other,
+}
+
+/// Reads a YAML file found by a search to tell CI from other YAML. A file
+/// that is too large, unreadable or not YAML (a Helm template) is not CI.
+fn sniff(path: &Path) -> Sniffed {
+    let small = std::fs::metadata(path).is_ok_and(|m| m.len() <= MAX_CANDIDATE_BYTES);
+    let Some(text) = small.then(|| crate::gitlab::read_text(path).ok()).flatten() else {
+        return Sniffed::Other;
+    };
+    let Ok(tree) = Tree::parse(&text) else {
+        return Sniffed::Other;
+    };
+    if is_ci_document(&tree, &text) {
+        return Sniffed::Ci;
+    }
+    kaniko_image_in(&tree, &text).map_or(Sniffed::Other, Sniffed::Mentions)
+}
+
+/// A top-level mapping with a job or hidden template: an entry whose value
+/// is a mapping holding `script`, `image` or `extends`.
+fn is_ci_document(tree: &Tree, text: &str) -> bool {
+    let Some(root) = tree.root().map(|r| tree.deref(r)) else {
+        return false;
+    };
+    if !tree.is_mapping(root) {
+        return false;
+    }
+    tree.pairs(root).any(|(_, value)| {
+        let value = tree.deref(value);
+        tree.is_mapping(value)
+            && tree.pairs(value).any(|(key, _)| {
+                tree.scalar(text, key)
+                    .is_some_and(|k| JOB_KEYS.contains(&k))
+            })
+    })
+}
+
+/// The first scalar that is a Kaniko image.
+fn kaniko_image_in(tree: &Tree, text: &str) -> Option<Mention> {
+    tree.node_ids().find_map(|id| {
+        let value = tree.scalar(text, id)?;
+        crate::kaniko::image::is_kaniko_image(value).then(|| Mention {
+            image: value.trim().to_string(),
+            span: tree.node(id).span,
+        })
+    })
+}
+
+/// A pipeline holding only the non-CI file, with its one info finding.
+/// Whatever the file calls `include` is not GitLab's: nothing it names is
+/// read or reported.
+fn mention_pipeline(root: &Path, file: PathBuf, mention: Mention) -> Pipeline {
+    let mut pipeline = Pipeline::load(root, Input::Path(file));
+    pipeline.files.truncate(1);
+    if let Some(entry) = pipeline.files.first_mut() {
+        entry.includes.clear();
+    }
+    pipeline.errors.clear();
+    pipeline.has_unfollowed_includes = false;
+    let finding = Finding::new(
+        Rule::KanikoImageReference,
+        0,
+        mention.span,
+        format!(
+            "`{}` is a Kaniko image, in a file that is not GitLab CI",
+            mention.image
+        ),
+    )
+    .label("Kaniko image")
+    .help(
+        "something may still build with Kaniko from here (a script, another CI system, a \
+         Helm value); move it to moby/buildkit:rootless too",
+    );
+    pipeline.findings = vec![finding];
+    pipeline
+}
+
+/// Whether some loaded pipeline already holds `file`.
+fn is_loaded(held: &HashSet<PathBuf>, file: &Path) -> bool {
+    file.canonicalize().is_ok_and(|real| held.contains(&real))
+}
+
+/// Drops each pipeline whose entry file another pipeline includes: that
+/// file is analysed (and migrated) in the context of the file including it,
+/// once. Of two pipelines that include each other, the first is kept.
+fn drop_included(pipelines: Vec<Pipeline>) -> Vec<Pipeline> {
+    let entry = |p: &Pipeline| p.files.first().and_then(|f| f.path.clone());
+    let included_by = |p: &Pipeline, path: &Path| {
+        p.files
+            .iter()
+            .skip(1)
+            .any(|f| f.path.as_deref() == Some(path))
+    };
+    // Which pipelines include each file: only they can cover its pipeline
+    // (asking every pipeline made a fleet audit quadratic).
+    let mut includers: HashMap<&Path, Vec<usize>> = HashMap::new();
+    for (j, pipeline) in pipelines.iter().enumerate() {
+        for file in pipeline.files.iter().skip(1) {
+            if let Some(path) = file.path.as_deref() {
+                includers.entry(path).or_default().push(j);
+            }
+        }
+    }
+    let mut kept: Vec<bool> = vec![true; pipelines.len()];
+    for i in 0..pipelines.len() {
+        let Some(path) = entry(&pipelines[i]) else {
+            continue;
+        };
+        let candidates = includers.get(path.as_path()).map_or(&[][..], Vec::as_slice);
+        let covered = candidates.iter().copied().any(|j| {
+            j != i && kept[j] && included_by(&pipelines[j], &path) && {
+                // Mutual includes: the earlier pipeline stays.
+                let mutual = entry(&pipelines[j]).is_some_and(|e| included_by(&pipelines[i], &e));
+                !mutual || j < i
+            }
+        });
+        kept[i] = !covered;
+    }
+    pipelines
+        .into_iter()
+        .zip(kept)
+        .filter_map(|(pipeline, keep)| keep.then_some(pipeline))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ci(text: &str) -> bool {
+        is_ci_document(&Tree::parse(text).unwrap(), text)
+    }
+
+    #[test]
+    fn ci_documents_have_jobs_or_templates() {
+        assert!(ci("build:\n  script: [make]\n"));
+        assert!(ci(
+            ".kaniko:\n  image: gcr.io/kaniko-project/executor:debug\n"
+        ));
+        assert!(ci("job:\n  extends: .base\n"));
+        assert!(!ci("services:\n  web:\n    image: nginx\n"));
+        assert!(!ci("image:\n  repository: nginx\n  tag: 1\n"));
+        assert!(!ci("- a\n- b\n"));
+        assert!(!ci("key: value\n"));
+    }
+
+    #[test]
+    fn ci_directories_are_relative_to_the_root() {
+        let root = Path::new("/nonexistent/project");
+        assert!(is_named_ci(root, &root.join("ci/templates.yml")));
+        assert!(is_named_ci(root, &root.join(".gitlab/x/y.yaml")));
+        assert!(is_named_ci(root, &root.join("sub/.gitlab-ci.yml")));
+        assert!(!is_named_ci(root, &root.join("templates/ci.yml")));
+        assert!(!is_named_ci(root, &root.join("docker/build.yml")));
+    }
+}

@@ -1,0 +1,89 @@
+//! Shell scripts of the repository that jobs run (`./ci/build.sh`,
+//! `sh scripts/build.sh`): a build there is Kaniko usage the YAML does not
+//! show, so `check` reads them and reports each executor call at its place
+//! in the script, for the lint gate.
+//!
+//! A script is read as an include is: only a regular file whose real path
+//! stays inside the project root, and at most [`SCRIPT_LIMIT`] bytes.
+
+use std::collections::BTreeMap;
+
+use crate::finding::Finding;
+use crate::gitlab::yaml::Tree;
+use crate::gitlab::{Pipeline, SourceFile, jobs};
+use crate::kaniko::{self, shell};
+use crate::rules::Rule;
+use crate::span::{LineIndex, Span};
+
+/// The largest script read.
+pub const SCRIPT_LIMIT: u64 = 1 << 20;
+
+/// Reads the scripts the pipeline's jobs run, adds those that call the
+/// executor to the pipeline's files, and returns a finding per call.
+pub fn follow(pipeline: &mut Pipeline) -> Vec<Finding> {
+    let mut runners: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for job in jobs::resolve(pipeline).jobs.iter().filter(|j| !j.hidden) {
+        for line in &job.scripts {
+            let file = &pipeline.files[line.at.file];
+            let Some(text) = file.tree.scalar(&file.text, line.at.node) else {
+                continue;
+            };
+            for command in shell::commands(text) {
+                if let Some(path) = shell::script_path(&command.words) {
+                    let names = runners.entry(normalise(&path)).or_default();
+                    if !names.contains(&job.name) {
+                        names.push(job.name.clone());
+                    }
+                }
+            }
+        }
+    }
+    let mut findings = Vec::new();
+    for (path, jobs) in runners {
+        let full = pipeline.root.join(&path);
+        let Some(text) = crate::project_file::read_contained(&pipeline.root, &full, SCRIPT_LIMIT)
+        else {
+            continue;
+        };
+        let calls = kaniko::executor_calls(&text);
+        if calls.is_empty() {
+            continue;
+        }
+        let file = pipeline.files.len();
+        pipeline.files.push(SourceFile {
+            name: path.clone(),
+            path: Some(full),
+            lines: LineIndex::new(&text),
+            tree: Tree::parse("").expect("an empty document parses"),
+            text,
+            includes: Vec::new(),
+        });
+        let runs = jobs
+            .iter()
+            .map(|j| format!("`{j}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        for call in calls {
+            findings.push(
+                Finding::new(
+                    Rule::KanikoJob,
+                    file,
+                    Span::new(call.start, call.end),
+                    format!("`{path}`, run by {runs}, calls the Kaniko executor"),
+                )
+                .label("Kaniko build in a script")
+                .help(
+                    "migrate the script by hand (see docs/rewrite.md), then the jobs that run it: their image \
+                     change alone would break the build",
+                )
+                .jobs(jobs.clone()),
+            );
+        }
+    }
+    findings
+}
+
+/// `./ci/build.sh` and `ci/build.sh` are one file.
+fn normalise(path: &str) -> String {
+    path.trim_start_matches("./").to_string()
+}
