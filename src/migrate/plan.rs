@@ -151,6 +151,7 @@ pub fn plan(pipeline: &Pipeline, options: &Options, constraints: &Constraints) -
         .collect();
     choose_images(pipeline, &resolved.jobs, &mut work, options);
     block_foreign_variable_uses(pipeline, &resolved.jobs, &mut work);
+    block_shared_docker_config(pipeline, &resolved.jobs, &mut work);
     block_existing_services(options, &mut work);
     block_refused_lines(pipeline, &constraints.refused_lines, &mut work);
     block_kept_jobs(&constraints.kept_jobs, &mut work);
@@ -848,6 +849,39 @@ fn sites(job: &JobWork) -> Vec<Site> {
 /// A `variables:` value whose flags are mapped must not change under a job
 /// that passes it to something other than the executor (`docker build
 /// $ARGS`): the Kaniko job that would change it stays as it is.
+/// `DOCKER_CONFIG: /kaniko/.docker` goes when its jobs migrate; a job that
+/// does not run Kaniko but has the same variable (crane, skopeo and docker
+/// read it too) keeps it, so the Kaniko jobs that share it stay as they are.
+fn block_shared_docker_config(pipeline: &Pipeline, all_jobs: &[Job], work: &mut [JobWork]) {
+    let kaniko_jobs: BTreeSet<&str> = work.iter().map(|w| w.name()).collect();
+    let mut readers: BTreeMap<At, &str> = BTreeMap::new();
+    for other in all_jobs
+        .iter()
+        .filter(|j| !j.hidden && !kaniko_jobs.contains(j.name.as_str()))
+    {
+        if let Some((_, at)) = other
+            .variables
+            .iter()
+            .find(|(name, _)| name == "DOCKER_CONFIG")
+        {
+            readers.entry(*at).or_insert(other.name.as_str());
+        }
+    }
+    for job in work.iter_mut() {
+        let Some(at) = job.docker_config else {
+            continue;
+        };
+        if let Some(reader) = readers.get(&at) {
+            let message = format!(
+                "`DOCKER_CONFIG: /kaniko/.docker` is also set for job `{reader}`, which does not run Kaniko and \
+                 keeps it: give this job `DOCKER_CONFIG` of its own (or move the variable into the Kaniko jobs), then rerun"
+            );
+            job.blockers
+                .push((at.file, key_span(pipeline, at), message));
+        }
+    }
+}
+
 fn block_foreign_variable_uses(pipeline: &Pipeline, all_jobs: &[Job], work: &mut [JobWork]) {
     let edited: BTreeSet<(&str, At)> = work
         .iter()
