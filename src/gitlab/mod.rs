@@ -139,11 +139,10 @@ impl Pipeline {
             return None;
         }
         let file = self.files.len();
+        let lines = LineIndex::new(&text);
         for &(first, later) in tree.duplicate_keys() {
             let key = tree.scalar(&text, later).unwrap_or_default();
-            let line = LineIndex::new(&text)
-                .position(&text, tree.node(first).span.start())
-                .0;
+            let line = lines.line_of(tree.node(first).span.start()) + 1;
             let finding = Finding::new(
                 Rule::DuplicateKey,
                 file,
@@ -154,7 +153,6 @@ impl Pipeline {
             .help("YAML forbids duplicate keys; GitLab keeps the last one, and so does this tool. Remove the other");
             self.findings.push(finding);
         }
-        let lines = LineIndex::new(&text);
         self.files.push(SourceFile {
             name,
             path,
