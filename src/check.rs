@@ -90,13 +90,15 @@ pub fn run(args: &CheckArgs, out: &mut Output) -> u8 {
         }
         Some(path) => {
             let report = render(args.output_format, &checked, false, None);
-            if let Err(error) = std::fs::write(path, report) {
+            if let Err(error) = crate::write::write_report(path, &report) {
                 errors.push(LoadError {
                     name: path.display().to_string(),
                     text: None,
                     span: None,
                     message: format!("cannot write the report: {error}"),
-                    help: Some("check that its directory exists and is writable".into()),
+                    help: Some(
+                        "pass a path to a regular file, or none, in a writable directory".into(),
+                    ),
                 });
             }
             writeln!(out.stdout, "{summary}")
@@ -289,7 +291,11 @@ pub(crate) fn load_with(args: &CheckArgs, config: &Config) -> (Vec<Pipeline>, Ve
             if seen {
                 continue;
             }
-            pipelines.push(Pipeline::load(&root, Input::Path(file)));
+            pipelines.push(Pipeline::load_limited(
+                &root,
+                Input::Path(file),
+                max_file_size(args),
+            ));
         }
     }
     (pipelines, errors)
@@ -308,14 +314,31 @@ fn read_stdin(args: &CheckArgs) -> Result<Pipeline, LoadError> {
         message,
         help: None,
     };
+    let limit = max_file_size(args);
     std::io::stdin()
+        .take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|err| failed(format!("cannot read standard input: {err}")))?;
+    if bytes.len() as u64 > limit {
+        return Err(failed(format!(
+            "standard input is more than {limit} bytes (`--max-file-size` raises the limit)"
+        )));
+    }
     let text = crate::gitlab::decode_text(bytes)
         .map_err(|problem| failed(format!("standard input {problem}")))?;
     let here = PathBuf::from(".");
     let root = project_root(args.root.as_deref(), &here.join(&name));
-    Ok(Pipeline::load(&root, Input::Stdin { text, name }))
+    Ok(Pipeline::load_limited(
+        &root,
+        Input::Stdin { text, name },
+        limit,
+    ))
+}
+
+/// `--max-file-size`, or the default.
+fn max_file_size(args: &CheckArgs) -> u64 {
+    args.max_file_size
+        .unwrap_or(crate::gitlab::DEFAULT_MAX_FILE_SIZE)
 }
 
 /// The CI files a path stands for: the file itself, or the CI files found
@@ -390,20 +413,39 @@ fn is_ci_file(base: &Path, path: &Path, name: &str) -> bool {
 }
 
 /// `--root`, else the nearest parent of `file` holding `.git`, else the
-/// file's own directory; canonical, as include checks require.
+/// file's own directory; canonical, as include checks require. Parents are
+/// those of the path as written, not of where a symlink at its end leads:
+/// a committed `.gitlab-ci.yml -> ../other/ci.yml` must not move the root
+/// out of the repository.
 fn project_root(explicit: Option<&Path>, file: &Path) -> PathBuf {
     let canonical = |path: &Path| path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     if let Some(root) = explicit {
         return canonical(root);
     }
-    let absolute = canonical(file);
+    let absolute =
+        lexically_normal(&std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf()));
     let start = absolute.parent().unwrap_or(&absolute).to_path_buf();
     let mut dir = Some(start.as_path());
     while let Some(current) = dir {
         if current.join(".git").exists() {
-            return current.to_path_buf();
+            return canonical(current);
         }
         dir = current.parent();
     }
-    start
+    canonical(&start)
+}
+
+/// `path` with `.` dropped and `..` taken back, as a shell's `cd` reads it.
+fn lexically_normal(path: &Path) -> PathBuf {
+    let mut normal = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                normal.pop();
+            }
+            other => normal.push(other),
+        }
+    }
+    normal
 }

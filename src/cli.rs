@@ -106,6 +106,11 @@ pub struct FixArgs {
     /// else rootless]. See docs/flavours.md for the security trade-offs.
     #[arg(long, value_enum, value_name = "FLAVOR")]
     pub flavor: Option<crate::mapping::flavor::Flavor>,
+
+    /// The largest file read, in bytes, or with a K, M or G suffix
+    /// (binary units) [default: 10M].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -167,6 +172,32 @@ pub struct CheckArgs {
     /// Read no config file (`--config KEY=VALUE` overrides still apply).
     #[arg(long)]
     pub no_config: bool,
+
+    /// The largest file read, in bytes, or with a K, M or G suffix
+    /// (binary units) [default: 10M].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
+}
+
+/// `4096`, `512K`, `10M`, `1G` (powers of 1024).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let (digits, unit) = match text.trim().char_indices().last() {
+        Some((at, c)) if c.is_ascii_alphabetic() => (&text.trim()[..at], c.to_ascii_uppercase()),
+        _ => (text.trim(), 'B'),
+    };
+    let shift = match unit {
+        'B' => 0,
+        'K' => 10,
+        'M' => 20,
+        'G' => 30,
+        _ => return Err(format!("unknown unit `{unit}`: use K, M or G")),
+    };
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size such as 10M"))?;
+    number
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("`{text}` is too large"))
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, ValueEnum)]

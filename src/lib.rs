@@ -23,6 +23,7 @@ pub mod rules;
 pub mod span;
 pub mod suggest;
 pub mod suppress;
+pub mod write;
 
 use std::process::ExitCode;
 
