@@ -106,16 +106,23 @@ pub fn prepare(path: &Path, expected: &str, text: &str) -> Result<Prepared, Stri
 impl Prepared {
     /// Renames the new text over the target, after checking once more that
     /// the target is the file that was read (same device, inode, size and
-    /// modification time, and the same bytes). An edit saved after this
-    /// last check and before the rename (microseconds) would still be lost:
-    /// no portable rename can compare and swap.
+    /// modification time, and the same bytes), under an advisory lock on it.
+    /// An editor takes no such lock: an edit saved after this last check and
+    /// before the rename (microseconds) would still be lost, as no portable
+    /// rename can compare and swap.
     pub fn commit(self) -> Result<(), String> {
         let path = &self.target;
         if failpoint("edit-before-rename") {
             let edit = std::fs::OpenOptions::new().append(true).open(path);
             let _ = edit.and_then(|mut file| file.write_all(b"# saved meanwhile\n"));
         }
-        let still_same = std::fs::symlink_metadata(path)
+        // Another `fix` holds the same lock from its check to its rename, so
+        // two runs cannot both pass the check and then both rename.
+        let locked = std::fs::File::open(path).and_then(|file| file.lock().map(|()| file));
+        let still_same = locked.as_ref().is_ok_and(|file| {
+            file.metadata()
+                .is_ok_and(|metadata| Identity::of(&metadata) == self.identity)
+        }) && std::fs::symlink_metadata(path)
             .is_ok_and(|metadata| Identity::of(&metadata) == self.identity)
             && std::fs::read(path).is_ok_and(|bytes| bytes == self.expected);
         if !still_same {
