@@ -601,3 +601,21 @@ fn many_identical_findings_and_duplicate_keys_finish() {
     assert_eq!(run.code, Some(1));
     assert_eq!(run.stdout.matches("yaml/duplicate-key").count(), 99_999);
 }
+
+/// Found by fuzzing the renderers: a `|` block at the end of a file without
+/// a final line break gave a span one byte past the end, and the Code
+/// Quality and SARIF reports panicked on it.
+#[test]
+fn every_format_renders_a_block_at_the_end_of_a_file() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "repo/.gitlab-ci.yml",
+        "build:\r\n  image: gcr.io/kaniko-project/executor:debug\r\n  script:\r\n    - |\r\n      /kaniko/executor --context . --conte:\"$IMAGEcon",
+    );
+    for format in [
+        "full", "concise", "json", "gitlab", "sarif", "junit", "github",
+    ] {
+        let run = scratch.run(&["check", "--output-format", format]);
+        assert_eq!(run.code, Some(1), "{format}: {}", run.text());
+    }
+}

@@ -109,9 +109,11 @@ pub fn fingerprints(checked: &[Checked]) -> Vec<String> {
                 .or_insert_with(|| crate::suppress::blocks(file));
             let line = file.lines.line_of(finding.span.start());
             let block = block_holding(blocks, line);
-            let subject = finding
-                .span
-                .slice(&file.text)
+            // A span is checked, not trusted: a report must not panic.
+            let subject = file
+                .text
+                .get(finding.span.range())
+                .unwrap_or_default()
                 .split_whitespace()
                 .collect::<Vec<_>>()
                 .join(" ");
