@@ -2,7 +2,6 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::Path;
 
 use crate::analysis::{Analysis, analyse};
 use crate::cli::{CheckArgs, OutputFormat};
@@ -74,8 +73,16 @@ pub fn run(args: &CheckArgs, out: &mut Output) -> u8 {
         }
         Some(path) => {
             let report = report_text(args, &checked, false, None);
-            if let Err(error) = write_report(path, &report) {
-                errors.push(error);
+            if let Err(error) = crate::write::write_report(path, &report) {
+                errors.push(LoadError {
+                    name: path.display().to_string(),
+                    text: None,
+                    span: None,
+                    message: format!("cannot write the report: {error}"),
+                    help: Some(
+                        "pass a path to a regular file, or none, in a writable directory".into(),
+                    ),
+                });
             }
             // The job log names what failed the gate, as ruff does.
             let mut log = concise_lines(&checked, out.colors.stdout);
@@ -192,17 +199,6 @@ fn report_text(
         text.push('\n');
     }
     text
-}
-
-/// Writes the `-o` report.
-fn write_report(path: &Path, report: &str) -> Result<(), LoadError> {
-    std::fs::write(path, report).map_err(|error| LoadError {
-        name: path.display().to_string(),
-        text: None,
-        span: None,
-        message: format!("cannot write the report: {error}"),
-        help: Some("check that its directory exists and is writable".into()),
-    })
 }
 
 /// The findings as `concise` lines, for the job log beside a `-o` report.

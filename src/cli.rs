@@ -143,6 +143,11 @@ pub struct FixArgs {
     /// Read no config file (`--config KEY=VALUE` overrides still apply).
     #[arg(long)]
     pub no_config: bool,
+
+    /// The largest file read, in bytes, or with a K, M or G suffix
+    /// (binary units) [default: 10M].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
 }
 
 impl FixArgs {
@@ -154,6 +159,9 @@ impl FixArgs {
             stdin_filename: self.stdin_filename.as_deref(),
             config: &self.config,
             no_config: self.no_config,
+            max_file_size: self
+                .max_file_size
+                .unwrap_or(crate::gitlab::DEFAULT_MAX_FILE_SIZE),
         }
     }
 }
@@ -167,6 +175,9 @@ impl CheckArgs {
             stdin_filename: self.stdin_filename.as_deref(),
             config: &self.config,
             no_config: self.no_config,
+            max_file_size: self
+                .max_file_size
+                .unwrap_or(crate::gitlab::DEFAULT_MAX_FILE_SIZE),
         }
     }
 }
@@ -239,6 +250,31 @@ pub struct CheckArgs {
     /// How the fixes in `--output-format json` run BuildKit (as `fix --flavor`).
     #[arg(long, value_enum, value_name = "FLAVOR")]
     pub flavor: Option<crate::mapping::flavor::Flavor>,
+    /// The largest file read, in bytes, or with a K, M or G suffix
+    /// (binary units) [default: 10M].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
+}
+
+/// `4096`, `512K`, `10M`, `1G` (powers of 1024).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let (digits, unit) = match text.trim().char_indices().last() {
+        Some((at, c)) if c.is_ascii_alphabetic() => (&text.trim()[..at], c.to_ascii_uppercase()),
+        _ => (text.trim(), 'B'),
+    };
+    let shift = match unit {
+        'B' => 0,
+        'K' => 10,
+        'M' => 20,
+        'G' => 30,
+        _ => return Err(format!("unknown unit `{unit}`: use K, M or G")),
+    };
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size such as 10M"))?;
+    number
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("`{text}` is too large"))
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -21,6 +21,9 @@ use crate::span::Span;
 /// The file looked for at the project root.
 pub const FILE_NAME: &str = ".kaniko2buildkit.toml";
 
+/// The largest config file read: a few kilobytes is plenty.
+const MAX_CONFIG_SIZE: u64 = 1024 * 1024;
+
 pub use crate::mapping::flavor::Flavor;
 
 /// Per-rule settings: `[rules."kaniko/path"]`.
@@ -106,18 +109,30 @@ impl Config {
                 "drop one of them; `--config KEY = VALUE` lines work with `--no-config`",
             ));
         }
-        let path = match files.first() {
-            Some(file) => Some(PathBuf::from(file.as_str())),
-            None => Some(root.join(FILE_NAME)).filter(|path| !no_config && path.is_file()),
+        // A file named on the command line is the user's choice; the one at
+        // the root comes with the repository, and must stay inside it.
+        let (path, committed) = match files.first() {
+            Some(file) => (Some(PathBuf::from(file.as_str())), false),
+            None => (
+                Some(root.join(FILE_NAME))
+                    .filter(|path| !no_config && path.symlink_metadata().is_ok()),
+                true,
+            ),
         };
         let mut config = Config::default();
         if let Some(path) = &path {
-            let text = crate::gitlab::read_text(path).map_err(|message| LoadError {
+            let read = if committed {
+                crate::gitlab::read_inside(root, path, MAX_CONFIG_SIZE).map(|(_, text)| text)
+            } else {
+                crate::gitlab::read_text_limited(path, MAX_CONFIG_SIZE)
+            };
+            let text = read.map_err(|message| LoadError {
                 name: path.display().to_string(),
                 text: None,
                 span: None,
                 message,
-                help: None,
+                help: committed
+                    .then(|| "use --config FILE or --no-config to run without it".into()),
             })?;
             let name = crate::gitlab::display_name(root, path);
             config.merge(&Source { name, text: &text })?;

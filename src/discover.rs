@@ -40,6 +40,8 @@ pub struct Request<'a> {
     pub stdin_filename: Option<&'a str>,
     pub config: &'a [String],
     pub no_config: bool,
+    /// The largest file read (`--max-file-size`).
+    pub max_file_size: u64,
 }
 
 /// The pipelines a command works on.
@@ -109,7 +111,8 @@ pub fn load(request: &Request, config: &Config) -> Loaded {
         for file in found.ci {
             if !is_loaded(&held, &file) {
                 let root = project_root(request.root, &file);
-                let pipeline = Pipeline::load(&root, Input::Path(file));
+                let pipeline =
+                    Pipeline::load_limited(&root, Input::Path(file), request.max_file_size);
                 held.extend(pipeline.files.iter().filter_map(|f| f.path.clone()));
                 loaded.pipelines.push(pipeline);
             }
@@ -117,7 +120,12 @@ pub fn load(request: &Request, config: &Config) -> Loaded {
         for (file, mention) in found.mentions {
             if !is_loaded(&held, &file) {
                 let root = project_root(request.root, &file);
-                loaded.mentions.push(mention_pipeline(&root, file, mention));
+                loaded.mentions.push(mention_pipeline(
+                    &root,
+                    file,
+                    mention,
+                    request.max_file_size,
+                ));
             }
         }
     }
@@ -141,15 +149,32 @@ pub fn project_root(explicit: Option<&Path>, file: &Path) -> PathBuf {
     if let Some(root) = explicit {
         return canonical(root);
     }
-    let absolute = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
-    let start = match absolute.canonicalize() {
-        Ok(real) => real.parent().map_or(real.clone(), Path::to_path_buf),
-        Err(_) => canonical(absolute.parent().unwrap_or(&absolute)),
-    };
-    start
+    // The parents of the path as written, not of where a symlink at its end
+    // leads: a committed `.gitlab-ci.yml -> ../other/ci.yml` must not move
+    // the root out of the repository.
+    let absolute =
+        lexically_normal(&std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf()));
+    let start = absolute.parent().unwrap_or(&absolute).to_path_buf();
+    let found = start
         .ancestors()
         .find(|dir| dir.join(".git").exists())
-        .map_or_else(|| start.clone(), Path::to_path_buf)
+        .unwrap_or(&start);
+    canonical(found)
+}
+
+/// `path` with `.` dropped and `..` taken back, as a shell's `cd` reads it.
+fn lexically_normal(path: &Path) -> PathBuf {
+    let mut normal = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                normal.pop();
+            }
+            other => normal.push(other),
+        }
+    }
+    normal
 }
 
 /// The real path, or the nearest real ancestor joined with the rest.
@@ -184,13 +209,24 @@ fn read_stdin(request: &Request) -> Result<Pipeline, LoadError> {
         message,
         help: None,
     };
+    let limit = request.max_file_size;
     std::io::stdin()
+        .take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|err| failed(format!("cannot read standard input: {err}")))?;
+    if bytes.len() as u64 > limit {
+        return Err(failed(format!(
+            "standard input is more than {limit} bytes (`--max-file-size` raises the limit)"
+        )));
+    }
     let text = crate::gitlab::decode_text(bytes)
         .map_err(|problem| failed(format!("standard input {problem}")))?;
     let root = project_root(request.root, &stdin_path(request));
-    Ok(Pipeline::load(&root, Input::Stdin { text, name }))
+    Ok(Pipeline::load_limited(
+        &root,
+        Input::Stdin { text, name },
+        limit,
+    ))
 }
 
 /// What a path on the command line stands for.
@@ -338,8 +374,9 @@ enum Sniffed {
 /// Reads a YAML file found by a search to tell CI from other YAML. A file
 /// that is too large, unreadable or not YAML (a Helm template) is not CI.
 fn sniff(path: &Path) -> Sniffed {
-    let small = std::fs::metadata(path).is_ok_and(|m| m.len() <= MAX_CANDIDATE_BYTES);
-    let Some(text) = small.then(|| crate::gitlab::read_text(path).ok()).flatten() else {
+    // Only a regular file, read up to the limit: a FIFO or device in the
+    // repository must not hang or flood the search.
+    let Ok(text) = crate::gitlab::read_text_limited(path, MAX_CANDIDATE_BYTES) else {
         return Sniffed::Other;
     };
     let Ok(tree) = Tree::parse(&text) else {
@@ -384,8 +421,8 @@ fn kaniko_image_in(tree: &Tree, text: &str) -> Option<Mention> {
 /// A pipeline holding only the non-CI file, with its one info finding.
 /// Whatever the file calls `include` is not GitLab's: nothing it names is
 /// read or reported.
-fn mention_pipeline(root: &Path, file: PathBuf, mention: Mention) -> Pipeline {
-    let mut pipeline = Pipeline::load(root, Input::Path(file));
+fn mention_pipeline(root: &Path, file: PathBuf, mention: Mention, limit: u64) -> Pipeline {
+    let mut pipeline = Pipeline::load_limited(root, Input::Path(file), limit);
     pipeline.files.truncate(1);
     if let Some(entry) = pipeline.files.first_mut() {
         entry.includes.clear();

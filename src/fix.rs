@@ -2,8 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::check::{EXIT_CLEAN, EXIT_ERROR, EXIT_FOUND, Output};
 use crate::cli::{DiffFormat, FixArgs};
@@ -171,8 +170,13 @@ pub fn run_diff(args: &FixArgs, format: DiffFormat, out: &mut Output) -> u8 {
     if format == DiffFormat::Unified {
         print_findings(&outcomes, &renderer, out);
         if !out.quiet {
-            print_run_notes(&outcomes, out);
-            let _ = writeln!(out.stderr, "{}", summary(&outcomes, "Would migrate"));
+            print_run_notes(&outcomes, &|_| true, out);
+            let failures = errors.len() + refused(&outcomes);
+            let _ = writeln!(
+                out.stderr,
+                "{}",
+                summary(&outcomes, "Would migrate", &|_| true, failures)
+            );
         }
     }
     finish(
@@ -189,43 +193,32 @@ pub fn run_diff(args: &FixArgs, format: DiffFormat, out: &mut Output) -> u8 {
 }
 
 /// `fix`: writes the migrated files; exit 1 when Kaniko remains.
+///
+/// The files of one pipeline are written together: each new text is first
+/// written beside its file, and only when every one of them could be are
+/// they renamed into place, so that a template and the jobs that use it
+/// are not left half migrated.
 pub fn run_fix(args: &FixArgs, out: &mut Output) -> u8 {
     let (outcomes, errors) = migrate_all(args);
     let renderer = Renderer::new(out.colors.stderr);
     let mut write_errors = Vec::new();
+    let mut written = vec![false; outcomes.len()];
     let mut shared = SharedFiles::default();
-    for outcome in &outcomes {
+    for (index, outcome) in outcomes.iter().enumerate() {
         let Ok(migration) = &outcome.result else {
             continue;
         };
+        let mut rewrites = Vec::new();
         for rewrite in &migration.rewrites {
-            let file = &outcome.pipeline.files[rewrite.file];
-            match shared.first(file, &rewrite.text) {
-                Ok(true) => {}
-                Ok(false) => continue,
-                Err(error) => {
-                    write_errors.push(error);
-                    continue;
-                }
+            match shared.first(&outcome.pipeline.files[rewrite.file], &rewrite.text) {
+                Ok(true) => rewrites.push(rewrite),
+                Ok(false) => {}
+                Err(error) => write_errors.push(error),
             }
-            let written = match &file.path {
-                Some(path) => write_atomically(path, &file.text, &rewrite.text),
-                None => out
-                    .stdout
-                    .write_all(rewrite.text.as_bytes())
-                    .map_err(|e| e.to_string()),
-            };
-            if let Err(message) = written {
-                write_errors.push(LoadError {
-                    name: file.name.clone(),
-                    text: None,
-                    span: None,
-                    message,
-                    help: None,
-                });
-            } else if file.path.is_some() && !out.quiet {
-                let _ = writeln!(out.stderr, "Migrated {}", file.name);
-            }
+        }
+        match write_migration(&outcome.pipeline, &rewrites, out) {
+            Ok(()) => written[index] = true,
+            Err(errors) => write_errors.extend(errors),
         }
         // Standard input that needed no change is echoed unchanged.
         let unchanged_stdin = outcome.pipeline.files.first().filter(|f| f.path.is_none());
@@ -235,13 +228,18 @@ pub fn run_fix(args: &FixArgs, out: &mut Output) -> u8 {
     }
     print_findings(&outcomes, &renderer, out);
     if !out.quiet {
-        print_run_notes(&outcomes, out);
-        let _ = writeln!(out.stderr, "{}", summary(&outcomes, "Migrated"));
+        print_run_notes(&outcomes, &|index| written[index], out);
+        let failures = errors.len() + write_errors.len() + refused(&outcomes);
+        let _ = writeln!(
+            out.stderr,
+            "{}",
+            summary(&outcomes, "Migrated", &|index| written[index], failures)
+        );
     }
-    let remaining = outcomes.iter().any(|o| {
-        o.result
-            .as_ref()
-            .is_ok_and(|m| !m.remaining_jobs.is_empty())
+    let remaining = outcomes.iter().enumerate().any(|(index, o)| {
+        o.result.as_ref().is_ok_and(|m| {
+            !m.remaining_jobs.is_empty() || (!written[index] && !m.migrated_jobs.is_empty())
+        })
     });
     let mut errors = errors;
     errors.extend(write_errors);
@@ -292,6 +290,71 @@ impl<'a> SharedFiles<'a> {
     }
 }
 
+/// Writes the rewrites of one pipeline: all of them or, when one cannot be
+/// prepared, none.
+fn write_migration(
+    pipeline: &Pipeline,
+    rewrites: &[&crate::migrate::Rewrite],
+    out: &mut Output,
+) -> Result<(), Vec<LoadError>> {
+    let failed = |name: &str, message: String| LoadError {
+        name: name.to_string(),
+        text: None,
+        span: None,
+        message,
+        help: None,
+    };
+    let mut prepared = Vec::new();
+    let mut errors = Vec::new();
+    for rewrite in rewrites {
+        let file = &pipeline.files[rewrite.file];
+        match &file.path {
+            Some(path) => match crate::write::prepare(path, &file.text, &rewrite.text) {
+                Ok(ready) => prepared.push((file, ready)),
+                Err(message) => errors.push(failed(&file.name, message)),
+            },
+            None => {
+                if let Err(error) = out.stdout.write_all(rewrite.text.as_bytes()) {
+                    errors.push(failed(&file.name, error.to_string()));
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        if !prepared.is_empty() {
+            let names: Vec<&str> = prepared.iter().map(|(f, _)| f.name.as_str()).collect();
+            let _ = writeln!(
+                out.stderr,
+                "Not written either, to keep the pipeline consistent: {}",
+                names.join(", ")
+            );
+        }
+        return Err(errors);
+    }
+    for (file, ready) in prepared {
+        for warning in &ready.warnings {
+            let _ = writeln!(out.stderr, "warning: {warning}");
+        }
+        match ready.commit() {
+            Ok(()) if out.quiet => {}
+            Ok(()) => {
+                let _ = writeln!(out.stderr, "Migrated {}", file.name);
+            }
+            Err(message) => errors.push(failed(&file.name, message)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// Pipelines whose migration was refused (the verifier's safety net).
+fn refused(outcomes: &[Outcome]) -> usize {
+    outcomes.iter().filter(|o| o.result.is_err()).count()
+}
+
 fn finish(
     errors: Vec<LoadError>,
     outcomes: &[Outcome],
@@ -330,9 +393,9 @@ fn print_findings(outcomes: &[Outcome], renderer: &Renderer, out: &mut Output) {
 
 /// What holds for every migrated job, said once per run rather than once
 /// per job: what the runner must allow, and the media types pushed.
-fn run_notes(outcomes: &[Outcome]) -> Vec<String> {
+fn run_notes<'a>(outcomes: impl IntoIterator<Item = &'a Outcome>) -> Vec<String> {
     let migrated = outcomes
-        .iter()
+        .into_iter()
         .find(|o| o.result.as_ref().is_ok_and(|m| !m.migrated_jobs.is_empty()));
     let Some(outcome) = migrated else {
         return Vec::new();
@@ -353,44 +416,74 @@ fn run_notes(outcomes: &[Outcome]) -> Vec<String> {
     ]
 }
 
-fn print_run_notes(outcomes: &[Outcome], out: &mut Output) {
-    for note in run_notes(outcomes) {
+/// The run notes, when some pipeline was `applied` (written, for `fix`).
+fn print_run_notes(outcomes: &[Outcome], applied: &dyn Fn(usize) -> bool, out: &mut Output) {
+    let written = (0..outcomes.len())
+        .filter(|&index| applied(index))
+        .map(|index| &outcomes[index]);
+    for note in run_notes(written) {
         let _ = writeln!(out.stderr, "note: {note}");
     }
 }
 
-/// `Migrated 3 jobs in 2 files; 1 job left (see above).`
-fn summary(outcomes: &[Outcome], verb: &str) -> String {
-    let migrations: Vec<&Migration> = outcomes
-        .iter()
-        .filter_map(|o| o.result.as_ref().ok())
-        .collect();
-    let jobs: usize = migrations.iter().map(|m| m.migrated_jobs.len()).sum();
-    // A file two pipelines include is one file.
-    let files = outcomes
-        .iter()
-        .filter_map(|o| Some((o, o.result.as_ref().ok()?)))
-        .flat_map(|(o, m)| m.rewrites.iter().map(|r| &o.pipeline.files[r.file]))
-        .map(|file| (file.path.clone(), file.name.clone()))
-        .collect::<std::collections::BTreeSet<_>>()
-        .len();
-    let left: usize = migrations.iter().map(|m| m.remaining_jobs.len()).sum();
-    let kept: usize = outcomes.iter().map(|o| o.kept.len()).sum();
+/// `Migrated 3 Kaniko jobs in 2 files; 1 job left as it is (see the
+/// diagnostics).` Only pipelines whose files were `applied` count as
+/// migrated; `failures` (files that could not be read, verified or written)
+/// are named too, so that the line never claims a migration that did not
+/// happen, nor that there is no Kaniko where a file was not checked. A file
+/// two pipelines include is one file.
+fn summary(
+    outcomes: &[Outcome],
+    verb: &str,
+    applied: &dyn Fn(usize) -> bool,
+    failures: usize,
+) -> String {
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let (mut jobs, mut left) = (0, 0);
+    let mut files = std::collections::BTreeSet::new();
+    for (index, outcome) in outcomes.iter().enumerate() {
+        let Ok(migration) = &outcome.result else {
+            continue;
+        };
+        left += migration.remaining_jobs.len();
+        if applied(index) {
+            jobs += migration.migrated_jobs.len();
+            files.extend(migration.rewrites.iter().map(|r| {
+                let file = &outcome.pipeline.files[r.file];
+                (file.path.clone(), file.name.clone())
+            }));
+        } else {
+            left += migration.migrated_jobs.len();
+        }
+    }
+    let files = files.len();
+    let kept: usize = outcomes.iter().map(|o| o.kept.len()).sum();
+    if jobs == 0 && left == 0 && failures == 0 && kept > 0 {
+        return format!(
+            "Nothing to migrate; {} kept on Kaniko by ignore comments or the config.",
+            plural(kept, "job")
+        );
+    }
+    let failed = format!(
+        "{} could not be read, verified or written (see the errors)",
+        plural(failures, "file")
+    );
     if jobs == 0 && left == 0 {
-        return match kept {
-            0 => "No Kaniko found; nothing to migrate.".to_string(),
-            n => format!(
-                "Nothing to migrate; {} kept on Kaniko by ignore comments or the config.",
-                plural(n, "job")
-            ),
+        return if failures == 0 {
+            "No Kaniko found; nothing to migrate.".to_string()
+        } else {
+            format!("{verb} nothing: {failed}.")
         };
     }
-    let mut line = format!(
-        "{verb} {} in {}",
-        plural(jobs, "Kaniko job"),
-        plural(files, "file")
-    );
+    let mut line = if jobs == 0 && failures > 0 {
+        format!("{verb} nothing")
+    } else {
+        format!(
+            "{verb} {} in {}",
+            plural(jobs, "Kaniko job"),
+            plural(files, "file")
+        )
+    };
     if left > 0 {
         let _ = write!(
             line,
@@ -405,6 +498,9 @@ fn summary(outcomes: &[Outcome], verb: &str) -> String {
             "; {} kept on Kaniko by ignore comments or the config",
             plural(kept, "job")
         );
+    }
+    if failures > 0 {
+        let _ = write!(line, "; {failed}");
     }
     line.push('.');
     line
@@ -493,43 +589,4 @@ fn colorize(diff: &str, color: bool) -> String {
             format!("\x1b[{code}m{body}\x1b[0m{end}")
         })
         .collect()
-}
-
-/// Replaces the file only if it still holds what was read, through a
-/// temporary file in the same directory (so the rename is atomic), synced
-/// before the rename, with the original permissions. A symlink is followed:
-/// its target is rewritten, the link stays.
-pub fn write_atomically(path: &Path, expected: &str, text: &str) -> Result<(), String> {
-    let target = std::fs::canonicalize(path)
-        .map_err(|e| format!("cannot resolve {}: {e}", path.display()))?;
-    let current =
-        std::fs::read(&target).map_err(|e| format!("cannot read {}: {e}", target.display()))?;
-    if current != expected.as_bytes() {
-        return Err(format!(
-            "{} changed on disk while it was being migrated; nothing was written",
-            path.display()
-        ));
-    }
-    let permissions = std::fs::metadata(&target)
-        .map_err(|e| e.to_string())?
-        .permissions();
-    let dir = target.parent().unwrap_or(Path::new("."));
-    let mut temp = tempfile::Builder::new()
-        .prefix(".kaniko2buildkit-")
-        .tempfile_in(dir)
-        .map_err(|e| format!("cannot create a temporary file in {}: {e}", dir.display()))?;
-    temp.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
-    temp.as_file().sync_all().map_err(|e| e.to_string())?;
-    std::fs::set_permissions(temp.path(), permissions).map_err(|e| e.to_string())?;
-    // Test hook: a crash between the write and the rename must leave the
-    // original file whole (tests/robustness.rs kills the process here).
-    if std::env::var_os("KANIKO2BUILDKIT_FAILPOINT").is_some_and(|point| point == "before-rename") {
-        std::process::abort();
-    }
-    temp.persist(&target)
-        .map_err(|e| format!("cannot replace {}: {}", target.display(), e.error))?;
-    if let Ok(directory) = std::fs::File::open(dir) {
-        let _ = directory.sync_all();
-    }
-    Ok(())
 }

@@ -29,6 +29,7 @@ pub mod span;
 pub mod style;
 pub mod suggest;
 pub mod suppress;
+pub mod write;
 
 use std::process::ExitCode;
 

@@ -2,11 +2,20 @@
 
 /// The candidate nearest to `word`, when it is close enough to be a typo:
 /// at most two edits, or a quarter of the candidate's length.
+/// Candidates whose length alone rules them out are not compared, so a
+/// word of megabytes costs no more than counting its characters.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let length = word.chars().count();
     candidates
         .into_iter()
-        .map(|candidate| (edit_distance(word, candidate), candidate))
-        .filter(|&(distance, candidate)| distance <= 2.max(candidate.len() / 4))
+        .filter_map(|candidate| {
+            let limit = 2.max(candidate.len() / 4);
+            // The distance is at least the difference in length.
+            let longest = candidate.chars().count() + limit;
+            (length <= longest)
+                .then(|| (edit_distance(word, candidate), candidate))
+                .filter(|&(distance, _)| distance <= limit)
+        })
         .min()
         .map(|(_, candidate)| candidate)
 }

@@ -205,7 +205,7 @@ fn fix_keeps_the_file_mode_and_follows_symlinks() {
 fn fix_refuses_a_file_that_changed_since_it_was_read() {
     let dir = project(&[(".gitlab-ci.yml", "changed on disk\n")]);
     let path = dir.path().join(".gitlab-ci.yml");
-    let result = kaniko2buildkit::fix::write_atomically(&path, KANIKO, "new text");
+    let result = kaniko2buildkit::write::prepare(&path, KANIKO, "new text").map(|_| ());
     assert!(result.unwrap_err().contains("changed on disk"));
     assert_eq!(read(dir.path(), ".gitlab-ci.yml"), "changed on disk\n");
 }

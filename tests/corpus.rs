@@ -33,13 +33,32 @@ fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
 }
 
-/// The manifest entries, or `None` (after saying so) when there is no corpus.
-fn entries() -> Option<Vec<Entry>> {
+/// The corpus directory, or `None` (after saying so) when it is missing on
+/// a developer's machine. Under `CI=true` a missing corpus fails the test:
+/// CI has `../shared` beside its clone, and a test that passes by testing
+/// nothing would hide that it went missing.
+fn corpus() -> Option<PathBuf> {
     let dir = corpus_dir();
-    let Ok(manifest) = std::fs::read_to_string(dir.join("MANIFEST.tsv")) else {
-        eprintln!("corpus: skipped ({} not found)", dir.display());
-        return None;
-    };
+    if dir.join("MANIFEST.tsv").is_file() {
+        return Some(dir);
+    }
+    let ci = std::env::var("CI").is_ok_and(|value| value == "true");
+    assert!(
+        !ci,
+        "{} is missing, and CI=true: the corpus tests need ../shared beside the clone",
+        dir.display()
+    );
+    eprintln!(
+        "corpus: skipped ({} not found; with CI=true this fails)",
+        dir.display()
+    );
+    None
+}
+
+/// The manifest entries, or `None` when there is no corpus (see [`corpus`]).
+fn entries() -> Option<Vec<Entry>> {
+    let dir = corpus()?;
+    let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap();
     let entries: Vec<Entry> = manifest
         .lines()
         .skip(1)
@@ -226,18 +245,21 @@ fn corpus_yaml_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
 fn every_corpus_scalar_maps_back_to_its_source() {
     use kaniko2buildkit::gitlab::scalar::SourceMap;
     use kaniko2buildkit::gitlab::yaml::{NodeKind, Tree};
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    if !dir.exists() {
-        eprintln!("skipped: {} not found", dir.display());
+    let Some(dir) = corpus() else {
         return;
-    }
+    };
     let mut files = Vec::new();
     corpus_yaml_files(&dir, &mut files);
-    let (mut scalars, mut failures) = (0, Vec::new());
+    assert!(!files.is_empty(), "no YAML files in {}", dir.display());
+    let (mut scalars, mut failures, mut unparsed) = (0, Vec::new(), Vec::new());
     for path in &files {
         let text = std::fs::read_to_string(path).unwrap();
-        let Ok(tree) = Tree::parse(&text) else {
-            continue;
+        let tree = match Tree::parse(&text) {
+            Ok(tree) => tree,
+            Err(error) => {
+                unparsed.push(format!("{}: {}", path.display(), error.message));
+                continue;
+            }
         };
         for id in tree.node_ids() {
             let node = tree.node(id);
@@ -261,9 +283,13 @@ fn every_corpus_scalar_maps_back_to_its_source() {
         }
     }
     eprintln!(
-        "corpus: {scalars} scalars in {} files, {} without a source map",
+        "corpus: {scalars} scalars in {} files, {} without a source map, {} files that do not parse",
         files.len(),
-        failures.len()
+        failures.len(),
+        unparsed.len()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Every corpus file is valid YAML: one that stops parsing is a parser
+    // regression, not a file to pass over.
+    assert!(unparsed.is_empty(), "{}", unparsed.join("\n"));
 }

@@ -46,6 +46,9 @@ const MAX_EXTENDS_DEPTH: usize = 64;
 
 /// GitLab's nesting limit for `!reference`.
 const MAX_REFERENCE_DEPTH: usize = 10;
+/// Values one expansion may produce: references of references multiply
+/// (six levels of ten references each are a million script lines).
+const MAX_EXPANDED: usize = 200_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Section {
@@ -137,6 +140,10 @@ struct Resolver<'p> {
     extended: HashMap<String, Option<Value>>,
     /// How many `extends` levels are being resolved right now.
     extends_depth: usize,
+    /// Expanded `!reference`s by path and depth, with their sizes.
+    references: HashMap<(Vec<String>, usize), (Value, usize)>,
+    /// Values the current expansion may still produce.
+    expansion_budget: usize,
     findings: Vec<Finding>,
 }
 
@@ -169,6 +176,8 @@ impl<'p> Resolver<'p> {
             definitions,
             extended: HashMap::new(),
             extends_depth: 0,
+            references: HashMap::new(),
+            expansion_budget: MAX_EXPANDED,
             findings: Vec::new(),
         }
     }
@@ -278,26 +287,59 @@ impl<'p> Resolver<'p> {
         self.pipeline.files[at.file].tree.node(at.node).span
     }
 
-    /// Replaces every `!reference` inside `value`, up to GitLab's depth.
+    /// Replaces every `!reference` inside `value`, up to GitLab's depth,
+    /// producing at most [`MAX_EXPANDED`] values.
+    /// Only values that references bring in count: the value itself is
+    /// already bounded by its conversion.
     fn expand(&mut self, value: Value, job: &str, depth: usize) -> Value {
+        let saved = std::mem::replace(&mut self.expansion_budget, MAX_EXPANDED);
+        let value = self.expand_within(value, job, depth);
+        self.expansion_budget = saved;
+        value
+    }
+
+    /// A reference's target expanded with a budget of its own, and the number
+    /// of values it holds. A target that would exceed the bound is
+    /// [`Value::TooComplex`] as a whole, reported once rather than item by item.
+    fn expand_counted(&mut self, value: Value, job: &str, depth: usize) -> (Value, usize) {
+        let at = value.at();
+        let saved = std::mem::replace(&mut self.expansion_budget, MAX_EXPANDED);
+        let value = self.expand_within(value, job, depth);
+        let remaining = std::mem::replace(&mut self.expansion_budget, saved);
+        if remaining == 0 {
+            (Value::TooComplex(at), 1)
+        } else {
+            (value, MAX_EXPANDED - remaining)
+        }
+    }
+
+    fn expand_within(&mut self, value: Value, job: &str, depth: usize) -> Value {
+        if depth > 0 {
+            if self.expansion_budget == 0 {
+                return Value::TooComplex(value.at());
+            }
+            self.expansion_budget -= 1;
+        }
         match value {
-            Value::Reference(at, path) if depth < MAX_REFERENCE_DEPTH => match self.lookup(&path) {
-                Some(target) => self.expand(target, job, depth + 1),
-                None => {
+            Value::Reference(at, path) if depth < MAX_REFERENCE_DEPTH => {
+                let (target, size) = self.reference(at, path, job, depth);
+                if size > self.expansion_budget {
+                    self.expansion_budget = 0;
                     let finding = Finding::new(
-                        Rule::ReferenceNotFound,
+                        Rule::YamlDepth,
                         at.file,
                         self.span(at),
-                        format!("`!reference [{}]` names nothing", path.join(", ")),
+                        format!("`!reference` expands to more than {MAX_EXPANDED} values"),
                     )
-                    .label("not defined")
+                    .label("not expanded")
+                    .help("references of references multiply; GitLab would build the same list")
                     .jobs(vec![job.to_string()]);
-                    self.findings.push(
-                        self.soften(finding, "it may come from an include that is not followed"),
-                    );
-                    Value::Sequence(at, Vec::new())
+                    self.findings.push(finding);
+                    return Value::TooComplex(at);
                 }
-            },
+                self.expansion_budget -= size;
+                target
+            }
             Value::Reference(at, _) => {
                 let finding = Finding::new(
                     Rule::YamlDepth,
@@ -314,18 +356,47 @@ impl<'p> Resolver<'p> {
                 at,
                 items
                     .into_iter()
-                    .map(|item| self.expand(item, job, depth))
+                    .map(|item| self.expand_within(item, job, depth))
                     .collect(),
             ),
             Value::Mapping(at, entries) => Value::Mapping(
                 at,
                 entries
                     .into_iter()
-                    .map(|(key, value)| (key, self.expand(value, job, depth)))
+                    .map(|(key, value)| (key, self.expand_within(value, job, depth)))
                     .collect(),
             ),
             other => other,
         }
+    }
+
+    /// The expanded value a `!reference` at `depth` stands for, and how many
+    /// values it holds. Each (path, depth) is expanded once per pipeline:
+    /// ten references to a list of ten references cost twenty expansions,
+    /// not a hundred.
+    fn reference(&mut self, at: At, path: Vec<String>, job: &str, depth: usize) -> (Value, usize) {
+        let key = (path, depth);
+        if let Some((value, size)) = self.references.get(&key) {
+            return (value.clone(), *size);
+        }
+        let expanded = match self.lookup(&key.0) {
+            Some(target) => self.expand_counted(target, job, depth + 1),
+            None => {
+                let finding = Finding::new(
+                    Rule::ReferenceNotFound,
+                    at.file,
+                    self.span(at),
+                    format!("`!reference [{}]` names nothing", key.0.join(", ")),
+                )
+                .label("not defined")
+                .jobs(vec![job.to_string()]);
+                self.findings
+                    .push(self.soften(finding, "it may come from an include that is not followed"));
+                (Value::Sequence(at, Vec::new()), 0)
+            }
+        };
+        self.references.insert(key, expanded.clone());
+        expanded
     }
 
     /// The value at `[name, key, ...]`: a job's (with `extends`) or another

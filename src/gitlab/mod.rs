@@ -63,25 +63,41 @@ pub struct Pipeline {
     pub has_unfollowed_includes: bool,
     /// The project root the files were read from.
     pub root: PathBuf,
+    /// The largest file read, in bytes.
+    pub max_file_size: u64,
 }
 
 /// GitLab's limit on included files per pipeline.
 const MAX_INCLUDES: usize = 150;
 
+/// The largest file read by default (`--max-file-size`): five times GitLab's
+/// own default limit on one CI file (`max_yaml_size_bytes`, 2 MB), and
+/// small enough that every stage stays within a few seconds.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
+
 impl Pipeline {
-    /// Loads `input` and, recursively, the local files it includes.
+    /// Loads `input` and, recursively, the local files it includes, reading
+    /// files of at most [`DEFAULT_MAX_FILE_SIZE`] bytes.
     /// `root` is the project root (canonical).
     pub fn load(root: &Path, input: Input) -> Pipeline {
+        Pipeline::load_limited(root, input, DEFAULT_MAX_FILE_SIZE)
+    }
+
+    /// [`Pipeline::load`] with another limit on the size of each file. A
+    /// file whose real path is outside `root` (a symlink out of the
+    /// project) is an error, and is never opened.
+    pub fn load_limited(root: &Path, input: Input, max_file_size: u64) -> Pipeline {
         let mut pipeline = Pipeline {
             root: root.to_path_buf(),
+            max_file_size,
             ..Pipeline::default()
         };
         let (name, path, text) = match input {
             Input::Stdin { text, name } => (name, None, text),
             Input::Path(path) => {
                 let name = display_name(root, &path);
-                match read_text(&path) {
-                    Ok(text) => (name, path.canonicalize().ok(), text),
+                match read_inside(root, &path, max_file_size) {
+                    Ok((real, text)) => (name, Some(real), text),
                     Err(message) => {
                         pipeline.errors.push(LoadError {
                             name,
@@ -139,11 +155,10 @@ impl Pipeline {
             return None;
         }
         let file = self.files.len();
+        let lines = LineIndex::new(&text);
         for &(first, later) in tree.duplicate_keys() {
             let key = tree.scalar(&text, later).unwrap_or_default();
-            let line = LineIndex::new(&text)
-                .position(&text, tree.node(first).span.start())
-                .0;
+            let line = lines.line_of(tree.node(first).span.start()) + 1;
             let finding = Finding::new(
                 Rule::DuplicateKey,
                 file,
@@ -154,7 +169,6 @@ impl Pipeline {
             .help("YAML forbids duplicate keys; GitLab keeps the last one, and so does this tool. Remove the other");
             self.findings.push(finding);
         }
-        let lines = LineIndex::new(&text);
         self.files.push(SourceFile {
             name,
             path,
@@ -237,7 +251,7 @@ impl Pipeline {
                 return;
             }
             let name = display_name(root, &path);
-            let text = match read_text(&path) {
+            let text = match read_text_limited(&path, self.max_file_size) {
                 Ok(text) => text,
                 Err(message) => {
                     self.errors.push(LoadError {
@@ -334,6 +348,7 @@ impl Pipeline {
             files,
             has_unfollowed_includes: self.has_unfollowed_includes,
             root: self.root.clone(),
+            max_file_size: self.max_file_size,
             ..Pipeline::default()
         })
     }
@@ -368,10 +383,62 @@ impl SourceFile {
     }
 }
 
-/// Reads a file as UTF-8, with a message fit for users when it fails.
-pub fn read_text(path: &Path) -> Result<String, String> {
-    let bytes =
-        std::fs::read(path).map_err(|err| format!("cannot read `{}`: {err}", path.display()))?;
+/// Reads `path` when its real location is inside `root`, with that real
+/// path. A committed symlink to `/etc/passwd` or to another checkout is
+/// refused before it is opened: nothing of it is read or shown.
+pub fn read_inside(root: &Path, path: &Path, limit: u64) -> Result<(PathBuf, String), String> {
+    let real = path
+        .canonicalize()
+        .map_err(|err| format!("cannot read `{}`: {err}", path.display()))?;
+    if !real.starts_with(root) {
+        return Err(format!(
+            "`{}` leads outside the project root `{}`; it was not read",
+            path.display(),
+            root.display()
+        ));
+    }
+    read_text_limited(&real, limit).map(|text| (real, text))
+}
+
+/// Reads a regular file of at most `limit` bytes as UTF-8. Anything else
+/// (a FIFO, which would block, a device such as `/dev/zero`, which never
+/// ends, a directory) is refused before a byte is read.
+pub fn read_text_limited(path: &Path, limit: u64) -> Result<String, String> {
+    use std::io::Read;
+    let failed = |err: std::io::Error| format!("cannot read `{}`: {err}", path.display());
+    let not_regular = || {
+        format!(
+            "`{}` is not a regular file (a FIFO, device or directory); it was not read",
+            path.display()
+        )
+    };
+    // Checked before opening, because opening a FIFO blocks, and again on
+    // the open file, which is what is read.
+    if !std::fs::metadata(path).map_err(failed)?.is_file() {
+        return Err(not_regular());
+    }
+    let file = std::fs::File::open(path).map_err(failed)?;
+    let metadata = file.metadata().map_err(failed)?;
+    if !metadata.is_file() {
+        return Err(not_regular());
+    }
+    let too_big = |size: u64| {
+        format!(
+            "`{}` is {size} bytes, more than the limit of {limit}; it was not read \
+             (`--max-file-size` raises the limit)",
+            path.display()
+        )
+    };
+    if metadata.len() > limit {
+        return Err(too_big(metadata.len()));
+    }
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(failed)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_big(bytes.len() as u64));
+    }
     decode_text(bytes).map_err(|problem| format!("`{}` {problem}", path.display()))
 }
 

@@ -16,6 +16,9 @@ pub struct SourceMap {
     offsets: Vec<u32>,
     /// The source offset just past the value, for ranges that end at its end.
     end: u32,
+    /// The length of the source: the line break a clipped block scalar
+    /// ends with is not in the file when the file ends without one.
+    limit: u32,
 }
 
 impl SourceMap {
@@ -52,6 +55,7 @@ impl SourceMap {
         (out.text == decoded).then(|| SourceMap {
             offsets: out.offsets,
             end: span.end() as u32,
+            limit: text.len() as u32,
         })
     }
 
@@ -66,7 +70,8 @@ impl SourceMap {
 
     /// The source range of the decoded range `start..end`.
     pub fn span_of(&self, start: usize, end: usize) -> Span {
-        let source_start = self.offsets.get(start).map_or(self.end, |&o| o) as usize;
+        let limit = self.limit as usize;
+        let source_start = (self.offsets.get(start).map_or(self.end, |&o| o) as usize).min(limit);
         let source_end = if end == 0 || end <= start {
             source_start
         } else {
@@ -74,7 +79,7 @@ impl SourceMap {
                 .get(end - 1)
                 .map_or(self.end as usize, |&o| o as usize + 1)
         };
-        Span::new(source_start, source_end.max(source_start))
+        Span::new(source_start, source_end.clamp(source_start, limit))
     }
 }
 
@@ -372,6 +377,21 @@ mod tests {
         assert_eq!(got[3], ("f1 f2\nf3".into(), "f1\nf2\nf3".into()));
         assert_eq!(got[5].0, "k\n\n");
         assert_eq!(got[7].0, " sp\n");
+    }
+
+    /// Found by fuzzing: a `|` block at the end of a file without a final
+    /// line break maps its last word one byte past the end of the file.
+    #[test]
+    fn a_block_at_the_end_of_a_file_without_a_line_break_stays_inside_it() {
+        for text in ["a: |\n  x y", "a: |\r\n  x y", "a: >\n  x\n  y"] {
+            let tree = crate::gitlab::yaml::Tree::parse(text).unwrap();
+            let root = tree.root().unwrap();
+            let (_, value) = tree.pairs(root).next().unwrap();
+            let decoded = tree.scalar(text, value).unwrap();
+            let map = SourceMap::of_node(text, tree.node(value), decoded).unwrap();
+            let span = map.span_of(0, decoded.len());
+            assert_eq!(span.end(), text.len(), "{text:?}: {span:?}");
+        }
     }
 
     #[test]

@@ -232,6 +232,7 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
     let writes_auth = usage
         .paths()
         .any(|p| p.path.trim_end_matches('/') == "/kaniko/.docker/config.json");
+    let helper_in_config = names_credential_helper(pipeline, usage);
     for line in &usage.lines {
         for call in &line.invocations {
             if call.program == Program::Warmer {
@@ -272,7 +273,7 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
                     .into(),
             };
             collect_note(&mut work, line.file, &login_note, options);
-            for note in credential_helper_blockers(pipeline, usage, &translation, writes_auth) {
+            for note in credential_helper_blockers(helper_in_config, &translation, writes_auth) {
                 collect_note(
                     &mut work,
                     line.file,
@@ -471,14 +472,31 @@ fn hidden_build(pipeline: &Pipeline, job: &Job) -> Option<String> {
     })
 }
 
+/// Whether a line of the job that writes a Kaniko path names a credential
+/// helper in the config it writes. Each script scalar is looked at once,
+/// however many times `!reference` or anchors repeat it.
+fn names_credential_helper(pipeline: &Pipeline, usage: &Usage) -> bool {
+    let mut seen = BTreeSet::new();
+    usage.lines.iter().any(|line| {
+        if line.paths.is_empty() || !seen.insert(line.at) {
+            return false;
+        }
+        let file = &pipeline.files[line.at.file];
+        let text = file
+            .tree
+            .scalar(&file.text, line.at.node)
+            .unwrap_or_default();
+        text.contains("credHelpers") || text.contains("credsStore")
+    })
+}
+
 /// Registries whose credentials Kaniko found through the helpers bundled
 /// in its image (ECR, GCR and Artifact Registry, ACR), which the BuildKit
 /// image does not have: a destination there with no `config.json` written
 /// by the job, or a written `config.json` that names a helper, keeps the job
 /// as it is.
 fn credential_helper_blockers(
-    pipeline: &Pipeline,
-    usage: &Usage,
+    helper_in_config: bool,
     translation: &Translation,
     writes_auth: bool,
 ) -> Vec<FlagNote> {
@@ -487,14 +505,6 @@ fn credential_helper_blockers(
         span: Span::default(),
         message,
     };
-    let helper_in_config = usage.lines.iter().any(|line| {
-        let file = &pipeline.files[line.at.file];
-        let text = file
-            .tree
-            .scalar(&file.text, line.at.node)
-            .unwrap_or_default();
-        !line.paths.is_empty() && (text.contains("credHelpers") || text.contains("credsStore"))
-    });
     if helper_in_config {
         return vec![blocked(
             "the job's config.json names a credential helper (`credHelpers`/`credsStore`), which the BuildKit \

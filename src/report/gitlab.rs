@@ -7,14 +7,15 @@
 //! survive lines moving (no line numbers in it) and differ between any two
 //! findings of one report.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
 use super::{Checked, each, range, report_path};
 use crate::finding::Finding;
-use crate::gitlab::Pipeline;
+use crate::gitlab::{Pipeline, SourceFile};
 use crate::rules::{Rule, Severity};
+use crate::suppress::Block;
 
 #[derive(Serialize)]
 struct Issue {
@@ -97,27 +98,58 @@ fn end_line(pipeline: &Pipeline, finding: &Finding) -> usize {
 /// never its position. Equal inputs (the same flag twice in one job) are
 /// told apart by hashing again with the previous hash as salt, as ruff does;
 /// the order of findings is stable, so the salted values are too.
+///
+/// The salt chain of each input goes on from where its last finding left
+/// it, so n equal findings cost n hashes, not n²/2; and each file's
+/// top-level blocks are listed once, not once per finding.
 pub fn fingerprints(checked: &[Checked]) -> Vec<String> {
     let mut seen = HashSet::new();
+    let mut chain_ends: HashMap<u64, u64> = HashMap::new();
+    let mut blocks: HashMap<*const SourceFile, Vec<Block>> = HashMap::new();
     each(checked)
         .map(|(pipeline, finding)| {
             let file = &pipeline.files[finding.file];
-            let block = crate::suppress::block_at(file, finding.span.start()).unwrap_or_default();
-            let subject = finding
-                .span
-                .slice(&file.text)
+            let blocks = blocks
+                .entry(std::ptr::from_ref(file))
+                .or_insert_with(|| crate::suppress::blocks(file));
+            let line = file.lines.line_of(finding.span.start());
+            let block = block_holding(blocks, line);
+            // A span is checked, not trusted: a report must not panic.
+            let subject = file
+                .text
+                .get(finding.span.range())
+                .unwrap_or_default()
                 .split_whitespace()
                 .collect::<Vec<_>>()
                 .join(" ");
             let path = report_path(&file.name);
             let parts = [finding.rule.code(), path.as_str(), block, subject.as_str()];
-            let mut hash = hash_parts(&parts, None);
+            let first = hash_parts(&parts, None);
+            let mut hash = chain_ends
+                .get(&first)
+                .map_or(first, |&last| hash_parts(&parts, Some(last)));
             while !seen.insert(hash) {
                 hash = hash_parts(&parts, Some(hash));
             }
+            chain_ends.insert(first, hash);
             format!("{hash:016x}")
         })
         .collect()
+}
+
+/// The first of the blocks (in source order) that holds `line`: the first
+/// of those starting on the last start line at or before it.
+fn block_holding<'a>(blocks: &[Block<'a>], line: usize) -> &'a str {
+    let after = blocks.partition_point(|block| *block.lines.start() <= line);
+    let Some(last) = after.checked_sub(1) else {
+        return "";
+    };
+    let start = *blocks[last].lines.start();
+    let first = blocks.partition_point(|block| *block.lines.start() < start);
+    blocks[first..after]
+        .iter()
+        .find(|block| block.lines.contains(&line))
+        .map_or("", |block| block.name)
 }
 
 /// The hash of some strings, each length-prefixed so that `("ab", "c")` and

@@ -2,6 +2,7 @@
 //! versioned JSON, and the formats CI systems read (GitLab Code Quality,
 //! SARIF, JUnit, GitHub workflow commands). All read the same [`Finding`]s.
 
+mod excerpt;
 mod github;
 mod gitlab;
 mod json;
@@ -11,15 +12,13 @@ mod sarif;
 
 use std::fmt::Write as _;
 
-use miette::{
-    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, SourceCode,
-    SpanContents,
-};
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceCode};
 
 use crate::finding::Finding;
-use crate::gitlab::{LoadError, Pipeline};
+use crate::gitlab::{LoadError, Pipeline, SourceFile};
 use crate::rules::Severity;
-use crate::span::LineIndex;
+use crate::span::{LineIndex, Span};
+use excerpt::Excerpt;
 
 pub use github::render_github;
 pub use gitlab::{fingerprints, render_gitlab};
@@ -75,71 +74,30 @@ pub struct Position {
     pub column: usize,
 }
 
-/// A file as miette sees it: named, and read through its line index.
-///
-/// miette's own `read_span` on a string scans from the start of the file and
-/// counts columns in bytes. Here it only sees a window of the lines around
-/// the span, and columns are counted in characters, as everywhere else.
-struct NamedText<'a> {
-    name: &'a str,
-    text: &'a str,
-    lines: &'a LineIndex,
-}
+/// Secondary labels shown per diagnostic; the others are counted in its help.
+const MAX_LABELS: usize = 12;
+/// Characters of a message, label or help shown; a longer one is cut.
+const MAX_TEXT: usize = 1_000;
 
-impl SourceCode for NamedText<'_> {
-    fn read_span<'a>(
-        &'a self,
-        span: &miette::SourceSpan,
-        before: usize,
-        after: usize,
-    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let start = span.offset().min(self.text.len());
-        let end = (start + span.len()).min(self.text.len());
-        let first_line = self.lines.line_of(start).saturating_sub(before);
-        let last_line = self.lines.line_of(end.saturating_sub(1).max(start)) + after + 1;
-        let window_start = self.lines.line_start(first_line, self.text);
-        let window_end = self
-            .lines
-            .line_start(last_line.min(self.lines.line_count()), self.text);
-        let window = &self.text[window_start..window_end.max(end)];
-        let local = miette::SourceSpan::from((start - window_start, end - start));
-        let contents = window.read_span(&local, before, after)?;
-        let data_start = window_start + contents.span().offset();
-        let line = first_line + contents.line();
-        let column = if contents.column() == 0 {
-            0
-        } else {
-            let line_start = self
-                .lines
-                .line_start(self.lines.line_of(data_start), self.text);
-            self.text[line_start..data_start].chars().count()
-        };
-        Ok(Box::new(miette::MietteSpanContents::new_named(
-            self.name.to_string(),
-            contents.data(),
-            (data_start, contents.span().len()).into(),
-            line,
-            column,
-            first_line + contents.line_count(),
-        )))
-    }
-}
-
-/// A finding seen through miette's `Diagnostic` trait.
+/// A finding seen through miette's `Diagnostic` trait, over an excerpt of
+/// its file.
 struct FindingDiagnostic<'a> {
     finding: &'a Finding,
-    source: NamedText<'a>,
+    message: String,
+    help: Option<String>,
+    source: Excerpt,
+    labels: Vec<LabeledSpan>,
 }
 
 impl std::fmt::Debug for FindingDiagnostic<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.finding.message)
+        f.write_str(&self.message)
     }
 }
 
 impl std::fmt::Display for FindingDiagnostic<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.finding.message)
+        f.write_str(&self.message)
     }
 }
 
@@ -159,8 +117,7 @@ impl Diagnostic for FindingDiagnostic<'_> {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        self.finding
-            .help
+        self.help
             .as_ref()
             .map(|help| Box::new(help) as Box<dyn std::fmt::Display>)
     }
@@ -170,38 +127,84 @@ impl Diagnostic for FindingDiagnostic<'_> {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let finding = self.finding;
-        let primary = LabeledSpan::new_primary_with_span(
-            non_empty(&finding.label),
-            finding.focus.unwrap_or(finding.span),
-        );
-        let secondary = finding
-            .labels
-            .iter()
-            .map(|label| LabeledSpan::new_with_span(non_empty(&label.text), label.span));
-        Some(Box::new(std::iter::once(primary).chain(secondary)))
+        Some(Box::new(self.labels.iter().cloned()))
     }
 }
 
-fn non_empty(text: &str) -> Option<String> {
-    (!text.is_empty()).then(|| text.to_string())
+impl<'a> FindingDiagnostic<'a> {
+    /// The finding over an excerpt of `file`: the primary label and at most
+    /// [`MAX_LABELS`] others, every text cut to [`MAX_TEXT`] characters.
+    fn new(file: &SourceFile, finding: &'a Finding) -> FindingDiagnostic<'a> {
+        let shown = finding.labels.len().min(MAX_LABELS);
+        let texts: Vec<&str> = std::iter::once(finding.label.as_str())
+            .chain(finding.labels[..shown].iter().map(|l| l.text.as_str()))
+            .collect();
+        let spans: Vec<Span> = std::iter::once(finding.focus.unwrap_or(finding.span))
+            .chain(finding.labels[..shown].iter().map(|l| l.span))
+            .collect();
+        let (source, spans) = Excerpt::new(&file.name, &file.text, &file.lines, &spans);
+        let labels = texts
+            .iter()
+            .zip(spans)
+            .enumerate()
+            .map(|(index, (text, span))| {
+                let text = (!text.is_empty()).then(|| bounded(text));
+                if index == 0 {
+                    LabeledSpan::new_primary_with_span(text, span)
+                } else {
+                    LabeledSpan::new_with_span(text, span)
+                }
+            })
+            .collect();
+        let hidden = finding.labels.len() - shown;
+        let more = (hidden > 0).then(|| {
+            format!("{hidden} more places are not shown here; `--output-format json` lists them")
+        });
+        let help = match (finding.help.as_deref().map(bounded), more) {
+            (Some(help), Some(more)) => Some(format!("{help}\n{more}")),
+            (help, more) => help.or(more),
+        };
+        FindingDiagnostic {
+            finding,
+            message: bounded(&finding.message),
+            help,
+            source,
+            labels,
+        }
+    }
+}
+
+/// `text`, cut to [`MAX_TEXT`] characters: a message may quote a value of
+/// any length from the file.
+fn bounded(text: &str) -> String {
+    match text.char_indices().nth(MAX_TEXT) {
+        None => text.to_string(),
+        Some((cut, _)) => format!(
+            "{}… ({} more bytes not shown)",
+            &text[..cut],
+            text.len() - cut
+        ),
+    }
 }
 
 /// An unreadable or unparsable file, as a miette diagnostic.
 struct LoadDiagnostic<'a> {
     error: &'a LoadError,
-    source: Option<NamedText<'a>>,
+    message: String,
+    help: Option<String>,
+    /// The excerpt and the error's place in it, when it has one.
+    source: Option<(Excerpt, Span)>,
 }
 
 impl std::fmt::Debug for LoadDiagnostic<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.error.message)
+        f.write_str(&self.message)
     }
 }
 
 impl std::fmt::Display for LoadDiagnostic<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.error.name, self.error.message)
+        write!(f, "{}: {}", bounded(&self.error.name), self.message)
     }
 }
 
@@ -213,21 +216,39 @@ impl Diagnostic for LoadDiagnostic<'_> {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        self.error
-            .help
+        self.help
             .as_ref()
             .map(|help| Box::new(help) as Box<dyn std::fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.source.as_ref().map(|s| s as &dyn SourceCode)
+        self.source.as_ref().map(|(s, _)| s as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let span = self.error.span?;
+        let (_, span) = self.source.as_ref()?;
         Some(Box::new(std::iter::once(
-            LabeledSpan::new_primary_with_span(Some("here".into()), span),
+            LabeledSpan::new_primary_with_span(Some("here".into()), *span),
         )))
+    }
+}
+
+impl<'a> LoadDiagnostic<'a> {
+    fn new(error: &'a LoadError) -> LoadDiagnostic<'a> {
+        let source = match (&error.text, error.span) {
+            (Some(text), Some(span)) => {
+                let lines = LineIndex::new(text);
+                let (excerpt, spans) = Excerpt::new(&error.name, text, &lines, &[span]);
+                Some((excerpt, spans[0]))
+            }
+            _ => None,
+        };
+        LoadDiagnostic {
+            error,
+            message: bounded(&error.message),
+            help: error.help.as_deref().map(bounded),
+            source,
+        }
     }
 }
 
@@ -246,32 +267,18 @@ impl Renderer {
         Renderer {
             handler: GraphicalReportHandler::new_themed(theme)
                 .with_links(false)
-                .with_width(110),
+                .with_width(110)
+                .with_context_lines(excerpt::CONTEXT_LINES),
         }
     }
 
     pub fn finding(&self, pipeline: &Pipeline, finding: &Finding) -> String {
         let file = &pipeline.files[finding.file];
-        let source = NamedText {
-            name: &file.name,
-            text: &file.text,
-            lines: &file.lines,
-        };
-        self.render(&FindingDiagnostic { finding, source })
+        self.render(&FindingDiagnostic::new(file, finding))
     }
 
     pub fn load_error(&self, error: &LoadError) -> String {
-        let lines = error
-            .text
-            .as_deref()
-            .map(LineIndex::new)
-            .unwrap_or_default();
-        let source = error.text.as_deref().map(|text| NamedText {
-            name: &error.name,
-            text,
-            lines: &lines,
-        });
-        self.render(&LoadDiagnostic { error, source })
+        self.render(&LoadDiagnostic::new(error))
     }
 
     fn render(&self, diagnostic: &dyn Diagnostic) -> String {
@@ -322,7 +329,7 @@ pub fn concise(pipeline: &Pipeline, finding: &Finding) -> String {
         at.column,
         finding.severity.as_str(),
         finding.rule.code(),
-        finding.message
+        bounded(&finding.message)
     )
 }
 

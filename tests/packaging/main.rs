@@ -193,6 +193,7 @@ fn host_triple() -> String {
 /// would be turned away for nothing); the `msrv` job tests on it.
 #[test]
 fn rust_version_is_the_floor_of_the_locked_dependencies() {
+    const OWN_CODE: (u32, u32) = (1, 89);
     let out = Process::new(env!("CARGO"))
         .args(["metadata", "--locked", "--offline", "--format-version", "1"])
         .args(["--filter-platform", &host_triple()])
@@ -223,6 +224,12 @@ fn rust_version_is_the_floor_of_the_locked_dependencies() {
         (floor, by)
     } else {
         (EDITION_2024, "edition 2024".into())
+    };
+    // The crate's own code: `File::lock` (src/write.rs) is stable since 1.89.
+    let (floor, by) = if floor > OWN_CODE {
+        (floor, by)
+    } else {
+        (OWN_CODE, "`File::lock` in src/write.rs".into())
     };
     assert_eq!(
         rust_version(),
