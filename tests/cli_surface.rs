@@ -10,6 +10,10 @@ use kaniko2buildkit::mapping::flavor::Flavor;
 use regex::Regex;
 use serde_json::Value;
 
+#[path = "common/cli.rs"]
+mod cli;
+use cli::{Run, project, run};
+
 const KANIKO_JOB: &str = "\
 build:
   image: gcr.io/kaniko-project/executor:debug
@@ -18,22 +22,6 @@ build:
 ";
 
 const CLEAN_JOB: &str = "test:\n  image: python:3.12\n  script:\n    - pytest\n";
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit code {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -48,28 +36,8 @@ fn k2b(dir: &Path) -> Command {
     cmd
 }
 
-fn run(cmd: &mut Command) -> Run {
-    let output = cmd.output().unwrap();
-    Run {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
 fn run_in(dir: &Path, args: &[&str]) -> Run {
     run(k2b(dir).args(args))
-}
-
-fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join(".git")).unwrap();
-    for (name, text) in files {
-        let path = dir.path().join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-    dir
 }
 
 fn read(path: &str) -> String {

@@ -7,6 +7,10 @@ use std::path::Path;
 
 use assert_cmd::Command;
 
+#[path = "common/cli.rs"]
+mod cli;
+use cli::Run;
+
 const TEMPLATE_WITH_UNSAFE_FLAG: &str = "\
 .kaniko:
   image: gcr.io/kaniko-project/executor:debug
@@ -23,22 +27,6 @@ d:
 e:
   extends: .kaniko
 ";
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit code {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
 
 fn run_in(dir: &Path, args: &[&str]) -> Run {
     let output = Command::cargo_bin("kaniko2buildkit")

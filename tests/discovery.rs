@@ -7,6 +7,10 @@ use std::path::Path;
 
 use assert_cmd::Command;
 
+#[path = "common/cli.rs"]
+mod cli;
+use cli::{Run, project, run};
+
 const KANIKO_TEMPLATE: &str = "\
 .kaniko:
   image: gcr.io/kaniko-project/executor:debug
@@ -28,22 +32,6 @@ build:
     - /kaniko/executor --context . --destination registry.example.com/app:1
 ";
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit code {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
 fn k2b(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("kaniko2buildkit").unwrap();
     cmd.current_dir(dir)
@@ -55,27 +43,6 @@ fn k2b(dir: &Path) -> Command {
 
 fn run_in(dir: &Path, args: &[&str]) -> Run {
     run(k2b(dir).args(args))
-}
-
-fn run(cmd: &mut Command) -> Run {
-    let output = cmd.output().unwrap();
-    Run {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-/// A project root (with `.git`) holding `files`.
-fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join(".git")).unwrap();
-    for (name, text) in files {
-        let path = dir.path().join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-    dir
 }
 
 /// `check --color never --output-format concise ARGS` in `dir`.

@@ -7,6 +7,10 @@ use std::path::Path;
 use assert_cmd::Command;
 use serde_json::Value;
 
+#[path = "common/cli.rs"]
+mod cli;
+use cli::{Run, project, run};
+
 const KANIKO_JOB: &str = "\
 build:
   image: gcr.io/kaniko-project/executor:debug
@@ -15,22 +19,6 @@ build:
 ";
 
 const INVALID: &str = "build:\n  script: [unclosed\n";
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit code {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
 
 fn k2b(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("kaniko2buildkit").unwrap();
@@ -43,28 +31,8 @@ fn k2b(dir: &Path) -> Command {
     cmd
 }
 
-fn run(cmd: &mut Command) -> Run {
-    let output = cmd.output().unwrap();
-    Run {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
 fn run_in(dir: &Path, args: &[&str]) -> Run {
     run(k2b(dir).args(args))
-}
-
-fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join(".git")).unwrap();
-    for (name, text) in files {
-        let path = dir.path().join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-    dir
 }
 
 fn has_escape(text: &str) -> bool {

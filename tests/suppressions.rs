@@ -7,6 +7,10 @@ use std::path::Path;
 
 use assert_cmd::Command;
 
+#[path = "common/cli.rs"]
+mod cli;
+use cli::{Run, project};
+
 /// The README's own example: a job kept on Kaniko on purpose, next to one
 /// that migrates.
 const KEPT_AND_MIGRATED: &str = "\
@@ -28,22 +32,6 @@ build:
     - /kaniko/executor --context . --destination registry.example.com/app:1
 ";
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit code {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
 fn run_in(dir: &Path, args: &[&str]) -> Run {
     let output = Command::cargo_bin("kaniko2buildkit")
         .unwrap()
@@ -60,17 +48,6 @@ fn run_in(dir: &Path, args: &[&str]) -> Run {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
-}
-
-fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join(".git")).unwrap();
-    for (name, text) in files {
-        let path = dir.path().join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-    dir
 }
 
 fn read(dir: &Path, name: &str) -> String {
