@@ -24,7 +24,12 @@ pub struct Analysis {
 }
 
 pub fn analyse(pipeline: &Pipeline, config: &Config) -> Analysis {
-    let resolved = jobs::resolve(pipeline);
+    analyse_resolved(pipeline, jobs::resolve(pipeline), config)
+}
+
+/// [`analyse`] with the jobs already resolved (`check` resolves them once
+/// and follows their scripts before analysing).
+pub fn analyse_resolved(pipeline: &Pipeline, resolved: jobs::Jobs, config: &Config) -> Analysis {
     let mut findings = pipeline.findings.clone();
     findings.extend(resolved.findings);
     let mut sites = CallSites::default();

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 
-use crate::analysis::{Analysis, analyse};
+use crate::analysis::{Analysis, analyse_resolved};
 use crate::cli::{CheckArgs, OutputFormat};
 use crate::config::Config;
 use crate::discover::{self, load_config};
@@ -129,8 +129,9 @@ fn analyse_all(
     };
     let mut analyses: Vec<(Pipeline, Analysis)> = Vec::new();
     for mut pipeline in loaded.pipelines {
-        let in_scripts = crate::scripts::follow(&mut pipeline);
-        let mut analysis = analyse(&pipeline, config);
+        let resolved = crate::gitlab::jobs::resolve(&pipeline);
+        let in_scripts = crate::scripts::follow(&mut pipeline, &resolved.jobs);
+        let mut analysis = analyse_resolved(&pipeline, resolved, config);
         analysis.findings.extend(in_scripts);
         let kept_jobs = suppress::kept_jobs(&pipeline, config, &analysis.findings);
         analysis.findings = filter(&pipeline, std::mem::take(&mut analysis.findings));

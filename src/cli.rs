@@ -150,37 +150,29 @@ pub struct FixArgs {
     pub max_file_size: Option<u64>,
 }
 
-impl FixArgs {
-    /// The files and project this command works on.
-    pub fn request(&self) -> crate::discover::Request<'_> {
-        crate::discover::Request {
-            paths: &self.paths,
-            root: self.root.as_deref(),
-            stdin_filename: self.stdin_filename.as_deref(),
-            config: &self.config,
-            no_config: self.no_config,
-            max_file_size: self
-                .max_file_size
-                .unwrap_or(crate::gitlab::DEFAULT_MAX_FILE_SIZE),
+/// The options `check`, `diff`, `fix` and `audit` share, as one request.
+macro_rules! request {
+    ($args:ty) => {
+        impl $args {
+            /// The files and project this command works on.
+            pub fn request(&self) -> crate::discover::Request<'_> {
+                crate::discover::Request {
+                    paths: &self.paths,
+                    root: self.root.as_deref(),
+                    stdin_filename: self.stdin_filename.as_deref(),
+                    config: &self.config,
+                    no_config: self.no_config,
+                    max_file_size: self
+                        .max_file_size
+                        .unwrap_or(crate::gitlab::DEFAULT_MAX_FILE_SIZE),
+                }
+            }
         }
-    }
+    };
 }
 
-impl CheckArgs {
-    /// The files and project this command works on.
-    pub fn request(&self) -> crate::discover::Request<'_> {
-        crate::discover::Request {
-            paths: &self.paths,
-            root: self.root.as_deref(),
-            stdin_filename: self.stdin_filename.as_deref(),
-            config: &self.config,
-            no_config: self.no_config,
-            max_file_size: self
-                .max_file_size
-                .unwrap_or(crate::gitlab::DEFAULT_MAX_FILE_SIZE),
-        }
-    }
-}
+request!(FixArgs);
+request!(CheckArgs);
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {

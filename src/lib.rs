@@ -20,7 +20,6 @@ pub mod kaniko;
 pub mod manual;
 pub mod mapping;
 pub mod migrate;
-pub mod project_file;
 pub mod report;
 pub mod rewrite;
 pub mod rules;

@@ -3,14 +3,16 @@
 //! show, so `check` reads them and reports each executor call at its place
 //! in the script, for the lint gate.
 //!
-//! A script is read as an include is: only a regular file whose real path
-//! stays inside the project root, and at most [`SCRIPT_LIMIT`] bytes.
+//! A script is read as an include is (`gitlab::read_inside`): only a
+//! regular file whose real path stays inside the project root, and at most
+//! [`SCRIPT_LIMIT`] bytes.
 
 use std::collections::BTreeMap;
 
 use crate::finding::Finding;
+use crate::gitlab::jobs::Job;
 use crate::gitlab::yaml::Tree;
-use crate::gitlab::{Pipeline, SourceFile, jobs};
+use crate::gitlab::{Pipeline, SourceFile};
 use crate::kaniko::{self, shell};
 use crate::rules::Rule;
 use crate::span::{LineIndex, Span};
@@ -18,11 +20,11 @@ use crate::span::{LineIndex, Span};
 /// The largest script read.
 pub const SCRIPT_LIMIT: u64 = 1 << 20;
 
-/// Reads the scripts the pipeline's jobs run, adds those that call the
+/// Reads the scripts the pipeline's `jobs` run, adds those that call the
 /// executor to the pipeline's files, and returns a finding per call.
-pub fn follow(pipeline: &mut Pipeline) -> Vec<Finding> {
+pub fn follow(pipeline: &mut Pipeline, jobs: &[Job]) -> Vec<Finding> {
     let mut runners: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for job in jobs::resolve(pipeline).jobs.iter().filter(|j| !j.hidden) {
+    for job in jobs.iter().filter(|j| !j.hidden) {
         for line in &job.scripts {
             let file = &pipeline.files[line.at.file];
             let Some(text) = file.tree.scalar(&file.text, line.at.node) else {
@@ -41,8 +43,7 @@ pub fn follow(pipeline: &mut Pipeline) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (path, jobs) in runners {
         let full = pipeline.root.join(&path);
-        let Some(text) = crate::project_file::read_contained(&pipeline.root, &full, SCRIPT_LIMIT)
-        else {
+        let Ok((_, text)) = crate::gitlab::read_inside(&pipeline.root, &full, SCRIPT_LIMIT) else {
             continue;
         };
         let calls = kaniko::executor_calls(&text);

@@ -327,7 +327,10 @@ pub fn translate(call: &Invocation, workspace: &Workspace) -> Translation {
             _ => out.notes.push(problem_note(problem)),
         }
     }
-    collected.dockerfile_labels = dockerfile_labels(call, workspace);
+    // Reading the Dockerfile is I/O on every call: only a `--label` needs it.
+    if call.flags.iter().any(|f| canonical(f.spec).name == "label") {
+        collected.dockerfile_labels = dockerfile_labels(call, workspace);
+    }
     apply_settings(call, workspace, &mut collected, &mut out);
     for (index, flag) in call.flags.iter().enumerate() {
         if overridden(&call.flags, index) {
@@ -570,7 +573,8 @@ fn dockerfile_labels(call: &Invocation, workspace: &Workspace) -> Option<Vec<Str
             .join(dockerfile),
     ];
     let path = candidates.iter().find(|p| p.is_file())?;
-    let text = crate::project_file::read_contained(root, path, 1 << 20)?;
+    let root = root.canonicalize().ok()?;
+    let (_, text) = crate::gitlab::read_inside(&root, path, 1 << 20).ok()?;
     Some(label_keys(&text))
 }
 
