@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::finding::Finding;
-use crate::gitlab::yaml::Tree;
+use crate::yaml::Tree;
 use crate::gitlab::{Input, LoadError, Pipeline, display_name};
 use crate::rules::Rule;
 

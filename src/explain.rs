@@ -7,7 +7,7 @@
 //! this version of the tool does, and it follows every change to a mapping.
 
 use crate::check::{EXIT_CLEAN, EXIT_ERROR, Output};
-use crate::gitlab::yaml::{NodeId, Tree};
+use crate::yaml::{NodeId, Tree};
 use crate::gitlab::{Input, Pipeline};
 use crate::kaniko::invocation::Program;
 use crate::mapping::table::{self, FlagSpec, Origin};

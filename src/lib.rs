@@ -1,6 +1,6 @@
 //! kaniko2buildkit: find Kaniko in GitLab CI files and migrate it to BuildKit.
 //!
-//! Data flows one way: load ([`gitlab::Pipeline`]) → parse ([`gitlab::yaml`])
+//! Data flows one way: load ([`gitlab::Pipeline`]) → parse ([`yaml`])
 //! → resolve jobs ([`gitlab::jobs`]) → detect ([`kaniko`]) → findings
 //! ([`analysis`]) → render ([`report`]). `main.rs` only parses arguments and
 //! calls [`run`].
@@ -29,6 +29,7 @@ pub mod style;
 pub mod suggest;
 pub mod suppress;
 pub mod write;
+pub mod yaml;
 
 use std::process::ExitCode;
 

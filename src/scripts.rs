@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use crate::finding::Finding;
 use crate::gitlab::jobs::Job;
-use crate::gitlab::yaml::Tree;
+use crate::yaml::Tree;
 use crate::gitlab::{Pipeline, SourceFile};
 use crate::kaniko::{self, shell};
 use crate::rules::Rule;

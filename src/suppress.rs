@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::ops::RangeInclusive;
 
 use crate::finding::Finding;
-use crate::gitlab::yaml::NodeKind;
+use crate::yaml::NodeKind;
 use crate::gitlab::{FileId, Pipeline, SourceFile};
 use crate::rules::Rule;
 use crate::span::Span;

@@ -243,8 +243,8 @@ fn corpus_yaml_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
 /// a strong check that node ends are derived right on real-world files.
 #[test]
 fn every_corpus_scalar_maps_back_to_its_source() {
-    use kaniko2buildkit::gitlab::scalar::SourceMap;
-    use kaniko2buildkit::gitlab::yaml::{NodeKind, Tree};
+    use kaniko2buildkit::yaml::scalar::SourceMap;
+    use kaniko2buildkit::yaml::{NodeKind, Tree};
     let Some(dir) = corpus() else {
         return;
     };

@@ -6,7 +6,7 @@
 
 use kaniko2buildkit::analysis::analyse;
 use kaniko2buildkit::config::Config;
-use kaniko2buildkit::gitlab::yaml::Tree;
+use kaniko2buildkit::yaml::Tree;
 use kaniko2buildkit::gitlab::{Input, Pipeline, decode_text};
 use kaniko2buildkit::migrate::{self, Options};
 use kaniko2buildkit::report::{self, Checked, Renderer};

@@ -9,7 +9,7 @@ use std::path::{Component, Path, PathBuf};
 
 use regex::Regex;
 
-use super::yaml::{NodeId, Tree};
+use crate::yaml::{NodeId, Tree};
 use crate::span::Span;
 
 /// What an include entry points at.

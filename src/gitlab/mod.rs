@@ -7,16 +7,14 @@
 
 pub mod include;
 pub mod jobs;
-pub mod scalar;
 pub mod value;
-pub mod yaml;
 
 use std::path::{Path, PathBuf};
 
 use crate::finding::Finding;
 use crate::rules::{Rule, Severity};
 use crate::span::{LineIndex, Span};
-use yaml::Tree;
+use crate::yaml::Tree;
 
 /// Index of a file inside a [`Pipeline`].
 pub type FileId = usize;

@@ -4,7 +4,7 @@
 //! `extends` and `!reference` are applied, but every leaf still names its
 //! source node ([`At`]), so a finding or an edit lands where the text is.
 
-use super::yaml::{NodeId, NodeKind, Tree};
+use crate::yaml::{NodeId, NodeKind, Tree};
 use super::{FileId, Pipeline};
 
 /// A node in one file of a pipeline.

@@ -7,7 +7,7 @@ pub mod shell;
 
 use crate::config::Config;
 use crate::gitlab::jobs::{Job, ScriptLine};
-use crate::gitlab::scalar::SourceMap;
+use crate::yaml::scalar::SourceMap;
 use crate::gitlab::value::At;
 use crate::gitlab::{FileId, Pipeline};
 use crate::span::Span;

@@ -10,7 +10,7 @@
 use std::ops::Range;
 
 use crate::gitlab::jobs::Job;
-use crate::gitlab::scalar::SourceMap;
+use crate::yaml::scalar::SourceMap;
 use crate::gitlab::value::At;
 use crate::gitlab::{FileId, Pipeline};
 use crate::kaniko::invocation::{self, Invocation, Problem, Program};

@@ -11,9 +11,9 @@ use super::text::{
 use super::{BUILDKITD_FLAGS, Options};
 use crate::finding::Finding;
 use crate::gitlab::jobs::{self, Job};
-use crate::gitlab::scalar::SourceMap;
+use crate::yaml::scalar::SourceMap;
 use crate::gitlab::value::At;
-use crate::gitlab::yaml::{NodeId, NodeKind, Tree};
+use crate::yaml::{NodeId, NodeKind, Tree};
 use crate::gitlab::{FileId, Pipeline};
 use crate::kaniko::invocation::Program;
 use crate::kaniko::{self, PathUse, Usage};
@@ -1249,7 +1249,7 @@ impl Emitter<'_, '_> {
         let line = line_start(&file.text, start);
         let prefix = &file.text[line..start];
         let layout = encode::Layout {
-            style: crate::gitlab::yaml::ScalarStyle::Plain,
+            style: crate::yaml::ScalarStyle::Plain,
             indent: String::new(),
             line_end: "\n",
             in_flow: false,

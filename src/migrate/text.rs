@@ -1,7 +1,7 @@
 //! Line-level helpers for placing new text in a YAML file.
 
-use crate::gitlab::yaml::{NodeId, NodeKind, ScalarStyle, Tree};
-pub(crate) use crate::gitlab::yaml::{line_end, line_start, next_line};
+use crate::yaml::{NodeId, NodeKind, ScalarStyle, Tree};
+pub(crate) use crate::yaml::{line_end, line_start, next_line};
 use crate::rewrite::encode::Layout;
 use crate::span::Span;
 

@@ -7,7 +7,7 @@
 //! execution notification instead of a result.
 
 use crate::finding::Finding;
-use crate::gitlab::yaml::Tree;
+use crate::yaml::Tree;
 use crate::gitlab::{LoadError, Pipeline, SourceFile};
 use crate::rules::Rule;
 use crate::span::{LineIndex, Span};

@@ -8,7 +8,7 @@
 //!   indentation, which YAML folds back into one shell line;
 //! - quoted scalars stay on one line, with the quote's escapes.
 
-use crate::gitlab::yaml::ScalarStyle;
+use crate::yaml::ScalarStyle;
 
 /// Where a scalar's text lives, for laying out new lines inside it.
 #[derive(Clone, Debug)]
@@ -91,7 +91,7 @@ fn fits_plain(line: &str, first: bool, in_flow: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gitlab::yaml::Chomping;
+    use crate::yaml::Chomping;
 
     fn lines() -> Vec<String> {
         vec![

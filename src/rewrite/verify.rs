@@ -23,7 +23,7 @@ mod trees;
 
 use std::collections::{HashMap, HashSet};
 
-use crate::gitlab::yaml::{NodeId, Tree};
+use crate::yaml::{NodeId, Tree};
 
 /// A value the rewrite puts into the document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -21,7 +21,7 @@ use serde::de::{
 };
 
 use super::{Change, Edits, Expected};
-use crate::gitlab::yaml::{NodeId, NodeKind, Tree};
+use crate::yaml::{NodeId, NodeKind, Tree};
 
 /// A YAML node as serde_yaml reads it. Floats are kept by their bits, so
 /// that `.nan` equals itself and values have a total order.

@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use yaml_rust2::Yaml;
 
 use super::{Change, Edits, Expected, path_of};
-use crate::gitlab::yaml::{NodeId, NodeKind, ScalarStyle, Tree};
+use crate::yaml::{NodeId, NodeKind, ScalarStyle, Tree};
 
 /// One side of the comparison: a tree and its text.
 #[derive(Clone, Copy)]

@@ -7,7 +7,7 @@
 //! from. The result is checked against yaml-rust2's own decoding: when the
 //! two disagree the map is refused and callers fall back to the whole span.
 
-use super::yaml::{Chomping, Node, NodeKind, ScalarStyle};
+use super::{Chomping, Node, NodeKind, ScalarStyle};
 use crate::span::Span;
 
 /// For each byte of a decoded scalar, the source byte it was decoded from.
@@ -335,7 +335,7 @@ fn split_lines(raw: &str) -> Vec<(usize, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gitlab::yaml::{NodeKind, Tree};
+    use crate::yaml::{NodeKind, Tree};
 
     /// Decodes every scalar of `text` and checks each byte maps to a source
     /// byte holding the same character, except for folding and escapes.
@@ -384,7 +384,7 @@ mod tests {
     #[test]
     fn a_block_at_the_end_of_a_file_without_a_line_break_stays_inside_it() {
         for text in ["a: |\n  x y", "a: |\r\n  x y", "a: >\n  x\n  y"] {
-            let tree = crate::gitlab::yaml::Tree::parse(text).unwrap();
+            let tree = crate::yaml::Tree::parse(text).unwrap();
             let root = tree.root().unwrap();
             let (_, value) = tree.pairs(root).next().unwrap();
             let decoded = tree.scalar(text, value).unwrap();

@@ -16,6 +16,8 @@ use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
 
 use crate::span::Span;
 
+pub mod scalar;
+
 /// Index of a node inside a [`Tree`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NodeId(u32);
