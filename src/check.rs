@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 
-use crate::analysis::{Analysis, analyse_resolved};
+use crate::analysis::Analysis;
 use crate::cli::{CheckArgs, OutputFormat};
 use crate::config::Config;
 use crate::discover::{self, load_config};
@@ -129,13 +129,11 @@ fn analyse_all(
     };
     let mut analyses: Vec<(Pipeline, Analysis)> = Vec::new();
     for mut pipeline in loaded.pipelines {
-        let resolved = crate::gitlab::jobs::resolve(&pipeline);
-        let in_scripts = crate::scripts::follow(&mut pipeline, &resolved.jobs);
-        let mut analysis = analyse_resolved(&pipeline, resolved, config);
-        analysis.findings.extend(in_scripts);
+        let mut analysis = crate::frontend::analyse(&mut pipeline, config);
         let kept_jobs = suppress::kept_jobs(&pipeline, config, &analysis.findings);
         analysis.findings = filter(&pipeline, std::mem::take(&mut analysis.findings));
-        if args.output_format == OutputFormat::Json && !args.statistics {
+        let gitlab = pipeline.system == crate::system::System::GitLab;
+        if gitlab && args.output_format == OutputFormat::Json && !args.statistics {
             attach_fixes(&pipeline, &mut analysis, config, kept_jobs);
         }
         analyses.push((pipeline, analysis));

@@ -21,9 +21,10 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::finding::Finding;
-use crate::yaml::Tree;
 use crate::gitlab::{Input, LoadError, Pipeline, display_name};
 use crate::rules::Rule;
+use crate::system::System;
+use crate::yaml::Tree;
 
 /// GitLab's default limit on one CI file (`max_yaml_size_bytes`): a larger
 /// YAML file found by a search cannot be CI and is not read.
@@ -108,11 +109,11 @@ pub fn load(request: &Request, config: &Config) -> Loaded {
                 continue;
             }
         };
-        for file in found.ci {
+        for (file, system) in found.ci {
             if !is_loaded(&held, &file) {
                 let root = project_root(request.root, &file);
-                let pipeline =
-                    Pipeline::load_limited(&root, Input::Path(file), request.max_file_size);
+                let input = Input::Path(file);
+                let pipeline = Pipeline::load_system(&root, input, request.max_file_size, system);
                 held.extend(pipeline.files.iter().filter_map(|f| f.path.clone()));
                 loaded.pipelines.push(pipeline);
             }
@@ -221,19 +222,22 @@ fn read_stdin(request: &Request) -> Result<Pipeline, LoadError> {
     }
     let text = crate::gitlab::decode_text(bytes)
         .map_err(|problem| failed(format!("standard input {problem}")))?;
-    let root = project_root(request.root, &stdin_path(request));
-    Ok(Pipeline::load_limited(
+    let path = stdin_path(request);
+    let root = project_root(request.root, &path);
+    let system = system_of(&root, &path, Some(&text));
+    Ok(Pipeline::load_system(
         &root,
         Input::Stdin { text, name },
         limit,
+        system,
     ))
 }
 
 /// What a path on the command line stands for.
 #[derive(Default)]
 struct Found {
-    /// GitLab CI files, `.gitlab-ci.yml` first.
-    ci: Vec<PathBuf>,
+    /// CI files and their system, `.gitlab-ci.yml` first.
+    ci: Vec<(PathBuf, System)>,
     /// Other YAML that names a Kaniko image, with where it does.
     mentions: Vec<(PathBuf, Mention)>,
 }
@@ -255,8 +259,10 @@ fn discover(path: &Path, root: Option<&Path>, config: &Config) -> Result<Found, 
     };
     let metadata = std::fs::metadata(path).map_err(|err| missing(format!("cannot read: {err}")))?;
     if !metadata.is_dir() {
+        let root = project_root(root, path);
+        let system = system_of(&root, path, None);
         return Ok(Found {
-            ci: vec![path.to_path_buf()],
+            ci: vec![(path.to_path_buf(), system)],
             ..Found::default()
         });
     }
@@ -267,17 +273,21 @@ fn discover(path: &Path, root: Option<&Path>, config: &Config) -> Result<Found, 
         if config.is_excluded(&display_name(&root, &file)) {
             continue;
         }
+        if let Some(system) = System::by_path(&root, &file) {
+            found.ci.push((file, system));
+            continue;
+        }
         if is_named_ci(&root, &file) {
-            found.ci.push(file);
+            found.ci.push((file, System::GitLab));
             continue;
         }
         match sniff(&file) {
-            Sniffed::Ci => found.ci.push(file),
+            Sniffed::Ci(system) => found.ci.push((file, system)),
             Sniffed::Mentions(mention) => found.mentions.push((file, mention)),
             Sniffed::Other => {}
         }
     }
-    found.ci.sort_by_key(|file| {
+    found.ci.sort_by_key(|(file, _)| {
         (
             file.file_name().is_none_or(|n| n != ".gitlab-ci.yml"),
             file.clone(),
@@ -285,7 +295,7 @@ fn discover(path: &Path, root: Option<&Path>, config: &Config) -> Result<Found, 
     });
     if found.ci.is_empty() && found.mentions.is_empty() {
         return Err(missing(
-            "no GitLab CI files in this directory (YAML files with jobs or templates)".into(),
+            "no CI files in this directory (GitLab CI, GitHub Actions or Buildkite YAML)".into(),
         ));
     }
     Ok(found)
@@ -366,9 +376,40 @@ fn is_named_ci(root: &Path, path: &Path) -> bool {
 }
 
 enum Sniffed {
-    Ci,
+    Ci(System),
     Mentions(Mention),
     Other,
+}
+
+/// The system of a file named on the command line (or standard input's
+/// `--stdin-filename`): by its path, else by its content when that is
+/// another system's, else GitLab CI, whatever the file is called.
+fn system_of(root: &Path, path: &Path, text: Option<&str>) -> System {
+    if let Some(system) = System::by_path(root, path) {
+        return system;
+    }
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    if name.ends_with(".gitlab-ci.yml") || name.ends_with(".gitlab-ci.yaml") {
+        return System::GitLab;
+    }
+    let read;
+    let text = match text {
+        Some(text) => text,
+        None => match crate::gitlab::read_text_limited(path, MAX_CANDIDATE_BYTES) {
+            Ok(found) => {
+                read = found;
+                &read
+            }
+            Err(_) => return System::GitLab,
+        },
+    };
+    Tree::parse(text)
+        .ok()
+        .and_then(|tree| System::by_content(&tree, text))
+        .unwrap_or_default()
 }
 
 /// Reads a YAML file found by a search to tell CI from other YAML. A file
@@ -382,8 +423,11 @@ fn sniff(path: &Path) -> Sniffed {
     let Ok(tree) = Tree::parse(&text) else {
         return Sniffed::Other;
     };
+    if let Some(system) = System::by_content(&tree, &text) {
+        return Sniffed::Ci(system);
+    }
     if is_ci_document(&tree, &text) {
-        return Sniffed::Ci;
+        return Sniffed::Ci(System::GitLab);
     }
     kaniko_image_in(&tree, &text).map_or(Sniffed::Other, Sniffed::Mentions)
 }

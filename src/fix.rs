@@ -10,7 +10,7 @@ use crate::discover::load_config;
 use crate::finding::Finding;
 use crate::gitlab::{LoadError, Pipeline, SourceFile};
 use crate::mapping::flavor::Flavor;
-use crate::migrate::{self, Migration, Options};
+use crate::migrate::{Migration, Options};
 use crate::report::Renderer;
 use crate::suppress;
 
@@ -80,7 +80,7 @@ pub(crate) fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
         if !pipeline.errors.is_empty() {
             continue;
         }
-        let analysis = crate::analysis::analyse(&pipeline, &config);
+        let analysis = crate::frontend::findings(&pipeline, &config);
         let options = Options {
             unsafe_fixes: args.unsafe_fixes,
             buildkit_image: buildkit_image.clone(),
@@ -88,7 +88,7 @@ pub(crate) fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
             config: config.clone(),
             kept_jobs: suppress::kept_jobs(&pipeline, &config, &analysis.findings),
         };
-        let mut result = migrate::migrate(&pipeline, &options).map_err(|refused| {
+        let mut result = crate::frontend::migrate(&pipeline, &options).map_err(|refused| {
             let file = &pipeline.files[refused.file];
             LoadError {
                 name: file.name.clone(),

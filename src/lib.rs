@@ -7,6 +7,7 @@
 
 pub mod analysis;
 pub mod audit;
+pub mod buildkite;
 pub mod causes;
 pub mod check;
 pub mod cli;
@@ -15,6 +16,8 @@ pub mod discover;
 pub mod explain;
 pub mod finding;
 pub mod fix;
+pub mod frontend;
+pub mod github;
 pub mod gitlab;
 pub mod kaniko;
 pub mod manual;
@@ -28,6 +31,7 @@ pub mod span;
 pub mod style;
 pub mod suggest;
 pub mod suppress;
+pub mod system;
 pub mod write;
 pub mod yaml;
 

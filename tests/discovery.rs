@@ -84,7 +84,7 @@ fn ci_directories_are_found_from_any_starting_point() {
     let out = concise(dir.path(), &["ci/", ".gitlab-ci.yml"]);
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(out.stdout.contains("ci/templates.yml:"), "{out:?}");
-    assert!(!out.stderr.contains("no GitLab CI files"), "{out:?}");
+    assert!(!out.stderr.contains("no CI files"), "{out:?}");
 
     let out = concise(dir.path(), &[".gitlab"]);
     assert_eq!(out.code, Some(0), "{out:?}");
@@ -175,13 +175,13 @@ fn only_the_project_s_ignore_files_apply() {
 }
 
 /// A directory holding only YAML that is not CI and names no Kaniko image
-/// is still "no GitLab CI files" (exit 2); one naming Kaniko gets its info.
+/// is still "no CI files" (exit 2); one naming Kaniko gets its info.
 #[test]
 fn non_ci_yaml_alone() {
     let dir = project(&[("k8s/pod.yaml", "kind: Pod\nspec:\n  containers: []\n")]);
     let out = concise(dir.path(), &["k8s"]);
     assert_eq!(out.code, Some(2), "{out:?}");
-    assert!(out.stderr.contains("no GitLab CI files"), "{out:?}");
+    assert!(out.stderr.contains("no CI files"), "{out:?}");
 
     let dir = project(&[(
         "k8s/pod.yaml",

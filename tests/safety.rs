@@ -187,7 +187,7 @@ fn an_entry_file_that_leads_outside_is_not_read() {
         );
         // A directory search does not list a link out of the directory.
         let expected = if args.len() == 2 && args[1] == "." {
-            "no GitLab CI files in this directory"
+            "no CI files in this directory"
         } else {
             "outside the project root"
         };

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use crate::finding::Finding;
 use crate::rules::{Rule, Severity};
 use crate::span::{LineIndex, Span};
+use crate::system::System;
 use crate::yaml::Tree;
 
 /// Index of a file inside a [`Pipeline`].
@@ -63,6 +64,9 @@ pub struct Pipeline {
     pub root: PathBuf,
     /// The largest file read, in bytes.
     pub max_file_size: u64,
+    /// The CI system the entry file belongs to; only GitLab files follow
+    /// includes (see [`crate::system`]).
+    pub system: System,
 }
 
 /// GitLab's limit on included files per pipeline.
@@ -85,9 +89,17 @@ impl Pipeline {
     /// file whose real path is outside `root` (a symlink out of the
     /// project) is an error, and is never opened.
     pub fn load_limited(root: &Path, input: Input, max_file_size: u64) -> Pipeline {
+        Pipeline::load_system(root, input, max_file_size, System::GitLab)
+    }
+
+    /// [`Pipeline::load_limited`] for a file of any CI system: a GitHub
+    /// workflow or a Buildkite pipeline is one file, with no includes to
+    /// follow.
+    pub fn load_system(root: &Path, input: Input, max_file_size: u64, system: System) -> Pipeline {
         let mut pipeline = Pipeline {
             root: root.to_path_buf(),
             max_file_size,
+            system,
             ..Pipeline::default()
         };
         let (name, path, text) = match input {
@@ -109,7 +121,9 @@ impl Pipeline {
                 }
             }
         };
-        if let Some(entry) = pipeline.add_file(name, path, text) {
+        if let Some(entry) = pipeline.add_file(name, path, text)
+            && system == System::GitLab
+        {
             let mut chain = vec![entry];
             pipeline.follow_includes(root, entry, &mut chain);
         }
@@ -134,7 +148,7 @@ impl Pipeline {
         };
         if let Some(root) = tree
             .root()
-            .filter(|&root| !tree.is_mapping(tree.deref(root)))
+            .filter(|&root| self.system == System::GitLab && !tree.is_mapping(tree.deref(root)))
         {
             let kind = if tree.is_sequence(root) {
                 "a list"
@@ -347,6 +361,7 @@ impl Pipeline {
             has_unfollowed_includes: self.has_unfollowed_includes,
             root: self.root.clone(),
             max_file_size: self.max_file_size,
+            system: self.system,
             ..Pipeline::default()
         })
     }

@@ -11,9 +11,7 @@ use super::text::{
 use super::{BUILDKITD_FLAGS, Options};
 use crate::finding::Finding;
 use crate::gitlab::jobs::{self, Job};
-use crate::yaml::scalar::SourceMap;
 use crate::gitlab::value::At;
-use crate::yaml::{NodeId, NodeKind, Tree};
 use crate::gitlab::{FileId, Pipeline};
 use crate::kaniko::invocation::Program;
 use crate::kaniko::{self, PathUse, Usage};
@@ -25,6 +23,8 @@ use crate::rewrite::encode;
 use crate::rewrite::verify::{Change, Expected};
 use crate::rules::Rule;
 use crate::span::Span;
+use crate::yaml::scalar::SourceMap;
+use crate::yaml::{NodeId, NodeKind, Tree};
 
 /// The registry login Kaniko (1.9 and later) did by itself for
 /// `$CI_REGISTRY`, as a step: an entry for `$CI_REGISTRY` in `config.json`
