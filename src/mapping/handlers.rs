@@ -9,10 +9,11 @@
 
 use super::carry::{Handler, gone, mapped, note};
 use super::command::collected::Collected;
+use super::command::groups::{Group, Opt};
 use super::command::registries::{RegistrySetting, registry_setting};
 use super::command::{Carried, Fate, Translation, is_true};
 use super::flavor::Flavor;
-use super::quote::{self, in_double_quotes, prefixed};
+use super::quote::{self, in_double_quotes};
 use crate::kaniko::invocation::FlagUse;
 
 /// Defines handlers that only remember the flag's use in one slot of
@@ -238,7 +239,8 @@ impl Handler for Reproducible {
             return;
         }
         c.reproducible = true;
-        c.opts.push("--opt build-arg:SOURCE_DATE_EPOCH=0".into());
+        c.opts
+            .push(Group::opt(Opt::BuildArg, "SOURCE_DATE_EPOCH=0"));
         out.notes.push(note(
             flag,
             Fate::Note,
@@ -255,7 +257,7 @@ pub(crate) struct Secret;
 
 impl Handler for Secret {
     fn collect<'f>(&self, flag: &'f FlagUse, c: &mut Collected<'f>, _: &mut Translation) {
-        c.opts.push(format!("--secret {}", flag.raw));
+        c.opts.push(Group::Secret(flag.raw.clone()));
     }
 
     fn in_variable(&self, flag: &FlagUse, _call: &Translation) -> Carried {
@@ -302,8 +304,7 @@ pub(crate) struct Target;
 
 impl Handler for Target {
     fn collect<'f>(&self, flag: &'f FlagUse, c: &mut Collected<'f>, _: &mut Translation) {
-        c.opts
-            .push(format!("--opt {}", prefixed("target=", &flag.raw)));
+        c.opts.push(Group::opt(Opt::Target, &flag.raw));
     }
 
     fn in_variable(&self, flag: &FlagUse, call: &Translation) -> Carried {
@@ -322,7 +323,7 @@ pub(crate) struct Label;
 impl Handler for Label {
     fn collect<'f>(&self, flag: &'f FlagUse, c: &mut Collected<'f>, out: &mut Translation) {
         let key = flag.value.split('=').next().unwrap_or_default();
-        let option = format!("--opt {}", prefixed("label:", &flag.raw));
+        let option = Group::opt(Opt::Label, &flag.raw);
         match c.dockerfile_sets_label(key) {
             Some(true) => out.notes.push(note(
                 flag,
@@ -363,8 +364,7 @@ const EMULATION_NOTE: &str =
 
 impl Handler for CustomPlatform {
     fn collect<'f>(&self, flag: &'f FlagUse, c: &mut Collected<'f>, out: &mut Translation) {
-        c.opts
-            .push(format!("--opt {}", prefixed("platform=", &flag.raw)));
+        c.opts.push(Group::opt(Opt::Platform, &flag.raw));
         out.notes.push(note(flag, Fate::Note, EMULATION_NOTE));
     }
 
@@ -448,17 +448,20 @@ fn looks_secret(argument: &str) -> bool {
 /// environment value, as Kaniko did (empty when unset). A bare name no
 /// shell variable can have (`'B C'`) was never in the environment: Kaniko
 /// gave it an empty value, and so does the new argument.
-fn build_arg(flag: &FlagUse) -> Result<String, String> {
+fn build_arg(flag: &FlagUse) -> Result<Group, String> {
     if flag.value.contains('=') || flag.value.starts_with('$') {
-        return Ok(format!("--opt {}", prefixed("build-arg:", &flag.raw)));
+        return Ok(Group::opt(Opt::BuildArg, &flag.raw));
     }
     let name = &flag.value;
     if name.is_empty() {
         return Err("`--build-arg ''` names no argument: remove it".into());
     }
     if quote::lone_variable(&format!("${name}")).is_some() {
-        return Ok(format!("--opt \"build-arg:{name}=${{{name}}}\""));
+        return Ok(Group::opt(
+            Opt::BuildArg,
+            &format!("\"{name}=${{{name}}}\""),
+        ));
     }
     let text = in_double_quotes(&flag.raw).ok_or("--build-arg has an unclosed quote")?;
-    Ok(format!("--opt \"build-arg:{text}=\""))
+    Ok(Group::opt(Opt::BuildArg, &format!("\"{text}=\"")))
 }

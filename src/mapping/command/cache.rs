@@ -2,6 +2,7 @@
 //! import and export.
 
 use super::collected::Collected;
+use super::groups::Group;
 use super::{Fate, FlagNote, Translation, Workspace, is_true};
 use crate::mapping::quote::{self, in_double_quotes, lone_variable, suffixed};
 
@@ -63,9 +64,9 @@ pub(super) fn cache_lines(
         .iter()
         .map(|attr| format!(",{attr}"))
         .collect();
-    out.lines.push(format!(
-        "--import-cache \"type=registry,ref={reference}{registry}\""
-    ));
+    out.groups.push(Group::ImportCache(format!(
+        "\"type=registry,ref={reference}{registry}\""
+    )));
     if c.no_push_cache {
         let span = c.cache.map(|f| f.span).unwrap_or_default();
         out.notes.push(FlagNote {
@@ -74,9 +75,9 @@ pub(super) fn cache_lines(
             message: "--no-push-cache: the cache is read, never written".into(),
         });
     } else {
-        out.lines.push(format!(
-            "--export-cache \"type=registry,ref={reference},mode=max,ignore-error=true{registry}\""
-        ));
+        out.groups.push(Group::ExportCache(format!(
+            "\"type=registry,ref={reference},mode=max,ignore-error=true{registry}\""
+        )));
     }
     out.notes.push(FlagNote {
         fate: Fate::Note,

@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use super::dockerfile;
+use super::groups::Group;
 use crate::kaniko::invocation::{FlagUse, Invocation};
 
 /// Values of the flags that combine into one BuildKit argument.
@@ -27,7 +28,7 @@ pub(crate) struct Collected<'f> {
     /// `--git key=value` uses, for a `git://` context.
     pub git: Vec<&'f FlagUse>,
     /// Options of the Dockerfile frontend and `--secret`s, in flag order.
-    pub opts: Vec<String>,
+    pub opts: Vec<Group>,
     /// Attributes of the image output, as text inside its double quotes.
     pub image_attrs: Vec<String>,
     /// Attributes every registry output and cache takes (`registry.insecure`).

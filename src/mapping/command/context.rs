@@ -2,6 +2,7 @@
 //! (with `--git` options and credentials), an HTTPS or `tar://` archive.
 
 use super::collected::Collected;
+use super::groups::{Group, Opt};
 use super::{Fate, FlagNote, Translation, is_true};
 use crate::kaniko::invocation::{FlagUse, Invocation};
 use crate::mapping::quote::in_double_quotes;
@@ -61,7 +62,10 @@ pub(super) fn context_source(
         ),
         Some(("https", _)) => {
             if let Some(sub) = &sub_path {
-                out.lines.push(format!("--opt \"contextsubdir={sub}\""));
+                out.groups.push(Group::Opt(
+                    Opt::ContextSubdir,
+                    format!("\"contextsubdir={sub}\""),
+                ));
             }
             out.notes.push(FlagNote {
                 fate: Fate::Note,
@@ -201,7 +205,7 @@ fn git_context(
     url.push_str(&query.join("&"));
     let host = repository.split('/').next().unwrap_or_default();
     out.secret_before.push(git_credentials_step(host));
-    out.lines.push(format!("${GIT_SECRET}"));
+    out.groups.push(Group::Passed(format!("${GIT_SECRET}")));
     Some(Context::Remote(url))
 }
 

@@ -3,6 +3,7 @@
 //! buildctl's metadata file.
 
 use super::collected::Collected;
+use super::groups::Group;
 use super::{Fate, FlagNote, Translation};
 use crate::kaniko::invocation::FlagUse;
 use crate::mapping::quote::in_double_quotes;
@@ -60,9 +61,9 @@ fn digest_target(flag: &FlagUse, c: &Collected, out: &mut Translation) -> Option
 }
 
 fn metadata_line(out: &mut Translation) {
-    let line = format!("--metadata-file {METADATA_FILE}");
-    if !out.lines.contains(&line) {
-        out.lines.push(line);
+    let group = Group::MetadataFile(METADATA_FILE.to_string());
+    if !out.groups.contains(&group) {
+        out.groups.push(group);
     }
 }
 

@@ -5,9 +5,10 @@
 use std::path::Path;
 
 use super::collected::Collected;
+use super::groups::{Group, Local, Opt};
 use super::{Fate, FlagNote, Translation, Workspace};
 use crate::kaniko::invocation::Invocation;
-use crate::mapping::quote::{self, in_double_quotes, prefixed};
+use crate::mapping::quote::{self, in_double_quotes};
 use crate::mapping::table;
 
 /// With a remote context the Dockerfile is read from it: only its path
@@ -33,7 +34,8 @@ pub(super) fn remote_dockerfile_line(c: &Collected, out: &mut Translation) {
     }
     let path = path.trim_start_matches("./");
     if path != "Dockerfile" {
-        out.lines.push(format!("--opt \"filename={path}\""));
+        out.groups
+            .push(Group::Opt(Opt::Filename, format!("\"filename={path}\"")));
     }
 }
 
@@ -99,10 +101,10 @@ pub(super) fn dockerfile_lines(
             }
         },
     };
-    out.lines
-        .push(format!("--local {}", prefixed("dockerfile=", &dir)));
+    out.groups.push(Group::local(Local::Dockerfile, &dir));
     if name != "Dockerfile" {
-        out.lines.push(format!("--opt filename={name}"));
+        out.groups
+            .push(Group::Opt(Opt::Filename, format!("filename={name}")));
     }
 }
 
@@ -136,7 +138,10 @@ fn stdin_dockerfile(out: &mut Translation) {
     let dir = "${TMPDIR:-/tmp}/kaniko2buildkit-stdin";
     out.before
         .push(format!("mkdir -p \"{dir}\" && cat > \"{dir}/Dockerfile\""));
-    out.lines.push(format!("--local \"dockerfile={dir}\""));
+    out.groups.push(Group::Local(
+        Local::Dockerfile,
+        format!("\"dockerfile={dir}\""),
+    ));
 }
 
 /// A Dockerfile given by URL: Kaniko fetched it with a plain GET. The job
@@ -146,7 +151,10 @@ fn downloaded_dockerfile(url: &str, out: &mut Translation) {
     out.before.push(format!(
         "mkdir -p \"{dir}\" && wget -q -O \"{dir}/Dockerfile\" \"{url}\""
     ));
-    out.lines.push(format!("--local \"dockerfile={dir}\""));
+    out.groups.push(Group::Local(
+        Local::Dockerfile,
+        format!("\"dockerfile={dir}\""),
+    ));
 }
 
 fn relative_dockerfile(

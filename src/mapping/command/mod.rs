@@ -13,6 +13,7 @@ pub(crate) mod collected;
 pub(crate) mod context;
 mod digests;
 mod dockerfile;
+pub(crate) mod groups;
 mod outputs;
 pub(crate) mod registries;
 mod settings;
@@ -21,6 +22,7 @@ use std::path::Path;
 
 pub use call_text::CallText;
 use collected::Collected;
+use groups::Group;
 pub use settings::{DROPPED_SETTINGS, MAPPED_SETTINGS, dropped_setting_reason};
 
 use super::flavor::{self, Flavor};
@@ -56,6 +58,7 @@ pub struct FlagNote {
 #[derive(Clone, Debug)]
 pub struct Translation {
     pub global: Vec<String>,
+    /// The `build` arguments, one group per line, as the flavour writes them.
     pub lines: Vec<String>,
     pub notes: Vec<FlagNote>,
     /// Destinations as written, for the registry login decision.
@@ -82,6 +85,9 @@ pub struct Translation {
     pub carried_output: Result<String, String>,
     /// How the job runs BuildKit, which decides the command's shape.
     pub flavor: Flavor,
+    /// The argument groups while the call is translated, as data; `lines`
+    /// holds them as the flavour's text once it is done.
+    pub(crate) groups: Vec<Group>,
 }
 
 impl Default for Translation {
@@ -100,6 +106,7 @@ impl Default for Translation {
             informational: false,
             carried_output: Err("the call has no --destination of its own".into()),
             flavor: Flavor::default(),
+            groups: Vec::new(),
         }
     }
 }
@@ -211,6 +218,7 @@ fn is_informational(call: &Invocation) -> bool {
 
 /// What the flavour cannot carry: daemon settings when the daemon is a
 /// service, and, for buildx, the buildctl options rewritten as its own.
+/// The argument groups become the flavour's text here.
 fn fit_flavor(call: &Invocation, out: &mut Translation) {
     let blocked = |message: String| FlagNote {
         fate: Fate::Blocked,
@@ -225,8 +233,10 @@ fn fit_flavor(call: &Invocation, out: &mut Translation) {
             flavor.as_str()
         )));
     }
+    let groups = std::mem::take(&mut out.groups);
+    out.lines = groups.iter().map(Group::text).collect();
     if flavor == Flavor::Buildx {
-        match flavor::buildx_arguments(&out.lines) {
+        match flavor::buildx_arguments(&groups) {
             Ok(arguments) => out.lines = arguments,
             Err(message) => out
                 .notes

@@ -6,10 +6,11 @@ use super::collected::Collected;
 use super::context::{Context, context_source, git_options};
 use super::digests::{digest_lines, name_digest_lines};
 use super::dockerfile::{dockerfile_lines, remote_dockerfile_line};
+use super::groups::{Group, Local, Opt};
 use super::registries::daemon_config;
 use super::{Fate, FlagNote, Translation, Workspace};
 use crate::kaniko::invocation::{Invocation, Problem};
-use crate::mapping::quote::{in_double_quotes, prefixed};
+use crate::mapping::quote::in_double_quotes;
 
 pub(super) fn build_lines(
     call: &Invocation,
@@ -18,24 +19,24 @@ pub(super) fn build_lines(
     workspace: &Workspace,
     out: &mut Translation,
 ) {
-    out.lines.push("--frontend dockerfile.v0".to_string());
+    out.groups.push(Group::Frontend);
     match context_source(call, c, out) {
         Some(Context::Local(directory)) => {
-            out.lines
-                .push(format!("--local {}", prefixed("context=", &directory)));
+            out.groups.push(Group::local(Local::Context, &directory));
             dockerfile_lines(c, &directory, workspace, out);
         }
         Some(Context::Remote(url)) => {
-            out.lines.push(format!("--opt \"context={url}\""));
+            out.groups
+                .push(Group::Opt(Opt::Context, format!("\"context={url}\"")));
             remote_dockerfile_line(c, out);
         }
         None => {}
     }
     git_options(c, out);
-    out.lines.extend(c.opts.iter().cloned());
-    out.lines
+    out.groups.extend(c.opts.iter().cloned());
+    out.groups
         .extend(call.problems.iter().filter_map(|problem| match problem {
-            Problem::Variable { raw, .. } => Some(raw.clone()),
+            Problem::Variable { raw, .. } => Some(Group::Passed(raw.clone())),
             _ => None,
         }));
     cache_lines(c, no_push, workspace, out);
@@ -62,9 +63,9 @@ pub(super) fn build_lines(
     };
     if let Some(layout) = c.oci_layout {
         let dest = in_double_quotes(&layout.raw).unwrap_or_else(|| layout.value.clone());
-        out.lines.push(format!(
-            "--output \"type=oci,dest={dest},tar=false{stamp}\""
-        ));
+        out.groups.push(Group::Output(format!(
+            "\"type=oci,dest={dest},tar=false{stamp}\""
+        )));
     }
     if let Some(tar) = c.tar_path {
         let names = if names.is_empty() {
@@ -73,9 +74,9 @@ pub(super) fn build_lines(
             names.join(",")
         };
         let dest = in_double_quotes(&tar.raw).unwrap_or_else(|| tar.value.clone());
-        out.lines.push(format!(
-            "--output \"type=docker,dest={dest},\\\"name={names}\\\"{stamp}\""
-        ));
+        out.groups.push(Group::Output(format!(
+            "\"type=docker,dest={dest},\\\"name={names}\\\"{stamp}\""
+        )));
     }
     // The image output comes last: exporters' results merge last-wins into
     // the metadata file, and a digest must come from the image.
@@ -96,7 +97,8 @@ pub(super) fn build_lines(
     if !names.is_empty() {
         let name = format!("type=image,\\\"name={}\\\"", names.join(","));
         attrs.insert(0, name);
-        out.lines.push(format!("--output \"{}\"", attrs.join(",")));
+        out.groups
+            .push(Group::Output(format!("\"{}\"", attrs.join(","))));
     } else if carries_flags {
         // Whatever the variable holds decides; its flags are mapped where
         // it is set.

@@ -3,6 +3,7 @@
 //! over plain HTTP by itself.
 
 use super::collected::{Collected, HostSettings};
+use super::groups::Group;
 use super::{Fate, FlagNote, Translation};
 use crate::kaniko::invocation::FlagUse;
 use crate::mapping::quote::in_double_quotes;
@@ -232,14 +233,13 @@ fn token_tls_lines(host: &str, settings: &HostSettings, skip_all: bool, out: &mu
         fields.push(format!("ca={ca}"));
     }
     if !fields.is_empty() {
-        out.lines.push(format!(
-            "--registry-auth-tlscontext \"host={host},{}\"",
+        out.groups.push(Group::RegistryTls(format!(
+            "\"host={host},{}\"",
             fields.join(",")
-        ));
+        )));
     }
     for ca in cas {
-        out.lines.push(format!(
-            "--registry-auth-tlscontext \"host={host},ca={ca}\""
-        ));
+        out.groups
+            .push(Group::RegistryTls(format!("\"host={host},ca={ca}\"")));
     }
 }
