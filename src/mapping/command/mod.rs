@@ -304,3 +304,92 @@ pub struct Carried {
 pub fn translate_carried(flag: &FlagUse, call: &Translation) -> Carried {
     flag.spec.carry.in_variable(flag, call)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kaniko::invocation::{self, Program};
+    use crate::kaniko::shell;
+    use crate::mapping::table::EXECUTOR_FLAGS;
+
+    /// The call a script line holds, with spans in the line's coordinates.
+    fn call(script: &str) -> Invocation {
+        let command = shell::commands(script).remove(0);
+        let identity = |range: std::ops::Range<usize>| Span::new(range.start, range.end);
+        let (flags, problems) =
+            invocation::parse(Program::Executor, script, &command.words[1..], &identity);
+        Invocation {
+            program: Program::Executor,
+            span: Span::new(0, script.len()),
+            flags,
+            problems,
+            script_range: 0..script.len(),
+            assignments: Vec::new(),
+            program_span: Span::new(0, "/kaniko/executor".len()),
+        }
+    }
+
+    fn translated(script: &str, flavor: Flavor) -> Translation {
+        let workspace = Workspace {
+            root: None,
+            variables: Vec::new(),
+            flavor,
+        };
+        translate(&call(script), &workspace)
+    }
+
+    /// Flags whose example leaves no trace in a call that has only a
+    /// context and a destination: `--no-push-cache` means something only
+    /// with `--cache`, and nothing says so yet (docs/flags.md shows it).
+    const SILENT_ALONE: [&str; 1] = ["no-push-cache"];
+
+    /// Every row's carry does something with its flag: the example, added
+    /// to a plain call, changes the command or gets a note at its own span.
+    /// A row whose handler ignored its flag would lose it silently.
+    #[test]
+    fn every_flag_of_the_table_lands_somewhere() {
+        let base = "/kaniko/executor --context . --destination registry.example.com/app:1";
+        for flavor in [Flavor::Rootless, Flavor::Buildx] {
+            let without = translated(base, flavor);
+            for flag in EXECUTOR_FLAGS {
+                let script = format!("{base} {}", flag.example);
+                let with = translated(&script, flavor);
+                let span = Span::new(base.len() + 1, script.len());
+                let noted = with.notes.iter().any(|note| note.span == span);
+                let changed = with.lines != without.lines
+                    || with.global != without.global
+                    || with.after != without.after
+                    || with.before != without.before
+                    || with.daemon_config != without.daemon_config
+                    || with.pushes != without.pushes;
+                let silent = SILENT_ALONE.contains(&flag.name);
+                assert_eq!(
+                    noted || changed,
+                    !silent,
+                    "--{} ({flavor:?}): {:?}",
+                    flag.name,
+                    with.notes
+                );
+            }
+        }
+    }
+
+    /// A flag in a variable gets a word or a note from its row, never
+    /// nothing.
+    #[test]
+    fn every_flag_in_a_variable_gets_a_word_or_a_note() {
+        let call = translated(
+            "/kaniko/executor --context . --destination registry.example.com/app:1",
+            Flavor::Rootless,
+        );
+        for flag in EXECUTOR_FLAGS {
+            let parsed = super::tests::call(&format!("/kaniko/executor {}", flag.example));
+            let carried = translate_carried(&parsed.flags[0], &call);
+            assert!(
+                carried.word.is_some() || carried.note.is_some(),
+                "--{}",
+                flag.name
+            );
+        }
+    }
+}
