@@ -10,7 +10,7 @@
 mod cache;
 mod call_text;
 pub(crate) mod collected;
-pub(crate) mod context;
+mod context;
 mod digests;
 mod dockerfile;
 pub(crate) mod groups;
@@ -372,6 +372,25 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Regression: buildx split a passed-on word at its first blank to find
+    /// an option, and refused `"$A $B"`; it is passed on as buildctl gets it.
+    #[test]
+    fn buildx_passes_a_variable_with_a_blank_on() {
+        let script = "/kaniko/executor --context . --destination r/app:1 \"$A $B\"";
+        let buildx = translated(script, Flavor::Buildx);
+        assert!(
+            !buildx.notes.iter().any(|n| n.fate == Fate::Blocked),
+            "{:?}",
+            buildx.notes
+        );
+        assert!(buildx.lines.contains(&"\"$A $B\"".to_string()));
+        assert!(
+            translated(script, Flavor::Rootless)
+                .lines
+                .contains(&"\"$A $B\"".to_string())
+        );
     }
 
     /// A flag in a variable gets a word or a note from its row, never
