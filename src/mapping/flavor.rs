@@ -6,6 +6,8 @@
 
 use serde::Deserialize;
 
+use super::command::groups::{Group, Local, Opt};
+
 /// The BuildKit release the images are pinned to.
 const VERSION: &str = "v0.32.2";
 
@@ -176,46 +178,48 @@ impl Flavor {
 /// The dind service's Docker API, without TLS on the job's private network.
 const DOCKER_HOST: &str = "tcp://docker:2375";
 
-/// Turns buildctl's argument groups into `docker buildx build` arguments.
-/// The groups are the ones [`super::command`] writes, one option and its
-/// value per group (or a variable passed on), so each has a counterpart;
-/// `Err` names one that has none.
-pub fn buildx_arguments(groups: &[String]) -> Result<Vec<String>, String> {
+/// Turns buildctl's argument groups into `docker buildx build` arguments,
+/// each by its kind. `Err` names a group that has no counterpart.
+pub(crate) fn buildx_arguments(groups: &[Group]) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     let mut context = None;
     let (mut dockerfile_dir, mut dockerfile_name) = (None, None);
     for group in groups {
-        let Some((option, value)) = group.split_once(' ') else {
-            out.push(group.clone());
-            continue;
-        };
-        let renamed = match option {
-            "--frontend" => continue,
-            "--import-cache" => Some("--cache-from"),
-            "--export-cache" => Some("--cache-to"),
-            "--secret" | "--output" | "--metadata-file" => Some(option),
-            _ => None,
-        };
-        if let Some(renamed) = renamed {
-            out.push(format!("{renamed} {value}"));
-            continue;
-        }
-        let found = match option {
-            "--local" => {
-                if let Some(directory) = unprefixed(value, "context=") {
-                    context = Some(directory);
-                } else if let Some(directory) = unprefixed(value, "dockerfile=") {
-                    dockerfile_dir = Some(directory);
-                } else {
-                    return Err(format!("`{group}` has no buildx counterpart"));
+        match group {
+            Group::Frontend => {}
+            Group::Passed(word) => out.push(word.clone()),
+            Group::ImportCache(word) => out.push(format!("--cache-from {word}")),
+            Group::ExportCache(word) => out.push(format!("--cache-to {word}")),
+            Group::Secret(word) => out.push(format!("--secret {word}")),
+            Group::Output(word) => out.push(format!("--output {word}")),
+            Group::MetadataFile(word) => out.push(format!("--metadata-file {word}")),
+            Group::Local(local, word) => {
+                let directory = unprefixed(word, local.prefix()).ok_or_else(|| refused(group))?;
+                match local {
+                    Local::Context => context = Some(directory),
+                    Local::Dockerfile => dockerfile_dir = Some(directory),
                 }
-                true
             }
-            "--opt" => opt_argument(value, &mut out, &mut context, &mut dockerfile_name),
-            _ => false,
-        };
-        if !found {
-            return Err(format!("`{group}` has no buildx counterpart"));
+            Group::Opt(opt, word) => {
+                let value = unprefixed(word, opt.prefix()).ok_or_else(|| refused(group))?;
+                let option = match opt {
+                    Opt::BuildArg => "--build-arg",
+                    Opt::Label => "--label",
+                    Opt::Target => "--target",
+                    Opt::Platform => "--platform",
+                    Opt::Filename => {
+                        dockerfile_name = Some(value);
+                        continue;
+                    }
+                    Opt::Context => {
+                        context = Some(value);
+                        continue;
+                    }
+                    Opt::ContextSubdir => return Err(refused(group)),
+                };
+                out.push(format!("{option} {value}"));
+            }
+            Group::RegistryTls(_) => return Err(refused(group)),
         }
     }
     match (dockerfile_dir, dockerfile_name) {
@@ -231,35 +235,8 @@ pub fn buildx_arguments(groups: &[String]) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-/// One `--opt` of the Dockerfile frontend as a buildx option. Returns
-/// whether it has one.
-fn opt_argument(
-    value: &str,
-    out: &mut Vec<String>,
-    context: &mut Option<String>,
-    dockerfile_name: &mut Option<String>,
-) -> bool {
-    const RENAMED: [(&str, &str); 4] = [
-        ("build-arg:", "--build-arg"),
-        ("label:", "--label"),
-        ("target=", "--target"),
-        ("platform=", "--platform"),
-    ];
-    for (prefix, option) in RENAMED {
-        if let Some(rest) = unprefixed(value, prefix) {
-            out.push(format!("{option} {rest}"));
-            return true;
-        }
-    }
-    if let Some(name) = unprefixed(value, "filename=") {
-        *dockerfile_name = Some(name);
-        return true;
-    }
-    if let Some(url) = unprefixed(value, "context=") {
-        *context = Some(url);
-        return true;
-    }
-    false
+fn refused(group: &Group) -> String {
+    format!("`{}` has no buildx counterpart", group.text())
 }
 
 /// A shell word without `prefix` at the start of its text, keeping the
@@ -277,28 +254,42 @@ fn unprefixed(word: &str, prefix: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn groups(text: &[&str]) -> Vec<String> {
-        text.iter().map(|s| s.to_string()).collect()
+    fn text(words: &[&str]) -> Vec<String> {
+        words.iter().map(|s| s.to_string()).collect()
     }
 
     #[test]
     fn buildctl_groups_become_buildx_options() {
-        let converted = buildx_arguments(&groups(&[
-            "--frontend dockerfile.v0",
-            "--local \"context=$CI_PROJECT_DIR\"",
-            "--local \"dockerfile=$(dirname \"$DF\")\"",
-            "--opt filename=\"$(basename \"$DF\")\"",
-            "--opt \"build-arg:A=${A}\"",
-            "--opt target=prod",
-            "$EXTRA_ARGS",
-            "--import-cache \"type=registry,ref=r/cache\"",
-            "--export-cache \"type=registry,ref=r/cache,mode=max\"",
-            "--output \"type=image,name=r:1,push=true\"",
-        ]))
-        .unwrap();
+        let groups = [
+            Group::Frontend,
+            Group::local(Local::Context, "\"$CI_PROJECT_DIR\""),
+            Group::local(Local::Dockerfile, "\"$(dirname \"$DF\")\""),
+            Group::Opt(Opt::Filename, "filename=\"$(basename \"$DF\")\"".into()),
+            Group::opt(Opt::BuildArg, "\"A=${A}\""),
+            Group::opt(Opt::Target, "prod"),
+            Group::Passed("$EXTRA_ARGS".into()),
+            Group::ImportCache("\"type=registry,ref=r/cache\"".into()),
+            Group::ExportCache("\"type=registry,ref=r/cache,mode=max\"".into()),
+            Group::Output("\"type=image,name=r:1,push=true\"".into()),
+        ];
         assert_eq!(
-            converted,
-            groups(&[
+            groups.iter().map(Group::text).collect::<Vec<_>>(),
+            text(&[
+                "--frontend dockerfile.v0",
+                "--local \"context=$CI_PROJECT_DIR\"",
+                "--local \"dockerfile=$(dirname \"$DF\")\"",
+                "--opt filename=\"$(basename \"$DF\")\"",
+                "--opt \"build-arg:A=${A}\"",
+                "--opt target=prod",
+                "$EXTRA_ARGS",
+                "--import-cache \"type=registry,ref=r/cache\"",
+                "--export-cache \"type=registry,ref=r/cache,mode=max\"",
+                "--output \"type=image,name=r:1,push=true\"",
+            ])
+        );
+        assert_eq!(
+            buildx_arguments(&groups).unwrap(),
+            text(&[
                 "--build-arg \"A=${A}\"",
                 "--target prod",
                 "$EXTRA_ARGS",
@@ -313,12 +304,18 @@ mod tests {
 
     #[test]
     fn groups_without_a_counterpart_are_refused() {
-        assert!(buildx_arguments(&groups(&["--opt \"contextsubdir=a\""])).is_err());
+        let subdir = Group::Opt(Opt::ContextSubdir, "\"contextsubdir=a\"".into());
+        assert_eq!(
+            buildx_arguments(&[subdir]).unwrap_err(),
+            "`--opt \"contextsubdir=a\"` has no buildx counterpart"
+        );
+        let tls = Group::RegistryTls("\"host=r,insecure=true\"".into());
+        assert!(buildx_arguments(&[tls]).is_err());
         assert!(
-            buildx_arguments(&groups(&[
-                "--opt \"filename=a\"",
-                "--opt \"context=https://x/y.git\""
-            ]))
+            buildx_arguments(&[
+                Group::Opt(Opt::Filename, "\"filename=a\"".into()),
+                Group::Opt(Opt::Context, "\"context=https://x/y.git\"".into()),
+            ])
             .is_err()
         );
     }

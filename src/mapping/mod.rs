@@ -1,6 +1,11 @@
-//! The flag table and, in later stages, the job-shape changes it drives.
+//! The flag table and the translation it drives: each row of
+//! [`table`] says how its flag is carried ([`carry`], with the flags that
+//! have a counterpart of their own in [`handlers`]), and [`command`] turns
+//! one call into buildctl's argument groups.
 
+pub(crate) mod carry;
 pub mod command;
 pub mod flavor;
+pub(crate) mod handlers;
 pub mod quote;
 pub mod table;
