@@ -130,6 +130,7 @@ pub(crate) struct NoPushCache;
 impl Handler for NoPushCache {
     fn collect<'f>(&self, flag: &'f FlagUse, c: &mut Collected<'f>, _: &mut Translation) {
         c.no_push_cache = is_true(&flag.value);
+        c.no_push_cache_flag = Some(flag);
     }
 }
 

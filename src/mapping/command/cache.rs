@@ -25,6 +25,14 @@ pub(super) fn cache_lines(
                 message: "--cache-repo dropped: Kaniko ignores it without --cache=true".into(),
             });
         }
+        if let Some(flag) = c.no_push_cache_flag {
+            out.notes.push(FlagNote {
+                fate: Fate::Dropped,
+                span: flag.span,
+                message: "--no-push-cache dropped: without --cache=true there is no cache to push"
+                    .into(),
+            });
+        }
         return;
     }
     let span = c.cache.map(|f| f.span).unwrap_or_default();

@@ -37,6 +37,8 @@ pub(crate) struct Collected<'f> {
     pub reproducible: bool,
     /// `--no-push-cache`: import the cache but never export it.
     pub no_push_cache: bool,
+    /// Where `--no-push-cache` was written, for its note.
+    pub no_push_cache_flag: Option<&'f FlagUse>,
     /// Per-registry daemon settings, by host as written (double-quote text).
     pub registries: Vec<(String, HostSettings)>,
     pub skip_tls_verify: Option<&'f FlagUse>,
@@ -82,6 +84,7 @@ impl<'f> Collected<'f> {
             registry_attrs: Vec::new(),
             reproducible: false,
             no_push_cache: false,
+            no_push_cache_flag: None,
             registries: Vec::new(),
             skip_tls_verify: None,
             no_push_setting: false,
