@@ -178,6 +178,30 @@ impl CallSites {
     }
 }
 
+/// The findings of executor calls and Kaniko-only paths that another CI
+/// system's front-end found (a GitHub `run:` step, a Buildkite command):
+/// the same findings, at the same places, as for a GitLab job.
+pub fn call_findings(
+    file: FileId,
+    calls: &[Invocation],
+    paths: &[PathUse],
+    jobs: &[String],
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for call in calls {
+        findings.push(call_finding(file, call, jobs.to_vec()));
+        findings.extend(
+            call.problems
+                .iter()
+                .filter_map(|p| problem_finding(file, call.program, p, jobs, &[])),
+        );
+    }
+    for path in paths {
+        findings.push(path_finding(file, path.span, path, jobs.to_vec()));
+    }
+    findings
+}
+
 /// `kaniko/executor` or `kaniko/warmer`: the call, each flag labelled with
 /// what becomes of it under BuildKit.
 fn call_finding(file: FileId, call: &Invocation, jobs: Vec<String>) -> Finding {

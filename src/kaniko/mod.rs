@@ -1,6 +1,7 @@
 //! Detection: which jobs use Kaniko, through which image, command or path,
 //! and which executor flags each invocation passes.
 
+pub mod docker_run;
 pub mod image;
 pub mod invocation;
 pub mod shell;
@@ -117,7 +118,13 @@ pub fn image_path(value: &str, in_kaniko_image: bool) -> bool {
 const PRINTERS: &[&str] = &["echo", "printf"];
 
 fn scan_line(pipeline: &Pipeline, line: &ScriptLine, in_kaniko_image: bool) -> Option<LineUse> {
-    let At { file, node } = line.at;
+    scan_script(pipeline, line.at, in_kaniko_image)
+}
+
+/// The executor calls and Kaniko-only paths of one shell script held in a
+/// YAML scalar (a GitLab `script:` item, a GitHub `run:` value).
+pub fn scan_script(pipeline: &Pipeline, at: At, in_kaniko_image: bool) -> Option<LineUse> {
+    let At { file, node } = at;
     let source = &pipeline.files[file];
     let node = source.tree.deref(node);
     let script = source.tree.scalar(&source.text, node)?;
@@ -241,7 +248,8 @@ const SHELL_BUILTINS: [&str; 9] = [
 
 /// Reads one executor or warmer command. A redirection written between its
 /// arguments would sit inside the range a rewrite replaces: it is reported.
-fn invocation(
+/// `command.words[0]` is the program word (for `docker run`, the image).
+pub fn invocation(
     program: Program,
     script: &str,
     command: &shell::Command,
