@@ -3,6 +3,7 @@
 
 pub mod docker_run;
 pub mod image;
+pub mod in_docker;
 pub mod invocation;
 pub mod shell;
 
@@ -45,6 +46,8 @@ pub struct LineUse {
     pub paths: Vec<PathUse>,
     /// `/busybox/...` words: the Kaniko debug image's shell and tools.
     pub busybox: Vec<PathUse>,
+    /// `docker run` of a Kaniko image (a `docker:dind` job).
+    pub docker: Vec<in_docker::DockerUse>,
 }
 
 /// How one job uses Kaniko.
@@ -62,7 +65,24 @@ impl Usage<'_> {
             || self
                 .lines
                 .iter()
-                .any(|l| !l.invocations.is_empty() || !l.paths.is_empty())
+                .any(|l| !l.invocations.is_empty() || !l.paths.is_empty() || !l.docker.is_empty())
+    }
+
+    /// The `docker run`s of a Kaniko image, with the file of their line.
+    pub fn docker_uses(&self) -> impl Iterator<Item = (&LineUse, &in_docker::DockerUse)> {
+        self.lines
+            .iter()
+            .flat_map(|line| line.docker.iter().map(move |docker| (line, docker)))
+    }
+
+    /// Kaniko runs only through `docker run`: the job keeps its image.
+    pub fn only_in_docker(&self) -> bool {
+        self.image.is_none()
+            && self.docker_uses().next().is_some()
+            && self
+                .lines
+                .iter()
+                .all(|l| l.invocations.is_empty() && l.paths.is_empty())
     }
 
     pub fn invocations(&self) -> impl Iterator<Item = (FileId, &Invocation)> {
@@ -85,15 +105,16 @@ pub fn detect<'j>(pipeline: &Pipeline, job: &'j Job, config: &Config) -> Usage<'
     // runs Kaniko, whatever image it inherits; a template may still give
     // its image to jobs that do.
     let runs_script = job.hidden || !job.scripts.is_empty();
-    let image = job.image.as_ref().filter(|image| {
-        runs_script
-            && (image::is_kaniko_image(&image.name) || config.is_extra_kaniko_image(&image.name))
-    });
+    let is_kaniko = |name: &str| image::is_kaniko_image(name) || config.is_extra_kaniko_image(name);
+    let image = job
+        .image
+        .as_ref()
+        .filter(|image| runs_script && is_kaniko(&image.name));
     let in_kaniko_image = image.is_some();
     let lines = job
         .scripts
         .iter()
-        .filter_map(|line| scan_line(pipeline, line, in_kaniko_image))
+        .filter_map(|line| scan_line(pipeline, line, in_kaniko_image, &is_kaniko))
         .collect();
     Usage { job, image, lines }
 }
@@ -117,19 +138,36 @@ pub fn image_path(value: &str, in_kaniko_image: bool) -> bool {
 /// Commands that only print their arguments: a `/kaniko/` path there is text.
 const PRINTERS: &[&str] = &["echo", "printf"];
 
-fn scan_line(pipeline: &Pipeline, line: &ScriptLine, in_kaniko_image: bool) -> Option<LineUse> {
-    scan_script(pipeline, line.at, in_kaniko_image)
+fn scan_line(
+    pipeline: &Pipeline,
+    line: &ScriptLine,
+    in_kaniko_image: bool,
+    is_kaniko: &dyn Fn(&str) -> bool,
+) -> Option<LineUse> {
+    scan_script_with(pipeline, line.at, in_kaniko_image, is_kaniko)
 }
 
 /// The executor calls and Kaniko-only paths of one shell script held in a
 /// YAML scalar (a GitLab `script:` item, a GitHub `run:` value).
 pub fn scan_script(pipeline: &Pipeline, at: At, in_kaniko_image: bool) -> Option<LineUse> {
+    scan_script_with(pipeline, at, in_kaniko_image, &image::is_kaniko_image)
+}
+
+/// [`scan_script`], with `docker run`s of the images `is_kaniko` accepts
+/// read as Kaniko calls (and their words left to that reading).
+pub fn scan_script_with(
+    pipeline: &Pipeline,
+    at: At,
+    in_kaniko_image: bool,
+    is_kaniko: &dyn Fn(&str) -> bool,
+) -> Option<LineUse> {
     let At { file, node } = at;
     let source = &pipeline.files[file];
     let node = source.tree.deref(node);
     let script = source.tree.scalar(&source.text, node)?;
     // Cheap filter first: most script lines never mention Kaniko.
     let relevant = script.contains("kaniko")
+        || script.contains(" run ")
         || in_kaniko_image
             && (script.contains("executor")
                 || script.contains("warmer")
@@ -152,6 +190,7 @@ pub fn scan_script(pipeline: &Pipeline, at: At, in_kaniko_image: bool) -> Option
         invocations: Vec::new(),
         paths: Vec::new(),
         busybox: Vec::new(),
+        docker: Vec::new(),
     };
     let word_use = |word: &shell::Word, path: &str, command: &shell::Command| PathUse {
         file,
@@ -168,6 +207,12 @@ pub fn scan_script(pipeline: &Pipeline, at: At, in_kaniko_image: bool) -> Option
             .is_none_or(|w| SHELL_BUILTINS.contains(&w.value.as_str())),
     };
     for command in shell::commands(script) {
+        // A `docker run` of a Kaniko image is read whole; its words are the
+        // container's, not the job's.
+        if let Some(docker) = in_docker::read(script, &command, is_kaniko, &to_source) {
+            found.docker.push(docker);
+            continue;
+        }
         let invoked = command
             .words
             .first()
@@ -218,8 +263,11 @@ pub fn scan_script(pipeline: &Pipeline, at: At, in_kaniko_image: bool) -> Option
             }
         }
     }
-    (!found.invocations.is_empty() || !found.paths.is_empty() || !found.busybox.is_empty())
-        .then_some(found)
+    (!found.invocations.is_empty()
+        || !found.paths.is_empty()
+        || !found.busybox.is_empty()
+        || !found.docker.is_empty())
+    .then_some(found)
 }
 
 /// Where a shell script calls the executor or the warmer: the byte range of
