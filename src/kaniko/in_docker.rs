@@ -288,6 +288,17 @@ fn shell_script(
         }
         None => raw == inner,
     };
+    // In double quotes the job's shell expands `$` before the container's
+    // shell reads its own quotes: `'$IMAGE'` inside was the value, while
+    // the same text as a command of the job would stay literal.
+    if quote == Some('"') && inner.contains('\'') {
+        return Runs::Other {
+            message: "the container's shell script has single quotes inside double quotes: the job expanded what \
+                      they hold before the container read them, which a command of the job's own cannot repeat"
+                .into(),
+            span: body_span,
+        };
+    }
     let offset = body.range.start + usize::from(quote.is_some());
     let inner_source = |range: Range<usize>| {
         if exact {
@@ -438,6 +449,16 @@ mod tests {
         );
         assert!(
             matches!(&single[0].runs, Runs::Shell { container_expands, .. } if container_expands == &["IMAGE"])
+        );
+    }
+
+    #[test]
+    fn single_quotes_inside_a_double_quoted_script_are_reported() {
+        let uses = scan_text(
+            "docker run --entrypoint sh gcr.io/kaniko-project/executor:debug -c \"/kaniko/executor --destination '$IMAGE'\"",
+        );
+        assert!(
+            matches!(&uses[0].runs, Runs::Other { message, .. } if message.contains("single quotes"))
         );
     }
 
