@@ -42,6 +42,9 @@ pub struct DockerUse {
     /// `--network`/`--net` and its value, which decides the network of the
     /// build's `RUN` steps (they ran in the container).
     pub network: Option<(String, Span)>,
+    /// `--platform`: the container's platform, which Kaniko built for
+    /// unless `--custom-platform` said otherwise.
+    pub platform: Option<(String, Span)>,
     /// Redirections written before the image, inside the replaced range.
     pub inner_redirects: Vec<Span>,
     pub runs: Runs,
@@ -137,7 +140,8 @@ pub fn read(
             .map(|e| script[e.range.clone()].to_string())
             .collect(),
         unhandled_spans: spans(&mut run.unhandled.iter().map(|(_, r)| r.clone())),
-        network: network(&words[..run.image], to_source),
+        network: option_value(&words[..run.image], &["--network", "--net"], to_source),
+        platform: option_value(&words[..run.image], &["--platform"], to_source),
         inner_redirects: command
             .redirects
             .iter()
@@ -153,13 +157,17 @@ fn is_warmer(image: &str) -> bool {
     image.contains("warmer")
 }
 
-/// `--network VALUE`, `--network=VALUE`, `--net …` before the image: the
-/// last one wins, as in Docker.
-fn network(words: &[Word], to_source: &dyn Fn(Range<usize>) -> Span) -> Option<(String, Span)> {
+/// `--network VALUE`, `--network=VALUE`, `--net …` (the option `names`)
+/// before the image: the last one wins, as in Docker.
+fn option_value(
+    words: &[Word],
+    names: &[&str],
+    to_source: &dyn Fn(Range<usize>) -> Span,
+) -> Option<(String, Span)> {
     let mut found = None;
     for (index, word) in words.iter().enumerate() {
-        for name in ["--network", "--net"] {
-            if word.value == name {
+        for name in names {
+            if word.value == *name {
                 if let Some(value) = words.get(index + 1) {
                     let span = to_source(word.range.start..value.range.end);
                     found = Some((value.value.clone(), span));

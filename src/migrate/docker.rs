@@ -130,6 +130,21 @@ pub fn plan(docker: &DockerUse, workspace: &Workspace, job_docker_config: bool) 
         }
     };
     let mut call = call.clone();
+    let custom_platform = call.flags.iter().any(|f| f.spec.name == "custom-platform");
+    let platform = docker
+        .platform
+        .as_ref()
+        .filter(|_| !custom_platform)
+        .map(|(value, span)| {
+            notes.push(FlagNote {
+                fate: Fate::Note,
+                span: *span,
+                message: format!(
+                    "Kaniko built for the platform its container ran on (`{value}`): `--platform {value}` keeps it"
+                ),
+            });
+            value.clone()
+        });
     let mut assignments = docker.prefixes.clone();
     for ((env, span), raw) in run.env.iter().zip(&docker.env_spans).zip(&docker.env_raw) {
         if env.name == "DOCKER_CONFIG" {
@@ -218,6 +233,16 @@ pub fn plan(docker: &DockerUse, workspace: &Workspace, job_docker_config: bool) 
                 lines.len().saturating_sub(1),
                 format!("--network {network}"),
             );
+        }
+        if let Some(platform) = &platform {
+            if quote::is_plain(platform) {
+                lines.insert(0, format!("--platform {platform}"));
+            } else {
+                notes.push(blocked(
+                    docker.span,
+                    format!("the container's platform `{platform}` cannot be told here"),
+                ));
+            }
         }
         let builder = needs_container_builder(&lines);
         if builder && network.as_deref() == Some("host") {
