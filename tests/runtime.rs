@@ -776,6 +776,39 @@ fn check_reports_builds_in_scripts() {
     assert!(!stdout.contains("link.sh"), "{stdout}");
 }
 
+/// A repository script that runs a Kaniko image with `docker run` is
+/// reported at the command, like an executor call there.
+#[test]
+fn check_reports_docker_runs_in_scripts() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join(".git")).unwrap();
+    std::fs::create_dir_all(root.join("ci")).unwrap();
+    std::fs::write(
+        root.join("ci/build.sh"),
+        "#!/bin/sh\nset -e\ndocker run --rm -v \"$PWD\":/workspace gcr.io/kaniko-project/executor:v1.23.2 --no-push\ndocker run --rm alpine:3 true\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join(".gitlab-ci.yml"),
+        "build:\n  image: docker:27\n  services: [docker:27-dind]\n  script:\n    - ./ci/build.sh\n",
+    )
+    .unwrap();
+    let out = assert_cmd::Command::cargo_bin("kaniko2buildkit")
+        .unwrap()
+        .current_dir(root)
+        .args(["check", "--color", "never", "--output-format", "concise"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("ci/build.sh:3:1:") && stdout.contains("with `docker run`"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("ci/build.sh:4:"), "{stdout}");
+}
+
 /// `docker run` of Kaniko in a `docker:dind` job: the `docker buildx
 /// build` that replaces it gets the context, Dockerfile, tags, build
 /// arguments, push and credentials Kaniko had in its container.

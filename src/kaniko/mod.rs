@@ -289,6 +289,21 @@ pub fn executor_calls(script: &str) -> Vec<std::ops::Range<usize>> {
         .collect()
 }
 
+/// Where a shell script runs a Kaniko image with `docker run`: the byte
+/// range of each command, `docker` to its last argument.
+pub fn docker_runs(script: &str) -> Vec<std::ops::Range<usize>> {
+    shell::commands(script)
+        .iter()
+        .filter_map(|command| {
+            let run = docker_run::read(script, &command.words)?;
+            image::is_kaniko_image(&command.words[run.image].value).then(|| {
+                let start = command.words[0].range.start;
+                start..command.words.last().map_or(start, |w| w.range.end)
+            })
+        })
+        .collect()
+}
+
 /// Builtins whose effect is on the shell itself: a subshell would lose it.
 const SHELL_BUILTINS: [&str; 9] = [
     "cd", "export", "readonly", "unset", ".", "source", "read", "set", "eval",
