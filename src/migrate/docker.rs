@@ -188,9 +188,22 @@ pub fn plan(docker: &DockerUse, workspace: &Workspace, job_docker_config: bool) 
                 .into(),
         });
     }
+    let variables = workspace
+        .variables
+        .iter()
+        .filter(|(name, _)| !is_kaniko_setting(name))
+        .cloned()
+        .collect();
+    let buildx = Workspace {
+        root: workspace.root,
+        variables,
+        flavor: Flavor::Buildx,
+    };
     call.assignments = assignments;
     let mapper = Mapper::new(run);
-    if !map_paths(&mut call, &mapper, &mut notes) {
+    // `executor version` prints and builds nothing: no path to map.
+    let informational = call.flags.is_empty() && command::translate(&call, &buildx).informational;
+    if !informational && !map_paths(&mut call, &mapper, &mut notes) {
         // Without the context nothing else can be said about the build.
         planned.notes = notes;
         return planned;
@@ -208,17 +221,6 @@ pub fn plan(docker: &DockerUse, workspace: &Workspace, job_docker_config: bool) 
             ));
         }
     }
-    let variables = workspace
-        .variables
-        .iter()
-        .filter(|(name, _)| !is_kaniko_setting(name))
-        .cloned()
-        .collect();
-    let buildx = Workspace {
-        root: workspace.root,
-        variables,
-        flavor: Flavor::Buildx,
-    };
     let translation = command::translate(&call, &buildx);
     let (config_assignment, config_steps) =
         credentials(docker, &mapper, job_docker_config, &mut notes);
