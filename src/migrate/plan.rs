@@ -69,6 +69,9 @@ pub struct Planned {
     pub refused_lines: BTreeMap<At, String>,
     /// Migrated jobs that run buildctl, and so need `BUILDKITD_FLAGS`.
     pub builders: BTreeSet<String>,
+    /// Migrated jobs whose only Kaniko was `docker run`: they keep their
+    /// image and build with `docker buildx build`.
+    pub in_place: BTreeSet<String>,
     pub remaining: Vec<String>,
 }
 
@@ -1073,6 +1076,9 @@ fn report(job: &JobWork, planned: &mut Planned) {
     if job.blockers.is_empty() {
         if job.usage.invocations().next().is_some() {
             planned.builders.insert(name.clone());
+        }
+        if job.usage.only_in_docker() {
+            planned.in_place.insert(name.clone());
         }
         planned.migrated.insert(name);
         planned.findings.extend(job.notes.iter().cloned());
