@@ -911,6 +911,22 @@ mod docker_run {
     }
 
     #[test]
+    fn a_mount_at_the_same_path_is_built_from_there() {
+        if skip() {
+            return;
+        }
+        let run = ran("same-path");
+        let build = buildx_build(&run);
+        let project = run.project();
+        assert_eq!(std::path::Path::new(&context(build)), project);
+        let file = build.values("--file");
+        assert_eq!(
+            std::path::Path::new(&file[0]),
+            project.join("docker/app.Dockerfile")
+        );
+    }
+
+    #[test]
     fn mounted_credentials_reach_buildx() {
         if skip() {
             return;
@@ -970,6 +986,7 @@ mod docker_run {
             "own-config",
             "registry-cache",
             "debug-shell",
+            "same-path",
         ] {
             let failed = run("docker-run.yml", job, &setup(true)).unwrap();
             assert_ne!(

@@ -7,7 +7,7 @@
 //! variables it saw are exported for the command; `--network` carries over
 //! to the `RUN` steps. What cannot be carried keeps the job as it is.
 
-use crate::kaniko::docker_run::DockerRun;
+use crate::kaniko::docker_run::{DockerRun, Mount};
 use crate::kaniko::in_docker::{DockerUse, Runs};
 use crate::kaniko::invocation::{FlagUse, Invocation, Problem, Program};
 use crate::kaniko::{image_path, is_kaniko_setting};
@@ -80,7 +80,12 @@ pub fn plan(docker: &DockerUse, workspace: &Workspace, job_docker_config: bool) 
                 .into(),
         ));
     }
-    for ((option, _), span) in run.unhandled.iter().zip(&docker.unhandled_spans) {
+    let mut variable_mounts = Vec::new();
+    for ((option, range), span) in run.unhandled.iter().zip(&docker.unhandled_spans) {
+        if let Some(mount) = variable_mount(option, range) {
+            variable_mounts.push(mount);
+            continue;
+        }
         notes.push(blocked(
             *span,
             format!("`{option}` changes what the Kaniko container sees; a build on the job's daemon has no counterpart"),
@@ -200,7 +205,7 @@ pub fn plan(docker: &DockerUse, workspace: &Workspace, job_docker_config: bool) 
         flavor: Flavor::Buildx,
     };
     call.assignments = assignments;
-    let mapper = Mapper::new(run);
+    let mapper = Mapper::new(run, variable_mounts);
     // `executor version` prints and builds nothing: no path to map.
     let informational = call.flags.is_empty() && command::translate(&call, &buildx).informational;
     if !informational && !map_paths(&mut call, &mapper, &mut notes) {
@@ -322,10 +327,36 @@ fn needs_container_builder(lines: &[String]) -> bool {
         || several_names
 }
 
+/// `-v HOST:$DIR`: a bind mount to a container path held in a variable,
+/// which the `docker run` reading leaves aside (it takes only absolute
+/// container paths). The path is matched as written.
+fn variable_mount(option: &str, range: &std::ops::Range<usize>) -> Option<Mount> {
+    let value = option
+        .strip_prefix("-v ")
+        .or_else(|| option.strip_prefix("--volume "))?;
+    let mut parts = value.split(':');
+    let (host, container) = (parts.next()?, parts.next()?);
+    let read_only = match parts.next() {
+        None => false,
+        Some(options) => options.split(',').any(|o| o == "ro"),
+    };
+    let plain_variable = container.starts_with('$') && !container.contains(['{', '(', '`']);
+    let host_ok = host.starts_with(['/', '.', '~', '$']) && !host.contains(['{', '(', '`']);
+    (plain_variable && host_ok && parts.next().is_none()).then(|| Mount {
+        host: host.to_string(),
+        host_raw: format!("\"{host}\""),
+        container: container.trim_end_matches('/').to_string(),
+        read_only,
+        range: range.clone(),
+    })
+}
+
 /// Container paths to the job's: through the deepest mount, with the job's
 /// working directory (`$PWD`, `$(pwd)`, `.`) written as a relative path.
-struct Mapper<'r> {
-    run: &'r DockerRun,
+struct Mapper {
+    /// The bind mounts, those to a container path held in a variable
+    /// (`-v $CI_PROJECT_DIR:$CI_PROJECT_DIR`) included.
+    mounts: Vec<Mount>,
     /// The container's working directory.
     cwd: String,
 }
@@ -333,13 +364,15 @@ struct Mapper<'r> {
 /// How a mount's host side names the job's working directory.
 const CWD_FORMS: [&str; 5] = ["$PWD", "${PWD}", "$(pwd)", "`pwd`", "."];
 
-impl<'r> Mapper<'r> {
-    fn new(run: &'r DockerRun) -> Self {
+impl Mapper {
+    fn new(run: &DockerRun, variable_mounts: Vec<Mount>) -> Self {
         let cwd = run
             .workdir
             .as_ref()
             .map_or(KANIKO_WORKDIR.to_string(), |(w, _)| w.clone());
-        Mapper { run, cwd }
+        let mut mounts = run.mounts.clone();
+        mounts.extend(variable_mounts);
+        Mapper { mounts, cwd }
     }
 
     /// A container path, relative ones taken from the working directory.
@@ -360,7 +393,6 @@ impl<'r> Mapper<'r> {
         let path = container.trim_end_matches('/');
         let path = if path.is_empty() { "/" } else { path };
         let mount = self
-            .run
             .mounts
             .iter()
             .filter(|m| path == m.container || path.starts_with(&format!("{}/", m.container)))
