@@ -111,10 +111,26 @@ pub fn detect<'j>(pipeline: &Pipeline, job: &'j Job, config: &Config) -> Usage<'
         .as_ref()
         .filter(|image| runs_script && is_kaniko(&image.name));
     let in_kaniko_image = image.is_some();
+    // `docker run $KANIKO_IMAGE …`: an image named by one of the job's
+    // variables counts by the variable's value.
+    let run_image = |name: &str| {
+        is_kaniko(name)
+            || crate::mapping::quote::lone_variable(name).is_some_and(|variable| {
+                job.variables
+                    .iter()
+                    .filter(|(key, _)| key == variable)
+                    .filter_map(|(_, at)| {
+                        let file = &pipeline.files[at.file];
+                        file.tree.scalar(&file.text, file.tree.deref(at.node))
+                    })
+                    .last()
+                    .is_some_and(is_kaniko)
+            })
+    };
     let lines = job
         .scripts
         .iter()
-        .filter_map(|line| scan_line(pipeline, line, in_kaniko_image, &is_kaniko))
+        .filter_map(|line| scan_line(pipeline, line, in_kaniko_image, &run_image))
         .collect();
     Usage { job, image, lines }
 }
