@@ -123,7 +123,7 @@ pub fn detect<'j>(pipeline: &Pipeline, job: &'j Job, config: &Config) -> Usage<'
                         let file = &pipeline.files[at.file];
                         file.tree.scalar(&file.text, file.tree.deref(at.node))
                     })
-                    .last()
+                    .next_back()
                     .is_some_and(is_kaniko)
             })
     };
