@@ -78,9 +78,26 @@ fn job_finding(pipeline: &Pipeline, usage: &Usage) -> Finding {
     if let Some(path) = usage.paths().next() {
         reasons.push(format!("uses `{}`", path.path));
     }
+    let mut images: Vec<&str> = Vec::new();
+    for (line, docker) in usage.docker_uses() {
+        if !images.contains(&docker.image.as_str()) {
+            images.push(&docker.image);
+        }
+        if line.file == finding.file {
+            finding = finding.with_label(docker.image_span, "Kaniko image run by `docker run`");
+        }
+    }
+    if !images.is_empty() {
+        let images: Vec<String> = images.iter().map(|i| format!("`{i}`")).collect();
+        reasons.push(format!("runs {} through `docker run`", images.join(", ")));
+    }
     let kind = if job.hidden { "template" } else { "job" };
     finding.message = format!("{kind} `{}` uses Kaniko: {}", job.name, reasons.join(", "));
-    finding.help = Some(if job.hidden {
+    finding.help = Some(if usage.only_in_docker() {
+        "Kaniko was archived in June 2025; the job has a Docker daemon already: build with \
+         `docker buildx build` in place of `docker run` (`kaniko2buildkit fix` does it)"
+            .to_string()
+    } else if job.hidden {
         "Kaniko was archived in June 2025; every job that extends this template inherits it. \
          Move it to BuildKit rootless (moby/buildkit:rootless, buildctl-daemonless.sh)"
             .to_string()
@@ -118,6 +135,8 @@ fn span(pipeline: &Pipeline, at: At) -> Span {
 /// such job (to say whether a `$VAR` argument is defined).
 struct CallSite {
     call: Invocation,
+    /// The call runs in a container that `docker run` starts.
+    in_docker: bool,
     jobs: Vec<String>,
     variables: Vec<(String, At)>,
 }
@@ -133,12 +152,17 @@ struct CallSites {
 impl CallSites {
     fn record(&mut self, usage: &Usage) {
         let job: &Job = usage.job;
-        for (file, call) in usage.invocations() {
+        let in_docker = usage
+            .docker_uses()
+            .filter_map(|(line, docker)| Some((line.file, docker.invocation()?, true)));
+        let direct = usage.invocations().map(|(file, call)| (file, call, false));
+        for (file, call, in_docker) in direct.chain(in_docker) {
             let entry = self
                 .calls
                 .entry((file, call.span))
                 .or_insert_with(|| CallSite {
                     call: call.clone(),
+                    in_docker,
                     jobs: Vec::new(),
                     variables: job.variables.clone(),
                 });
@@ -159,12 +183,21 @@ impl CallSites {
             (file, _),
             CallSite {
                 call,
+                in_docker,
                 jobs,
                 variables,
             },
         ) in self.calls
         {
-            findings.push(call_finding(file, &call, jobs.clone()));
+            let mut finding = call_finding(file, &call, jobs.clone());
+            if in_docker && call.program == Program::Executor {
+                finding.help = Some(
+                    "run through `docker run`: replace it with `docker buildx build` on the same daemon; each flag \
+                     is labelled with how it maps"
+                        .into(),
+                );
+            }
+            findings.push(finding);
             findings.extend(
                 call.problems
                     .iter()
@@ -176,6 +209,30 @@ impl CallSites {
         }
         findings
     }
+}
+
+/// The findings of executor calls and Kaniko-only paths that another CI
+/// system's front-end found (a GitHub `run:` step, a Buildkite command):
+/// the same findings, at the same places, as for a GitLab job.
+pub fn call_findings(
+    file: FileId,
+    calls: &[Invocation],
+    paths: &[PathUse],
+    jobs: &[String],
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for call in calls {
+        findings.push(call_finding(file, call, jobs.to_vec()));
+        findings.extend(
+            call.problems
+                .iter()
+                .filter_map(|p| problem_finding(file, call.program, p, jobs, &[])),
+        );
+    }
+    for path in paths {
+        findings.push(path_finding(file, path.span, path, jobs.to_vec()));
+    }
+    findings
 }
 
 /// `kaniko/executor` or `kaniko/warmer`: the call, each flag labelled with

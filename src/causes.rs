@@ -238,14 +238,26 @@ fn help(reason: &str) -> String {
     }
 }
 
-/// The first `--flag` a reason names.
+/// The first `--flag` a reason names that is an executor or warmer flag
+/// (a `docker run` option such as `--env-file` has no `explain` page).
 fn first_flag(reason: &str) -> Option<&str> {
-    let start = reason.find("--")?;
-    let rest = &reason[start..];
-    let end = rest[2..]
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
-        .map_or(rest.len(), |at| at + 2);
-    Some(&rest[..end]).filter(|flag| flag.len() > 2)
+    let mut from = 0;
+    while let Some(found) = reason[from..].find("--") {
+        let start = from + found;
+        let rest = &reason[start..];
+        let end = rest[2..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .map_or(rest.len(), |at| at + 2);
+        let flag = &rest[..end];
+        let known = [Program::Executor, Program::Warmer]
+            .iter()
+            .any(|program| crate::mapping::table::by_name(program.flags(), &flag[2..]).is_some());
+        if flag.len() > 2 && known {
+            return Some(flag);
+        }
+        from = start + end.max(2);
+    }
+    None
 }
 
 /// The executor flag nearest to a misspelt one.

@@ -394,14 +394,26 @@ fn print_findings(outcomes: &[Outcome], renderer: &Renderer, out: &mut Output) {
 /// What holds for every migrated job, said once per run rather than once
 /// per job: what the runner must allow, and the media types pushed.
 fn run_notes<'a>(outcomes: impl IntoIterator<Item = &'a Outcome>) -> Vec<String> {
-    let migrated = outcomes
-        .into_iter()
-        .find(|o| o.result.as_ref().is_ok_and(|m| !m.migrated_jobs.is_empty()));
-    let Some(outcome) = migrated else {
+    let outcomes: Vec<&Outcome> = outcomes.into_iter().collect();
+    let any_migrated = outcomes
+        .iter()
+        .any(|o| o.result.as_ref().is_ok_and(|m| !m.migrated_jobs.is_empty()));
+    if !any_migrated {
         return Vec::new();
-    };
-    vec![
-        outcome.flavor.runner_note().to_string(),
+    }
+    // Jobs rewritten in place to `docker buildx build` keep their runner:
+    // the flavour's requirements concern the others only.
+    let flavoured = outcomes.iter().find(|o| {
+        o.result.as_ref().is_ok_and(|m| {
+            m.migrated_jobs
+                .iter()
+                .any(|job| !m.in_place_jobs.contains(job))
+        })
+    });
+    let runner = flavoured.map(|o| o.flavor.runner_note().to_string());
+    runner
+        .into_iter()
+        .chain([
         "images are pushed with OCI media types (BuildKit v0.31 and later) where Kaniko kept the base image's, \
          usually Docker's: add `oci-mediatypes=false` to an image output if a consumer needs Docker media types"
             .to_string(),
@@ -413,7 +425,8 @@ fn run_notes<'a>(outcomes: impl IntoIterator<Item = &'a Outcome>) -> Vec<String>
          of its source (often 0777), BuildKit gives it 0755; a process that writes into a copied directory \
          as another user needs a `chmod` in the Dockerfile"
             .to_string(),
-    ]
+    ])
+    .collect()
 }
 
 /// The run notes, when some pipeline was `applied` (written, for `fix`).

@@ -83,6 +83,7 @@ rules! {
     SuppressionInvalid = "suppression/invalid", Warning, "an ignore comment that cannot be read";
     KanikoImageReference = "kaniko/image-reference", Info, "a Kaniko image named in YAML that is not GitLab CI";
     LoadError = "load/error", Error, "a file the tool could not read or parse (exit 2)";
+    UnknownAction = "kaniko/unknown-action", Info, "a GitHub step uses a Kaniko action the tool does not know";
 }
 
 impl Rule {

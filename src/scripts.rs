@@ -47,7 +47,8 @@ pub fn follow(pipeline: &mut Pipeline, jobs: &[Job]) -> Vec<Finding> {
             continue;
         };
         let calls = kaniko::executor_calls(&text);
-        if calls.is_empty() {
+        let docker_runs = kaniko::docker_runs(&text);
+        if calls.is_empty() && docker_runs.is_empty() {
             continue;
         }
         let file = pipeline.files.len();
@@ -76,6 +77,22 @@ pub fn follow(pipeline: &mut Pipeline, jobs: &[Job]) -> Vec<Finding> {
                 .help(
                     "migrate the script by hand (see docs/rewrite.md), then the jobs that run it: their image \
                      change alone would break the build",
+                )
+                .jobs(jobs.clone()),
+            );
+        }
+        for run in docker_runs {
+            findings.push(
+                Finding::new(
+                    Rule::KanikoJob,
+                    file,
+                    Span::new(run.start, run.end),
+                    format!("`{path}`, run by {runs}, runs a Kaniko image with `docker run`"),
+                )
+                .label("Kaniko build in a script")
+                .help(
+                    "replace the `docker run` with `docker buildx build` in the script by hand (docs/rewrite.md \
+                     shows what each option becomes)",
                 )
                 .jobs(jobs.clone()),
             );

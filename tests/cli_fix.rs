@@ -403,3 +403,21 @@ fn the_config_file_chooses_the_flavour() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("name: moby/buildkit:v0.32.2,"), "{stdout}");
 }
+
+/// A `docker run` of Kaniko rewritten in place keeps its runner: the
+/// flavour's runner requirements are said only when a job moves to it.
+#[test]
+fn in_place_docker_rewrites_keep_the_runner_note_out() {
+    const DIND: &str = "build:\n  image: docker:27\n  services: [docker:27-dind]\n  script:\n    - docker run --rm -v \"$PWD\":/workspace gcr.io/kaniko-project/executor:v1.23.2 --context /workspace --no-push\n";
+    let dir = project(&[(".gitlab-ci.yml", DIND)]);
+    let out = k2b(dir.path()).arg("fix").output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(read(dir.path(), ".gitlab-ci.yml").contains("- docker buildx build"));
+    assert!(!stderr.contains("user namespaces"), "{stderr}");
+    let both = format!("{DIND}{}", KANIKO.replace("build:", "kaniko:"));
+    let dir = project(&[(".gitlab-ci.yml", &both)]);
+    let out = k2b(dir.path()).arg("fix").output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("user namespaces"), "{stderr}");
+}

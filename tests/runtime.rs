@@ -775,3 +775,231 @@ fn check_reports_builds_in_scripts() {
     );
     assert!(!stdout.contains("link.sh"), "{stdout}");
 }
+
+/// A repository script that runs a Kaniko image with `docker run` is
+/// reported at the command, like an executor call there.
+#[test]
+fn check_reports_docker_runs_in_scripts() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join(".git")).unwrap();
+    std::fs::create_dir_all(root.join("ci")).unwrap();
+    std::fs::write(
+        root.join("ci/build.sh"),
+        "#!/bin/sh\nset -e\ndocker run --rm -v \"$PWD\":/workspace gcr.io/kaniko-project/executor:v1.23.2 --no-push\ndocker run --rm alpine:3 true\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join(".gitlab-ci.yml"),
+        "build:\n  image: docker:27\n  services: [docker:27-dind]\n  script:\n    - ./ci/build.sh\n",
+    )
+    .unwrap();
+    let out = assert_cmd::Command::cargo_bin("kaniko2buildkit")
+        .unwrap()
+        .current_dir(root)
+        .args(["check", "--color", "never", "--output-format", "concise"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("ci/build.sh:3:1:") && stdout.contains("with `docker run`"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("ci/build.sh:4:"), "{stdout}");
+}
+
+/// `docker run` of Kaniko in a `docker:dind` job: the `docker buildx
+/// build` that replaces it gets the context, Dockerfile, tags, build
+/// arguments, push and credentials Kaniko had in its container.
+mod docker_run {
+    use super::*;
+
+    const APP: (&str, &str) = ("docker/app.Dockerfile", "FROM scratch\n");
+    const SUB: (&str, &str) = ("sub/Dockerfile", "FROM scratch\n");
+
+    fn setup(fail_build: bool) -> Setup<'static> {
+        Setup {
+            files: vec![DOCKERFILE, APP, SUB],
+            fail_build,
+            ..Setup::default()
+        }
+    }
+
+    /// The one `docker buildx build` of a run: its arguments after
+    /// `buildx build`, with the fake's other calls (`buildx create`) apart.
+    fn buildx_build(run: &Run) -> &harness::Build {
+        let builds: Vec<_> = run
+            .builds
+            .iter()
+            .filter(|b| {
+                b.args
+                    .starts_with(&["buildx".to_string(), "build".to_string()])
+            })
+            .collect();
+        assert_eq!(builds.len(), 1, "{}\n{}", run.migrated, run.stderr);
+        assert_eq!(builds[0].program, "docker");
+        builds[0]
+    }
+
+    fn context(build: &harness::Build) -> String {
+        build.args.last().unwrap().clone()
+    }
+
+    fn ran(job: &str) -> Run {
+        let Some(run) = run("docker-run.yml", job, &setup(false)) else {
+            panic!("busybox is missing")
+        };
+        assert_eq!(
+            run.status,
+            Some(0),
+            "{job}: {}\n{}",
+            run.stderr,
+            run.migrated
+        );
+        assert!(run.read("deployed").is_some(), "{job}");
+        run
+    }
+
+    fn skip() -> bool {
+        harness::busybox().is_none()
+    }
+
+    #[test]
+    fn the_build_gets_what_kaniko_got() {
+        if skip() {
+            return;
+        }
+        let run = ran("plain");
+        let build = buildx_build(&run);
+        let project = run.project();
+        assert_eq!(context(build), ".");
+        let file = build.values("--file");
+        assert_eq!(file.len(), 1, "{:?}", build.args);
+        assert!(project.join(&file[0]).is_file(), "{file:?}");
+        assert!(file[0].ends_with("docker/app.Dockerfile"), "{file:?}");
+        assert_eq!(build.values("--build-arg"), ["VERSION=1.2.3"]);
+        assert_eq!(build.env.get("VERSION").map(String::as_str), Some("1.2.3"));
+        let output = build.values("--output");
+        assert_eq!(output.len(), 1, "{:?}", build.args);
+        assert!(
+            output[0].contains(&format!("name={REGISTRY}/group/app:abc123")),
+            "{output:?}"
+        );
+        assert!(output[0].contains("push=true"), "{output:?}");
+        // Kaniko wrote the digest into the mounted directory.
+        assert_eq!(run.read("digest.txt").as_deref(), Some("sha256:feedface"));
+        assert!(!run.migrated.contains("kaniko-project"), "{}", run.migrated);
+    }
+
+    #[test]
+    fn a_mount_from_another_directory_is_built_from_there() {
+        if skip() {
+            return;
+        }
+        let run = ran("other-dir");
+        let build = buildx_build(&run);
+        let project = run.project();
+        let context = context(build);
+        assert_eq!(std::path::Path::new(&context), project.join("sub"));
+        let file = build.values("--file");
+        assert_eq!(
+            std::path::Path::new(&file[0]),
+            project.join("sub/Dockerfile")
+        );
+        assert!(build.values("--output")[0].contains("group/app/sub:1"));
+    }
+
+    #[test]
+    fn a_mount_at_the_same_path_is_built_from_there() {
+        if skip() {
+            return;
+        }
+        let run = ran("same-path");
+        let build = buildx_build(&run);
+        let project = run.project();
+        assert_eq!(std::path::Path::new(&context(build)), project);
+        let file = build.values("--file");
+        assert_eq!(
+            std::path::Path::new(&file[0]),
+            project.join("docker/app.Dockerfile")
+        );
+    }
+
+    #[test]
+    fn mounted_credentials_reach_buildx() {
+        if skip() {
+            return;
+        }
+        let run = ran("credentials");
+        let build = buildx_build(&run);
+        assert_eq!(
+            build.credentials("registry.example.com").as_deref(),
+            Some("robot:s3cret")
+        );
+        let run = ran("own-config");
+        let build = buildx_build(&run);
+        assert_eq!(
+            build.credentials("registry.example.com").as_deref(),
+            Some("me:pw")
+        );
+        assert!(!build.env.contains_key("DOCKER_CONFIG"), "{:?}", build.env);
+    }
+
+    #[test]
+    fn a_registry_cache_gets_a_container_builder_first() {
+        if skip() {
+            return;
+        }
+        let run = ran("registry-cache");
+        assert_eq!(run.builds[0].args, ["buildx", "create", "--use"]);
+        let build = buildx_build(&run);
+        let cache_to = build.values("--cache-to");
+        assert!(cache_to[0].contains("type=registry"), "{cache_to:?}");
+        let output = &build.values("--output")[0];
+        assert!(
+            output.contains("group/app:1,") && output.contains("group/app:latest"),
+            "{output}"
+        );
+    }
+
+    #[test]
+    fn the_debug_shell_script_is_built_too() {
+        if skip() {
+            return;
+        }
+        let run = ran("debug-shell");
+        let build = buildx_build(&run);
+        assert_eq!(context(build), ".");
+        assert!(build.values("--output")[0].contains("group/app:debug"));
+    }
+
+    #[test]
+    fn a_failed_build_fails_the_job() {
+        if skip() {
+            return;
+        }
+        for job in [
+            "plain",
+            "other-dir",
+            "credentials",
+            "own-config",
+            "registry-cache",
+            "debug-shell",
+            "same-path",
+        ] {
+            let failed = run("docker-run.yml", job, &setup(true)).unwrap();
+            assert_ne!(
+                failed.status,
+                Some(0),
+                "{job}: the job passed\n{}",
+                failed.migrated
+            );
+            assert!(
+                failed.read("deployed").is_none(),
+                "{job}: the line after the build ran\n{}",
+                failed.migrated
+            );
+        }
+    }
+}

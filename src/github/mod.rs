@@ -1,17 +1,41 @@
-//! The github front-end (being written): detection and migration of Kaniko.
+//! The GitHub Actions front-end: Kaniko in workflows and composite actions.
+//!
+//! [`workflow`] reads the document (jobs, `container:`, steps), [`detect`]
+//! finds the four patterns (the Kaniko actions of the marketplace, `docker
+//! run` of a Kaniko image, `run:` steps that call the executor, in a Kaniko
+//! `container:` or by path), [`analyse`] turns them into findings and
+//! [`migrate()`] into verified edits. `${{ … }}` expressions are values the
+//! tool cannot see: they are carried as they are, like shell variables.
+
+pub mod actions;
+pub mod detect;
+mod findings;
+pub mod migrate;
+pub mod workflow;
 
 use crate::analysis::Analysis;
 use crate::config::Config;
 use crate::gitlab::Pipeline;
-use crate::migrate::{Migration, Options, Refused};
 
-pub fn analyse(pipeline: &Pipeline, _config: &Config) -> Analysis {
+pub use migrate::migrate;
+
+/// `check`: a finding for every step that builds with Kaniko, its executor
+/// calls and flags, and the Kaniko-only paths its scripts use.
+pub fn analyse(pipeline: &Pipeline, config: &Config) -> Analysis {
+    let mut findings = pipeline.findings.clone();
+    let Some(source) = pipeline.files.first() else {
+        return Analysis {
+            findings,
+            kaniko_jobs: 0,
+        };
+    };
+    let document = workflow::read(&source.tree, &source.text);
+    let detection = detect::detect(pipeline, &document, config);
+    let (found, kaniko_jobs) = findings::of(pipeline, &document, &detection);
+    findings.extend(found);
+    findings.sort_by_key(|f| (f.file, f.span.start(), f.rule));
     Analysis {
-        findings: pipeline.findings.clone(),
-        kaniko_jobs: 0,
+        findings,
+        kaniko_jobs,
     }
-}
-
-pub fn migrate(_pipeline: &Pipeline, _options: &Options) -> Result<Migration, Refused> {
-    Ok(Migration::default())
 }

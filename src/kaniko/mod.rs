@@ -1,7 +1,9 @@
 //! Detection: which jobs use Kaniko, through which image, command or path,
 //! and which executor flags each invocation passes.
 
+pub mod docker_run;
 pub mod image;
+pub mod in_docker;
 pub mod invocation;
 pub mod shell;
 
@@ -44,6 +46,8 @@ pub struct LineUse {
     pub paths: Vec<PathUse>,
     /// `/busybox/...` words: the Kaniko debug image's shell and tools.
     pub busybox: Vec<PathUse>,
+    /// `docker run` of a Kaniko image (a `docker:dind` job).
+    pub docker: Vec<in_docker::DockerUse>,
 }
 
 /// How one job uses Kaniko.
@@ -61,7 +65,24 @@ impl Usage<'_> {
             || self
                 .lines
                 .iter()
-                .any(|l| !l.invocations.is_empty() || !l.paths.is_empty())
+                .any(|l| !l.invocations.is_empty() || !l.paths.is_empty() || !l.docker.is_empty())
+    }
+
+    /// The `docker run`s of a Kaniko image, with the file of their line.
+    pub fn docker_uses(&self) -> impl Iterator<Item = (&LineUse, &in_docker::DockerUse)> {
+        self.lines
+            .iter()
+            .flat_map(|line| line.docker.iter().map(move |docker| (line, docker)))
+    }
+
+    /// Kaniko runs only through `docker run`: the job keeps its image.
+    pub fn only_in_docker(&self) -> bool {
+        self.image.is_none()
+            && self.docker_uses().next().is_some()
+            && self
+                .lines
+                .iter()
+                .all(|l| l.invocations.is_empty() && l.paths.is_empty())
     }
 
     pub fn invocations(&self) -> impl Iterator<Item = (FileId, &Invocation)> {
@@ -84,15 +105,32 @@ pub fn detect<'j>(pipeline: &Pipeline, job: &'j Job, config: &Config) -> Usage<'
     // runs Kaniko, whatever image it inherits; a template may still give
     // its image to jobs that do.
     let runs_script = job.hidden || !job.scripts.is_empty();
-    let image = job.image.as_ref().filter(|image| {
-        runs_script
-            && (image::is_kaniko_image(&image.name) || config.is_extra_kaniko_image(&image.name))
-    });
+    let is_kaniko = |name: &str| image::is_kaniko_image(name) || config.is_extra_kaniko_image(name);
+    let image = job
+        .image
+        .as_ref()
+        .filter(|image| runs_script && is_kaniko(&image.name));
     let in_kaniko_image = image.is_some();
+    // `docker run $KANIKO_IMAGE …`: an image named by one of the job's
+    // variables counts by the variable's value.
+    let run_image = |name: &str| {
+        is_kaniko(name)
+            || crate::mapping::quote::lone_variable(name).is_some_and(|variable| {
+                job.variables
+                    .iter()
+                    .filter(|(key, _)| key == variable)
+                    .filter_map(|(_, at)| {
+                        let file = &pipeline.files[at.file];
+                        file.tree.scalar(&file.text, file.tree.deref(at.node))
+                    })
+                    .next_back()
+                    .is_some_and(is_kaniko)
+            })
+    };
     let lines = job
         .scripts
         .iter()
-        .filter_map(|line| scan_line(pipeline, line, in_kaniko_image))
+        .filter_map(|line| scan_line(pipeline, line, in_kaniko_image, &run_image))
         .collect();
     Usage { job, image, lines }
 }
@@ -116,13 +154,36 @@ pub fn image_path(value: &str, in_kaniko_image: bool) -> bool {
 /// Commands that only print their arguments: a `/kaniko/` path there is text.
 const PRINTERS: &[&str] = &["echo", "printf"];
 
-fn scan_line(pipeline: &Pipeline, line: &ScriptLine, in_kaniko_image: bool) -> Option<LineUse> {
-    let At { file, node } = line.at;
+fn scan_line(
+    pipeline: &Pipeline,
+    line: &ScriptLine,
+    in_kaniko_image: bool,
+    is_kaniko: &dyn Fn(&str) -> bool,
+) -> Option<LineUse> {
+    scan_script_with(pipeline, line.at, in_kaniko_image, is_kaniko)
+}
+
+/// The executor calls and Kaniko-only paths of one shell script held in a
+/// YAML scalar (a GitLab `script:` item, a GitHub `run:` value).
+pub fn scan_script(pipeline: &Pipeline, at: At, in_kaniko_image: bool) -> Option<LineUse> {
+    scan_script_with(pipeline, at, in_kaniko_image, &image::is_kaniko_image)
+}
+
+/// [`scan_script`], with `docker run`s of the images `is_kaniko` accepts
+/// read as Kaniko calls (and their words left to that reading).
+pub fn scan_script_with(
+    pipeline: &Pipeline,
+    at: At,
+    in_kaniko_image: bool,
+    is_kaniko: &dyn Fn(&str) -> bool,
+) -> Option<LineUse> {
+    let At { file, node } = at;
     let source = &pipeline.files[file];
     let node = source.tree.deref(node);
     let script = source.tree.scalar(&source.text, node)?;
     // Cheap filter first: most script lines never mention Kaniko.
     let relevant = script.contains("kaniko")
+        || script.contains(" run ")
         || in_kaniko_image
             && (script.contains("executor")
                 || script.contains("warmer")
@@ -145,6 +206,7 @@ fn scan_line(pipeline: &Pipeline, line: &ScriptLine, in_kaniko_image: bool) -> O
         invocations: Vec::new(),
         paths: Vec::new(),
         busybox: Vec::new(),
+        docker: Vec::new(),
     };
     let word_use = |word: &shell::Word, path: &str, command: &shell::Command| PathUse {
         file,
@@ -161,6 +223,12 @@ fn scan_line(pipeline: &Pipeline, line: &ScriptLine, in_kaniko_image: bool) -> O
             .is_none_or(|w| SHELL_BUILTINS.contains(&w.value.as_str())),
     };
     for command in shell::commands(script) {
+        // A `docker run` of a Kaniko image is read whole; its words are the
+        // container's, not the job's.
+        if let Some(docker) = in_docker::read(script, &command, is_kaniko, &to_source) {
+            found.docker.push(docker);
+            continue;
+        }
         let invoked = command
             .words
             .first()
@@ -211,8 +279,11 @@ fn scan_line(pipeline: &Pipeline, line: &ScriptLine, in_kaniko_image: bool) -> O
             }
         }
     }
-    (!found.invocations.is_empty() || !found.paths.is_empty() || !found.busybox.is_empty())
-        .then_some(found)
+    (!found.invocations.is_empty()
+        || !found.paths.is_empty()
+        || !found.busybox.is_empty()
+        || !found.docker.is_empty())
+    .then_some(found)
 }
 
 /// Where a shell script calls the executor or the warmer: the byte range of
@@ -234,6 +305,21 @@ pub fn executor_calls(script: &str) -> Vec<std::ops::Range<usize>> {
         .collect()
 }
 
+/// Where a shell script runs a Kaniko image with `docker run`: the byte
+/// range of each command, `docker` to its last argument.
+pub fn docker_runs(script: &str) -> Vec<std::ops::Range<usize>> {
+    shell::commands(script)
+        .iter()
+        .filter_map(|command| {
+            let run = docker_run::read(script, &command.words)?;
+            image::is_kaniko_image(&command.words[run.image].value).then(|| {
+                let start = command.words[0].range.start;
+                start..command.words.last().map_or(start, |w| w.range.end)
+            })
+        })
+        .collect()
+}
+
 /// Builtins whose effect is on the shell itself: a subshell would lose it.
 const SHELL_BUILTINS: [&str; 9] = [
     "cd", "export", "readonly", "unset", ".", "source", "read", "set", "eval",
@@ -241,7 +327,8 @@ const SHELL_BUILTINS: [&str; 9] = [
 
 /// Reads one executor or warmer command. A redirection written between its
 /// arguments would sit inside the range a rewrite replaces: it is reported.
-fn invocation(
+/// `command.words[0]` is the program word (for `docker run`, the image).
+pub fn invocation(
     program: Program,
     script: &str,
     command: &shell::Command,

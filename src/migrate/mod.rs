@@ -8,6 +8,7 @@
 //! that stays) keeps its Kaniko text and gets a diagnostic that says why.
 
 mod arguments;
+mod docker;
 mod plan;
 pub mod text;
 
@@ -72,6 +73,10 @@ pub struct Migration {
     pub remaining_jobs: Vec<String>,
     /// The edits that migrate each job, on the original text.
     pub job_edits: BTreeMap<String, Vec<(FileId, Edit)>>,
+    /// Migrated jobs that kept their image: Kaniko ran through `docker run`
+    /// and became `docker buildx build` on the job's own daemon, so the
+    /// flavour's runner requirements do not concern them.
+    pub in_place_jobs: Vec<String>,
 }
 
 /// A rewrite that failed its own checks: nothing may be written.
@@ -127,6 +132,7 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
         migrated_jobs: planned.migrated.into_iter().collect(),
         remaining_jobs: planned.remaining,
         job_edits: planned.job_edits,
+        in_place_jobs: planned.in_place.into_iter().collect(),
     })
 }
 

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 use super::arguments;
+use super::docker;
 use super::text::{
     self, get, has_merge_key, indentation, is_flow, line_end, line_start, next_line,
 };
@@ -68,6 +69,9 @@ pub struct Planned {
     pub refused_lines: BTreeMap<At, String>,
     /// Migrated jobs that run buildctl, and so need `BUILDKITD_FLAGS`.
     pub builders: BTreeSet<String>,
+    /// Migrated jobs whose only Kaniko was `docker run`: they keep their
+    /// image and build with `docker buildx build`.
+    pub in_place: BTreeSet<String>,
     pub remaining: Vec<String>,
 }
 
@@ -324,6 +328,7 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
             ));
         }
     }
+    docker_runs(&mut work, workspace, options);
     for (name, at) in job.variables.iter().filter(|(name, _)| {
         kaniko::is_kaniko_setting(name) && !command::MAPPED_SETTINGS.contains(&name.as_str())
     }) {
@@ -381,6 +386,47 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
         );
     }
     work
+}
+
+/// Each `docker run` of a Kaniko image becomes `docker buildx build` in
+/// place (see [`docker`]).
+fn docker_runs(work: &mut JobWork, workspace: &Workspace, options: &Options) {
+    let usage = work.usage;
+    let job_docker_config = usage
+        .job
+        .variables
+        .iter()
+        .any(|(name, _)| name == "DOCKER_CONFIG");
+    for (line, use_) in usage.docker_uses() {
+        let planned = docker::plan(use_, workspace, job_docker_config);
+        for note in &planned.notes {
+            collect_note(work, line.file, note, options);
+        }
+        if let Some(translation) = &planned.translation {
+            for note in &translation.notes {
+                collect_note(work, line.file, note, options);
+            }
+            let helpers =
+                credential_helper_blockers(false, translation, planned.mounted_credentials);
+            for note in helpers {
+                let note = FlagNote {
+                    span: use_.image_span,
+                    ..note
+                };
+                collect_note(work, line.file, &note, options);
+            }
+        }
+        if let Some(call) = planned.call {
+            work.line_edits.push((
+                line.at,
+                LineEdit {
+                    range: use_.script_range.clone(),
+                    lines: Vec::new(),
+                    call: Some(call),
+                },
+            ));
+        }
+    }
 }
 
 fn collect_notes(work: &mut JobWork, file: FileId, translation: &Translation, options: &Options) {
@@ -707,6 +753,10 @@ fn choose_images(pipeline: &Pipeline, all_jobs: &[Job], work: &mut [JobWork], op
         .collect();
     let only_builders = image_sites_used_only_by(all_jobs, &builders);
     for job in work.iter_mut() {
+        // `docker run` becomes `docker buildx build`: the image stays.
+        if job.usage.only_in_docker() {
+            continue;
+        }
         let calls_executor = job.usage.invocations().next().is_some();
         let plan = match &job.usage.job.image {
             // Not a Kaniko image and no build: only its `/kaniko/` paths move.
@@ -952,7 +1002,7 @@ fn block_existing_services(options: &Options, work: &mut [JobWork]) {
     if flavor.service().is_none() {
         return;
     }
-    for job in work.iter_mut() {
+    for job in work.iter_mut().filter(|job| !job.usage.only_in_docker()) {
         if let Some(services) = job.usage.job.services {
             let message = format!(
                 "it has `services:` already: add the `{}` flavour's service to them by hand",
@@ -1026,6 +1076,9 @@ fn report(job: &JobWork, planned: &mut Planned) {
     if job.blockers.is_empty() {
         if job.usage.invocations().next().is_some() {
             planned.builders.insert(name.clone());
+        }
+        if job.usage.only_in_docker() {
+            planned.in_place.insert(name.clone());
         }
         planned.migrated.insert(name);
         planned.findings.extend(job.notes.iter().cloned());

@@ -1,0 +1,199 @@
+//! Where a workflow (or a composite action) builds with Kaniko: the four
+//! patterns of GitHub Actions, each with the nodes and spans a finding or
+//! an edit needs.
+
+use std::ops::Range;
+
+use super::actions::{self, ActionRef, Known};
+use super::workflow::{Document, Job, Scalar, Step};
+use crate::config::Config;
+use crate::gitlab::Pipeline;
+use crate::gitlab::value::At;
+use crate::kaniko::docker_run::{self, DockerRun};
+use crate::kaniko::invocation::{Invocation, Program};
+use crate::kaniko::{self, LineUse, image, shell};
+use crate::span::Span;
+use crate::yaml::scalar::SourceMap;
+
+/// One `docker run <Kaniko image> …` in a `run:` script.
+#[derive(Clone, Debug)]
+pub struct DockerCall {
+    pub docker: DockerRun,
+    /// The executor's arguments, read by the shared parser; `program_span`
+    /// is the image word. `None` when `--entrypoint` runs something else
+    /// (a shell), whose arguments are not the executor's.
+    pub invocation: Option<Invocation>,
+    /// The image as written.
+    pub image: String,
+    /// The whole `docker run …` command in the decoded script.
+    pub range: Range<usize>,
+    /// The image word's span in the file.
+    pub image_span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum Kind {
+    /// A known Kaniko action (`uses:`).
+    Action { known: Known, action: ActionRef },
+    /// `uses:` names an action with `kaniko` in its name the tool does not
+    /// know, or runs a Kaniko image as a container action.
+    UnknownAction { name: String },
+    /// `docker run … <Kaniko image> …` in a `run:` script.
+    DockerRun { calls: Vec<DockerCall> },
+    /// A `run:` step that calls the executor: in a job whose `container:`
+    /// is a Kaniko image, or by its `/kaniko/executor` path.
+    Executor { line: LineUse },
+}
+
+/// One step that builds with Kaniko.
+#[derive(Clone, Debug)]
+pub struct Found {
+    /// Index into [`Document::jobs`].
+    pub job: usize,
+    /// Index into the job's steps.
+    pub step: usize,
+    pub kind: Kind,
+}
+
+/// The Kaniko usage of one document, step by step, with the jobs whose
+/// `container:` is a Kaniko image.
+#[derive(Clone, Debug, Default)]
+pub struct Detection {
+    pub found: Vec<Found>,
+    /// Jobs (by index) that run in a Kaniko image.
+    pub kaniko_containers: Vec<usize>,
+}
+
+pub fn detect(pipeline: &Pipeline, document: &Document, config: &Config) -> Detection {
+    let mut detection = Detection::default();
+    let is_kaniko = |name: &str| image::is_kaniko_image(name) || config.is_extra_kaniko_image(name);
+    for (job_index, job) in document.jobs.iter().enumerate() {
+        let in_kaniko = job
+            .container
+            .as_ref()
+            .is_some_and(|image| is_kaniko(&image.value));
+        let mut job_found = Vec::new();
+        for (step_index, step) in job.steps.iter().enumerate() {
+            if let Some(kind) = step_kind(pipeline, step, in_kaniko, &is_kaniko) {
+                job_found.push(Found {
+                    job: job_index,
+                    step: step_index,
+                    kind,
+                });
+            }
+        }
+        let runs_scripts = job.steps.iter().any(|s| s.run.is_some());
+        if in_kaniko && runs_scripts {
+            detection.kaniko_containers.push(job_index);
+        }
+        detection.found.extend(job_found);
+    }
+    detection
+}
+
+fn step_kind(
+    pipeline: &Pipeline,
+    step: &Step,
+    in_kaniko: bool,
+    is_kaniko: &dyn Fn(&str) -> bool,
+) -> Option<Kind> {
+    if let Some((_, uses)) = &step.uses {
+        return uses_kind(&uses.value, is_kaniko);
+    }
+    let (_, run) = step.run.as_ref()?;
+    let calls = docker_calls(pipeline, run, is_kaniko);
+    if !calls.is_empty() {
+        return Some(Kind::DockerRun { calls });
+    }
+    let line = kaniko::scan_script(
+        pipeline,
+        At {
+            file: 0,
+            node: run.node,
+        },
+        in_kaniko,
+    )?;
+    (!line.invocations.is_empty() || !line.paths.is_empty() || !line.busybox.is_empty())
+        .then_some(Kind::Executor { line })
+}
+
+fn uses_kind(uses: &str, is_kaniko: &dyn Fn(&str) -> bool) -> Option<Kind> {
+    if let Some(image) = uses.trim().strip_prefix("docker://") {
+        return is_kaniko(image).then(|| Kind::UnknownAction {
+            name: uses.trim().to_string(),
+        });
+    }
+    let action = actions::parse_uses(uses)?;
+    match Known::of(&action) {
+        Some(known) => Some(Kind::Action { known, action }),
+        None if action.repo.to_ascii_lowercase().contains("kaniko") => Some(Kind::UnknownAction {
+            name: action.repo.clone(),
+        }),
+        None => None,
+    }
+}
+
+/// Every `docker run` of a Kaniko image in a `run:` script.
+fn docker_calls(
+    pipeline: &Pipeline,
+    run: &Scalar,
+    is_kaniko: &dyn Fn(&str) -> bool,
+) -> Vec<DockerCall> {
+    let source = &pipeline.files[0];
+    let script = run.value.as_str();
+    if !script.contains("docker") && !script.contains("podman") {
+        return Vec::new();
+    }
+    let node = source.tree.node(run.node);
+    let map = SourceMap::of_node(&source.text, node, script);
+    let to_source = |range: Range<usize>| match &map {
+        Some(map) => map.span_of(range.start, range.end),
+        None => node.span,
+    };
+    let mut calls = Vec::new();
+    for command in shell::commands(script) {
+        let Some(docker) = docker_run::read(script, &command.words) else {
+            continue;
+        };
+        let image_word = &command.words[docker.image];
+        if !is_kaniko(&image_word.value) {
+            continue;
+        }
+        let program = if image_word.value.contains("warmer") {
+            Program::Warmer
+        } else {
+            Program::Executor
+        };
+        let executor = shell::Command {
+            assignments: Vec::new(),
+            words: command.words[docker.image..].to_vec(),
+            redirects: command.redirects.clone(),
+            range: command.range.clone(),
+        };
+        let runs_executor = docker.entrypoint.as_ref().is_none_or(|(entrypoint, _)| {
+            entrypoint.ends_with("/kaniko/executor") || entrypoint.ends_with("/kaniko/warmer")
+        });
+        let invocation =
+            runs_executor.then(|| kaniko::invocation(program, script, &executor, &to_source));
+        calls.push(DockerCall {
+            image: image_word.value.clone(),
+            image_span: to_source(image_word.range.clone()),
+            invocation,
+            range: command.range.clone(),
+            docker,
+        });
+    }
+    calls
+}
+
+impl Detection {
+    /// The steps of `job` that use Kaniko.
+    pub fn in_job(&self, job: usize) -> impl Iterator<Item = &Found> {
+        self.found.iter().filter(move |f| f.job == job)
+    }
+}
+
+/// The job a finding names: its id.
+pub fn job_name(job: &Job) -> String {
+    job.id.clone()
+}

@@ -1,0 +1,454 @@
+//! `docker run … <Kaniko image> <executor flags>`: Kaniko started by hand
+//! from a shell that has a Docker daemon (a GitHub runner, a GitLab
+//! `docker:dind` job). CI-neutral: it reads shell words, so every front-end
+//! that finds a `docker run` line reuses it.
+//!
+//! What it gives: the image word, the executor's arguments (for
+//! [`super::invocation::parse`]), the bind mounts (so that a path Kaniko saw
+//! inside the container, `/workspace/Dockerfile`, maps back to the host path
+//! a build on the host needs), the environment (`-e DOCKER_CONFIG=…`) and
+//! the options the reading does not know, which a rewrite must not drop.
+
+use std::ops::Range;
+
+use super::shell::Word;
+
+/// A `-v HOST:CONTAINER[:OPTIONS]` bind mount.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mount {
+    /// The host path after quote removal (`$VAR`, `${{ … }}` kept as text).
+    pub host: String,
+    /// The host path's shell text as written, re-quoted when the colon split
+    /// a quoted word, so that it can stand in a new command.
+    pub host_raw: String,
+    pub container: String,
+    pub read_only: bool,
+    /// The mount's word (the value after `-v`), in the script.
+    pub range: Range<usize>,
+}
+
+/// A `-e NAME=value` (or `-e NAME`, which passes the host's value on).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvVar {
+    pub name: String,
+    /// `None` for `-e NAME`.
+    pub value: Option<String>,
+    pub range: Range<usize>,
+}
+
+/// One `docker run` command that starts a container.
+#[derive(Clone, Debug)]
+pub struct DockerRun {
+    /// Index of the image word in the command's words.
+    pub image: usize,
+    pub mounts: Vec<Mount>,
+    pub env: Vec<EnvVar>,
+    /// `--entrypoint VALUE`.
+    pub entrypoint: Option<(String, Range<usize>)>,
+    /// `-w`/`--workdir`.
+    pub workdir: Option<(String, Range<usize>)>,
+    /// Options that change what runs, which a rewrite has no counterpart
+    /// for (`--env-file`, `--mount`, `--volumes-from`, an option this
+    /// reading does not know): the option as written and its range.
+    pub unhandled: Vec<(String, Range<usize>)>,
+}
+
+/// `docker run` options that take a value in the next word (or after `=`).
+const VALUED: &[&str] = &[
+    "-v",
+    "--volume",
+    "-e",
+    "--env",
+    "--env-file",
+    "--entrypoint",
+    "-w",
+    "--workdir",
+    "--mount",
+    "--name",
+    "--network",
+    "--net",
+    "-u",
+    "--user",
+    "--platform",
+    "--pull",
+    "-p",
+    "--publish",
+    "--add-host",
+    "-l",
+    "--label",
+    "--label-file",
+    "--cap-add",
+    "--cap-drop",
+    "--security-opt",
+    "-m",
+    "--memory",
+    "--memory-swap",
+    "--cpus",
+    "--cpu-shares",
+    "-c",
+    "-h",
+    "--hostname",
+    "--ipc",
+    "--pid",
+    "--restart",
+    "--runtime",
+    "--log-driver",
+    "--log-opt",
+    "--dns",
+    "--dns-search",
+    "--tmpfs",
+    "--ulimit",
+    "--device",
+    "--gpus",
+    "--group-add",
+    "--cidfile",
+    "--volumes-from",
+    "--shm-size",
+    "--stop-signal",
+    "--stop-timeout",
+    "--userns",
+    "--uts",
+    "--cgroupns",
+    "--cgroup-parent",
+    "--network-alias",
+    "--sysctl",
+    "--storage-opt",
+];
+
+/// Options that only concern how the container is run and end with it:
+/// nothing a build on the host needs.
+const HARMLESS: &[&str] = &[
+    "--rm",
+    "-i",
+    "-t",
+    "-d",
+    "--interactive",
+    "--tty",
+    "--init",
+    "-q",
+    "--quiet",
+    "--name",
+    "--network",
+    "--net",
+    "--pull",
+    "--platform",
+    "--privileged",
+    "--security-opt",
+    "--cap-add",
+    "--cap-drop",
+    "-m",
+    "--memory",
+    "--memory-swap",
+    "--cpus",
+    "--cpu-shares",
+    "-c",
+    "-h",
+    "--hostname",
+    "--log-driver",
+    "--log-opt",
+    "--shm-size",
+    "--ulimit",
+    "--userns",
+    "-u",
+    "--user",
+    "--add-host",
+    "--dns",
+    "--dns-search",
+    "--tmpfs",
+    "-l",
+    "--label",
+    "--stop-signal",
+    "--stop-timeout",
+    "--ipc",
+    "--pid",
+    "--uts",
+    "--cgroupns",
+    "--cgroup-parent",
+    "--gpus",
+    "--restart",
+    "--runtime",
+    "--group-add",
+    "--sysctl",
+    "--read-only",
+    "--detach",
+];
+
+/// Reads `words` as `docker run [OPTIONS] IMAGE [ARG...]` (or `docker
+/// container run`). `script` is the text the words' ranges point into.
+/// `None` when the command is not a `docker run` with an image.
+pub fn read(script: &str, words: &[Word]) -> Option<DockerRun> {
+    let start = match words {
+        [docker, run, ..] if is_docker(&docker.value) && run.value == "run" => 2,
+        [docker, container, run, ..]
+            if is_docker(&docker.value) && container.value == "container" && run.value == "run" =>
+        {
+            3
+        }
+        _ => return None,
+    };
+    let mut found = DockerRun {
+        image: 0,
+        mounts: Vec::new(),
+        env: Vec::new(),
+        entrypoint: None,
+        workdir: None,
+        unhandled: Vec::new(),
+    };
+    let mut index = start;
+    while index < words.len() {
+        let word = &words[index];
+        let text = word.value.as_str();
+        if !text.starts_with('-') || text == "-" {
+            found.image = index;
+            return Some(found);
+        }
+        if text == "--" {
+            index += 1;
+            continue;
+        }
+        let (name, inline) = match text.split_once('=') {
+            Some((name, value)) if name.starts_with("--") => (name, Some(value)),
+            _ => (text, None),
+        };
+        // Short options glued together (`-it`, `-v/a:/b`, `-eX=1`).
+        let (name, inline) = if !name.starts_with("--") && name.len() > 2 && inline.is_none() {
+            let short = &name[..2];
+            if VALUED.contains(&short) {
+                (short, Some(&text[2..]))
+            } else if name[1..].chars().all(|c| "itdq".contains(c)) {
+                index += 1;
+                continue;
+            } else {
+                (name, None)
+            }
+        } else {
+            (name, inline)
+        };
+        let valued = VALUED.contains(&name);
+        let (value, value_range, raw) = match (valued, inline) {
+            (false, _) => (None, word.range.clone(), None),
+            (true, Some(value)) => {
+                let written = &script[word.range.clone()];
+                let offset = word.range.start
+                    + match written.find('=') {
+                        Some(at) if name.starts_with("--") => at + 1,
+                        _ => 2.min(written.len()),
+                    };
+                (
+                    Some(value.to_string()),
+                    offset..word.range.end,
+                    Some(script[offset..word.range.end].to_string()),
+                )
+            }
+            (true, None) => {
+                index += 1;
+                let next = words.get(index)?;
+                (
+                    Some(next.value.clone()),
+                    next.range.clone(),
+                    Some(script[next.range.clone()].to_string()),
+                )
+            }
+        };
+        index += 1;
+        let whole = word.range.start..value_range.end.max(word.range.end);
+        match (name, value) {
+            ("-v" | "--volume", Some(value)) => match mount(&value, raw.as_deref(), value_range) {
+                Some(mount) => found.mounts.push(mount),
+                // A named volume: its content is not on the host.
+                None => found.unhandled.push((format!("{name} {value}"), whole)),
+            },
+            ("-e" | "--env", Some(value)) => {
+                let (var, value) = match value.split_once('=') {
+                    Some((var, value)) => (var.to_string(), Some(value.to_string())),
+                    None => (value.clone(), None),
+                };
+                found.env.push(EnvVar {
+                    name: var,
+                    value,
+                    range: value_range,
+                });
+            }
+            ("--entrypoint", Some(value)) => found.entrypoint = Some((value, whole)),
+            ("-w" | "--workdir", Some(value)) => found.workdir = Some((value, whole)),
+            (name, value) if HARMLESS.contains(&name) => {
+                let _ = value;
+            }
+            (name, value) => {
+                let shown = match value {
+                    Some(value) => format!("{name} {value}"),
+                    None => name.to_string(),
+                };
+                found.unhandled.push((shown, whole));
+            }
+        }
+    }
+    None
+}
+
+fn is_docker(word: &str) -> bool {
+    matches!(word, "docker" | "podman" | "/usr/bin/docker")
+}
+
+/// Splits `HOST:CONTAINER[:ro]`. The host part may hold `${{ … }}`,
+/// `${…}` or `$(…)` with colons of their own: only a colon outside them
+/// splits. `None` for a named volume (no `/`, `.`, `~` or `$` at the start).
+fn mount(value: &str, raw: Option<&str>, range: Range<usize>) -> Option<Mount> {
+    let parts = split_top_level(value);
+    let (host, container, options) = match parts.as_slice() {
+        [host, container] => (*host, *container, ""),
+        [host, container, options] => (*host, *container, *options),
+        _ => return None,
+    };
+    if !host.starts_with(['/', '.', '~', '$']) || !container.starts_with('/') {
+        return None;
+    }
+    let host_raw = raw
+        .and_then(|raw| split_top_level(raw).first().map(|s| s.to_string()))
+        .filter(|raw| balanced_quotes(raw))
+        .unwrap_or_else(|| format!("\"{host}\""));
+    Some(Mount {
+        host: host.to_string(),
+        host_raw,
+        container: container.trim_end_matches('/').to_string(),
+        read_only: options.split(',').any(|o| o == "ro"),
+        range,
+    })
+}
+
+/// Splits at colons that are outside `${…}`, `$(…)` and quotes.
+fn split_top_level(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut quote: Option<u8> = None;
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        match (quote, b) {
+            (Some(q), b) if b == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'\'' | b'"') if depth == 0 => quote = Some(b),
+            (None, b'{' | b'(') if i > 0 && (bytes[i - 1] == b'$' || depth > 0) => depth += 1,
+            (None, b'}' | b')') if depth > 0 => depth -= 1,
+            (None, b':') if depth == 0 => {
+                parts.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
+fn balanced_quotes(raw: &str) -> bool {
+    let mut quote: Option<char> = None;
+    for c in raw.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None => {}
+        }
+    }
+    quote.is_none()
+}
+
+impl DockerRun {
+    /// The host path (as shell text) for a path Kaniko saw in the
+    /// container: the deepest mount that holds it. `None` when no mount
+    /// holds it (a path inside the Kaniko image itself).
+    pub fn host_path(&self, container_path: &str) -> Option<String> {
+        let path = container_path.trim_end_matches('/');
+        let path = if path.is_empty() { "/" } else { path };
+        self.mounts
+            .iter()
+            .filter(|m| path == m.container || path.starts_with(&format!("{}/", m.container)))
+            .max_by_key(|m| m.container.len())
+            .map(|m| format!("{}{}", m.host_raw, &path[m.container.len()..]))
+    }
+
+    /// The mount that gives Kaniko its registry credentials: one at
+    /// `/kaniko/.docker` (a directory) or `/kaniko/.docker/config.json`.
+    pub fn docker_config_mount(&self) -> Option<&Mount> {
+        self.mounts.iter().find(|m| {
+            m.container == "/kaniko/.docker" || m.container == "/kaniko/.docker/config.json"
+        })
+    }
+
+    /// `-e DOCKER_CONFIG=…`, the directory Kaniko read credentials from.
+    pub fn docker_config_env(&self) -> Option<&EnvVar> {
+        self.env.iter().find(|e| e.name == "DOCKER_CONFIG")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kaniko::shell;
+
+    fn read_line(script: &str) -> (DockerRun, Vec<Word>) {
+        let command = shell::commands(script).remove(0);
+        (read(script, &command.words).unwrap(), command.words)
+    }
+
+    #[test]
+    fn mounts_env_and_image_are_read() {
+        let script = r#"docker run --rm -v "${{ github.workspace }}":/workspace -v "${RUNNER_TEMP}/kaniko":/kaniko/.docker -e DOCKER_CONFIG=/kaniko/.docker gcr.io/kaniko-project/executor:latest --dockerfile /workspace/Dockerfile"#;
+        let (run, words) = read_line(script);
+        assert_eq!(
+            words[run.image].value,
+            "gcr.io/kaniko-project/executor:latest"
+        );
+        assert_eq!(run.mounts.len(), 2);
+        assert_eq!(run.mounts[0].host, "${{ github.workspace }}");
+        assert_eq!(run.mounts[0].host_raw, "\"${{ github.workspace }}\"");
+        assert_eq!(
+            run.host_path("/workspace/Dockerfile").as_deref(),
+            Some("\"${{ github.workspace }}\"/Dockerfile")
+        );
+        assert_eq!(run.host_path("/kaniko/executor"), None);
+        assert_eq!(
+            run.docker_config_mount().unwrap().host,
+            "${RUNNER_TEMP}/kaniko"
+        );
+        assert_eq!(
+            run.docker_config_env().unwrap().value.as_deref(),
+            Some("/kaniko/.docker")
+        );
+        assert!(run.unhandled.is_empty());
+    }
+
+    #[test]
+    fn read_only_mounts_and_substitutions() {
+        let (run, words) = read_line(
+            "docker run -it -v $(pwd)/helloworld:/workspace:ro gcr.io/kaniko-project/executor:v1.8.0 --no-push",
+        );
+        assert_eq!(
+            words[run.image].value,
+            "gcr.io/kaniko-project/executor:v1.8.0"
+        );
+        assert!(run.mounts[0].read_only);
+        assert_eq!(
+            run.host_path("/workspace").as_deref(),
+            Some("$(pwd)/helloworld")
+        );
+    }
+
+    #[test]
+    fn options_without_counterpart_are_kept_aside() {
+        let (run, _) = read_line(
+            "docker run --env-file x.env --entrypoint=/busybox/sh -v cache:/cache -w /workspace img",
+        );
+        let unhandled: Vec<&str> = run.unhandled.iter().map(|(s, _)| s.as_str()).collect();
+        assert_eq!(unhandled, ["--env-file x.env", "-v cache:/cache"]);
+        assert_eq!(run.entrypoint.unwrap().0, "/busybox/sh");
+        assert_eq!(run.workdir.unwrap().0, "/workspace");
+    }
+
+    #[test]
+    fn other_commands_are_not_docker_run() {
+        let command = shell::commands("docker pull gcr.io/kaniko-project/executor").remove(0);
+        assert!(read("", &command.words).is_none());
+    }
+}

@@ -1,0 +1,166 @@
+//! The GitHub Actions front-end: every fixture under `fixtures/github/` (a
+//! workflow, or a folder holding a composite `action.yml`) is checked, and
+//! its diagnostics are compared with `fixtures/github/expected/`; the
+//! GitHub files of `../shared/corpus-other/` are all detected (or all
+//! clean) as `MANIFEST.tsv` says.
+
+use std::path::{Path, PathBuf};
+
+use kaniko2buildkit::check::{self, Output};
+use kaniko2buildkit::cli::{CheckArgs, OutputFormat};
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/github")
+}
+
+/// Runs `check` on `path` as the CLI would, without colour.
+fn check(path: &Path, root: &Path, format: OutputFormat) -> (u8, String, String) {
+    let args = CheckArgs {
+        paths: vec![path.to_path_buf()],
+        root: Some(root.to_path_buf()),
+        output_format: format,
+        ..Default::default()
+    };
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let mut output = Output {
+        stdout: &mut stdout,
+        stderr: &mut stderr,
+        colors: Default::default(),
+        quiet: false,
+    };
+    let code = check::run(&args, &mut output);
+    (
+        code,
+        String::from_utf8(stdout).unwrap(),
+        String::from_utf8(stderr).unwrap(),
+    )
+}
+
+/// (name, file, root) of every fixture: `NAME.yml`, or `NAME/action.yml`.
+fn fixtures() -> Vec<(String, PathBuf, PathBuf)> {
+    let dir = fixtures_dir();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if path.is_dir() && path.join("action.yml").exists() {
+            found.push((name, path.join("action.yml"), path));
+        } else if let Some(stem) = name.strip_suffix(".yml") {
+            found.push((stem.to_string(), path, dir.clone()));
+        }
+    }
+    found.sort();
+    assert!(found.len() >= 12, "fixtures/github went missing");
+    found
+}
+
+fn snapshot_settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(fixtures_dir().join("expected"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings
+}
+
+#[test]
+fn diagnostics_match_snapshots() {
+    snapshot_settings().bind(|| {
+        for (name, path, root) in fixtures() {
+            let (code, stdout, stderr) = check(&path, &root, OutputFormat::Full);
+            insta::assert_snapshot!(name, format!("exit code: {code}\n{stderr}{stdout}"));
+        }
+    });
+}
+
+#[test]
+fn every_kaniko_fixture_fails_the_check() {
+    for (name, path, root) in fixtures() {
+        let (code, stdout, _) = check(&path, &root, OutputFormat::Concise);
+        let expected = if name.starts_with("negative") {
+            0
+        } else if name == "unknown-action" {
+            // Only info findings: nothing the gate fails on.
+            assert!(stdout.contains("kaniko/unknown-action"), "{name}: {stdout}");
+            0
+        } else {
+            assert!(stdout.contains("kaniko/job"), "{name}: {stdout}");
+            1
+        };
+        assert_eq!(code, expected, "{name}: {stdout}");
+        if name.starts_with("negative") {
+            assert_eq!(
+                stdout.trim(),
+                "No Kaniko found in 1 file; 0 findings.",
+                "{name}"
+            );
+        }
+    }
+}
+
+/// One GitHub workflow of the other-CI corpus.
+struct CorpusFile {
+    name: String,
+    path: PathBuf,
+    kaniko: bool,
+}
+
+/// The GitHub workflows `../shared/corpus-other/MANIFEST.tsv` lists. Under
+/// `CI=true` a missing corpus fails: CI has `../shared` beside its clone.
+fn corpus() -> Option<(PathBuf, Vec<CorpusFile>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus-other");
+    let manifest = dir.join("MANIFEST.tsv");
+    if !manifest.is_file() {
+        let ci = std::env::var("CI").is_ok_and(|value| value == "true");
+        assert!(!ci, "{} is missing, and CI=true", manifest.display());
+        eprintln!("corpus-other: skipped ({} not found)", manifest.display());
+        return None;
+    }
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let files: Vec<CorpusFile> = text
+        .lines()
+        .skip(1)
+        .filter(|line| line.contains(".github_workflows_"))
+        .map(|line| {
+            let columns: Vec<&str> = line.split('\t').collect();
+            CorpusFile {
+                name: Path::new(columns[0])
+                    .file_stem()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+                path: dir.join(columns[0]),
+                kaniko: columns[4] == "yes",
+            }
+        })
+        .collect();
+    assert!(files.len() >= 16, "MANIFEST.tsv lists too few GitHub files");
+    Some((dir, files))
+}
+
+#[test]
+fn corpus_workflows_are_detected_with_exact_spans() {
+    let Some((dir, files)) = corpus() else {
+        return;
+    };
+    let mut settings = snapshot_settings();
+    settings.set_snapshot_path(fixtures_dir().join("expected/corpus"));
+    settings.bind(|| {
+        for file in &files {
+            let (code, stdout, stderr) = check(&file.path, &dir, OutputFormat::Full);
+            if file.kaniko {
+                assert_eq!(code, 1, "{}: {stdout}{stderr}", file.name);
+                assert!(stdout.contains("kaniko/job"), "{}: {stdout}", file.name);
+                insta::assert_snapshot!(file.name.clone(), stdout);
+            } else {
+                assert_eq!(code, 0, "{}: {stdout}{stderr}", file.name);
+                assert!(
+                    stdout
+                        .trim()
+                        .ends_with("No Kaniko found in 1 file; 0 findings."),
+                    "{}: {stdout}",
+                    file.name
+                );
+            }
+        }
+    });
+    assert_eq!(files.iter().filter(|f| f.kaniko).count(), 11);
+}
