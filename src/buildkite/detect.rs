@@ -13,6 +13,7 @@ use super::script::Script;
 use crate::config::Config;
 use crate::kaniko::{self, invocation::Invocation, invocation::Program, shell};
 use crate::span::Span;
+use crate::yaml::scalar::SourceMap;
 use crate::yaml::{NodeId, Tree};
 
 /// How a step uses Kaniko.
@@ -24,8 +25,8 @@ pub struct StepUse<'d> {
     pub calls: Vec<Call>,
     /// Paths only a Kaniko image had: (span, path, what names it).
     pub paths: Vec<(Span, String)>,
-    /// Kaniko images named elsewhere in the step.
-    pub references: Vec<NodeId>,
+    /// Kaniko images named elsewhere in the step: where, and the name.
+    pub references: Vec<(Span, String)>,
 }
 
 impl StepUse<'_> {
@@ -122,13 +123,18 @@ impl Detector<'_> {
                 PluginKind::Kubernetes => {
                     for key in ["podSpec", "podSpecPatch"] {
                         if let Some(spec) = value(self.tree, self.text, config, key) {
-                            let vector = value(self.tree, self.text, config, "commandParams")
-                                .and_then(|p| value(self.tree, self.text, p, "interposer"))
-                                .and_then(|i| self.scalar(i))
-                                == Some("vector");
+                            let interposer =
+                                match value(self.tree, self.text, config, "commandParams")
+                                    .and_then(|p| value(self.tree, self.text, p, "interposer"))
+                                    .and_then(|i| self.scalar(i))
+                                {
+                                    Some("vector") => Interposer::Vector,
+                                    Some("legacy") => Interposer::Legacy,
+                                    _ => Interposer::Buildkite,
+                                };
                             self.pod_spec(
                                 spec,
-                                vector,
+                                interposer,
                                 !step_script.is_empty(),
                                 &mut commands_image,
                                 &mut found,
@@ -187,9 +193,7 @@ impl Detector<'_> {
             None => in_kaniko_image,
             Some(p) => kaniko::program_of(p, in_kaniko_image) == Some(Program::Executor),
         };
-        let shell_program = program
-            .as_deref()
-            .is_some_and(|p| matches!(p.rsplit('/').next(), Some("sh" | "bash" | "ash")));
+        let shell_program = program.as_deref().is_some_and(is_shell);
         if executor && entrypoint.len() <= 1 {
             let mut script = Script::default();
             for &item in items {
@@ -242,7 +246,7 @@ impl Detector<'_> {
     fn pod_spec(
         &self,
         spec: NodeId,
-        vector: bool,
+        interposer: Interposer,
         has_commands: bool,
         commands_image: &mut Option<bool>,
         found: &mut StepUse,
@@ -268,32 +272,34 @@ impl Detector<'_> {
                 }
             };
             let (command, args) = (list("command"), list("args"));
+            let shell_c = command.len() == 1
+                && is_shell(self.scalar(command[0]).unwrap_or_default())
+                && args.first().and_then(|&a| self.scalar(a)) == Some("-c");
             if command.is_empty() && args.is_empty() {
                 if has_commands {
                     commands_image.get_or_insert(image.is_some());
                 }
-            } else if vector {
+            } else if interposer == Interposer::Vector || shell_c {
                 let list_node = value(tree, text, container, "args")
                     .or_else(|| value(tree, text, container, "command"))
                     .unwrap_or(container);
-                let program = command.first().copied();
+                let program: Vec<NodeId> = command.first().copied().into_iter().collect();
                 let rest: Vec<NodeId> = command.iter().skip(1).chain(&args).copied().collect();
-                self.exec(
-                    &program.into_iter().collect::<Vec<_>>(),
-                    &rest,
-                    list_node,
-                    image.is_some(),
-                    found,
-                );
+                self.exec(&program, &rest, list_node, image.is_some(), found);
             } else {
-                // The default interposer: each `command` item is a command
-                // line, `args` are appended to the last one.
+                // `buildkite` (the default): the `command` items are command
+                // lines, joined with newlines; `args` are appended to the
+                // last one, each shell-quoted. `legacy`: all joined with
+                // spaces, unquoted.
                 let mut script = Script::default();
                 for &line in &command {
                     script.push_shell(tree, text, line, "\n");
                 }
                 for &arg in &args {
-                    script.push_shell(tree, text, arg, " ");
+                    match interposer {
+                        Interposer::Legacy => script.push_shell(tree, text, arg, " "),
+                        _ => script.push_argument(tree, text, arg),
+                    }
                 }
                 self.scan(&script, image.is_some(), found);
             }
@@ -443,7 +449,8 @@ impl Detector<'_> {
         }
     }
 
-    /// Kaniko images named anywhere else in the step: an info each.
+    /// Kaniko images named anywhere else in the step: an info each, at
+    /// the word that names it.
     fn references(&self, step: &Step, found: &mut StepUse) {
         let span = self.tree.node(step.node).span;
         let known: BTreeSet<NodeId> = found.images.iter().copied().collect();
@@ -459,18 +466,56 @@ impl Detector<'_> {
             let Some(written) = self.tree.scalar(self.text, id) else {
                 continue;
             };
-            if written.len() > 512 || !is_kaniko(written, self.config) {
+            if written.len() > 4096 || !written.contains("kaniko") {
                 continue;
             }
-            if calls
-                .iter()
-                .any(|c| c.start() <= node.span.start() && node.span.end() <= c.end())
-            {
-                continue;
+            for (at, word) in words_of(written) {
+                let name = word.trim_matches(['"', '\'']);
+                if !is_kaniko(name, self.config) {
+                    continue;
+                }
+                let span = match SourceMap::of_node(self.text, node, written) {
+                    Some(map) => map.span_of(at, at + word.len()),
+                    None => node.span,
+                };
+                if calls
+                    .iter()
+                    .any(|c| c.start() <= span.start() && span.end() <= c.end())
+                {
+                    continue;
+                }
+                found.references.push((span, name.to_string()));
             }
-            found.references.push(id);
         }
     }
+}
+
+/// Words of a value (split at whitespace and `=`), with their offsets.
+fn words_of(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.split(|c: char| c.is_whitespace() || c == '=')
+        .scan(0, |offset, word| {
+            let at = *offset;
+            *offset += word.len() + 1;
+            Some((at, word))
+        })
+        .filter(|(_, word)| !word.is_empty())
+}
+
+/// How the kubernetes plugin turns a container's `command` and `args`
+/// into the command the agent runs (`commandParams.interposer`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Interposer {
+    Buildkite,
+    Vector,
+    Legacy,
+}
+
+/// `sh`, `/bin/sh`, `/busybox/sh`, `bash`, `ash`.
+fn is_shell(program: &str) -> bool {
+    matches!(
+        program.rsplit('/').next(),
+        Some("sh" | "bash" | "ash" | "dash")
+    )
 }
 
 /// `docker run [options] IMAGE [args]` (also `docker container run`): the

@@ -43,13 +43,12 @@ pub fn analyse(pipeline: &Pipeline, config: &Config) -> Analysis {
         for usage in detect::detect(tree, text, &document, config) {
             let name = usage.step.name.clone();
             let jobs = vec![name.clone()];
-            for &reference in &usage.references {
-                let written = tree.scalar(text, reference).unwrap_or_default().trim();
+            for (span, written) in &usage.references {
                 findings.push(
                     Finding::new(
                         Rule::KanikoImageReference,
                         0,
-                        tree.node(reference).span,
+                        *span,
                         format!("`{written}` is a Kaniko image, named in step `{name}` where nothing runs it"),
                     )
                     .label("Kaniko image")
