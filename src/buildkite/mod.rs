@@ -4,6 +4,7 @@
 //! (`docs/buildkite.md`).
 
 pub mod detect;
+mod edit;
 pub mod interpolate;
 mod migrate;
 pub mod model;
