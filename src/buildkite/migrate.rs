@@ -368,6 +368,16 @@ impl<'a, 'd> Planner<'a, 'd> {
             self.rewrite_call(call, &runner, config);
         }
         self.move_docker_config(&runner, config, home);
+        let exec = self
+            .usage
+            .calls
+            .iter()
+            .any(|c| matches!(c.form, Form::Exec { .. }));
+        if let (Runner::K8s(_) | Runner::Docker(_), false) = (&runner, exec)
+            && let Some(entrypoint) = value(self.tree, self.text, config, "entrypoint")
+        {
+            self.busybox(entrypoint);
+        }
         match runner {
             Runner::K8s(_) => self.k8s_settings(config),
             Runner::Container { spec, container } => self.container_settings(spec, container),
@@ -582,25 +592,32 @@ impl<'a, 'd> Planner<'a, 'd> {
             && let Some(container) = self.container_of(node)
             && let Some(command) = value(self.tree, self.text, container, "command")
         {
-            for &item in self.tree.items(command) {
-                if self
-                    .tree
-                    .scalar(self.text, item)
-                    .is_some_and(|p| p.starts_with("/busybox/"))
-                {
-                    let tool = self
-                        .tree
-                        .scalar(self.text, item)
-                        .unwrap_or_default()
-                        .trim_start_matches("/busybox/");
-                    let replacement = if tool == "sh" {
-                        "/bin/sh".to_string()
-                    } else {
-                        tool.to_string()
-                    };
-                    self.editor.set_scalar(item, &replacement);
-                }
-            }
+            self.busybox(command);
+        }
+    }
+
+    /// `/busybox/sh` (the Kaniko debug image's shell) becomes `/bin/sh`,
+    /// other busybox tools their bare names, in a program list or string.
+    fn busybox(&mut self, node: NodeId) {
+        let items: Vec<NodeId> = if self.tree.is_sequence(node) {
+            self.tree.items(node).to_vec()
+        } else {
+            vec![node]
+        };
+        for item in items {
+            let Some(tool) = self
+                .tree
+                .scalar(self.text, item)
+                .and_then(|p| p.strip_prefix("/busybox/"))
+            else {
+                continue;
+            };
+            let replacement = if tool == "sh" {
+                "/bin/sh".to_string()
+            } else {
+                tool.to_string()
+            };
+            self.editor.set_scalar(item, &replacement);
         }
     }
 
