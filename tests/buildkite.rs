@@ -312,3 +312,76 @@ fn corpus_files_are_detected_at_exact_spans_and_migrate() {
         assert_schema_valid(&checker, &migrated);
     }
 }
+
+/// The k8s plugin's `patch:` the migration writes is jsonnet the plugin
+/// evaluates against its Job: evaluated here against a Job of the plugin's
+/// shape, with the python `jsonnet` bindings (`JSONNET_PYTHON`; `.ci/run`
+/// installs them, and under `CI=true` they must be there).
+#[test]
+fn k8s_patches_evaluate_to_the_intended_pod() {
+    let python = std::env::var_os("JSONNET_PYTHON").map(PathBuf::from);
+    assert!(
+        python.is_some() || !ci(),
+        "JSONNET_PYTHON is not set and CI=true: .ci/run sets it"
+    );
+    let Some(python) = python else {
+        eprintln!(
+            "buildkite: jsonnet check skipped (JSONNET_PYTHON unset; with CI=true this fails)"
+        );
+        return;
+    };
+    const EVALUATE: &str = r#"
+import _jsonnet, json, re, sys
+text = sys.stdin.read()
+block = re.search(r"patch: \|\n((?:            .*\n|\n)+)", text).group(1)
+patch = "\n".join(line[12:] for line in block.splitlines())
+job = "{spec: {template: {spec: {containers: [{name: 'step', image: 'x', volumeMounts: [{name: 'build', mountPath: '/build'}]}], volumes: [{name: 'build', emptyDir: {}}]}}}}"
+spec = json.loads(_jsonnet.evaluate_snippet("patch", "local patch = " + patch + ";\npatch(" + job + ")"))["spec"]["template"]["spec"]
+print(json.dumps(spec, sort_keys=True))
+"#;
+    for (flags, state) in [
+        (&[][..], "/home/user/.local/share/buildkit"),
+        (&["--flavor", "privileged"][..], "/var/lib/buildkit"),
+    ] {
+        let text = std::fs::read_to_string(fixtures_dir().join("k8s-exec.yml")).unwrap();
+        let (fixed, _) = fix(&text, flags);
+        let mut child = Process::new(&python)
+            .args(["-c", EVALUATE])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), fixed.as_bytes()).unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let spec: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let container = &spec["containers"][0];
+        let mounts: Vec<&str> = container["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["mountPath"].as_str().unwrap())
+            .collect();
+        assert_eq!(mounts, ["/build", state, "/tmp"], "{spec}");
+        let volumes = spec["volumes"].as_array().unwrap();
+        assert_eq!(volumes.len(), 3, "{spec}");
+        assert!(
+            volumes[1]["emptyDir"].is_object() && volumes[2]["emptyDir"].is_object(),
+            "{spec}"
+        );
+        let security = &container["securityContext"];
+        if flags.is_empty() {
+            assert_eq!(security["runAsUser"], 1000, "{spec}");
+            assert_eq!(security["runAsGroup"], 1000, "{spec}");
+            assert_eq!(security["seccompProfile"]["type"], "Unconfined", "{spec}");
+            assert_eq!(security["appArmorProfile"]["type"], "Unconfined", "{spec}");
+        } else {
+            assert!(security.is_null(), "{spec}");
+        }
+    }
+}
