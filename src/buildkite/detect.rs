@@ -99,6 +99,17 @@ impl Detector<'_> {
             paths: Vec::new(),
             references: Vec::new(),
         };
+        // `env: {DOCKER_CONFIG: /kaniko/.docker}` reaches the container.
+        for (name, node) in &step.env {
+            let node = self.tree.deref(*node);
+            let written = self.scalar(node).unwrap_or_default();
+            let value = written.strip_prefix("DOCKER_CONFIG=").unwrap_or(written);
+            if name == "DOCKER_CONFIG" && kaniko::image_path(value, false) {
+                found
+                    .paths
+                    .push((self.tree.node(node).span, value.to_string()));
+            }
+        }
         let mut step_script = Script::default();
         for &command in &step.commands {
             step_script.push_shell(self.tree, self.text, command, "\n");

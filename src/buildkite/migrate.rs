@@ -203,6 +203,19 @@ impl<'a, 'd> Planner<'a, 'd> {
                 ),
             )]);
         }
+        if let Some((_, value)) = self
+            .pipeline_env
+            .iter()
+            .find(|(name, value)| name == "DOCKER_CONFIG" && kaniko::image_path(value, false))
+        {
+            return Err(vec![(
+                step.name_span,
+                format!(
+                    "the pipeline's `env:` sets DOCKER_CONFIG={value} for every step: buildctl would look for \
+                     credentials there; remove it (the BuildKit image reads $HOME/.docker) before migrating"
+                ),
+            )]);
+        }
         match self.runner() {
             Some(runner) => self.plan_runner(runner),
             None => {
@@ -441,6 +454,26 @@ impl<'a, 'd> Planner<'a, 'd> {
         }
         for note in &translation.notes {
             self.collect(note);
+        }
+        let mounts_credentials = self
+            .usage
+            .paths
+            .iter()
+            .any(|(_, p)| p.starts_with("/kaniko/.docker"));
+        if !mounts_credentials
+            && let Some((registry, how)) = translation
+                .destinations
+                .iter()
+                .find_map(|d| cloud_registry(d))
+        {
+            self.block(
+                call.invocation.program_span,
+                format!(
+                    "Kaniko logged in to {registry} through the credential helper bundled in its image (with the \
+                     pod's cloud identity), which the BuildKit image does not have: {how}, write it into \
+                     $HOME/.docker/config.json (or a mounted secret) before the build, then migrate"
+                ),
+            );
         }
         let mut text = translation.call_text();
         if !translation.informational {
@@ -756,6 +789,22 @@ impl<'a, 'd> Planner<'a, 'd> {
                 }
             }
         }
+        for (name, node) in &self.step().env {
+            let node = self.tree.deref(*node);
+            let written = self
+                .tree
+                .scalar(self.text, node)
+                .unwrap_or_default()
+                .to_string();
+            let (prefix, value) = match written.strip_prefix("DOCKER_CONFIG=") {
+                Some(value) => ("DOCKER_CONFIG=", value),
+                None => ("", written.as_str()),
+            };
+            if name == "DOCKER_CONFIG" && value.trim_end_matches('/') == "/kaniko/.docker" {
+                self.editor.set_scalar(node, &format!("{prefix}{target}"));
+                moved.push(self.tree.node(node).span);
+            }
+        }
         for span in moved {
             self.note(
                 Rule::MigrationNote,
@@ -993,6 +1042,34 @@ fn k8s_patch(rootless: bool) -> String {
         "}",
     ]);
     lines.join("\n")
+}
+
+/// The cloud registry a destination names, and how to get a token for it:
+/// Kaniko's image carried credential helpers for these, BuildKit's does not.
+fn cloud_registry(destination: &str) -> Option<(&'static str, &'static str)> {
+    let host = destination
+        .trim_matches(['"', '\''])
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    if host.contains(".dkr.ecr.") && host.contains(".amazonaws.com") {
+        Some((
+            "Amazon ECR",
+            "get a token with `aws ecr get-login-password`",
+        ))
+    } else if host == "gcr.io" || host.ends_with(".gcr.io") || host.ends_with("-docker.pkg.dev") {
+        Some((
+            "Google Artifact Registry",
+            "get a token with `gcloud auth print-access-token` (user `oauth2accesstoken`)",
+        ))
+    } else if host.ends_with(".azurecr.io") {
+        Some((
+            "Azure Container Registry",
+            "get a token with `az acr login --expose-token`",
+        ))
+    } else {
+        None
+    }
 }
 
 /// The words of one command whose values need no shell (no run-time
