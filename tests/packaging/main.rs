@@ -309,7 +309,10 @@ fn package_holds_the_sources_and_not_the_fixtures() {
         .filter_map(|file| std::fs::metadata(root().join(file)).ok())
         .map(|metadata| metadata.len())
         .sum();
-    assert!(bytes < 1024 * 1024, "the package is {bytes} bytes");
+    // Sources and docs only: about 1 MB with the GitLab front-end, and
+    // growing with the GitHub Actions and Buildkite ones; fixtures (most of
+    // the repository) would add several more.
+    assert!(bytes < 2 * 1024 * 1024, "the package is {bytes} bytes");
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
