@@ -62,10 +62,24 @@ pub fn detect<'d>(
     document: &'d Document,
     config: &Config,
 ) -> Vec<StepUse<'d>> {
+    // Scalars that mention Kaniko, by where they start: each step looks up
+    // its own range, so the file is walked once whatever its step count.
+    let mut mentions: Vec<(usize, NodeId)> = tree
+        .node_ids()
+        .filter(|&id| tree.scalar(text, id).is_some_and(|s| s.contains("kaniko")))
+        .map(|id| (tree.node(id).span.start(), id))
+        .collect();
+    mentions.sort();
+    let detector = Detector {
+        tree,
+        text,
+        config,
+        mentions: &mentions,
+    };
     document
         .steps
         .iter()
-        .map(|step| Detector { tree, text, config }.step(step))
+        .map(|step| detector.step(step))
         .collect()
 }
 
@@ -79,6 +93,8 @@ struct Detector<'a> {
     tree: &'a Tree,
     text: &'a str,
     config: &'a Config,
+    /// Scalars holding `kaniko`, sorted by their start.
+    mentions: &'a [(usize, NodeId)],
 }
 
 impl Detector<'_> {
@@ -466,12 +482,15 @@ impl Detector<'_> {
         let span = self.tree.node(step.node).span;
         let known: BTreeSet<NodeId> = found.images.iter().copied().collect();
         let calls: Vec<Span> = found.calls.iter().map(|c| c.invocation.span).collect();
-        for id in self.tree.node_ids() {
+        let first = self
+            .mentions
+            .partition_point(|(start, _)| *start < span.start());
+        let last = self
+            .mentions
+            .partition_point(|(start, _)| *start < span.end());
+        for &(_, id) in &self.mentions[first..last] {
             let node = self.tree.node(id);
-            if node.span.start() < span.start()
-                || node.span.end() > span.end()
-                || known.contains(&id)
-            {
+            if node.span.end() > span.end() || known.contains(&id) {
                 continue;
             }
             let Some(written) = self.tree.scalar(self.text, id) else {

@@ -86,6 +86,20 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
             }
         }
     }
+    if let Some(first) = usages
+        .iter()
+        .find(|u| migration.migrated_jobs.contains(&u.step.name))
+    {
+        migration.findings.push(
+            Finding::new(
+                Rule::MigrationNote,
+                0,
+                first.step.name_span,
+                runner_note(options.config.flavor),
+            )
+            .jobs(migration.migrated_jobs.clone()),
+        );
+    }
     migration.findings.sort_by_key(|f| (f.span.start(), f.rule));
     if all_edits.is_empty() {
         return Ok(migration);
@@ -869,7 +883,6 @@ impl<'a, 'd> Planner<'a, 'd> {
                 self.insert(config, "patch", Value::Block(k8s_patch(true)));
             }
         }
-        self.runner_note();
     }
 
     /// A kubernetes plugin container: its `securityContext`, `env` and
@@ -960,7 +973,6 @@ impl<'a, 'd> Planner<'a, 'd> {
             Some(list) => self.append(list, volumes),
             None => self.insert_list(spec, "volumes", volumes),
         }
-        self.runner_note();
     }
 
     /// A new key holding a block list of flow items.
@@ -978,23 +990,20 @@ impl<'a, 'd> Planner<'a, 'd> {
             }
             None => self.insert(config, "privileged", Value::Plain("true".into())),
         }
-        self.runner_note();
     }
+}
 
-    fn runner_note(&mut self) {
-        let message = match self.flavor() {
-            Flavor::Privileged => {
-                "BuildKit runs as root in a privileged container here (`--flavor privileged`): the cluster must allow \
-                 privileged pods; Kaniko needed no privileges"
-            }
-            _ => {
-                "rootless BuildKit runs as uid 1000 with unconfined seccomp and AppArmor profiles and \
-                 BUILDKITD_FLAGS=--oci-worker-no-process-sandbox (Buildkite's \"Rootless (strict)\" setup): the cluster \
-                 must admit such pods (Kubernetes 1.19 for seccomp, 1.30 for appArmorProfile); Kaniko needed neither"
-            }
-        };
-        let span = self.step().name_span;
-        self.note(Rule::MigrationNote, span, message);
+/// What the cluster must allow for the migrated steps, said once per file.
+fn runner_note(flavor: Flavor) -> String {
+    match flavor {
+        Flavor::Privileged => "the migrated steps run BuildKit as root in a privileged container \
+             (`--flavor privileged`): the cluster must allow privileged pods; Kaniko needed no privileges"
+            .to_string(),
+        _ => "the migrated steps run rootless BuildKit as uid 1000 with unconfined seccomp and AppArmor \
+             profiles and BUILDKITD_FLAGS=--oci-worker-no-process-sandbox (Buildkite's \"Rootless (strict)\" \
+             setup): the cluster must admit such pods (Kubernetes 1.19 for seccomp, 1.30 for appArmorProfile) \
+             and allow user namespaces; Kaniko needed neither"
+            .to_string(),
     }
 }
 

@@ -278,13 +278,12 @@ fn plugins(tree: &Tree, text: &str, node: NodeId) -> Vec<Plugin> {
 
 /// Two steps with the same label are told apart by their position.
 fn unique_names(steps: &mut [Step]) {
-    for index in 0..steps.len() {
-        let earlier = steps[..index]
-            .iter()
-            .filter(|s| s.name == steps[index].name)
-            .count();
-        if earlier > 0 {
-            steps[index].name = format!("{} ({})", steps[index].name, earlier + 1);
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for step in steps.iter_mut() {
+        let count = seen.entry(step.name.clone()).or_insert(0);
+        *count += 1;
+        if *count > 1 {
+            step.name = format!("{} ({count})", step.name);
         }
     }
 }
