@@ -112,7 +112,20 @@ pub fn analyse(pipeline: &Pipeline, config: &Config) -> Analysis {
         }
     }
     findings.sort_by_key(|f| (f.file, f.span.start(), f.rule));
-    findings.dedup_by(|a, b| a.rule == b.rule && a.span == b.span && a.message == b.message);
+    // A definition shared through an anchor is one finding naming every
+    // step that uses it.
+    findings.dedup_by(|later, kept| {
+        let same =
+            later.rule == kept.rule && later.span == kept.span && later.message == kept.message;
+        if same {
+            for job in later.jobs.drain(..) {
+                if !kept.jobs.contains(&job) {
+                    kept.jobs.push(job);
+                }
+            }
+        }
+        same
+    });
     Analysis {
         findings,
         kaniko_jobs,
