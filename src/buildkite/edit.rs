@@ -148,6 +148,31 @@ pub fn scalar(value: &str) -> String {
     }
 }
 
+/// A sequence item: a script of several lines as a literal block (`|-`,
+/// which reads back without a final newline), anything else as a scalar.
+fn block_item(value: &str, indent: &str, eol: &str) -> String {
+    let literal = value.contains('\n')
+        && !value.starts_with([' ', '\t'])
+        && !value.ends_with('\n')
+        && !value.contains('\r')
+        && value
+            .lines()
+            .all(|line| line.chars().all(|c| !c.is_control() || c == '\t'));
+    if !literal {
+        return scalar(value);
+    }
+    let inner = format!("{indent}  ");
+    let mut out = "|-".to_string();
+    for line in value.split('\n') {
+        out.push_str(eol);
+        if !line.is_empty() {
+            out.push_str(&inner);
+            out.push_str(line);
+        }
+    }
+    out
+}
+
 /// A double-quoted YAML scalar.
 pub fn quoted(value: &str) -> String {
     let mut out = String::from('"');
@@ -265,7 +290,7 @@ impl<'a> Editor<'a> {
             let eol = self.eol();
             items
                 .iter()
-                .map(|i| format!("- {}", scalar(i)))
+                .map(|i| format!("- {}", block_item(i, &indent, eol)))
                 .collect::<Vec<_>>()
                 .join(&format!("{eol}{indent}"))
         } else {

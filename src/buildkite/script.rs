@@ -165,18 +165,22 @@ fn argument_word(agent: &str) -> String {
     word
 }
 
+/// Literal text as shell text: its plain start as it is (so that a
+/// `--flag=` stays readable to the flag reader), the rest in single quotes.
 fn literal_word(text: &str) -> String {
-    let plain = text.bytes().all(|b| {
+    let plain = |b: u8| {
         b.is_ascii_alphanumeric()
             || matches!(
                 b,
                 b'-' | b'_' | b'.' | b'/' | b':' | b'=' | b',' | b'@' | b'+' | b'%'
             )
-    });
-    if plain {
-        text.to_string()
+    };
+    let cut = text.bytes().position(|b| !plain(b)).unwrap_or(text.len());
+    let (head, rest) = text.split_at(cut);
+    if rest.is_empty() {
+        head.to_string()
     } else {
-        format!("'{}'", text.replace('\'', "'\\''"))
+        format!("{head}'{}'", rest.replace('\'', "'\\''"))
     }
 }
 
