@@ -385,3 +385,61 @@ print(json.dumps(spec, sort_keys=True))
         }
     }
 }
+
+/// Every shell script the migration writes (a step's `command`, an
+/// `sh -c` body) parses with `sh -n` once Buildkite has turned `$$` into `$`.
+#[test]
+fn migrated_scripts_parse_as_shell() {
+    fn scripts(value: &serde_yaml::Value, out: &mut Vec<String>) {
+        match value {
+            serde_yaml::Value::Mapping(map) => {
+                for (key, value) in map {
+                    let key = key.as_str().unwrap_or_default();
+                    match value {
+                        serde_yaml::Value::String(s) if key == "command" || key == "commands" => {
+                            out.push(s.clone())
+                        }
+                        serde_yaml::Value::Sequence(items)
+                            if ["command", "commands", "args"].contains(&key) =>
+                        {
+                            let strings: Vec<&str> =
+                                items.iter().filter_map(|i| i.as_str()).collect();
+                            match strings.as_slice() {
+                                ["-c", body, ..] => out.push(body.to_string()),
+                                lines if key == "commands" => out.push(lines.join("\n")),
+                                _ => {}
+                            }
+                        }
+                        _ => {}
+                    }
+                    scripts(value, out);
+                }
+            }
+            serde_yaml::Value::Sequence(items) => items.iter().for_each(|i| scripts(i, out)),
+            _ => {}
+        }
+    }
+    let mut checked = 0;
+    for flags in [&[][..], &["--flavor", "privileged"][..]] {
+        for (name, path) in fixtures() {
+            let (fixed, _) = fix(&std::fs::read_to_string(&path).unwrap(), flags);
+            let document: serde_yaml::Value = serde_yaml::from_str(&fixed).unwrap();
+            let mut found = Vec::new();
+            scripts(&document, &mut found);
+            for script in found.iter().filter(|s| s.contains("buildctl")) {
+                let uploaded = script.replace("$$", "$");
+                let output = Process::new("sh")
+                    .args(["-n", "-c", &uploaded])
+                    .output()
+                    .unwrap();
+                assert!(
+                    output.status.success(),
+                    "{name}: sh -n fails: {}\n{uploaded}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} scripts were checked");
+}
