@@ -188,11 +188,17 @@ impl<'a, 'd> Planner<'a, 'd> {
     }
 
     fn block(&mut self, span: Span, reason: impl Into<String>) {
-        self.blockers.push((span, reason.into()));
+        self.blockers
+            .push((span, in_buildkite_terms(&reason.into())));
     }
 
     fn note(&mut self, rule: Rule, span: Span, message: impl Into<String>) {
-        self.notes.push(Finding::new(rule, 0, span, message));
+        self.notes.push(Finding::new(
+            rule,
+            0,
+            span,
+            in_buildkite_terms(&message.into()),
+        ));
     }
 
     fn flavor(&self) -> Flavor {
@@ -991,6 +997,14 @@ impl<'a, 'd> Planner<'a, 'd> {
             None => self.insert(config, "privileged", Value::Plain("true".into())),
         }
     }
+}
+
+/// The shared translation speaks of GitLab's project directory; a
+/// Buildkite step's is its checkout.
+fn in_buildkite_terms(message: &str) -> String {
+    message
+        .replace("${CI_PROJECT_DIR}", "$BUILDKITE_BUILD_CHECKOUT_PATH")
+        .replace("$CI_PROJECT_DIR", "$BUILDKITE_BUILD_CHECKOUT_PATH")
 }
 
 /// What the cluster must allow for the migrated steps, said once per file.
