@@ -55,6 +55,49 @@ pub enum Form {
     Exec { list: NodeId },
 }
 
+/// Kaniko images named outside every step (the pipeline's `env:`, a block
+/// of anchors): where, and the name.
+pub fn outside_steps(
+    tree: &Tree,
+    text: &str,
+    document: &Document,
+    config: &Config,
+) -> Vec<(Span, String)> {
+    // Steps are disjoint and in file order: one binary search per mention.
+    let mut steps: Vec<Span> = document
+        .steps
+        .iter()
+        .map(|s| tree.node(s.node).span)
+        .collect();
+    steps.sort();
+    let in_step = |span: Span| {
+        let index = steps.partition_point(|s| s.start() <= span.start());
+        index > 0 && span.end() <= steps[index - 1].end()
+    };
+    let mut found = Vec::new();
+    for id in tree.node_ids() {
+        let node = tree.node(id);
+        let Some(written) = tree
+            .scalar(text, id)
+            .filter(|w| w.len() <= 4096 && w.contains("kaniko"))
+        else {
+            continue;
+        };
+        if in_step(node.span) {
+            continue;
+        }
+        for (at, word) in words_of(written) {
+            let name = word.trim_matches(['"', '\'']);
+            if is_kaniko(name, config) {
+                let span = SourceMap::of_node(text, node, written)
+                    .map_or(node.span, |map| map.span_of(at, at + word.len()));
+                found.push((span, name.to_string()));
+            }
+        }
+    }
+    found
+}
+
 /// Looks at every step of a document.
 pub fn detect<'d>(
     tree: &Tree,

@@ -41,6 +41,18 @@ pub fn analyse(pipeline: &Pipeline, config: &Config) -> Analysis {
                 )
             })
             .collect();
+        for (span, written) in detect::outside_steps(tree, text, &document, config) {
+            findings.push(
+                Finding::new(
+                    Rule::KanikoImageReference,
+                    0,
+                    span,
+                    format!("`{written}` is a Kaniko image, named outside the pipeline's steps"),
+                )
+                .label("Kaniko image")
+                .help("a step may still run it through a variable or an anchor; move it to moby/buildkit:rootless too"),
+            );
+        }
         for usage in detect::detect(tree, text, &document, config) {
             let name = usage.step.name.clone();
             let jobs = vec![name.clone()];
