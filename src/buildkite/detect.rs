@@ -62,7 +62,18 @@ pub fn outside_steps(
     text: &str,
     document: &Document,
     config: &Config,
+    usages: &[StepUse],
 ) -> Vec<(Span, String)> {
+    // Images and calls the steps use through an anchor are theirs.
+    let known: BTreeSet<NodeId> = usages
+        .iter()
+        .flat_map(|u| u.images.iter().copied())
+        .collect();
+    let mut calls: Vec<Span> = usages
+        .iter()
+        .flat_map(|u| u.calls.iter().map(|c| c.invocation.span))
+        .collect();
+    calls.sort();
     // Steps are disjoint and in file order: one binary search per mention.
     let mut steps: Vec<Span> = document
         .steps
@@ -83,7 +94,11 @@ pub fn outside_steps(
         else {
             continue;
         };
-        if in_step(node.span) {
+        let in_call = || {
+            let index = calls.partition_point(|c| c.start() <= node.span.start());
+            index > 0 && node.span.end() <= calls[index - 1].end()
+        };
+        if in_step(node.span) || known.contains(&id) || in_call() {
             continue;
         }
         for (at, word) in words_of(written) {
@@ -563,7 +578,8 @@ impl Detector<'_> {
     }
 }
 
-/// Words of a value (split at whitespace and `=`), with their offsets.
+/// Words of a value (split at whitespace and `=`) that may name an image
+/// (a path: a bare `kaniko` is a word, not an image), with their offsets.
 fn words_of(text: &str) -> impl Iterator<Item = (usize, &str)> {
     text.split(|c: char| c.is_whitespace() || c == '=')
         .scan(0, |offset, word| {
@@ -571,7 +587,7 @@ fn words_of(text: &str) -> impl Iterator<Item = (usize, &str)> {
             *offset += word.len() + 1;
             Some((at, word))
         })
-        .filter(|(_, word)| !word.is_empty())
+        .filter(|(_, word)| word.contains('/'))
 }
 
 /// How the kubernetes plugin turns a container's `command` and `args`

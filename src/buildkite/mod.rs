@@ -41,7 +41,8 @@ pub fn analyse(pipeline: &Pipeline, config: &Config) -> Analysis {
                 )
             })
             .collect();
-        for (span, written) in detect::outside_steps(tree, text, &document, config) {
+        let usages = detect::detect(tree, text, &document, config);
+        for (span, written) in detect::outside_steps(tree, text, &document, config, &usages) {
             findings.push(
                 Finding::new(
                     Rule::KanikoImageReference,
@@ -53,7 +54,7 @@ pub fn analyse(pipeline: &Pipeline, config: &Config) -> Analysis {
                 .help("a step may still run it through a variable or an anchor; move it to moby/buildkit:rootless too"),
             );
         }
-        for usage in detect::detect(tree, text, &document, config) {
+        for usage in usages {
             let name = usage.step.name.clone();
             let jobs = vec![name.clone()];
             for (span, written) in &usage.references {
