@@ -237,7 +237,7 @@ pub fn call_findings(
 
 /// `kaniko/executor` or `kaniko/warmer`: the call, each flag labelled with
 /// what becomes of it under BuildKit.
-fn call_finding(file: FileId, call: &Invocation, jobs: Vec<String>) -> Finding {
+pub(crate) fn call_finding(file: FileId, call: &Invocation, jobs: Vec<String>) -> Finding {
     let mut names: Vec<&str> = Vec::new();
     for flag in &call.flags {
         if !names.contains(&flag.spec.name) {
@@ -288,7 +288,7 @@ fn flag_label(spec: &FlagSpec) -> String {
     }
 }
 
-fn problem_finding(
+pub(crate) fn problem_finding(
     file: FileId,
     program: Program,
     problem: &Problem,

@@ -320,6 +320,23 @@ pub fn docker_runs(script: &str) -> Vec<std::ops::Range<usize>> {
         .collect()
 }
 
+/// Which Kaniko program a command name runs, for the front-ends that read
+/// shell text of their own (Buildkite's commands).
+pub fn program_of(name: &str, in_kaniko_image: bool) -> Option<Program> {
+    program(name, in_kaniko_image)
+}
+
+/// Reads one executor command of a shell script, as [`detect`] does, for
+/// the front-ends that read shell text of their own.
+pub fn read_call(
+    program: Program,
+    script: &str,
+    command: &shell::Command,
+    to_source: &dyn Fn(std::ops::Range<usize>) -> Span,
+) -> Invocation {
+    invocation(program, script, command, to_source)
+}
+
 /// Builtins whose effect is on the shell itself: a subshell would lose it.
 const SHELL_BUILTINS: [&str; 9] = [
     "cd", "export", "readonly", "unset", ".", "source", "read", "set", "eval",

@@ -29,6 +29,9 @@ use crate::yaml::{NodeId, Tree};
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Expected {
     Str(String),
+    /// A plain scalar as YAML's core schema reads it: `true`, `1000`
+    /// (a Kubernetes `runAsUser`, which must not be a string).
+    Plain(String),
     Seq(Vec<Expected>),
     Map(Vec<(String, Expected)>),
 }

@@ -311,8 +311,8 @@ fn package_holds_the_sources_and_not_the_fixtures() {
         .sum();
     // Sources and docs only (the fixtures are kept out above): the bound
     // catches a bulk directory slipping in, not the code growing with the
-    // front-ends (1.05 MB with the GitHub and docker:dind readers).
-    assert!(bytes < 1536 * 1024, "the package is {bytes} bytes");
+    // front-ends (about 1.1 MB with GitLab, GitHub Actions and Buildkite).
+    assert!(bytes < 2 * 1024 * 1024, "the package is {bytes} bytes");
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {

@@ -44,6 +44,7 @@ impl Value {
     fn from_expected(value: &Expected) -> Value {
         match value {
             Expected::Str(s) => Value::Str(s.clone()),
+            Expected::Plain(s) => serde_yaml::from_str(s).unwrap_or_else(|_| Value::Str(s.clone())),
             Expected::Seq(items) => Value::Seq(items.iter().map(Value::from_expected).collect()),
             Expected::Map(entries) => Value::Map(
                 entries

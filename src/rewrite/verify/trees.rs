@@ -283,6 +283,12 @@ impl<'c> Walk<'_, 'c> {
                     Err(format!("expected the string {wanted:?}, found {found:?}"))
                 }
             }
+            Expected::Plain(wanted) => match self.new.scalar(new) {
+                Some(found) if found == wanted && self.new.is_plain(new) => Ok(()),
+                found => Err(format!(
+                    "expected the plain scalar {wanted:?}, found {found:?}"
+                )),
+            },
             Expected::Seq(items) => {
                 let actual = self.new.tree.items(new);
                 if !self.new.tree.is_sequence(new) || actual.len() != items.len() {
