@@ -94,6 +94,9 @@ pub struct Job {
     pub key: At,
     pub image: Option<Image>,
     pub scripts: Vec<ScriptLine>,
+    /// A script section was too deeply nested to read in full: `scripts`
+    /// misses lines, which may call the executor where no rewrite sees them.
+    pub opaque_script: bool,
     /// Effective variables, job over global: name and value scalar.
     pub variables: Vec<(String, At)>,
     /// The effective `services:` value, from the job, a template or `default:`.
@@ -460,9 +463,10 @@ impl<'p> Resolver<'p> {
             .get("image")
             .and_then(|image| self.image(image, &variables));
         let mut scripts = Vec::new();
+        let mut opaque_script = false;
         for section in [Section::BeforeScript, Section::Script, Section::AfterScript] {
             if let Some(lines) = value.get(section.key()) {
-                self.flatten_script(lines, section, name, &mut scripts);
+                opaque_script |= !self.flatten_script(lines, section, name, &mut scripts);
             }
         }
         let services = value.get("services").map(Value::at);
@@ -472,6 +476,7 @@ impl<'p> Resolver<'p> {
             key,
             image,
             scripts,
+            opaque_script,
             variables,
             services,
         })
@@ -566,14 +571,15 @@ impl<'p> Resolver<'p> {
     }
 
     /// Script items in run order; nested lists (from anchors and
-    /// `!reference`) are flattened as GitLab flattens them.
+    /// `!reference`) are flattened as GitLab flattens them. False when a
+    /// part was too deeply nested to read.
     fn flatten_script(
         &mut self,
         value: &Value,
         section: Section,
         job: &str,
         out: &mut Vec<ScriptLine>,
-    ) {
+    ) -> bool {
         match value {
             Value::Scalar(at) => {
                 let source = &self.pipeline.files[at.file];
@@ -583,11 +589,14 @@ impl<'p> Resolver<'p> {
                 {
                     out.push(ScriptLine { section, at: *at });
                 }
+                true
             }
             Value::Sequence(_, items) => {
+                let mut read = true;
                 for item in items {
-                    self.flatten_script(item, section, job, out);
+                    read &= self.flatten_script(item, section, job, out);
                 }
+                read
             }
             Value::TooComplex(at) => {
                 let finding = Finding::new(
@@ -602,8 +611,9 @@ impl<'p> Resolver<'p> {
                 .label("aliases or nesting too deep")
                 .jobs(vec![job.to_string()]);
                 self.findings.push(finding);
+                false
             }
-            Value::Mapping(..) | Value::Reference(..) => {}
+            Value::Mapping(..) | Value::Reference(..) => true,
         }
     }
 }

@@ -11,9 +11,7 @@ use super::text::{
 use super::{BUILDKITD_FLAGS, Options};
 use crate::finding::Finding;
 use crate::gitlab::jobs::{self, Job};
-use crate::yaml::scalar::SourceMap;
 use crate::gitlab::value::At;
-use crate::yaml::{NodeId, NodeKind, Tree};
 use crate::gitlab::{FileId, Pipeline};
 use crate::kaniko::invocation::Program;
 use crate::kaniko::{self, PathUse, Usage};
@@ -25,6 +23,8 @@ use crate::rewrite::encode;
 use crate::rewrite::verify::{Change, Expected};
 use crate::rules::Rule;
 use crate::span::Span;
+use crate::yaml::scalar::SourceMap;
+use crate::yaml::{NodeId, NodeKind, Tree};
 
 /// The registry login Kaniko (1.9 and later) did by itself for
 /// `$CI_REGISTRY`, as a step: an entry for `$CI_REGISTRY` in `config.json`
@@ -359,9 +359,14 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
         }
     }
     let calls_executor = usage.invocations().next().is_some();
-    let elsewhere = (!calls_executor && usage.image.is_some())
-        .then(|| hidden_build(pipeline, job))
-        .flatten();
+    let elsewhere = if job.opaque_script {
+        // Lines it could not read may call the executor.
+        Some("a script too deeply nested to read".to_string())
+    } else {
+        (!calls_executor && usage.image.is_some())
+            .then(|| hidden_build(pipeline, job))
+            .flatten()
+    };
     if let Some(elsewhere) = elsewhere {
         let message = format!(
             "the job runs {elsewhere}, where a Kaniko build cannot be seen or rewritten: \
