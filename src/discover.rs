@@ -21,9 +21,9 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::finding::Finding;
-use crate::yaml::Tree;
 use crate::gitlab::{Input, LoadError, Pipeline, display_name};
 use crate::rules::Rule;
+use crate::yaml::Tree;
 
 /// GitLab's default limit on one CI file (`max_yaml_size_bytes`): a larger
 /// YAML file found by a search cannot be CI and is not read.

@@ -7,13 +7,13 @@
 //! this version of the tool does, and it follows every change to a mapping.
 
 use crate::check::{EXIT_CLEAN, EXIT_ERROR, Output};
-use crate::yaml::{NodeId, Tree};
 use crate::gitlab::{Input, Pipeline};
 use crate::kaniko::invocation::Program;
 use crate::mapping::table::{self, FlagSpec, Origin};
 use crate::migrate::{self, BUILDKITD_FLAGS, Options};
 use crate::rules::Rule;
 use crate::style;
+use crate::yaml::{NodeId, Tree};
 
 /// The job every example runs in.
 const JOB: &str = "build";

@@ -11,11 +11,11 @@ use std::collections::BTreeMap;
 
 use crate::finding::Finding;
 use crate::gitlab::jobs::Job;
-use crate::yaml::Tree;
 use crate::gitlab::{Pipeline, SourceFile};
 use crate::kaniko::{self, shell};
 use crate::rules::Rule;
 use crate::span::{LineIndex, Span};
+use crate::yaml::Tree;
 
 /// The largest script read.
 pub const SCRIPT_LIMIT: u64 = 1 << 20;

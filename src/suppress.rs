@@ -20,10 +20,10 @@ use std::collections::{BTreeMap, HashSet};
 use std::ops::RangeInclusive;
 
 use crate::finding::Finding;
-use crate::yaml::NodeKind;
 use crate::gitlab::{FileId, Pipeline, SourceFile};
 use crate::rules::Rule;
 use crate::span::Span;
+use crate::yaml::NodeKind;
 
 /// What the marker starts with, after `#` and optional spaces.
 const MARKER: &str = "kaniko2buildkit:";

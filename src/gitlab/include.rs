@@ -9,8 +9,8 @@ use std::path::{Component, Path, PathBuf};
 
 use regex::Regex;
 
-use crate::yaml::{NodeId, Tree};
 use crate::span::Span;
+use crate::yaml::{NodeId, Tree};
 
 /// What an include entry points at.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,8 +4,8 @@
 //! `extends` and `!reference` are applied, but every leaf still names its
 //! source node ([`At`]), so a finding or an edit lands where the text is.
 
-use crate::yaml::{NodeId, NodeKind, Tree};
 use super::{FileId, Pipeline};
+use crate::yaml::{NodeId, NodeKind, Tree};
 
 /// A node in one file of a pipeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -7,10 +7,10 @@ pub mod shell;
 
 use crate::config::Config;
 use crate::gitlab::jobs::{Job, ScriptLine};
-use crate::yaml::scalar::SourceMap;
 use crate::gitlab::value::At;
 use crate::gitlab::{FileId, Pipeline};
 use crate::span::Span;
+use crate::yaml::scalar::SourceMap;
 use invocation::{Invocation, Program};
 
 /// A script word that names a path only Kaniko images have.

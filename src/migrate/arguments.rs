@@ -10,7 +10,6 @@
 use std::ops::Range;
 
 use crate::gitlab::jobs::Job;
-use crate::yaml::scalar::SourceMap;
 use crate::gitlab::value::At;
 use crate::gitlab::{FileId, Pipeline};
 use crate::kaniko::invocation::{self, Invocation, Problem, Program};
@@ -18,6 +17,7 @@ use crate::kaniko::shell::{self, Word};
 use crate::mapping::command::{self, Fate, FlagNote, Translation};
 use crate::mapping::quote::lone_variable;
 use crate::span::Span;
+use crate::yaml::scalar::SourceMap;
 
 /// How a definition's text reaches the shell, which decides what a mapped
 /// word may contain.

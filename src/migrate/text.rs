@@ -1,9 +1,9 @@
 //! Line-level helpers for placing new text in a YAML file.
 
-use crate::yaml::{NodeId, NodeKind, ScalarStyle, Tree};
-pub(crate) use crate::yaml::{line_end, line_start, next_line};
 use crate::rewrite::encode::Layout;
 use crate::span::Span;
+use crate::yaml::{NodeId, NodeKind, ScalarStyle, Tree};
+pub(crate) use crate::yaml::{line_end, line_start, next_line};
 
 /// The line break the file uses.
 /// Read from the first line, as editors do: scanning the whole file for

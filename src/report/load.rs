@@ -7,10 +7,10 @@
 //! execution notification instead of a result.
 
 use crate::finding::Finding;
-use crate::yaml::Tree;
 use crate::gitlab::{LoadError, Pipeline, SourceFile};
 use crate::rules::Rule;
 use crate::span::{LineIndex, Span};
+use crate::yaml::Tree;
 
 /// The error as a pipeline holding its file (or just its name), and the
 /// finding that reports it there.
