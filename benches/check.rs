@@ -9,7 +9,9 @@
 //!
 //! Options (after `--`): `--quick` skips the 50 MB pipeline and shrinks the
 //! fleet to 1,000 files; `--write DIR` only writes the inputs into DIR (for
-//! `/usr/bin/time -v kaniko2buildkit check …`).
+//! `/usr/bin/time -v kaniko2buildkit check …`); `--once floor|check|diff
+//! FILE` runs one of the three once on FILE, for a profiler
+//! (`valgrind --tool=callgrind target/release/deps/check-… --once check F`).
 
 #[path = "support/gen.rs"]
 mod generate;
@@ -146,6 +148,20 @@ fn main() {
         return;
     }
     let root = tempfile::tempdir().unwrap();
+    if let Some(at) = args.iter().position(|a| a == "--once") {
+        let (what, file) = match (args.get(at + 1), args.get(at + 2)) {
+            (Some(what), Some(file)) => (what.as_str(), file),
+            _ => panic!("--once floor|check|diff FILE"),
+        };
+        let text = std::fs::read_to_string(file).unwrap();
+        match what {
+            "floor" => bare_parse(&text),
+            "check" => println!("{} Kaniko jobs", check(&text, root.path())),
+            "diff" => println!("{:?}", diff(&text, root.path())),
+            other => panic!("--once {other}: floor, check or diff"),
+        }
+        return;
+    }
     let sizes: &[usize] = if quick {
         &[MB / 2, 5 * MB]
     } else {

@@ -2,7 +2,7 @@
 //! legacy top-level keywords, `inherit:` and variables, resolved as GitLab
 //! resolves them, with every script line and image kept at its definition site.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use super::Pipeline;
 use super::value::{At, Converter, Value};
@@ -112,7 +112,8 @@ pub struct Jobs {
 
 pub fn resolve(pipeline: &Pipeline) -> Jobs {
     let mut resolver = Resolver::new(pipeline);
-    let names: Vec<&str> = resolver.definitions.keys().copied().collect();
+    let mut names: Vec<&str> = resolver.definitions.keys().copied().collect();
+    names.sort_unstable();
     let mut jobs = Vec::new();
     for name in names {
         if RESERVED.contains(&name) || !resolver.defines_mapping(name) {
@@ -137,8 +138,12 @@ struct Resolver<'p> {
     pipeline: &'p Pipeline,
     converter: Converter<'p>,
     /// Top-level keys in merge order (included files first).
-    /// Names borrow from the pipeline's text: no copy per job.
-    definitions: BTreeMap<&'p str, Vec<Definition>>,
+    /// Names borrow from the pipeline's text: no copy per job. Hashed: each
+    /// job looks up its own name and the global keywords several times.
+    definitions: HashMap<&'p str, Vec<Definition>>,
+    /// Global keywords every job reads (`default:`, `variables:`, the
+    /// legacy `image:`…), converted once.
+    globals: HashMap<&'static str, Option<Value>>,
     /// Jobs with `extends` applied, by name; `None` while being resolved.
     extended: HashMap<String, Option<Value>>,
     /// How many `extends` levels are being resolved right now.
@@ -152,7 +157,7 @@ struct Resolver<'p> {
 
 impl<'p> Resolver<'p> {
     fn new(pipeline: &'p Pipeline) -> Self {
-        let mut definitions: BTreeMap<&'p str, Vec<Definition>> = BTreeMap::new();
+        let mut definitions: HashMap<&'p str, Vec<Definition>> = HashMap::new();
         for file in pipeline.merge_order() {
             let source = &pipeline.files[file];
             let Some(root) = source.tree.root() else {
@@ -177,6 +182,7 @@ impl<'p> Resolver<'p> {
             pipeline,
             converter: Converter::new(pipeline),
             definitions,
+            globals: HashMap::new(),
             extended: HashMap::new(),
             extends_depth: 0,
             references: HashMap::new(),
@@ -199,6 +205,21 @@ impl<'p> Resolver<'p> {
         ats.into_iter()
             .map(|at| self.converter.convert(at, keep))
             .reduce(Value::merge)
+    }
+
+    /// A global keyword's own value, converted on first use: `default:`
+    /// keeps only the keys jobs inherit from it.
+    fn global(&mut self, name: &'static str) -> Option<Value> {
+        if let Some(value) = self.globals.get(name) {
+            return value.clone();
+        }
+        let value = if name == "default" {
+            self.own(name, Some(&|key: &str| DEFAULT_KEYS.contains(&key)))
+        } else {
+            self.own(name, None)
+        };
+        self.globals.insert(name, value.clone());
+        value
     }
 
     /// A job or template with `extends` applied (not yet `!reference`).
@@ -229,7 +250,14 @@ impl<'p> Resolver<'p> {
             Some(base) => Value::merge(base, own),
             None => own,
         };
-        self.extended.insert(name.to_string(), Some(value.clone()));
+        // Only templates are usually extended again: keeping every job's
+        // resolved value would hold the whole pipeline twice. A job that
+        // is extended later is simply resolved again.
+        if name.starts_with('.') {
+            self.extended.insert(name.to_string(), Some(value.clone()));
+        } else {
+            self.extended.remove(name);
+        }
         Some(value)
     }
 
@@ -447,12 +475,6 @@ impl<'p> Resolver<'p> {
     fn job(&mut self, name: &str) -> Option<Job> {
         let extended = self.extended(name)?;
         let hidden = name.starts_with('.');
-        if !hidden {
-            // Only templates are usually extended again: keeping every job's
-            // resolved value would hold the whole pipeline twice. A job that
-            // is extended later is simply resolved again.
-            self.extended.remove(name);
-        }
         let mut value = self.expand(extended, name, 0);
         if !hidden {
             value = self.apply_defaults(value, name);
@@ -486,10 +508,7 @@ impl<'p> Resolver<'p> {
     /// the legacy top-level keywords, honouring `inherit: default:`.
     fn apply_defaults(&mut self, mut job: Value, name: &str) -> Value {
         let inherit = job.get("inherit").and_then(|i| i.get("default")).cloned();
-        let keep = |key: &str| DEFAULT_KEYS.contains(&key);
-        let default = self
-            .own("default", Some(&keep))
-            .map(|d| self.expand(d, name, 0));
+        let default = self.global("default").map(|d| self.expand(d, name, 0));
         for key in DEFAULT_KEYS {
             if job.get(key).is_some() || !self.inherits(inherit.as_ref(), key) {
                 continue;
@@ -497,7 +516,7 @@ impl<'p> Resolver<'p> {
             let from_default = default.as_ref().and_then(|d| d.get(key)).cloned();
             let inherited = match from_default {
                 Some(value) => Some(value),
-                None => self.own(key, None).map(|v| self.expand(v, name, 0)),
+                None => self.global(key).map(|v| self.expand(v, name, 0)),
             };
             if let (Some(value), Value::Mapping(_, entries)) = (inherited, &mut job) {
                 entries.push((key.to_string(), value));
@@ -526,7 +545,7 @@ impl<'p> Resolver<'p> {
     /// Job variables over global ones, honouring `inherit: variables:`.
     fn variables(&mut self, job: &Value, name: &str) -> Vec<(String, At)> {
         let inherit = job.get("inherit").and_then(|i| i.get("variables")).cloned();
-        let global = self.own("variables", None).map(|v| self.expand(v, name, 0));
+        let global = self.global("variables").map(|v| self.expand(v, name, 0));
         let mut variables: Vec<(String, At)> = Vec::new();
         let global_entries = global.as_ref().map(Value::entries).unwrap_or_default();
         for (key, value) in global_entries {
