@@ -1643,9 +1643,9 @@ fn line_indent(decoded: &str, at: usize) -> String {
 /// `BUILDKITD_FLAGS` (and whose command does not set it either).
 pub fn jobs_missing_daemon_flags(
     rewritten: &Pipeline,
+    resolved: &jobs::Jobs,
     migrated: &BTreeSet<String>,
 ) -> BTreeSet<String> {
-    let resolved = jobs::resolve(rewritten);
     resolved
         .jobs
         .iter()
@@ -1670,10 +1670,11 @@ pub fn jobs_missing_daemon_flags(
 /// After a rewrite: migrated jobs in which detection still finds Kaniko.
 pub fn jobs_still_kaniko(
     rewritten: &Pipeline,
+    resolved: &jobs::Jobs,
     migrated: &BTreeSet<String>,
     options: &Options,
 ) -> BTreeSet<String> {
-    jobs::resolve(rewritten)
+    resolved
         .jobs
         .iter()
         .filter(|job| {
