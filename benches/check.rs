@@ -7,11 +7,16 @@
 //! Every figure is the minimum of three runs, and the ratios are taken in
 //! one run, so that a busy machine skews both sides alike.
 //!
-//! Options (after `--`): `--quick` skips the 50 MB pipeline and shrinks the
-//! fleet to 1,000 files; `--write DIR` only writes the inputs into DIR (for
-//! `/usr/bin/time -v kaniko2buildkit check …`); `--once floor|check|diff
-//! FILE` runs one of the three once on FILE, for a profiler
-//! (`valgrind --tool=callgrind target/release/deps/check-… --once check F`).
+//! Without `--quick`, a 100 MB pipeline is migrated once at the end and
+//! must not be refused (the robustness case, kept out of the test
+//! suite: it takes a minute and a few GB).
+//!
+//! Options (after `--`): `--quick` skips the 50 and 100 MB pipelines and
+//! shrinks the fleet to 1,000 files; `--write DIR` only writes the inputs
+//! into DIR (for `/usr/bin/time -v kaniko2buildkit check …`); `--once
+//! floor|check|diff FILE` runs one of the three once on FILE, for a
+//! profiler (`valgrind --tool=callgrind target/release/deps/check-… --once
+//! check F`).
 
 #[path = "support/gen.rs"]
 mod generate;
@@ -177,4 +182,22 @@ fn main() {
     }
     one_file("flat 200k jobs", &generate::flat(200_000), root.path());
     fleet(if quick { 1_000 } else { 10_000 });
+    if !quick {
+        no_refusal_at_100_mb(root.path());
+    }
+}
+
+/// The robustness case: 100 MB migrates, with no bound on size or
+/// on the places an anchored node appears. A behaviour, timed only for the
+/// record (once: it takes as long as everything else together).
+fn no_refusal_at_100_mb(root: &Path) {
+    let text = generate::pipeline(100 * MB);
+    let start = Instant::now();
+    let migrated = diff(&text, root).expect("100 MB must not be refused");
+    println!(
+        "{:<14} {:>6.2} MB  diff {:>9.1?} once ({migrated} migrated)",
+        "pipeline 100MB",
+        text.len() as f64 / MB as f64,
+        start.elapsed()
+    );
 }
