@@ -1,6 +1,8 @@
-//! `cargo bench --bench check`: the cost of `check` and of `diff` (the
-//! migration with both verification parses, nothing written) against a bare
-//! yaml-rust2 event parse of the same bytes (the floor), on the generated
+//! `cargo bench --bench check`: the cost of `check` (the analysis), of
+//! `migrate` (plan, apply, both verification parses) and of the `diff`
+//! command (the CLI: loading, the migration and the unified diff, printed
+//! to /dev/null) against a bare yaml-rust2 event parse of the same bytes
+//! (the floor), on the generated
 //! inputs of `support/gen.rs`: pipelines of 0.5, 5 and 50 MB, a flat file of
 //! 200,000 jobs with one Kaniko job, and a fleet of 10,000 small files.
 //!
@@ -89,20 +91,37 @@ fn one_file(name: &str, text: &str, root: &Path) {
     let mut found = 0;
     let checked = fastest(3, || found = check(text, root));
     let mut migrated = Ok(0);
-    let diffed = fastest(3, || migrated = diff(text, root));
+    let migrating = fastest(3, || migrated = diff(text, root));
+    let file = root.join("bench.yml");
+    std::fs::write(&file, text).unwrap();
+    let command = fastest(3, || run_cli(&["diff"], &file));
     let mb = text.len() as f64 / MB as f64;
-    let diff_column = match &migrated {
+    let migrate_column = match &migrated {
         Ok(jobs) => format!(
-            "{diffed:>9.1?} {:>6.2}x ({jobs} migrated)",
-            ratio(diffed, floor)
+            "{migrating:>9.1?} {:>6.2}x ({jobs} migrated)",
+            ratio(migrating, floor)
         ),
         Err(message) => format!("refused: {message}"),
     };
     println!(
-        "{name:<14} {mb:>6.2} MB  floor {floor:>9.1?} ({:>5.1} MB/s)  check {checked:>9.1?} {:>5.2}x ({found} Kaniko jobs)  diff {diff_column}",
+        "{name:<14} {mb:>6.2} MB  floor {floor:>9.1?} ({:>5.1} MB/s)  check {checked:>9.1?} {:>5.2}x ({found} Kaniko jobs)  migrate {migrate_column}  diff command {command:>9.1?} {:>6.2}x",
         mb / floor.as_secs_f64(),
         ratio(checked, floor),
+        ratio(command, floor),
     );
+}
+
+/// Runs the CLI as a user does, output to /dev/null.
+fn run_cli(args: &[&str], path: &Path) {
+    let status = Command::new(env!("CARGO_BIN_EXE_kaniko2buildkit"))
+        .args(args)
+        .args(["--exit-zero", "--max-file-size", "1000000000"])
+        .arg(path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{args:?} {}", path.display());
 }
 
 /// `check` over a fleet of small files, run as the CLI runs it, against
@@ -122,15 +141,7 @@ fn fleet(count: usize) {
             bare_parse(&std::fs::read_to_string(file).unwrap());
         }
     });
-    let checked = fastest(3, || {
-        let status = Command::new(env!("CARGO_BIN_EXE_kaniko2buildkit"))
-            .args(["check", "--exit-zero", "--statistics"])
-            .arg(dir.path())
-            .stdout(std::process::Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success());
-    });
+    let checked = fastest(3, || run_cli(&["check", "--statistics"], dir.path()));
     println!(
         "{:<14} {count:>6} files  floor {floor:>9.1?}  check {checked:>9.1?} {:>5.2}x",
         "fleet",
