@@ -62,10 +62,8 @@ impl<'t> Events<'t> {
             if unsafe_libyaml::yaml_parser_initialize(parser.as_mut_ptr()).fail {
                 panic!("libyaml could not allocate its parser");
             }
-            unsafe_libyaml::yaml_parser_set_encoding(
-                parser.as_mut_ptr(),
-                unsafe_libyaml::YAML_UTF8_ENCODING,
-            );
+            // No encoding set: libyaml then reads a byte order mark as one
+            // (and skips it) rather than as a character of the first key.
             unsafe_libyaml::yaml_parser_set_input_string(
                 parser.as_mut_ptr(),
                 text.as_ptr(),

@@ -678,6 +678,39 @@ mod tests {
     }
 
     #[test]
+    fn a_byte_order_mark_line_ends_and_a_spec_header_read_as_the_tree_does() {
+        for original in [
+            "\u{feff}a: old\nb: 1\n",
+            "a: old\r\nb: [1, 2]\r\n",
+            "spec:\n  inputs:\n    x: {default: old}\n---\na: old\nb: 1\n",
+        ] {
+            let rewritten = match original.rfind("old") {
+                Some(at) => format!("{}new{}", &original[..at], &original[at + 3..]),
+                None => unreachable!(),
+            };
+            let tree = Tree::parse(original).unwrap();
+            // The edited node is the content document's `old`.
+            let node = tree
+                .node_ids()
+                .filter(|&id| tree.scalar(original, id) == Some("old"))
+                .last()
+                .unwrap();
+            let changes = vec![Change::Set {
+                node,
+                value: Expected::Str("new".into()),
+            }];
+            let edits = Edits::new(&changes);
+            verify(original, &tree, &rewritten, &edits)
+                .unwrap_or_else(|e| panic!("{original:?}: {e}"));
+            let leaked = rewritten.replacen("1", "2", 1);
+            assert!(
+                verify(original, &tree, &leaked, &edits).is_err(),
+                "{leaked:?}"
+            );
+        }
+    }
+
+    #[test]
     fn an_undefined_alias_is_refused() {
         let refused = check("a: old\n", "a: new\nb: *nowhere\n", "old", "new").unwrap_err();
         assert!(refused.contains("not defined"), "{refused}");
