@@ -1,15 +1,24 @@
-//! `cargo bench --bench check`: the cost of `check` and of `diff` (the
-//! migration with both verification parses, nothing written) against a bare
-//! yaml-rust2 event parse of the same bytes (the floor), on the generated
+//! `cargo bench --bench check`: the cost of `check` (the analysis), of
+//! `migrate` (plan, apply, both verification parses) and of the `diff`
+//! command (the CLI: loading, the migration and the unified diff, printed
+//! to /dev/null) against a bare yaml-rust2 event parse of the same bytes
+//! (the floor), on the generated
 //! inputs of `support/gen.rs`: pipelines of 0.5, 5 and 50 MB, a flat file of
 //! 200,000 jobs with one Kaniko job, and a fleet of 10,000 small files.
 //!
 //! Every figure is the minimum of three runs, and the ratios are taken in
 //! one run, so that a busy machine skews both sides alike.
 //!
-//! Options (after `--`): `--quick` skips the 50 MB pipeline and shrinks the
-//! fleet to 1,000 files; `--write DIR` only writes the inputs into DIR (for
-//! `/usr/bin/time -v kaniko2buildkit check …`).
+//! Without `--quick`, a 100 MB pipeline is migrated once at the end and
+//! must not be refused (the robustness case, kept out of the test
+//! suite: it takes a minute and a few GB).
+//!
+//! Options (after `--`): `--quick` skips the 50 and 100 MB pipelines and
+//! shrinks the fleet to 1,000 files; `--write DIR` only writes the inputs
+//! into DIR (for `/usr/bin/time -v kaniko2buildkit check …`); `--once
+//! floor|check|diff FILE` runs one of the three once on FILE, for a
+//! profiler (`valgrind --tool=callgrind target/release/deps/check-… --once
+//! check F`).
 
 #[path = "support/gen.rs"]
 mod generate;
@@ -82,20 +91,37 @@ fn one_file(name: &str, text: &str, root: &Path) {
     let mut found = 0;
     let checked = fastest(3, || found = check(text, root));
     let mut migrated = Ok(0);
-    let diffed = fastest(3, || migrated = diff(text, root));
+    let migrating = fastest(3, || migrated = diff(text, root));
+    let file = root.join("bench.yml");
+    std::fs::write(&file, text).unwrap();
+    let command = fastest(3, || run_cli(&["diff"], &file));
     let mb = text.len() as f64 / MB as f64;
-    let diff_column = match &migrated {
+    let migrate_column = match &migrated {
         Ok(jobs) => format!(
-            "{diffed:>9.1?} {:>6.2}x ({jobs} migrated)",
-            ratio(diffed, floor)
+            "{migrating:>9.1?} {:>6.2}x ({jobs} migrated)",
+            ratio(migrating, floor)
         ),
         Err(message) => format!("refused: {message}"),
     };
     println!(
-        "{name:<14} {mb:>6.2} MB  floor {floor:>9.1?} ({:>5.1} MB/s)  check {checked:>9.1?} {:>5.2}x ({found} Kaniko jobs)  diff {diff_column}",
+        "{name:<14} {mb:>6.2} MB  floor {floor:>9.1?} ({:>5.1} MB/s)  check {checked:>9.1?} {:>5.2}x ({found} Kaniko jobs)  migrate {migrate_column}  diff command {command:>9.1?} {:>6.2}x",
         mb / floor.as_secs_f64(),
         ratio(checked, floor),
+        ratio(command, floor),
     );
+}
+
+/// Runs the CLI as a user does, output to /dev/null.
+fn run_cli(args: &[&str], path: &Path) {
+    let status = Command::new(env!("CARGO_BIN_EXE_kaniko2buildkit"))
+        .args(args)
+        .args(["--exit-zero", "--max-file-size", "1000000000"])
+        .arg(path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{args:?} {}", path.display());
 }
 
 /// `check` over a fleet of small files, run as the CLI runs it, against
@@ -115,15 +141,7 @@ fn fleet(count: usize) {
             bare_parse(&std::fs::read_to_string(file).unwrap());
         }
     });
-    let checked = fastest(3, || {
-        let status = Command::new(env!("CARGO_BIN_EXE_kaniko2buildkit"))
-            .args(["check", "--exit-zero", "--statistics"])
-            .arg(dir.path())
-            .stdout(std::process::Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success());
-    });
+    let checked = fastest(3, || run_cli(&["check", "--statistics"], dir.path()));
     println!(
         "{:<14} {count:>6} files  floor {floor:>9.1?}  check {checked:>9.1?} {:>5.2}x",
         "fleet",
@@ -146,6 +164,20 @@ fn main() {
         return;
     }
     let root = tempfile::tempdir().unwrap();
+    if let Some(at) = args.iter().position(|a| a == "--once") {
+        let (what, file) = match (args.get(at + 1), args.get(at + 2)) {
+            (Some(what), Some(file)) => (what.as_str(), file),
+            _ => panic!("--once floor|check|diff FILE"),
+        };
+        let text = std::fs::read_to_string(file).unwrap();
+        match what {
+            "floor" => bare_parse(&text),
+            "check" => println!("{} Kaniko jobs", check(&text, root.path())),
+            "diff" => println!("{:?}", diff(&text, root.path())),
+            other => panic!("--once {other}: floor, check or diff"),
+        }
+        return;
+    }
     let sizes: &[usize] = if quick {
         &[MB / 2, 5 * MB]
     } else {
@@ -161,4 +193,22 @@ fn main() {
     }
     one_file("flat 200k jobs", &generate::flat(200_000), root.path());
     fleet(if quick { 1_000 } else { 10_000 });
+    if !quick {
+        no_refusal_at_100_mb(root.path());
+    }
+}
+
+/// The robustness case: 100 MB migrates, with no bound on size or
+/// on the places an anchored node appears. A behaviour, timed only for the
+/// record (once: it takes as long as everything else together).
+fn no_refusal_at_100_mb(root: &Path) {
+    let text = generate::pipeline(100 * MB);
+    let start = Instant::now();
+    let migrated = diff(&text, root).expect("100 MB must not be refused");
+    println!(
+        "{:<14} {:>6.2} MB  diff {:>9.1?} once ({migrated} migrated)",
+        "pipeline 100MB",
+        text.len() as f64 / MB as f64,
+        start.elapsed()
+    );
 }

@@ -1,5 +1,7 @@
 //! The `diff` and `fix` commands: migrate, verify, then show or write.
 
+mod udiff;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -13,6 +15,7 @@ use crate::mapping::flavor::Flavor;
 use crate::migrate::{Migration, Options};
 use crate::report::Renderer;
 use crate::suppress;
+use udiff::unified_diff;
 
 /// A pipeline with its migration, or why it was refused.
 pub(crate) struct Outcome {
@@ -563,26 +566,6 @@ fn markdown_summary(outcomes: &[Outcome]) -> String {
         let _ = write!(out, "\n> **Note:** {}\n", note.replace('|', "\\|"));
     }
     out
-}
-
-/// A unified diff with three lines of context and `a/` `b/` headers.
-fn unified_diff(name: &str, old: &str, new: &str) -> String {
-    // Patience keeps diffs of files with thousands of edited jobs fast (Myers
-    // grows with the square of the changes); the deadline bounds the worst case.
-    let diff = similar::TextDiff::configure()
-        .algorithm(similar::Algorithm::Patience)
-        .timeout(std::time::Duration::from_secs(5))
-        .diff_lines(old, new);
-    let mut text = diff
-        .unified_diff()
-        .context_radius(3)
-        .missing_newline_hint(true)
-        .header(&format!("a/{name}"), &format!("b/{name}"))
-        .to_string();
-    if !text.ends_with('\n') {
-        text.push('\n');
-    }
-    text
 }
 
 /// Red removals, green additions, cyan hunk headers.

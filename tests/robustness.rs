@@ -125,13 +125,15 @@ fn deep_nesting_does_not_overflow_the_stack() {
     Case::new(block.as_bytes()).expect(0, "No Kaniko found");
     let with_kaniko = format!("{KANIKO}{block}");
     let case = Case::new(with_kaniko.as_bytes());
+    // Both verifications read without recursion (serde_yaml's limit of 128
+    // levels once refused this): the job is migrated, the nesting kept.
     let (status, output) = case.run("fix");
-    assert_eq!(
-        status,
-        Some(2),
-        "too deep to verify: refused, not crashed: {output}"
+    assert_eq!(status, Some(0), "{output}");
+    let fixed = std::fs::read_to_string(case.path()).unwrap();
+    assert!(
+        fixed.ends_with(&block) && fixed.contains("buildctl-daemonless.sh"),
+        "{output}"
     );
-    assert_eq!(std::fs::read_to_string(case.path()).unwrap(), with_kaniko);
     let flow = format!("a: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
     Case::new(flow.as_bytes()).expect(2, "recursion limit");
 }

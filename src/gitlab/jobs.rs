@@ -2,7 +2,7 @@
 //! legacy top-level keywords, `inherit:` and variables, resolved as GitLab
 //! resolves them, with every script line and image kept at its definition site.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use super::Pipeline;
 use super::value::{At, Converter, Value};
@@ -94,6 +94,9 @@ pub struct Job {
     pub key: At,
     pub image: Option<Image>,
     pub scripts: Vec<ScriptLine>,
+    /// A script section was too deeply nested to read in full: `scripts`
+    /// misses lines, which may call the executor where no rewrite sees them.
+    pub opaque_script: bool,
     /// Effective variables, job over global: name and value scalar.
     pub variables: Vec<(String, At)>,
     /// The effective `services:` value, from the job, a template or `default:`.
@@ -109,7 +112,8 @@ pub struct Jobs {
 
 pub fn resolve(pipeline: &Pipeline) -> Jobs {
     let mut resolver = Resolver::new(pipeline);
-    let names: Vec<&str> = resolver.definitions.keys().copied().collect();
+    let mut names: Vec<&str> = resolver.definitions.keys().copied().collect();
+    names.sort_unstable();
     let mut jobs = Vec::new();
     for name in names {
         if RESERVED.contains(&name) || !resolver.defines_mapping(name) {
@@ -134,8 +138,12 @@ struct Resolver<'p> {
     pipeline: &'p Pipeline,
     converter: Converter<'p>,
     /// Top-level keys in merge order (included files first).
-    /// Names borrow from the pipeline's text: no copy per job.
-    definitions: BTreeMap<&'p str, Vec<Definition>>,
+    /// Names borrow from the pipeline's text: no copy per job. Hashed: each
+    /// job looks up its own name and the global keywords several times.
+    definitions: HashMap<&'p str, Vec<Definition>>,
+    /// Global keywords every job reads (`default:`, `variables:`, the
+    /// legacy `image:`…), converted once.
+    globals: HashMap<&'static str, Option<Value>>,
     /// Jobs with `extends` applied, by name; `None` while being resolved.
     extended: HashMap<String, Option<Value>>,
     /// How many `extends` levels are being resolved right now.
@@ -149,7 +157,7 @@ struct Resolver<'p> {
 
 impl<'p> Resolver<'p> {
     fn new(pipeline: &'p Pipeline) -> Self {
-        let mut definitions: BTreeMap<&'p str, Vec<Definition>> = BTreeMap::new();
+        let mut definitions: HashMap<&'p str, Vec<Definition>> = HashMap::new();
         for file in pipeline.merge_order() {
             let source = &pipeline.files[file];
             let Some(root) = source.tree.root() else {
@@ -174,6 +182,7 @@ impl<'p> Resolver<'p> {
             pipeline,
             converter: Converter::new(pipeline),
             definitions,
+            globals: HashMap::new(),
             extended: HashMap::new(),
             extends_depth: 0,
             references: HashMap::new(),
@@ -196,6 +205,21 @@ impl<'p> Resolver<'p> {
         ats.into_iter()
             .map(|at| self.converter.convert(at, keep))
             .reduce(Value::merge)
+    }
+
+    /// A global keyword's own value, converted on first use: `default:`
+    /// keeps only the keys jobs inherit from it.
+    fn global(&mut self, name: &'static str) -> Option<Value> {
+        if let Some(value) = self.globals.get(name) {
+            return value.clone();
+        }
+        let value = if name == "default" {
+            self.own(name, Some(&|key: &str| DEFAULT_KEYS.contains(&key)))
+        } else {
+            self.own(name, None)
+        };
+        self.globals.insert(name, value.clone());
+        value
     }
 
     /// A job or template with `extends` applied (not yet `!reference`).
@@ -226,7 +250,14 @@ impl<'p> Resolver<'p> {
             Some(base) => Value::merge(base, own),
             None => own,
         };
-        self.extended.insert(name.to_string(), Some(value.clone()));
+        // Only templates are usually extended again: keeping every job's
+        // resolved value would hold the whole pipeline twice. A job that
+        // is extended later is simply resolved again.
+        if name.starts_with('.') {
+            self.extended.insert(name.to_string(), Some(value.clone()));
+        } else {
+            self.extended.remove(name);
+        }
         Some(value)
     }
 
@@ -444,12 +475,6 @@ impl<'p> Resolver<'p> {
     fn job(&mut self, name: &str) -> Option<Job> {
         let extended = self.extended(name)?;
         let hidden = name.starts_with('.');
-        if !hidden {
-            // Only templates are usually extended again: keeping every job's
-            // resolved value would hold the whole pipeline twice. A job that
-            // is extended later is simply resolved again.
-            self.extended.remove(name);
-        }
         let mut value = self.expand(extended, name, 0);
         if !hidden {
             value = self.apply_defaults(value, name);
@@ -460,9 +485,10 @@ impl<'p> Resolver<'p> {
             .get("image")
             .and_then(|image| self.image(image, &variables));
         let mut scripts = Vec::new();
+        let mut opaque_script = false;
         for section in [Section::BeforeScript, Section::Script, Section::AfterScript] {
             if let Some(lines) = value.get(section.key()) {
-                self.flatten_script(lines, section, name, &mut scripts);
+                opaque_script |= !self.flatten_script(lines, section, name, &mut scripts);
             }
         }
         let services = value.get("services").map(Value::at);
@@ -472,6 +498,7 @@ impl<'p> Resolver<'p> {
             key,
             image,
             scripts,
+            opaque_script,
             variables,
             services,
         })
@@ -481,10 +508,7 @@ impl<'p> Resolver<'p> {
     /// the legacy top-level keywords, honouring `inherit: default:`.
     fn apply_defaults(&mut self, mut job: Value, name: &str) -> Value {
         let inherit = job.get("inherit").and_then(|i| i.get("default")).cloned();
-        let keep = |key: &str| DEFAULT_KEYS.contains(&key);
-        let default = self
-            .own("default", Some(&keep))
-            .map(|d| self.expand(d, name, 0));
+        let default = self.global("default").map(|d| self.expand(d, name, 0));
         for key in DEFAULT_KEYS {
             if job.get(key).is_some() || !self.inherits(inherit.as_ref(), key) {
                 continue;
@@ -492,7 +516,7 @@ impl<'p> Resolver<'p> {
             let from_default = default.as_ref().and_then(|d| d.get(key)).cloned();
             let inherited = match from_default {
                 Some(value) => Some(value),
-                None => self.own(key, None).map(|v| self.expand(v, name, 0)),
+                None => self.global(key).map(|v| self.expand(v, name, 0)),
             };
             if let (Some(value), Value::Mapping(_, entries)) = (inherited, &mut job) {
                 entries.push((key.to_string(), value));
@@ -521,7 +545,7 @@ impl<'p> Resolver<'p> {
     /// Job variables over global ones, honouring `inherit: variables:`.
     fn variables(&mut self, job: &Value, name: &str) -> Vec<(String, At)> {
         let inherit = job.get("inherit").and_then(|i| i.get("variables")).cloned();
-        let global = self.own("variables", None).map(|v| self.expand(v, name, 0));
+        let global = self.global("variables").map(|v| self.expand(v, name, 0));
         let mut variables: Vec<(String, At)> = Vec::new();
         let global_entries = global.as_ref().map(Value::entries).unwrap_or_default();
         for (key, value) in global_entries {
@@ -566,14 +590,15 @@ impl<'p> Resolver<'p> {
     }
 
     /// Script items in run order; nested lists (from anchors and
-    /// `!reference`) are flattened as GitLab flattens them.
+    /// `!reference`) are flattened as GitLab flattens them. False when a
+    /// part was too deeply nested to read.
     fn flatten_script(
         &mut self,
         value: &Value,
         section: Section,
         job: &str,
         out: &mut Vec<ScriptLine>,
-    ) {
+    ) -> bool {
         match value {
             Value::Scalar(at) => {
                 let source = &self.pipeline.files[at.file];
@@ -583,11 +608,14 @@ impl<'p> Resolver<'p> {
                 {
                     out.push(ScriptLine { section, at: *at });
                 }
+                true
             }
             Value::Sequence(_, items) => {
+                let mut read = true;
                 for item in items {
-                    self.flatten_script(item, section, job, out);
+                    read &= self.flatten_script(item, section, job, out);
                 }
+                read
             }
             Value::TooComplex(at) => {
                 let finding = Finding::new(
@@ -602,8 +630,9 @@ impl<'p> Resolver<'p> {
                 .label("aliases or nesting too deep")
                 .jobs(vec![job.to_string()]);
                 self.findings.push(finding);
+                false
             }
-            Value::Mapping(..) | Value::Reference(..) => {}
+            Value::Mapping(..) | Value::Reference(..) => true,
         }
     }
 }

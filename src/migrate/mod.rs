@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use crate::config::Config;
 use crate::finding::{Applicability, Finding, Fix};
-use crate::gitlab::{FileId, Pipeline, SourceFile};
+use crate::gitlab::{FileId, Pipeline, SourceFile, jobs};
 use crate::rewrite::verify::Change;
 use crate::rewrite::{self, Edit};
 
@@ -94,17 +94,20 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
     };
     let mut planned = plan_settled(pipeline, options, &mut constraints)?;
     let (mut texts, mut rewritten) = apply_all(pipeline, &planned.edits, &planned.changes)?;
+    // The rewritten pipeline's jobs, resolved once for both checks below.
+    let mut resolved = jobs::resolve(&rewritten);
     // Jobs whose BUILDKITD_FLAGS variable would not reach them (a `<<` merge
     // replaces a whole `variables:` mapping) get it on the command instead.
     let unreached = match options.config.flavor.daemon_flags() {
-        Some(_) => plan::jobs_missing_daemon_flags(&rewritten, &planned.builders),
+        Some(_) => plan::jobs_missing_daemon_flags(&rewritten, &resolved, &planned.builders),
         None => Default::default(),
     };
     if !unreached.is_empty() {
         constraints.prefix_jobs = unreached;
         planned = plan_settled(pipeline, options, &mut constraints)?;
         (texts, rewritten) = apply_all(pipeline, &planned.edits, &planned.changes)?;
-        let still = plan::jobs_missing_daemon_flags(&rewritten, &planned.builders);
+        resolved = jobs::resolve(&rewritten);
+        let still = plan::jobs_missing_daemon_flags(&rewritten, &resolved, &planned.builders);
         if let Some(job) = still.iter().next() {
             return Err(Refused {
                 file: 0,
@@ -112,7 +115,7 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
             });
         }
     }
-    if let Some(job) = plan::jobs_still_kaniko(&rewritten, &planned.migrated, options)
+    if let Some(job) = plan::jobs_still_kaniko(&rewritten, &resolved, &planned.migrated, options)
         .into_iter()
         .next()
     {

@@ -364,9 +364,14 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
         }
     }
     let calls_executor = usage.invocations().next().is_some();
-    let elsewhere = (!calls_executor && usage.image.is_some())
-        .then(|| hidden_build(pipeline, job))
-        .flatten();
+    let elsewhere = if job.opaque_script {
+        // Lines it could not read may call the executor.
+        Some("a script too deeply nested to read".to_string())
+    } else {
+        (!calls_executor && usage.image.is_some())
+            .then(|| hidden_build(pipeline, job))
+            .flatten()
+    };
     if let Some(elsewhere) = elsewhere {
         let message = format!(
             "the job runs {elsewhere}, where a Kaniko build cannot be seen or rewritten: \
@@ -1691,9 +1696,9 @@ fn line_indent(decoded: &str, at: usize) -> String {
 /// `BUILDKITD_FLAGS` (and whose command does not set it either).
 pub fn jobs_missing_daemon_flags(
     rewritten: &Pipeline,
+    resolved: &jobs::Jobs,
     migrated: &BTreeSet<String>,
 ) -> BTreeSet<String> {
-    let resolved = jobs::resolve(rewritten);
     resolved
         .jobs
         .iter()
@@ -1718,10 +1723,11 @@ pub fn jobs_missing_daemon_flags(
 /// After a rewrite: migrated jobs in which detection still finds Kaniko.
 pub fn jobs_still_kaniko(
     rewritten: &Pipeline,
+    resolved: &jobs::Jobs,
     migrated: &BTreeSet<String>,
     options: &Options,
 ) -> BTreeSet<String> {
-    jobs::resolve(rewritten)
+    resolved
         .jobs
         .iter()
         .filter(|job| {

@@ -8,17 +8,17 @@
 //!   planned on, compared node by node with the tree of the rewritten text.
 //!   An anchored node is compared once, however many aliases name it, and
 //!   each change is checked once, at the node it edits.
-//! - [`libyaml`]: serde_yaml (libyaml, the parser family GitLab itself
-//!   uses), whose reading expands aliases. Its original is walked in step
-//!   with the [`Tree`], only down the branches that hold an edited node, and
-//!   the changes are applied where the walk meets their node.
+//! - [`libyaml`]: libyaml (the parser family GitLab itself uses), whose
+//!   events stream into digests of what serde_yaml would read, the
+//!   original's with the changes applied at the nodes they edit.
 //!
-//! Both work in time linear in the documents as their parsers read them:
-//! no bound on the size of a file or on the number of places an anchored
-//! node appears. Both read a mapping's repeated key as GitLab does (the
+//! Both work in time linear in the texts: no bound on the size of a file
+//! or on the number of places an anchored node appears. Both read a mapping's repeated key as GitLab does (the
 //! last one wins), so a duplicate key is no reason to refuse a rewrite.
 
+mod events;
 mod libyaml;
+mod scalars;
 mod trees;
 
 use std::collections::{HashMap, HashSet};

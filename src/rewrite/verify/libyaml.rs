@@ -1,194 +1,33 @@
-//! The libyaml reading: serde_yaml's view of the original with the changes
-//! applied must equal its view of the rewritten text.
+//! The libyaml reading: the original, read by libyaml with the changes
+//! applied, must read the same as the rewritten text.
 //!
-//! serde_yaml expands aliases, so a node under an anchor appears once per
-//! alias. The original's reading is walked in step with the [`Tree`] (same
-//! source order, entry for entry), only down branches that hold an edited
-//! node, and each change is applied wherever the walk meets its node: the
-//! work is that of the places an edited node appears, which serde_yaml has
-//! already paid for by expanding them (it bounds the expansion itself, at a
-//! hundred alias jumps per event of the file).
+//! Both texts stream through libyaml's parser (the parser family GitLab
+//! itself uses) once, event by event, into keyed digests of what serde_yaml
+//! would make of them: scalars resolved by its rules ([`scalars`]), a local
+//! tag (`!reference`) as its enum, a mapping as GitLab reads it (the last of
+//! repeated keys wins, key order carries no meaning: a new key may be
+//! written anywhere in its mapping). A keyed 64-bit hash makes a false match
+//! a 2⁻⁶⁴ chance that no input can steer.
 //!
-//! The documents are read into [`Value`] rather than `serde_yaml::Value`:
-//! a mapping keeps its repeated keys, which serde_yaml's own mapping refuses,
-//! and is compared as GitLab reads it, the last value winning.
+//! The original's events are matched, node for node, with the [`Tree`] the
+//! rewrite was planned on: the two parsers must see the same shape (each
+//! node's kind, each collection's size), which ties each event to its
+//! [`NodeId`], and each change is applied to the digest of the node it
+//! edits. Scalar values may differ between the parsers (YAML 1.1 and 1.2
+//! disagree on a few characters): each reading is compared with itself. An alias reads as the digest of its anchored
+//! node, changes included, computed once: the work is that of the text, not
+//! of the places an anchored node appears, and memory is that of the open
+//! collections, not of the document.
+//!
+//! [`scalars`]: super::scalars
 
-use std::collections::{HashMap, HashSet};
-use std::fmt;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, RandomState};
 
-use serde::de::{
-    Deserialize, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor,
-};
-
+use super::events::{Event, Events, Properties, Stopped};
+use super::scalars::{self, Scalar};
 use super::{Change, Edits, Expected};
 use crate::yaml::{NodeId, NodeKind, Tree};
-
-/// A YAML node as serde_yaml reads it. Floats are kept by their bits, so
-/// that `.nan` equals itself and values have a total order.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Value {
-    Null,
-    Bool(bool),
-    Int(i64),
-    UInt(u64),
-    Float(u64),
-    Str(String),
-    Seq(Vec<Value>),
-    /// Entries in source order, repeated keys included.
-    Map(Vec<(Value, Value)>),
-    /// Boxed, so that a value stays four words: a large file holds millions.
-    Tagged(Box<(String, Value)>),
-}
-
-impl Value {
-    fn from_expected(value: &Expected) -> Value {
-        match value {
-            Expected::Str(s) => Value::Str(s.clone()),
-            Expected::Plain(s) => serde_yaml::from_str(s).unwrap_or_else(|_| Value::Str(s.clone())),
-            Expected::Seq(items) => Value::Seq(items.iter().map(Value::from_expected).collect()),
-            Expected::Map(entries) => Value::Map(
-                entries
-                    .iter()
-                    .map(|(k, v)| (Value::Str(k.clone()), Value::from_expected(v)))
-                    .collect(),
-            ),
-        }
-    }
-
-    fn untagged_mut(&mut self) -> &mut Value {
-        match self {
-            Value::Tagged(tagged) => tagged.1.untagged_mut(),
-            other => other,
-        }
-    }
-
-    /// Whether this mapping key is the string key a change names.
-    fn is_key(&self, wanted: &str) -> bool {
-        match self {
-            Value::Str(s) => s == wanted,
-            Value::Int(i) => i.to_string() == wanted,
-            Value::UInt(u) => u.to_string() == wanted,
-            Value::Bool(b) => b.to_string() == wanted,
-            _ => false,
-        }
-    }
-
-    /// The value as GitLab reads it: in each mapping the last of repeated
-    /// keys wins, and entries are sorted, since key order carries no meaning
-    /// (a new key may be written anywhere in its mapping).
-    fn canonical(self) -> Value {
-        match self {
-            Value::Map(entries) => {
-                let mut entries: Vec<(Value, Value)> = entries
-                    .into_iter()
-                    .map(|(k, v)| (k.canonical(), v.canonical()))
-                    .collect();
-                // Stable: repeated keys stay in source order, the last kept.
-                entries.sort_by(|a, b| a.0.cmp(&b.0));
-                let mut last_wins: Vec<(Value, Value)> = Vec::with_capacity(entries.len());
-                for entry in entries {
-                    match last_wins.last_mut() {
-                        Some(last) if last.0 == entry.0 => *last = entry,
-                        _ => last_wins.push(entry),
-                    }
-                }
-                Value::Map(last_wins)
-            }
-            Value::Seq(items) => Value::Seq(items.into_iter().map(Value::canonical).collect()),
-            Value::Tagged(tagged) => {
-                let (tag, inner) = *tagged;
-                Value::Tagged(Box::new((tag, inner.canonical())))
-            }
-            other => other,
-        }
-    }
-}
-
-struct ValueVisitor;
-
-impl<'de> Visitor<'de> for ValueVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any YAML value")
-    }
-
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        Value::deserialize(d)
-    }
-
-    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
-        Ok(Value::Bool(b))
-    }
-
-    fn visit_i64<E>(self, i: i64) -> Result<Value, E> {
-        Ok(Value::Int(i))
-    }
-
-    fn visit_u64<E>(self, u: u64) -> Result<Value, E> {
-        Ok(Value::UInt(u))
-    }
-
-    fn visit_f64<E>(self, f: f64) -> Result<Value, E> {
-        Ok(Value::Float(f.to_bits()))
-    }
-
-    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
-        Ok(Value::Str(s.to_string()))
-    }
-
-    fn visit_string<E>(self, s: String) -> Result<Value, E> {
-        Ok(Value::Str(s))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
-        }
-        items.shrink_to_fit();
-        Ok(Value::Seq(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
-        while let Some(entry) = map.next_entry()? {
-            entries.push(entry);
-        }
-        entries.shrink_to_fit();
-        Ok(Value::Map(entries))
-    }
-
-    /// serde_yaml hands a tagged node (`!reference [...]`) over as an enum.
-    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Value, A::Error> {
-        let (tag, variant): (String, _) = data.variant()?;
-        let inner = variant.newtype_variant()?;
-        Ok(Value::Tagged(Box::new((tag, inner))))
-    }
-}
-
-impl<'de> Deserialize<'de> for Value {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(ValueVisitor)
-    }
-}
-
-fn parse(text: &str, what: &str) -> Result<Vec<Value>, String> {
-    serde_yaml::Deserializer::from_str(text)
-        .map(|document| {
-            Value::deserialize(document)
-                .map_err(|e| format!("serde_yaml cannot read the {what} file: {e}"))
-        })
-        .collect()
-}
 
 pub(super) fn verify(
     original: &str,
@@ -196,96 +35,486 @@ pub(super) fn verify(
     rewritten: &str,
     edits: &Edits,
 ) -> Result<(), String> {
-    let mut expected = parse(original, "original")?;
-    if let Some(document) = expected.get_mut(tree.document()) {
-        apply_all(tree, edits, document)?;
-    } else if edits.nodes().next().is_some() {
-        return Err("serde_yaml: the document is missing".into());
-    }
-    // The rewritten file is read into digests, never into a second tree:
-    // memory stays that of one reading. A keyed 64-bit hash makes a false
-    // match a 2⁻⁶⁴ chance that no input can steer.
-    let digest = Digest::new();
-    let wanted: Vec<u64> = expected.iter().map(|doc| digest.value(doc)).collect();
-    drop(expected);
-    let found = serde_yaml::Deserializer::from_str(rewritten)
-        .map(|document| {
-            serde::de::DeserializeSeed::deserialize(&digest, document)
-                .map_err(|e| format!("serde_yaml cannot read the rewritten file: {e}"))
-        })
-        .collect::<Result<Vec<u64>, String>>()?;
-    if wanted == found {
+    let digest = Digest(RandomState::new());
+    let content = tree.document();
+    let expected = Reader::new(&digest, content, Some(Plan::new(tree, edits)))
+        .read(original)
+        .map_err(|e| format!("libyaml cannot read the original file: {e}"))?;
+    let found = Reader::new(&digest, content, None)
+        .read(rewritten)
+        .map_err(|e| format!("libyaml cannot read the rewritten file: {e}"))?;
+    if expected.documents == found.documents {
         return Ok(());
     }
-    Err(explain(original, tree, rewritten, edits))
-}
-
-/// Applies the changes to serde_yaml's reading of the original document.
-fn apply_all(tree: &Tree, edits: &Edits, document: &mut Value) -> Result<(), String> {
-    let Some(root) = tree.root() else {
-        return Ok(());
-    };
-    let mut walk = Walk {
-        tree,
-        edits,
-        holds: holds_edits(tree, edits),
-        reached: HashSet::new(),
-    };
-    walk.node(root, document)?;
-    if edits.nodes().any(|node| !walk.reached.contains(&node)) {
-        return Err("an edited node is not reachable from the document root".into());
-    }
-    Ok(())
-}
-
-/// Why the rewritten file does not read as intended: both readings kept,
-/// this time, to name the first place they differ.
-fn explain(original: &str, tree: &Tree, rewritten: &str, edits: &Edits) -> String {
-    let (Ok(mut expected), Ok(actual)) =
-        (parse(original, "original"), parse(rewritten, "rewritten"))
-    else {
-        return "serde_yaml cannot read the file again".into();
-    };
-    if let Some(document) = expected.get_mut(tree.document()) {
-        let _ = apply_all(tree, edits, document);
-    }
-    if expected.len() != actual.len() {
-        return "serde_yaml reads a different number of documents in the rewritten file".into();
-    }
-    let at = expected
-        .into_iter()
-        .zip(actual)
-        .map(|(e, a)| (e.canonical(), a.canonical()))
-        .find(|(e, a)| e != a)
-        .map_or_else(
-            || "the document".to_string(),
-            |(e, a)| difference(&e, &a, ""),
+    if expected.documents.len() != found.documents.len() {
+        return Err(
+            "libyaml reads a different number of documents in the rewritten file".to_string(),
         );
-    format!("serde_yaml reads the rewritten file differently from what the edits intended, at {at}")
+    }
+    Err(format!(
+        "libyaml reads the rewritten file differently from what the edits intended, at {}",
+        explain(original, tree, rewritten, edits, &digest)
+    ))
 }
 
-/// Digests of values as GitLab reads them: in a mapping the last of
-/// repeated keys wins and key order carries no meaning (a new key may be
-/// written anywhere in its mapping).
-struct Digest {
-    state: std::hash::RandomState,
+/// Where the readings differ: the top-level key (the job) whose entry does,
+/// read again with the root mapping's keys kept.
+fn explain(original: &str, tree: &Tree, rewritten: &str, edits: &Edits, digest: &Digest) -> String {
+    let content = tree.document();
+    let mut expected = Reader::new(digest, content, Some(Plan::new(tree, edits)));
+    expected.record = true;
+    let mut found = Reader::new(digest, content, None);
+    found.record = true;
+    let (Ok(expected), Ok(found)) = (expected.read(original), found.read(rewritten)) else {
+        return "the document".into();
+    };
+    // The last of repeated keys wins, as in the digests.
+    let entries = |reading: &Reading| -> HashMap<u64, u64> {
+        reading
+            .root_entries
+            .iter()
+            .map(|(key, _, value)| (*key, *value))
+            .collect()
+    };
+    let (wanted, got) = (entries(&expected), entries(&found));
+    for (key, text, _) in &expected.root_entries {
+        match got.get(key) {
+            None => return format!(".{text} (missing)"),
+            Some(value) if *value != wanted[key] => return format!(".{text}"),
+            _ => {}
+        }
+    }
+    for (key, text, _) in &found.root_entries {
+        if !wanted.contains_key(key) {
+            return format!(".{text} (not intended)");
+        }
+    }
+    "the document".into()
 }
 
-impl Digest {
-    fn new() -> Digest {
-        Digest {
-            state: std::hash::RandomState::new(),
+/// What a reading produced.
+struct Reading {
+    /// One digest per document.
+    documents: Vec<u64>,
+    /// The content document's root mapping, entry by entry (key digest, key
+    /// text, value digest), when recorded for a refusal message.
+    root_entries: Vec<(u64, String, u64)>,
+}
+
+/// The original's tree and the changes to apply to its reading.
+struct Plan<'a> {
+    tree: &'a Tree,
+    edits: &'a Edits<'a>,
+    ids: Box<dyn Iterator<Item = NodeId> + 'a>,
+    /// Edited nodes met so far.
+    reached: usize,
+}
+
+impl<'a> Plan<'a> {
+    fn new(tree: &'a Tree, edits: &'a Edits<'a>) -> Plan<'a> {
+        Plan {
+            tree,
+            edits,
+            ids: Box::new(tree.node_ids()),
+            reached: 0,
+        }
+    }
+}
+
+/// A node whose digest is not known yet: an open collection, or a node
+/// just read.
+struct Open {
+    node: Option<NodeId>,
+    anchor: Option<Box<[u8]>>,
+    /// A local tag: serde_yaml reads the node as an enum of that name.
+    tag: Option<Box<str>>,
+    body: Body,
+}
+
+enum Body {
+    Sequence(Vec<u64>),
+    Mapping {
+        entries: Vec<(u64, u64)>,
+        /// Each key's text, kept where a change names keys.
+        keys: Option<Vec<Option<String>>>,
+        /// The key read, waiting for its value.
+        key: Option<(u64, Option<String>)>,
+    },
+}
+
+/// A node read in full: its digest, and its value when it is a scalar that
+/// may serve as a key a change names.
+struct Done<'v> {
+    digest: u64,
+    key: Option<Scalar<'v>>,
+}
+
+struct Reader<'a> {
+    digest: &'a Digest,
+    /// Which document holds the configuration (the changes, the root
+    /// mapping recorded for a message).
+    content: usize,
+    plan: Option<Plan<'a>>,
+    record: bool,
+    /// Digests of anchored nodes; `None` while the node is still open.
+    anchors: HashMap<Box<[u8]>, Option<u64>>,
+    stack: Vec<Open>,
+    document: usize,
+    reading: Reading,
+}
+
+impl<'a> Reader<'a> {
+    fn new(digest: &'a Digest, content: usize, plan: Option<Plan<'a>>) -> Reader<'a> {
+        Reader {
+            digest,
+            content,
+            plan,
+            record: false,
+            anchors: HashMap::new(),
+            stack: Vec::new(),
+            document: 0,
+            reading: Reading {
+                documents: Vec::new(),
+                root_entries: Vec::new(),
+            },
         }
     }
 
-    fn of(&self, value: impl std::hash::Hash) -> u64 {
-        std::hash::BuildHasher::hash_one(&self.state, value)
+    fn read(mut self, text: &str) -> Result<Reading, String> {
+        let mut events = Events::new(text);
+        loop {
+            let event = events
+                .next()
+                .map_err(|Stopped| "a syntax error".to_string())?;
+            match event {
+                Event::StreamEnd => break,
+                Event::DocumentStart => self.anchors.clear(),
+                Event::DocumentEnd => self.document += 1,
+                Event::Alias(name) => {
+                    let node = self.node(Kind::Alias)?;
+                    if node.is_some_and(|node| self.is_edited(node)) {
+                        return Err(unreachable_edit());
+                    }
+                    let digest = match self.anchors.get(name) {
+                        Some(Some(digest)) => *digest,
+                        Some(None) => return Err("an alias inside its own anchored node".into()),
+                        None => return Err("an alias to an anchor that is not defined".into()),
+                    };
+                    // An alias is its anchored node: a key it names is that
+                    // node's key, which the entry's own text cannot tell.
+                    self.close(Done { digest, key: None })?;
+                }
+                Event::Scalar {
+                    properties,
+                    value,
+                    plain,
+                } => {
+                    let value = std::str::from_utf8(value)
+                        .map_err(|_| "a scalar that is not UTF-8".to_string())?;
+                    let node = self.node(Kind::Scalar)?;
+                    let done = self.scalar(value, plain, properties.tag)?;
+                    self.finish(node, properties, done)?;
+                }
+                Event::SequenceStart(properties) => {
+                    let node = self.node(Kind::Sequence)?;
+                    self.open(node, properties, Body::Sequence(Vec::new()));
+                }
+                Event::MappingStart(properties) => {
+                    let node = self.node(Kind::Mapping)?;
+                    let wants_keys = node.is_some_and(|node| self.is_edited(node));
+                    let body = Body::Mapping {
+                        entries: Vec::new(),
+                        keys: wants_keys.then(Vec::new),
+                        key: None,
+                    };
+                    self.open(node, properties, body);
+                }
+                Event::SequenceEnd | Event::MappingEnd => {
+                    let open = self.stack.pop().ok_or("an unbalanced collection")?;
+                    self.same_size(open.node, &open.body)?;
+                    let done = self.collection(open.tag.as_deref(), open.body)?;
+                    let digest = self.changed(open.node, done)?;
+                    if let Some(anchor) = open.anchor {
+                        self.anchors.insert(anchor, Some(digest));
+                    }
+                    self.close(Done { digest, key: None })?;
+                }
+            }
+        }
+        if let Some(plan) = &mut self.plan {
+            if plan.ids.next().is_some() {
+                return Err(disagree());
+            }
+            if plan.reached != plan.edits.nodes().count() {
+                return Err(unreachable_edit());
+            }
+        }
+        Ok(self.reading)
     }
 
-    fn sequence(&self, items: Vec<u64>) -> u64 {
+    /// The next node of the original's tree, which must be of the same
+    /// kind as the event: with [`Self::same_size`], the two parsers see the
+    /// same shape, so each change meets the node it names.
+    fn node(&mut self, kind: Kind) -> Result<Option<NodeId>, String> {
+        let Some(plan) = &mut self.plan else {
+            return Ok(None);
+        };
+        let id = plan.ids.next().ok_or_else(disagree)?;
+        let agrees = matches!(
+            (kind, &plan.tree.node(id).kind),
+            (Kind::Scalar, NodeKind::Scalar { .. })
+                | (Kind::Sequence, NodeKind::Sequence { .. })
+                | (Kind::Mapping, NodeKind::Mapping { .. })
+                | (Kind::Alias, NodeKind::Alias { .. })
+        );
+        if !agrees {
+            return Err(disagree());
+        }
+        if plan.edits.of(id).is_some() {
+            if self.document != self.content {
+                return Err(unreachable_edit());
+            }
+            plan.reached += 1;
+        }
+        Ok(Some(id))
+    }
+
+    /// A collection of the original holds as many entries in both readings.
+    fn same_size(&self, node: Option<NodeId>, body: &Body) -> Result<(), String> {
+        let (Some(plan), Some(node)) = (&self.plan, node) else {
+            return Ok(());
+        };
+        let read = match body {
+            Body::Sequence(items) => items.len(),
+            Body::Mapping { entries, .. } => entries.len(),
+        };
+        match plan.tree.node(node).kind {
+            NodeKind::Sequence { len, .. } | NodeKind::Mapping { len, .. }
+                if len as usize == read =>
+            {
+                Ok(())
+            }
+            _ => Err(disagree()),
+        }
+    }
+
+    fn is_edited(&self, node: NodeId) -> bool {
+        self.plan
+            .as_ref()
+            .is_some_and(|plan| plan.edits.of(node).is_some())
+    }
+
+    fn open(&mut self, node: Option<NodeId>, properties: Properties, body: Body) {
+        let anchor: Option<Box<[u8]>> = properties.anchor.map(Box::from);
+        if let Some(anchor) = &anchor {
+            self.anchors.insert(anchor.clone(), None);
+        }
+        let tag = scalars::local_tag(properties.tag).map(Box::from);
+        self.stack.push(Open {
+            node,
+            anchor,
+            tag,
+            body,
+        });
+    }
+
+    /// A scalar's digest: a local tag makes it serde_yaml's enum, whose
+    /// content is then read as if untagged.
+    fn scalar<'v>(
+        &self,
+        value: &'v str,
+        plain: bool,
+        tag: Option<&[u8]>,
+    ) -> Result<Done<'v>, String> {
+        let local = scalars::local_tag(tag);
+        let resolved = scalars::resolve(value, plain, tag, local.is_some())?;
+        let inner = self.digest.scalar(&resolved);
+        Ok(match local {
+            Some(tag) => Done {
+                digest: self.digest.tagged(tag, inner),
+                key: None,
+            },
+            None => Done {
+                digest: inner,
+                key: Some(resolved),
+            },
+        })
+    }
+
+    /// Completes a scalar node: its changes, its anchor, its place.
+    fn finish(
+        &mut self,
+        node: Option<NodeId>,
+        properties: Properties,
+        done: Done,
+    ) -> Result<(), String> {
+        let digest = self.changed(node, Working::Scalar(done.digest))?;
+        if let Some(anchor) = properties.anchor {
+            self.anchors.insert(Box::from(anchor), Some(digest));
+        }
+        let changed = node.is_some_and(|node| self.is_edited(node));
+        self.close(Done {
+            digest,
+            key: if changed { None } else { done.key },
+        })
+    }
+
+    /// A collection read in full, before its own changes.
+    fn collection(&self, tag: Option<&str>, body: Body) -> Result<Working, String> {
+        let working = match body {
+            Body::Sequence(items) => Working::Sequence(items),
+            Body::Mapping {
+                entries,
+                keys,
+                key: None,
+            } => Working::Mapping(entries, keys.unwrap_or_default()),
+            Body::Mapping { key: Some(_), .. } => return Err("a key without a value".into()),
+        };
+        Ok(match tag {
+            Some(tag) => Working::Tagged(self.digest.tagged(tag, self.digest.working(working))),
+            None => working,
+        })
+    }
+
+    /// The digest of `node` once its changes are applied, in their order.
+    fn changed(&self, node: Option<NodeId>, mut working: Working) -> Result<u64, String> {
+        let changes = match (&self.plan, node) {
+            (Some(plan), Some(node)) => plan.edits.of(node).unwrap_or_default(),
+            _ => &[],
+        };
+        for change in changes {
+            working = apply(working, change, self.digest)
+                .ok_or("an intended change does not fit the parsed document")?;
+        }
+        Ok(self.digest.working(working))
+    }
+
+    /// Puts a finished node in its place: an item, a key, a value, or a
+    /// document.
+    fn close(&mut self, done: Done) -> Result<(), String> {
+        let depth = self.stack.len();
+        let record = self.record && depth == 1 && self.document == self.content;
+        let Some(parent) = self.stack.last_mut() else {
+            self.reading.documents.push(done.digest);
+            return Ok(());
+        };
+        match &mut parent.body {
+            Body::Sequence(items) => items.push(done.digest),
+            Body::Mapping { entries, keys, key } => match key.take() {
+                None => {
+                    // A key's text is kept only where it is asked for.
+                    let text = match &done.key {
+                        Some(key) if keys.is_some() || record => key.key_text(),
+                        _ => None,
+                    };
+                    *key = Some((done.digest, text));
+                }
+                Some((key_digest, key_text)) => {
+                    entries.push((key_digest, done.digest));
+                    if record {
+                        let text = key_text.clone().unwrap_or_else(|| "?".into());
+                        self.reading
+                            .root_entries
+                            .push((key_digest, brief(&text), done.digest));
+                    }
+                    if let Some(keys) = keys {
+                        keys.push(key_text);
+                    }
+                }
+            },
+        }
+        Ok(())
+    }
+}
+
+/// What an event is, to match it with the tree's node.
+enum Kind {
+    Scalar,
+    Sequence,
+    Mapping,
+    Alias,
+}
+
+/// A node's reading while its changes apply: a collection stays open to
+/// them, anything else is its digest (a tagged collection, which no change
+/// but a replacement fits, included).
+enum Working {
+    Scalar(u64),
+    Tagged(u64),
+    Sequence(Vec<u64>),
+    /// Entries and, where known, each key's text.
+    Mapping(Vec<(u64, u64)>, Vec<Option<String>>),
+}
+
+fn apply(working: Working, change: &Change, digest: &Digest) -> Option<Working> {
+    match (working, change) {
+        (_, Change::Set { value, .. }) => Some(digest.expected_working(value)),
+        (Working::Mapping(entries, keys), Change::Insert { key, value, .. }) => {
+            let (mut entries, mut keys) = without_key(entries, keys, key);
+            entries.push((digest.string(key), digest.expected(value)));
+            keys.push(Some(key.clone()));
+            Some(Working::Mapping(entries, keys))
+        }
+        (Working::Mapping(entries, keys), Change::Remove { key, .. }) => {
+            let before = entries.len();
+            let (entries, keys) = without_key(entries, keys, key);
+            (entries.len() < before).then_some(Working::Mapping(entries, keys))
+        }
+        (Working::Sequence(mut items), Change::InsertItem { index, value, .. })
+            if *index <= items.len() =>
+        {
+            items.insert(*index, digest.expected(value));
+            Some(Working::Sequence(items))
+        }
+        _ => None,
+    }
+}
+
+type Entries = (Vec<(u64, u64)>, Vec<Option<String>>);
+
+fn without_key(entries: Vec<(u64, u64)>, keys: Vec<Option<String>>, key: &str) -> Entries {
+    entries
+        .into_iter()
+        .zip(keys)
+        .filter(|(_, text)| text.as_deref() != Some(key))
+        .unzip()
+}
+
+/// Keyed digests of values as serde_yaml reads them and GitLab compares
+/// them.
+struct Digest(RandomState);
+
+impl Digest {
+    fn of(&self, value: impl Hash) -> u64 {
+        self.0.hash_one(value)
+    }
+
+    fn scalar(&self, scalar: &Scalar) -> u64 {
+        match scalar {
+            Scalar::Null => self.of(0u8),
+            Scalar::Bool(b) => self.of((1u8, b)),
+            Scalar::Int(i) => self.of((2u8, i)),
+            Scalar::UInt(u) => self.of((3u8, u)),
+            Scalar::Float(bits) => self.of((4u8, bits)),
+            Scalar::Str(s) => self.string(s),
+            Scalar::Big(text) => self.of((9u8, text)),
+        }
+    }
+
+    fn string(&self, s: &str) -> u64 {
+        self.of((5u8, s))
+    }
+
+    fn tagged(&self, tag: &str, inner: u64) -> u64 {
+        self.of((8u8, tag, inner))
+    }
+
+    fn sequence(&self, items: &[u64]) -> u64 {
         self.of((6u8, items))
     }
 
+    /// In a mapping the last of repeated keys wins and key order carries
+    /// no meaning.
     fn mapping(&self, mut entries: Vec<(u64, u64)>) -> u64 {
         // Stable: repeated keys stay in source order, the last kept.
         entries.sort_by_key(|entry| entry.0);
@@ -299,256 +528,196 @@ impl Digest {
         self.of((7u8, last_wins))
     }
 
-    fn value(&self, value: &Value) -> u64 {
+    fn working(&self, working: Working) -> u64 {
+        match working {
+            Working::Scalar(digest) | Working::Tagged(digest) => digest,
+            Working::Sequence(items) => self.sequence(&items),
+            Working::Mapping(entries, _) => self.mapping(entries),
+        }
+    }
+
+    fn expected(&self, value: &Expected) -> u64 {
+        let working = self.expected_working(value);
+        self.working(working)
+    }
+
+    fn expected_working(&self, value: &Expected) -> Working {
         match value {
-            Value::Null => self.of(0u8),
-            Value::Bool(b) => self.of((1u8, b)),
-            Value::Int(i) => self.of((2u8, i)),
-            Value::UInt(u) => self.of((3u8, u)),
-            Value::Float(bits) => self.of((4u8, bits)),
-            Value::Str(s) => self.of((5u8, s.as_str())),
-            Value::Seq(items) => self.sequence(items.iter().map(|v| self.value(v)).collect()),
-            Value::Map(entries) => self.mapping(
+            Expected::Str(s) => Working::Scalar(self.string(s)),
+            // A plain scalar is typed by the same rules as the file's own.
+            Expected::Plain(s) => {
+                let resolved = scalars::resolve(s, true, None, false).unwrap_or(Scalar::Str(s));
+                Working::Scalar(self.scalar(&resolved))
+            }
+            Expected::Seq(items) => {
+                Working::Sequence(items.iter().map(|item| self.expected(item)).collect())
+            }
+            Expected::Map(entries) => Working::Mapping(
                 entries
                     .iter()
-                    .map(|(k, v)| (self.value(k), self.value(v)))
+                    .map(|(k, v)| (self.string(k), self.expected(v)))
                     .collect(),
+                entries.iter().map(|(k, _)| Some(k.clone())).collect(),
             ),
-            Value::Tagged(tagged) => self.of((8u8, tagged.0.as_str(), self.value(&tagged.1))),
         }
-    }
-}
-
-/// Reads a value straight into its digest, the same as [`Digest::value`]
-/// of its [`Value`].
-impl<'de> serde::de::DeserializeSeed<'de> for &Digest {
-    type Value = u64;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<u64, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for &Digest {
-    type Value = u64;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any YAML value")
-    }
-
-    fn visit_unit<E>(self) -> Result<u64, E> {
-        Ok(self.of(0u8))
-    }
-
-    fn visit_none<E>(self) -> Result<u64, E> {
-        Ok(self.of(0u8))
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<u64, D::Error> {
-        d.deserialize_any(self)
-    }
-
-    fn visit_bool<E>(self, b: bool) -> Result<u64, E> {
-        Ok(self.of((1u8, &b)))
-    }
-
-    fn visit_i64<E>(self, i: i64) -> Result<u64, E> {
-        Ok(self.of((2u8, &i)))
-    }
-
-    fn visit_u64<E>(self, u: u64) -> Result<u64, E> {
-        Ok(self.of((3u8, &u)))
-    }
-
-    fn visit_f64<E>(self, f: f64) -> Result<u64, E> {
-        Ok(self.of((4u8, &f.to_bits())))
-    }
-
-    fn visit_str<E>(self, s: &str) -> Result<u64, E> {
-        Ok(self.of((5u8, s)))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<u64, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(self)? {
-            items.push(item);
-        }
-        Ok(self.sequence(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<u64, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(key) = map.next_key_seed(self)? {
-            entries.push((key, map.next_value_seed(self)?));
-        }
-        Ok(self.mapping(entries))
-    }
-
-    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<u64, A::Error> {
-        let (tag, variant): (String, _) = data.variant()?;
-        let inner = variant.newtype_variant_seed(self)?;
-        Ok(self.of((8u8, tag.as_str(), inner)))
-    }
-}
-
-/// Marks every node that is edited or leads to one, through its children
-/// or as an alias of one: the walk goes down these branches only.
-fn holds_edits(tree: &Tree, edits: &Edits) -> HashSet<NodeId> {
-    let mut aliases: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
-    for id in tree.node_ids() {
-        if let NodeKind::Alias { target } = tree.node(id).kind {
-            aliases.entry(target).or_default().push(id);
-        }
-    }
-    let mut holds = HashSet::new();
-    let mut work: Vec<NodeId> = edits.nodes().collect();
-    while let Some(node) = work.pop() {
-        if !holds.insert(node) {
-            continue;
-        }
-        if let Some((mapping, _)) = tree.owner(node) {
-            work.push(mapping);
-        } else if let Some((sequence, _)) = tree.item_of(node) {
-            work.push(sequence);
-        }
-        work.extend(aliases.get(&node).into_iter().flatten().copied());
-    }
-    holds
-}
-
-struct Walk<'a, 'c> {
-    tree: &'a Tree,
-    edits: &'a Edits<'c>,
-    holds: HashSet<NodeId>,
-    reached: HashSet<NodeId>,
-}
-
-impl Walk<'_, '_> {
-    /// Walks `value`, serde_yaml's reading of `node`, down the branches that
-    /// hold edits, and applies the node's own changes after its children's,
-    /// whose positions they may shift.
-    fn node(&mut self, node: NodeId, value: &mut Value) -> Result<(), String> {
-        let node = self.tree.deref(node);
-        let inner = value.untagged_mut();
-        match (&self.tree.node(node).kind, inner) {
-            (NodeKind::Mapping { .. }, Value::Map(entries)) => {
-                let pairs: Vec<NodeId> = self.tree.pairs(node).map(|(_, v)| v).collect();
-                self.children(&pairs, entries.iter_mut().map(|(_, v)| v))?;
-            }
-            (NodeKind::Sequence { .. }, Value::Seq(items)) => {
-                let items_of = self.tree.items(node).to_vec();
-                self.children(&items_of, items.iter_mut())?;
-            }
-            (NodeKind::Scalar { .. }, _) => {}
-            _ => return Err(disagree()),
-        }
-        if let Some(changes) = self.edits.of(node) {
-            self.reached.insert(node);
-            for change in changes {
-                if !apply(value, change) {
-                    return Err("an intended change does not fit the parsed document".into());
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn children<'v>(
-        &mut self,
-        nodes: &[NodeId],
-        values: impl ExactSizeIterator<Item = &'v mut Value>,
-    ) -> Result<(), String> {
-        if nodes.len() != values.len() {
-            return Err(disagree());
-        }
-        for (&child, value) in nodes.iter().zip(values) {
-            if self.holds.contains(&child) {
-                self.node(child, value)?;
-            }
-        }
-        Ok(())
     }
 }
 
 fn disagree() -> String {
-    "serde_yaml and yaml-rust2 read the original file differently".into()
+    "libyaml and yaml-rust2 read the original file differently".into()
 }
 
-fn apply(value: &mut Value, change: &Change) -> bool {
-    if let Change::Set { value: new, .. } = change {
-        *value = Value::from_expected(new);
-        return true;
-    }
-    match (value, change) {
-        (Value::Map(entries), Change::Insert { key, value, .. }) => {
-            entries.retain(|(k, _)| !k.is_key(key));
-            entries.push((Value::Str(key.clone()), Value::from_expected(value)));
-            true
-        }
-        (Value::Map(entries), Change::Remove { key, .. }) => {
-            let before = entries.len();
-            entries.retain(|(k, _)| !k.is_key(key));
-            entries.len() < before
-        }
-        (Value::Seq(items), Change::InsertItem { index, value, .. }) if *index <= items.len() => {
-            items.insert(*index, Value::from_expected(value));
-            true
-        }
-        _ => false,
-    }
+fn unreachable_edit() -> String {
+    "an edited node is not reachable from the document root".into()
 }
 
-/// The first place two canonical documents differ, for the refusal message.
-fn difference(expected: &Value, actual: &Value, path: &str) -> String {
-    match (expected, actual) {
-        (Value::Map(a), Value::Map(b)) if a.len() == b.len() => a
-            .iter()
-            .zip(b)
-            .find(|(x, y)| x != y)
-            .map(|((ka, va), (kb, vb))| {
-                if ka == kb {
-                    difference(va, vb, &format!("{path}.{}", brief(ka)))
-                } else {
-                    format!("{path} (key {} vs {})", brief(ka), brief(kb))
-                }
-            })
-            .unwrap_or_else(|| path.to_string()),
-        (Value::Seq(a), Value::Seq(b)) if a.len() == b.len() => a
-            .iter()
-            .zip(b)
-            .enumerate()
-            .find(|(_, (x, y))| x != y)
-            .map(|(i, (x, y))| difference(x, y, &format!("{path}[{i}]")))
-            .unwrap_or_else(|| path.to_string()),
-        (Value::Tagged(a), Value::Tagged(b)) if a.0 == b.0 => difference(&a.1, &b.1, path),
-        _ => format!(
-            "{path}: expected {}, found {}",
-            brief(expected),
-            brief(actual)
-        ),
-    }
-}
-
-/// A bounded rendering of a value for a message.
-fn brief(value: &Value) -> String {
-    let text = match value {
-        Value::Str(s) => format!("{s:?}"),
-        Value::Map(_) => "a mapping".into(),
-        Value::Seq(_) => "a sequence".into(),
-        other => format!("{other:?}"),
-    };
+/// A bounded rendering of a key for a message.
+fn brief(text: &str) -> String {
     match text.char_indices().nth(80) {
         Some((at, _)) => format!("{}…", &text[..at]),
-        None => text,
+        None => text.to_string(),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Value;
+    use super::super::{Change, Edits, Expected};
+    use super::verify;
+    use crate::yaml::Tree;
+
+    fn set(tree: &Tree, text: &str, old: &str, new: &str) -> Vec<Change> {
+        let node = tree
+            .node_ids()
+            .find(|&id| tree.scalar(text, id) == Some(old))
+            .unwrap();
+        vec![Change::Set {
+            node,
+            value: Expected::Str(new.into()),
+        }]
+    }
+
+    fn check(original: &str, rewritten: &str, old: &str, new: &str) -> Result<(), String> {
+        let tree = Tree::parse(original).unwrap();
+        let changes = set(&tree, original, old, new);
+        verify(original, &tree, rewritten, &Edits::new(&changes))
+    }
 
     #[test]
-    fn a_value_is_four_words() {
-        assert_eq!(std::mem::size_of::<Value>(), 32);
+    fn an_alias_bomb_reads_in_linear_time() {
+        // Ten levels of ten aliases: 10¹⁰ nodes once expanded.
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..10 {
+            let refs = vec![format!("*a{}", level - 1); 10].join(", ");
+            text += &format!("a{level}: &a{level} [{refs}]\n");
+        }
+        text += "job: old\n";
+        let rewritten = text.replace("job: old", "job: new");
+        check(&text, &rewritten, "old", "new").unwrap();
+        let leaked = rewritten.replacen("[x, x,", "[x, y,", 1);
+        assert!(check(&text, &leaked, "old", "new").is_err());
+    }
+
+    #[test]
+    fn nesting_has_no_depth_limit() {
+        let text = format!("a: old\nb:\n  {}x\n", "- ".repeat(5_000));
+        let rewritten = text.replace("a: old", "a: new");
+        check(&text, &rewritten, "old", "new").unwrap();
+        let leaked = rewritten.replace("- x", "- y");
+        assert!(check(&text, &leaked, "old", "new").is_err());
+    }
+
+    #[test]
+    fn a_refusal_names_the_job_that_reads_differently() {
+        let original = "a: old\nb: {k: 1}\nc: 2\n";
+        let refused = check(original, "a: new\nb: {k: 2}\nc: 2\n", "old", "new").unwrap_err();
+        assert!(refused.ends_with("at .b"), "{refused}");
+        let refused = check(original, "a: new\nc: 2\n", "old", "new").unwrap_err();
+        assert!(refused.ends_with("at .b (missing)"), "{refused}");
+        let refused = check(original, "a: new\nb: {k: 1}\nc: 2\nd: 3\n", "old", "new").unwrap_err();
+        assert!(refused.ends_with("at .d (not intended)"), "{refused}");
+    }
+
+    #[test]
+    fn values_compare_as_read_not_as_written() {
+        let original = "a: old\nb: 0x10\nc: 'x'\nd: !reference [.t, script]\n";
+        check(
+            original,
+            "a: new\nb: 16\nc: \"x\"\nd: !reference [.t, script]\n",
+            "old",
+            "new",
+        )
+        .unwrap();
+        for leaked in [
+            "a: new\nb: '16'\nc: x\nd: !reference [.t, script]\n",
+            "a: new\nb: 0x10\nc: x\nd: [.t, script]\n",
+            "a: new\nb: 0x10\nc: x\nd: !ref [.t, script]\n",
+            "a: new\nb: 0x10\nc: x\nd: !reference [.t, script]\nb: 0x10\na: old\n",
+        ] {
+            assert!(check(original, leaked, "old", "new").is_err(), "{leaked}");
+        }
+    }
+
+    #[test]
+    fn a_scalar_the_parsers_read_differently_is_compared_within_each() {
+        // libyaml (YAML 1.1) folds at a NEL, yaml-rust2 (1.2) keeps it.
+        let original = "a: old\nb: x\u{85}  y\n";
+        let tree = Tree::parse(original).unwrap();
+        let read_by_yaml_rust2 = tree
+            .node_ids()
+            .find_map(|id| tree.scalar(original, id).filter(|v| v.starts_with('x')))
+            .unwrap();
+        let mut events = super::Events::new(original);
+        let read_by_libyaml = loop {
+            match events.next().unwrap() {
+                super::Event::Scalar { value, .. } if value.starts_with(b"x") => {
+                    break String::from_utf8(value.to_vec()).unwrap();
+                }
+                super::Event::StreamEnd => panic!("no scalar"),
+                _ => {}
+            }
+        };
+        assert_ne!(read_by_yaml_rust2, read_by_libyaml);
+        check(original, &original.replace("old", "new"), "old", "new").unwrap();
+        let leaked = original.replace("old", "new").replace('y', "z");
+        assert!(check(original, &leaked, "old", "new").is_err());
+    }
+
+    #[test]
+    fn a_byte_order_mark_line_ends_and_a_spec_header_read_as_the_tree_does() {
+        for original in [
+            "\u{feff}a: old\nb: 1\n",
+            "a: old\r\nb: [1, 2]\r\n",
+            "spec:\n  inputs:\n    x: {default: old}\n---\na: old\nb: 1\n",
+        ] {
+            let rewritten = match original.rfind("old") {
+                Some(at) => format!("{}new{}", &original[..at], &original[at + 3..]),
+                None => unreachable!(),
+            };
+            let tree = Tree::parse(original).unwrap();
+            // The edited node is the content document's `old`.
+            let node = tree
+                .node_ids()
+                .filter(|&id| tree.scalar(original, id) == Some("old"))
+                .last()
+                .unwrap();
+            let changes = vec![Change::Set {
+                node,
+                value: Expected::Str("new".into()),
+            }];
+            let edits = Edits::new(&changes);
+            verify(original, &tree, &rewritten, &edits)
+                .unwrap_or_else(|e| panic!("{original:?}: {e}"));
+            let leaked = rewritten.replacen("1", "2", 1);
+            assert!(
+                verify(original, &tree, &leaked, &edits).is_err(),
+                "{leaked:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_undefined_alias_is_refused() {
+        let refused = check("a: old\n", "a: new\nb: *nowhere\n", "old", "new").unwrap_err();
+        assert!(refused.contains("not defined"), "{refused}");
     }
 }
