@@ -102,7 +102,7 @@ pub fn load(request: &Request, config: &Config) -> Loaded {
             }
             continue;
         }
-        let found = match discover(path, request.root, config) {
+        let found = match discover(path, request.root, config, request.max_file_size) {
             Ok(found) => found,
             Err(error) => {
                 loaded.errors.push(error);
@@ -224,7 +224,7 @@ fn read_stdin(request: &Request) -> Result<Pipeline, LoadError> {
         .map_err(|problem| failed(format!("standard input {problem}")))?;
     let path = stdin_path(request);
     let root = project_root(request.root, &path);
-    let system = system_of(&root, &path, Some(&text));
+    let system = system_of(&path, Some(&text), limit);
     Ok(Pipeline::load_system(
         &root,
         Input::Stdin { text, name },
@@ -249,18 +249,22 @@ struct Mention {
 }
 
 /// The file itself, or what a directory holds (see the module docs).
-fn discover(path: &Path, root: Option<&Path>, config: &Config) -> Result<Found, LoadError> {
+fn discover(
+    path: &Path,
+    root: Option<&Path>,
+    config: &Config,
+    limit: u64,
+) -> Result<Found, LoadError> {
     let missing = |message: String| LoadError {
         name: path.display().to_string(),
         text: None,
         span: None,
         message,
-        help: Some("pass a GitLab CI file or a directory that holds one".into()),
+        help: Some("pass a CI file or a directory that holds one".into()),
     };
     let metadata = std::fs::metadata(path).map_err(|err| missing(format!("cannot read: {err}")))?;
     if !metadata.is_dir() {
-        let root = project_root(root, path);
-        let system = system_of(&root, path, None);
+        let system = system_of(path, None, limit);
         return Ok(Found {
             ci: vec![(path.to_path_buf(), system)],
             ..Found::default()
@@ -273,7 +277,7 @@ fn discover(path: &Path, root: Option<&Path>, config: &Config) -> Result<Found, 
         if config.is_excluded(&display_name(&root, &file)) {
             continue;
         }
-        if let Some(system) = System::by_path(&root, &file) {
+        if let Some(system) = System::by_path(&file) {
             found.ci.push((file, system));
             continue;
         }
@@ -384,8 +388,8 @@ enum Sniffed {
 /// The system of a file named on the command line (or standard input's
 /// `--stdin-filename`): by its path, else by its content when that is
 /// another system's, else GitLab CI, whatever the file is called.
-fn system_of(root: &Path, path: &Path, text: Option<&str>) -> System {
-    if let Some(system) = System::by_path(root, path) {
+fn system_of(path: &Path, text: Option<&str>, limit: u64) -> System {
+    if let Some(system) = System::by_path(path) {
         return system;
     }
     let name = path
@@ -398,7 +402,7 @@ fn system_of(root: &Path, path: &Path, text: Option<&str>) -> System {
     let read;
     let text = match text {
         Some(text) => text,
-        None => match crate::gitlab::read_text_limited(path, MAX_CANDIDATE_BYTES) {
+        None => match crate::gitlab::read_text_limited(path, limit) {
             Ok(found) => {
                 read = found;
                 &read

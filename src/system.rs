@@ -29,13 +29,15 @@ impl System {
         }
     }
 
-    /// By where the file lies in the project: `.github/workflows/*.y{a,}ml`
-    /// and `action.y{a,}ml` are GitHub's, `.buildkite/*.y{a,}ml` and
-    /// `buildkite.y{a,}ml` Buildkite's. `None` leaves it to the content.
-    pub fn by_path(root: &Path, path: &Path) -> Option<System> {
+    /// By the directories the file is in: `.github/workflows/*.y{a,}ml` and
+    /// `action.y{a,}ml` are GitHub's, `.buildkite/*.y{a,}ml` and
+    /// `buildkite.y{a,}ml` Buildkite's. Only the nearest directories count,
+    /// so this holds whatever the project root turns out to be (a checkout
+    /// without `.git` has `.buildkite/` itself as its root). `None` leaves it
+    /// to the content.
+    pub fn by_path(path: &Path) -> Option<System> {
         let name = path.file_name()?.to_str()?;
-        let relative = path.strip_prefix(root).unwrap_or(path);
-        let parents: Vec<&str> = relative
+        let parents: Vec<&str> = path
             .parent()
             .map(|p| p.iter().filter_map(|c| c.to_str()).collect())
             .unwrap_or_default();
@@ -125,8 +127,7 @@ mod tests {
 
     #[test]
     fn paths_name_the_system() {
-        let root = Path::new("/p");
-        let of = |p: &str| System::by_path(root, &root.join(p));
+        let of = |p: &str| System::by_path(&Path::new("/p").join(p));
         assert_eq!(of(".github/workflows/ci.yml"), Some(System::GitHubActions));
         assert_eq!(of("actions/build/action.yaml"), Some(System::GitHubActions));
         assert_eq!(of(".buildkite/pipeline.yml"), Some(System::Buildkite));
@@ -134,6 +135,11 @@ mod tests {
         assert_eq!(of(".gitlab-ci.yml"), None);
         assert_eq!(of(".github/workflows/README.md"), None);
         assert_eq!(of("ci/workflows/x.yml"), None);
+        assert_eq!(
+            System::by_path(Path::new(".buildkite/a.yml")),
+            Some(System::Buildkite)
+        );
+        assert_eq!(System::by_path(Path::new("pipeline.yml")), None);
     }
 
     #[test]

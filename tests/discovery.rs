@@ -310,3 +310,24 @@ fn a_template_shared_by_two_entry_files_is_handled_once() {
     assert_eq!(out.code, Some(0), "{out:?}");
     assert!(!out.stderr.contains("changed on disk"), "{out:?}");
 }
+
+const BUILDKITE_KANIKO: &str = "\
+steps:
+  - label: build
+    command: /kaniko/executor --context . --destination registry.example.com/app:1
+";
+
+/// A file named on the command line is told apart by its content up to
+/// `--max-file-size`, not only up to the 2 MiB a directory search reads.
+#[test]
+fn a_large_named_file_is_told_apart_by_its_content() {
+    let mut text = String::from(BUILDKITE_KANIKO);
+    let filler = "  - label: other\n    command: make test\n";
+    while text.len() < 2 * 1024 * 1024 + 4096 {
+        text.push_str(filler);
+    }
+    let dir = project(&[("pipelines/big.yml", &text)]);
+    let out = concise(dir.path(), &["pipelines/big.yml"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stdout.contains("kaniko/job"), "{out:?}");
+}
