@@ -453,6 +453,7 @@ impl<'a, 'd> Planner<'a, 'd> {
             root: self.options.root.as_deref(),
             variables,
             flavor: self.flavor(),
+            ci: &super::CI_VARIABLES,
         };
         if call.invocation.program == kaniko::invocation::Program::Warmer {
             self.block(

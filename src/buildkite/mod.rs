@@ -15,9 +15,26 @@ use crate::config::Config;
 use crate::finding::Finding;
 use crate::gitlab::Pipeline;
 use crate::gitlab::value::At;
+use crate::mapping::command::CiVariables;
 use crate::rules::Rule;
 
 pub use migrate::migrate;
+
+/// What Buildkite's variables mean to the shared translation: a step starts
+/// in the checkout.
+pub static CI_VARIABLES: CiVariables = CiVariables {
+    project_dir: &[
+        "$BUILDKITE_BUILD_CHECKOUT_PATH",
+        "${BUILDKITE_BUILD_CHECKOUT_PATH}",
+    ],
+    absolute: &[
+        "$BUILDKITE_BUILD_CHECKOUT_PATH",
+        "${BUILDKITE_BUILD_CHECKOUT_PATH}",
+        "$HOME",
+        "${HOME}",
+    ],
+    untagged_image: &[],
+};
 
 /// `check`: one `kaniko/job` finding per step that builds with Kaniko, one
 /// per executor call with its flags, one per Kaniko-only path, and an info

@@ -12,6 +12,7 @@ pub mod value;
 use std::path::{Path, PathBuf};
 
 use crate::finding::Finding;
+use crate::mapping::command::CiVariables;
 use crate::rules::{Rule, Severity};
 use crate::span::{LineIndex, Span};
 use crate::system::System;
@@ -68,6 +69,24 @@ pub struct Pipeline {
     /// includes (see [`crate::system`]).
     pub system: System,
 }
+
+/// What GitLab's predefined variables mean to the shared translation.
+pub static CI_VARIABLES: CiVariables = CiVariables {
+    project_dir: &[
+        "$CI_PROJECT_DIR",
+        "${CI_PROJECT_DIR}",
+        "/builds/$CI_PROJECT_PATH",
+    ],
+    absolute: &[
+        "$CI_PROJECT_DIR",
+        "${CI_PROJECT_DIR}",
+        "$CI_BUILDS_DIR",
+        "${CI_BUILDS_DIR}",
+        "$HOME",
+        "${HOME}",
+    ],
+    untagged_image: &["CI_REGISTRY_IMAGE"],
+};
 
 /// GitLab's limit on included files per pipeline.
 const MAX_INCLUDES: usize = 150;

@@ -203,6 +203,7 @@ pub fn plan(docker: &DockerUse, workspace: &Workspace, job_docker_config: bool) 
         root: workspace.root,
         variables,
         flavor: Flavor::Buildx,
+        ci: workspace.ci,
     };
     call.assignments = assignments;
     let mapper = Mapper::new(run, variable_mounts);

@@ -211,6 +211,7 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
         root: options.root.as_deref(),
         variables,
         flavor: options.config.flavor,
+        ci: &crate::gitlab::CI_VARIABLES,
     };
     let mut work = JobWork {
         usage,

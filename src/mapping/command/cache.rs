@@ -49,7 +49,7 @@ pub(super) fn cache_lines(
     let reference = match (c.cache_repo, c.destinations.first()) {
         (Some(repo), _) if repo.value.starts_with("oci:") => None,
         (Some(repo), _) => in_double_quotes(&suffixed(&repo.raw, ":buildcache")),
-        (None, Some(destination)) => repository(&destination.raw, &workspace.variables)
+        (None, Some(destination)) => repository(&destination.raw, workspace)
             .and_then(|repo| in_double_quotes(&suffixed(&repo, "/cache:buildcache")))
             .or_else(|| runtime_cache_reference(&destination.raw)),
         (None, None) => None,
@@ -96,17 +96,22 @@ pub(super) fn cache_lines(
 
 /// The repository of a destination as written: the tag after the last `/`
 /// removed. A lone `$VAR` is looked through when the pipeline defines it;
-/// `$CI_REGISTRY_IMAGE` never has a tag. `None` when the text hides whether
-/// there is a tag.
-fn repository(raw: &str, variables: &[(String, String)]) -> Option<String> {
+/// the CI system's image variable (GitLab's `$CI_REGISTRY_IMAGE`) never has
+/// a tag. `None` when the text hides whether there is a tag.
+fn repository(raw: &str, workspace: &Workspace) -> Option<String> {
     let inner = raw.trim_matches(['"', '\'']);
     if let Some(name) = lone_variable(inner) {
-        if name == "CI_REGISTRY_IMAGE" {
+        if workspace.ci.untagged_image.contains(&name) {
             return Some(raw.to_string());
         }
+        let variables = &workspace.variables;
         let value = variables.iter().rev().find(|(k, _)| k == name)?.1.clone();
+        let plain = Workspace {
+            variables: Vec::new(),
+            ..*workspace
+        };
         return (lone_variable(&value).is_none())
-            .then(|| repository(&value, &[]))
+            .then(|| repository(&value, &plain))
             .flatten();
     }
     let after_slash = quote::last_top_level(inner, b'/').map_or(0, |slash| slash + 1);
@@ -132,23 +137,33 @@ fn runtime_cache_reference(raw: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// A GitLab job's workspace with `variables`.
+    fn gitlab(variables: &[(String, String)]) -> Workspace<'static> {
+        Workspace {
+            root: None,
+            variables: variables.to_vec(),
+            flavor: crate::mapping::flavor::Flavor::default(),
+            ci: &crate::gitlab::CI_VARIABLES,
+        }
+    }
+
     #[test]
     fn repository_strips_the_tag_only() {
         assert_eq!(
-            repository("\"${CI_REGISTRY_IMAGE}/app:${TAG}\"", &[]).unwrap(),
+            repository("\"${CI_REGISTRY_IMAGE}/app:${TAG}\"", &gitlab(&[])).unwrap(),
             "\"${CI_REGISTRY_IMAGE}/app\""
         );
         assert_eq!(
-            repository("registry:5000/x/app:1", &[]).unwrap(),
+            repository("registry:5000/x/app:1", &gitlab(&[])).unwrap(),
             "registry:5000/x/app"
         );
-        assert_eq!(repository("$IMAGE", &[]), None);
+        assert_eq!(repository("$IMAGE", &gitlab(&[])), None);
         assert_eq!(
-            repository("$CI_REGISTRY_IMAGE:${TAG:-latest}", &[]).unwrap(),
+            repository("$CI_REGISTRY_IMAGE:${TAG:-latest}", &gitlab(&[])).unwrap(),
             "$CI_REGISTRY_IMAGE"
         );
         assert_eq!(
-            repository("${CI_REGISTRY_IMAGE}", &[]).unwrap(),
+            repository("${CI_REGISTRY_IMAGE}", &gitlab(&[])).unwrap(),
             "${CI_REGISTRY_IMAGE}"
         );
         let variables = [(
@@ -156,7 +171,7 @@ mod tests {
             "$CI_REGISTRY_IMAGE/app:$CI_COMMIT_SHA".to_string(),
         )];
         assert_eq!(
-            repository("\"$IMAGE\"", &variables).unwrap(),
+            repository("\"$IMAGE\"", &gitlab(&variables)).unwrap(),
             "$CI_REGISTRY_IMAGE/app"
         );
     }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::collected::Collected;
 use super::groups::{Group, Local, Opt};
-use super::{Fate, FlagNote, Translation, Workspace};
+use super::{CiVariables, Fate, FlagNote, Translation, Workspace};
 use crate::kaniko::invocation::Invocation;
 use crate::mapping::quote::{self, in_double_quotes};
 use crate::mapping::table;
@@ -67,8 +67,7 @@ pub(super) fn dockerfile_lines(
         stdin_dockerfile(out);
         return;
     }
-    let absolute =
-        value.starts_with('/') || ABSOLUTE_VARIABLES.iter().any(|v| value.starts_with(v));
+    let absolute = workspace.ci.is_absolute(value);
     let lone_expansion = value.starts_with('$') && quote::split_path(raw).is_none();
     let (dir, name) = match quote::split_path(raw) {
         Some((dir, name)) if absolute => (dir, name),
@@ -76,7 +75,7 @@ pub(super) fn dockerfile_lines(
         // the working directory, then in the context, as Kaniko did.
         None if absolute || lone_expansion => match in_double_quotes(raw) {
             Some(path) => (
-                runtime_dockerfile_dir(&path, context, absolute),
+                runtime_dockerfile_dir(&path, context, absolute, workspace.ci),
                 format!("\"$(basename \"{path}\")\""),
             ),
             None => {
@@ -108,21 +107,11 @@ pub(super) fn dockerfile_lines(
     }
 }
 
-/// Variables that always hold an absolute path in a GitLab job.
-const ABSOLUTE_VARIABLES: [&str; 6] = [
-    "$CI_PROJECT_DIR",
-    "${CI_PROJECT_DIR}",
-    "$CI_BUILDS_DIR",
-    "${CI_BUILDS_DIR}",
-    "$HOME",
-    "${HOME}",
-];
-
 /// The Dockerfile's directory, chosen when the job runs: the path from the
 /// working directory when the file is there, else from the context.
-fn runtime_dockerfile_dir(path: &str, context: &str, absolute: bool) -> String {
+fn runtime_dockerfile_dir(path: &str, context: &str, absolute: bool, ci: &CiVariables) -> String {
     let context = in_double_quotes(context).unwrap_or_default();
-    if absolute || is_project_dir(&context) {
+    if absolute || ci.is_project_dir(&context) {
         return format!("\"$(dirname \"{path}\")\"");
     }
     let in_context = format!("{}/{path}", context.trim_end_matches('/'));
@@ -176,18 +165,15 @@ fn relative_dockerfile(
         return Err(format!("cannot tell where the Dockerfile `{raw}` is"));
     };
     let context_value = context_value.as_str();
-    if is_project_dir(context_value) {
+    if workspace.ci.is_project_dir(context_value) {
         return Ok((dir, name));
     }
     // Kaniko looks in the working directory first, then in the context.
     // Where neither can be checked now (a name in a variable, a file an
     // earlier line writes), the job makes the same choice when it runs.
     let on_disk = |path: &str| {
-        // `$CI_PROJECT_DIR` is the project root, which is on disk here.
-        let relative = ["$CI_PROJECT_DIR/", "${CI_PROJECT_DIR}/"]
-            .iter()
-            .find_map(|prefix| path.strip_prefix(prefix))
-            .unwrap_or(path);
+        // The checkout is the project root, which is on disk here.
+        let relative = workspace.ci.under_project_dir(path).unwrap_or(path);
         let known = !relative.contains(['$', '`']) && !relative.starts_with('/');
         workspace
             .root
@@ -202,7 +188,10 @@ fn relative_dockerfile(
     };
     let in_context = format!("{}/{path}", context_value.trim_end_matches('/'));
     if !on_disk(&in_context) {
-        return Ok((runtime_dockerfile_dir(&path, context, false), name));
+        return Ok((
+            runtime_dockerfile_dir(&path, context, false, workspace.ci),
+            name,
+        ));
     }
     let joined = if dir == "." {
         context_value.to_string()
@@ -219,14 +208,6 @@ fn relative_dockerfile(
         format!("\"{joined}\"")
     };
     Ok((quoted, name))
-}
-
-/// The job's working directory: `.`, `$CI_PROJECT_DIR` and spellings of it.
-fn is_project_dir(context: &str) -> bool {
-    matches!(
-        context.trim_end_matches('/'),
-        "" | "." | "$CI_PROJECT_DIR" | "${CI_PROJECT_DIR}" | "/builds/$CI_PROJECT_PATH"
-    )
 }
 
 /// The keys of the `LABEL` instructions of the call's Dockerfile, when it

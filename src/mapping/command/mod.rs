@@ -119,6 +119,44 @@ pub struct Workspace<'a> {
     /// The job's variables as written in the pipeline, name and value.
     pub variables: Vec<(String, String)>,
     pub flavor: Flavor,
+    /// What the CI system's own variables mean: each front-end passes its own.
+    pub ci: &'static CiVariables,
+}
+
+/// The variables a CI system sets that the translation must understand,
+/// named by the front-end (GitLab's `$CI_PROJECT_DIR`, GitHub's
+/// `$GITHUB_WORKSPACE`, Buildkite's `$BUILDKITE_BUILD_CHECKOUT_PATH`): the
+/// translation itself knows no CI system.
+#[derive(Debug)]
+pub struct CiVariables {
+    /// Spellings of the checkout directory, where a job starts: a
+    /// Dockerfile path relative to it is a path from the working directory.
+    pub project_dir: &'static [&'static str],
+    /// Variables that always hold an absolute path (the checkout, `$HOME`).
+    pub absolute: &'static [&'static str],
+    /// Variables that hold an image repository with no tag, so that a cache
+    /// repository can be derived from them.
+    pub untagged_image: &'static [&'static str],
+}
+
+impl CiVariables {
+    /// The job's working directory: `.` or a spelling of the checkout.
+    pub(crate) fn is_project_dir(&self, context: &str) -> bool {
+        let context = context.trim_end_matches('/');
+        matches!(context, "" | ".") || self.project_dir.contains(&context)
+    }
+
+    /// A path that starts with an absolute variable or `/`.
+    pub(crate) fn is_absolute(&self, path: &str) -> bool {
+        path.starts_with('/') || self.absolute.iter().any(|v| path.starts_with(v))
+    }
+
+    /// `path` relative to the checkout when it starts with a spelling of it.
+    pub(crate) fn under_project_dir<'p>(&self, path: &'p str) -> Option<&'p str> {
+        self.project_dir
+            .iter()
+            .find_map(|dir| path.strip_prefix(dir)?.strip_prefix('/'))
+    }
 }
 
 /// Translates one call. A `$VAR` among its arguments is passed on as it is:
@@ -329,11 +367,41 @@ mod tests {
         }
     }
 
+    /// The checkout is named by each CI system's own variable: a Dockerfile
+    /// beside a context in the checkout is found from the working
+    /// directory, with no run-time lookup; another system's variable is
+    /// just a path.
+    #[test]
+    fn the_checkout_is_named_by_the_front_end() {
+        let script = "/kaniko/executor --context $BUILDKITE_BUILD_CHECKOUT_PATH \
+                      --dockerfile docker/Dockerfile --destination r.example.com/a:1";
+        let lines = |ci: &'static CiVariables| {
+            let workspace = Workspace {
+                root: None,
+                variables: Vec::new(),
+                flavor: Flavor::Rootless,
+                ci,
+            };
+            translate(&call(script), &workspace)
+                .call_text()
+                .lines()
+                .join("\n")
+        };
+        let buildkite = lines(&crate::buildkite::CI_VARIABLES);
+        assert!(
+            buildkite.contains("--local dockerfile=docker"),
+            "{buildkite}"
+        );
+        let gitlab = lines(&crate::gitlab::CI_VARIABLES);
+        assert!(gitlab.contains("if [ -f"), "{gitlab}");
+    }
+
     fn translated(script: &str, flavor: Flavor) -> Translation {
         let workspace = Workspace {
             root: None,
             variables: Vec::new(),
             flavor,
+            ci: &crate::gitlab::CI_VARIABLES,
         };
         translate(&call(script), &workspace)
     }
