@@ -394,26 +394,43 @@ fn print_findings(outcomes: &[Outcome], renderer: &Renderer, out: &mut Output) {
 /// What holds for every migrated job, said once per run rather than once
 /// per job: what the runner must allow, and the media types pushed.
 fn run_notes<'a>(outcomes: impl IntoIterator<Item = &'a Outcome>) -> Vec<String> {
-    let migrated = outcomes
+    let migrated: Vec<&Outcome> = outcomes
         .into_iter()
-        .find(|o| o.result.as_ref().is_ok_and(|m| !m.migrated_jobs.is_empty()));
-    let Some(outcome) = migrated else {
+        .filter(|o| o.result.as_ref().is_ok_and(|m| !m.migrated_jobs.is_empty()))
+        .collect();
+    let Some(first) = migrated.first() else {
         return Vec::new();
     };
-    vec![
-        outcome.flavor.runner_note().to_string(),
+    // The runner and checkout notes are GitLab's: a GitHub workflow's
+    // steps carry their own.
+    let gitlab = migrated
+        .iter()
+        .find(|o| o.pipeline.system == crate::system::System::GitLab);
+    let mut notes = Vec::new();
+    if let Some(outcome) = gitlab {
+        notes.push(outcome.flavor.runner_note().to_string());
+    }
+    notes.push(
         "images are pushed with OCI media types (BuildKit v0.31 and later) where Kaniko kept the base image's, \
          usually Docker's: add `oci-mediatypes=false` to an image output if a consumer needs Docker media types"
             .to_string(),
+    );
+    notes.push(
         "BuildKit builds only the stages the target (by default the last stage) needs, where Kaniko without \
          --skip-unused-stages built every stage before it: a stage that only runs tests no longer runs unless \
          it is the target or a later stage depends on it"
             .to_string(),
-        "GitLab's Docker executor checks out with umask 0000: Kaniko gave a directory made by `COPY` the mode \
-         of its source (often 0777), BuildKit gives it 0755; a process that writes into a copied directory \
-         as another user needs a `chmod` in the Dockerfile"
-            .to_string(),
-    ]
+    );
+    if gitlab.is_some() {
+        notes.push(
+            "GitLab's Docker executor checks out with umask 0000: Kaniko gave a directory made by `COPY` the mode \
+             of its source (often 0777), BuildKit gives it 0755; a process that writes into a copied directory \
+             as another user needs a `chmod` in the Dockerfile"
+                .to_string(),
+        );
+    }
+    let _ = first;
+    notes
 }
 
 /// The run notes, when some pipeline was `applied` (written, for `fix`).

@@ -164,3 +164,79 @@ fn corpus_workflows_are_detected_with_exact_spans() {
     });
     assert_eq!(files.iter().filter(|f| f.kaniko).count(), 11);
 }
+
+/// Runs the binary with `args` in `dir`; (exit code, stdout, stderr).
+fn tool(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let output = assert_cmd::Command::cargo_bin("kaniko2buildkit")
+        .unwrap()
+        .current_dir(dir)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A copy of one fixture in a scratch project, under the name GitHub
+/// gives it (`.github/workflows/NAME.yml`, or `action.yml`).
+fn scratch(name: &str, path: &Path) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    let relative = if path.ends_with("action.yml") {
+        PathBuf::from("action.yml")
+    } else {
+        PathBuf::from(format!(".github/workflows/{name}.yml"))
+    };
+    let target = dir.path().join(&relative);
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    std::fs::copy(path, &target).unwrap();
+    (dir, relative)
+}
+
+/// `diff` of every fixture: the rewrite, and the notes and reasons at
+/// their spans.
+#[test]
+fn migrations_match_snapshots() {
+    snapshot_settings().bind(|| {
+        for (name, path, _) in fixtures() {
+            let (dir, relative) = scratch(&name, &path);
+            let file = relative.to_str().unwrap();
+            let (code, stdout, stderr) = tool(dir.path(), &["diff", file]);
+            insta::assert_snapshot!(
+                format!("{name}.diff"),
+                format!("exit code: {code:?}\n{stdout}\n--- stderr ---\n{stderr}")
+            );
+            let (_, unsafe_out, _) = tool(dir.path(), &["diff", "--unsafe", file]);
+            if unsafe_out != stdout {
+                insta::assert_snapshot!(format!("{name}.unsafe.diff"), unsafe_out);
+            }
+        }
+    });
+}
+
+/// `fix` then `fix` again: the second run changes nothing, and `check`
+/// finds no Kaniko left in the jobs the first run migrated.
+#[test]
+fn a_second_fix_changes_nothing() {
+    for (name, path, _) in fixtures() {
+        let (dir, relative) = scratch(&name, &path);
+        let file = relative.to_str().unwrap();
+        let before = std::fs::read_to_string(dir.path().join(&relative)).unwrap();
+        tool(dir.path(), &["fix", "--unsafe", file]);
+        let once = std::fs::read_to_string(dir.path().join(&relative)).unwrap();
+        tool(dir.path(), &["fix", "--unsafe", file]);
+        let twice = std::fs::read_to_string(dir.path().join(&relative)).unwrap();
+        assert_eq!(once, twice, "{name}: a second fix changed the file");
+        if once != before {
+            let (_, stdout, _) = tool(dir.path(), &["check", "--output-format", "concise", file]);
+            assert!(
+                !stdout.contains("kaniko/executor") || name.contains("entrypoint"),
+                "{name}: Kaniko left after fix:\n{stdout}"
+            );
+        }
+    }
+}

@@ -8,9 +8,12 @@
 //! tool cannot see: they are carried as they are, like shell variables.
 
 pub mod actions;
+mod build_push;
 pub mod detect;
+mod docker_build;
 mod findings;
 pub mod migrate;
+pub mod pins;
 pub mod workflow;
 
 use crate::analysis::Analysis;

@@ -304,7 +304,9 @@ fn mount(value: &str, raw: Option<&str>, range: Range<usize>) -> Option<Mount> {
         return None;
     }
     let host_raw = raw
-        .and_then(|raw| split_top_level(raw).first().map(|s| s.to_string()))
+        .map(split_top_level)
+        .filter(|written| written.len() == parts.len())
+        .and_then(|written| written.first().map(|s| s.to_string()))
         .filter(|raw| balanced_quotes(raw))
         .unwrap_or_else(|| format!("\"{host}\""));
     Some(Mount {
@@ -355,17 +357,20 @@ fn balanced_quotes(raw: &str) -> bool {
 }
 
 impl DockerRun {
-    /// The host path (as shell text) for a path Kaniko saw in the
-    /// container: the deepest mount that holds it. `None` when no mount
-    /// holds it (a path inside the Kaniko image itself).
-    pub fn host_path(&self, container_path: &str) -> Option<String> {
+    /// The host path for a path Kaniko saw in the container: its value
+    /// and its shell text, from the deepest mount that holds it. `None`
+    /// when no mount holds it (a path inside the Kaniko image itself).
+    pub fn host_path(&self, container_path: &str) -> Option<(String, String)> {
         let path = container_path.trim_end_matches('/');
         let path = if path.is_empty() { "/" } else { path };
         self.mounts
             .iter()
             .filter(|m| path == m.container || path.starts_with(&format!("{}/", m.container)))
             .max_by_key(|m| m.container.len())
-            .map(|m| format!("{}{}", m.host_raw, &path[m.container.len()..]))
+            .map(|m| {
+                let rest = &path[m.container.len()..];
+                (format!("{}{rest}", m.host), format!("{}{rest}", m.host_raw))
+            })
     }
 
     /// The mount that gives Kaniko its registry credentials: one at
@@ -404,8 +409,8 @@ mod tests {
         assert_eq!(run.mounts[0].host, "${{ github.workspace }}");
         assert_eq!(run.mounts[0].host_raw, "\"${{ github.workspace }}\"");
         assert_eq!(
-            run.host_path("/workspace/Dockerfile").as_deref(),
-            Some("\"${{ github.workspace }}\"/Dockerfile")
+            run.host_path("/workspace/Dockerfile").unwrap().1,
+            "\"${{ github.workspace }}\"/Dockerfile"
         );
         assert_eq!(run.host_path("/kaniko/executor"), None);
         assert_eq!(
@@ -429,10 +434,7 @@ mod tests {
             "gcr.io/kaniko-project/executor:v1.8.0"
         );
         assert!(run.mounts[0].read_only);
-        assert_eq!(
-            run.host_path("/workspace").as_deref(),
-            Some("$(pwd)/helloworld")
-        );
+        assert_eq!(run.host_path("/workspace").unwrap().1, "$(pwd)/helloworld");
     }
 
     #[test]
