@@ -36,21 +36,25 @@ fn check(path: &Path, root: &Path, format: OutputFormat) -> (u8, String, String)
     )
 }
 
-/// (name, file, root) of every fixture: `NAME.yml`, or `NAME/action.yml`.
+/// (name, file, root) of every fixture: `NAME.yml`, `NAME/action.yml`, and
+/// one workflow per input of each known action, `inputs/NAME.yml` (named
+/// `input-NAME`).
 fn fixtures() -> Vec<(String, PathBuf, PathBuf)> {
     let dir = fixtures_dir();
     let mut found = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if path.is_dir() && path.join("action.yml").exists() {
-            found.push((name, path.join("action.yml"), path));
-        } else if let Some(stem) = name.strip_suffix(".yml") {
-            found.push((stem.to_string(), path, dir.clone()));
+    for (folder, prefix) in [(dir.clone(), ""), (dir.join("inputs"), "input-")] {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() && path.join("action.yml").exists() {
+                found.push((name, path.join("action.yml"), path));
+            } else if let Some(stem) = name.strip_suffix(".yml") {
+                found.push((format!("{prefix}{stem}"), path, folder.clone()));
+            }
         }
     }
     found.sort();
-    assert!(found.len() >= 12, "fixtures/github went missing");
+    assert!(found.len() >= 45, "fixtures/github went missing");
     found
 }
 

@@ -309,7 +309,9 @@ fn package_holds_the_sources_and_not_the_fixtures() {
         .filter_map(|file| std::fs::metadata(root().join(file)).ok())
         .map(|metadata| metadata.len())
         .sum();
-    assert!(bytes < 1024 * 1024, "the package is {bytes} bytes");
+    // Sources and docs of three CI front-ends: well under crates.io's 10 MB,
+    // and small next to the fixtures left out.
+    assert!(bytes < 1536 * 1024, "the package is {bytes} bytes");
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
