@@ -86,8 +86,8 @@ pub fn plan(
         Rule::MigrationNote,
         0,
         calls[0].image_span,
-        "the build runs on the runner's Docker with buildx (`docker buildx create --use` makes a docker-container \
-         builder, which registry caches need); Kaniko ran in a container of its own",
+        "the build runs on the runner's Docker with buildx, in a docker-container builder of its own (registry \
+         caches need one; the runner's default builder stays the default); Kaniko ran in a container of its own",
     ));
     Ok(StepPlan {
         edits,
@@ -218,9 +218,11 @@ fn call_lines(
         span: call.image_span,
         message,
     })?;
+    // A builder of its own, not made the default: a later `docker build`
+    // in the script still loads its image into Docker.
     let command: Vec<String> = [
-        "docker buildx create --use >/dev/null &&".to_string(),
-        "docker buildx build".to_string(),
+        "_k2b_builder=\"$(docker buildx create --driver docker-container)\" &&".to_string(),
+        "docker buildx build --builder \"$_k2b_builder\"".to_string(),
     ]
     .into_iter()
     .chain(arguments)

@@ -30,6 +30,22 @@ use crate::rules::Rule;
 use crate::span::Span;
 use crate::yaml::Tree;
 
+/// The id of the builder step the migration adds: `use: false` keeps the
+/// job's default builder (a later `docker build` still loads its image
+/// into Docker), and build-push-action names this one.
+const BUILDER_ID: &str = "kaniko2buildkit-buildx";
+
+/// Which buildx builder the migrated steps of a job use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Builder {
+    /// None yet: the first migrated step adds docker/setup-buildx-action.
+    None,
+    /// The job's own docker/setup-buildx-action, before its Kaniko steps.
+    Theirs,
+    /// The one the migration added.
+    Ours,
+}
+
 /// A step's `with:` entries, a list input as several values.
 type With = Vec<(&'static str, Vec<String>)>;
 
@@ -198,7 +214,11 @@ fn plan_job(
         return;
     }
     let first = steps.first().map_or(0, |f| f.step);
-    let mut buildx_added = has_setup_buildx(job, first);
+    let mut buildx_added = if has_setup_buildx(job, first) {
+        Builder::Theirs
+    } else {
+        Builder::None
+    };
     let mut logins: Vec<Login> = Vec::new();
     let mut left = 0;
     let mut edits = Vec::new();
@@ -273,7 +293,7 @@ fn plan_action(
     action: &actions::ActionRef,
     style: Style,
     options: &Options,
-    buildx_added: &mut bool,
+    buildx_added: &mut Builder,
     logins: &mut Vec<Login>,
 ) -> Result<StepPlan, Refusal> {
     let source = &pipeline.files[0];
@@ -300,17 +320,22 @@ fn plan_action(
     let steps_node = job.steps_node.expect("a job with steps has `steps:`");
     // New steps go before this one, in the order they run; the verifier
     // inserts items at one index in reverse.
-    let mut new_steps: Vec<(Target, With)> = Vec::new();
-    if !*buildx_added {
-        new_steps.push((pins::SETUP_BUILDX, Vec::new()));
-        *buildx_added = true;
+    let mut new_steps: Vec<(Target, Option<&str>, With)> = Vec::new();
+    if *buildx_added == Builder::None {
+        new_steps.push((
+            pins::SETUP_BUILDX,
+            Some(BUILDER_ID),
+            vec![("use", vec!["false".to_string()])],
+        ));
+        *buildx_added = Builder::Ours;
         findings.push(
             Finding::new(
                 Rule::MigrationNote,
                 0,
                 uses_span,
                 "docker/setup-buildx-action comes first: build-push-action needs a BuildKit builder (a \
-                 docker-container builder, which the registry cache needs)",
+                 docker-container builder, which the registry cache needs); `use: false` leaves the job's \
+                 default builder to its other steps",
             )
             .label("builder"),
         );
@@ -324,15 +349,19 @@ fn plan_action(
         }
         with.push(("username", vec![login.username.clone()]));
         with.push(("password", vec![login.password.clone()]));
-        new_steps.push((pins::LOGIN, with));
+        new_steps.push((pins::LOGIN, None, with));
         logins.push(login);
     }
     let mut inserted = String::new();
-    for (target, with) in &new_steps {
+    for (target, id, with) in &new_steps {
         let (uses_text, comment) = style.uses(*target);
         let comment = comment.map(|c| format!(" {c}")).unwrap_or_default();
         inserted.push_str(&format!("{dash}uses: {uses_text}{comment}{eol}"));
         let mut expected = vec![("uses".to_string(), Expected::Str(uses_text.clone()))];
+        if let Some(id) = id {
+            inserted.push_str(&format!("{indent}id: {id}{eol}"));
+            expected.push(("id".to_string(), Expected::Str(id.to_string())));
+        }
         if !with.is_empty() {
             inserted.push_str(&format!("{indent}with:{eol}"));
             inserted.push_str(&mapping_text(with, &format!("{indent}  "), eol));
@@ -380,7 +409,13 @@ fn plan_action(
     } else {
         key_indent
     };
-    let entries = planned.inputs.entries;
+    let mut entries = planned.inputs.entries;
+    if *buildx_added == Builder::Ours {
+        entries.push((
+            "builder",
+            vec![format!("${{{{ steps.{BUILDER_ID}.outputs.name }}}}")],
+        ));
+    }
     let body = mapping_text(&entries, &format!("{key_indent}  "), eol);
     match step.with {
         Some(with) => {
