@@ -305,10 +305,10 @@ fn plan_action(
     let step_span = tree.node(step.node).span;
     let line = line_start(text, step_span.start());
     let dash = &text[line..step_span.start()];
-    if dash.trim_start() != "- " {
+    if dash.trim_start() != "- " || crate::migrate::text::is_flow(tree, step.node) {
         return Err(Refusal {
             span: uses_span,
-            message: "the step is not written as a block list item: no place for the new steps"
+            message: "the step is not a block mapping in a block list: no place for the new steps"
                 .into(),
         });
     }
