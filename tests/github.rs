@@ -154,6 +154,23 @@ fn corpus_workflows_are_detected_with_exact_spans() {
                 assert_eq!(code, 1, "{}: {stdout}{stderr}", file.name);
                 assert!(stdout.contains("kaniko/job"), "{}: {stdout}", file.name);
                 insta::assert_snapshot!(file.name.clone(), stdout);
+                // The migration of each: written, or left with reasons,
+                // never refused by its own verification (exit 2).
+                let (code, stdout, stderr) = tool(
+                    &dir,
+                    &[
+                        "diff",
+                        "--unsafe",
+                        "--color",
+                        "never",
+                        file.path.to_str().unwrap(),
+                    ],
+                );
+                assert_ne!(code, Some(2), "{}: {stderr}", file.name);
+                insta::assert_snapshot!(
+                    format!("{}.diff", file.name),
+                    format!("exit code: {code:?}\n{stdout}\n--- stderr ---\n{stderr}")
+                );
             } else {
                 assert_eq!(code, 0, "{}: {stdout}{stderr}", file.name);
                 assert!(
@@ -241,6 +258,51 @@ fn a_second_fix_changes_nothing() {
                 !stdout.contains("kaniko/executor") || name.contains("entrypoint"),
                 "{name}: Kaniko left after fix:\n{stdout}"
             );
+        }
+    }
+}
+
+/// Every fixture cut after each of its lines, and with each line dropped:
+/// `check` and the migration read whatever is left without panicking, and
+/// every rewrite they plan passes its verification.
+#[test]
+fn truncated_and_damaged_workflows_never_panic() {
+    use kaniko2buildkit::config::Config;
+    use kaniko2buildkit::gitlab::{Input, Pipeline};
+    use kaniko2buildkit::migrate::Options;
+    use kaniko2buildkit::system::System;
+    let root = fixtures_dir();
+    for (name, path, _) in fixtures() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        let mut variants: Vec<String> = (0..lines.len()).map(|n| lines[..n].concat()).collect();
+        variants.extend((0..lines.len()).map(|skip| {
+            lines
+                .iter()
+                .enumerate()
+                .filter(|(index, _)| *index != skip)
+                .map(|(_, line)| *line)
+                .collect()
+        }));
+        for variant in variants {
+            let input = Input::Stdin {
+                text: variant,
+                name: format!("{name}.yml"),
+            };
+            let mut pipeline = Pipeline::load_system(&root, input, 1 << 20, System::GitHubActions);
+            if !pipeline.errors.is_empty() {
+                continue;
+            }
+            kaniko2buildkit::frontend::analyse(&mut pipeline, &Config::default());
+            // A step the tool cannot map is left with a reason; a rewrite
+            // that fails its own verification would be a bug.
+            if let Err(refused) = kaniko2buildkit::frontend::migrate(&pipeline, &Options::default())
+            {
+                panic!(
+                    "{name}: a variant's rewrite was refused: {}",
+                    refused.message
+                );
+            }
         }
     }
 }

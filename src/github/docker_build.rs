@@ -114,6 +114,12 @@ fn call_lines(
             ),
         });
     };
+    if invocation.program == crate::kaniko::invocation::Program::Warmer {
+        return Err(Refusal {
+            span: call.image_span,
+            message: "the warmer filled Kaniko's base-image cache, which BuildKit has no use for: remove the step".into(),
+        });
+    }
     if let Some((option, _)) = call.docker.unhandled.first() {
         return Err(Refusal {
             span: call.image_span,
@@ -172,13 +178,28 @@ fn call_lines(
             assignments.push(format!("DOCKER_CONFIG={dir}"));
         }
     }
-    let mapped = on_host(invocation, call)?;
     let workspace = Workspace {
         root: options.root.as_deref(),
         variables: Vec::new(),
         flavor: Flavor::Rootless,
     };
+    // `executor version` builds nothing: no path of it needs a mount.
+    let informational = command::translate(invocation, &workspace).informational;
+    let mapped = if informational {
+        invocation.clone()
+    } else {
+        on_host(invocation, call)?
+    };
     let translation = command::translate(&mapped, &workspace);
+    if informational {
+        findings.push(Finding::new(
+            Rule::MigrationNote,
+            0,
+            call.image_span,
+            "this line printed Kaniko's version or help; it now prints buildx's (`docker buildx version`)",
+        ));
+        return Ok(vec!["docker buildx version".to_string()]);
+    }
     for note in &translation.notes {
         let finding = match note.fate {
             Fate::Blocked => {
