@@ -114,6 +114,16 @@ fn call_lines(
             ),
         });
     };
+    if call.docker.program != "docker" {
+        return Err(Refusal {
+            span: call.image_span,
+            message: format!(
+                "Kaniko ran with `{} run`: the new build needs the runner's Docker with buildx, as the user the \
+                 step runs as",
+                call.docker.program
+            ),
+        });
+    }
     if invocation.program == crate::kaniko::invocation::Program::Warmer {
         return Err(Refusal {
             span: call.image_span,

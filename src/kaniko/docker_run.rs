@@ -39,6 +39,9 @@ pub struct EnvVar {
 /// One `docker run` command that starts a container.
 #[derive(Clone, Debug)]
 pub struct DockerRun {
+    /// The program, as written: `docker`, `podman`, with `sudo` before it
+    /// when the command runs under sudo.
+    pub program: String,
     /// Index of the image word in the command's words.
     pub image: usize,
     pub mounts: Vec<Mount>,
@@ -177,16 +180,23 @@ const HARMLESS: &[&str] = &[
 /// container run`). `script` is the text the words' ranges point into.
 /// `None` when the command is not a `docker run` with an image.
 pub fn read(script: &str, words: &[Word]) -> Option<DockerRun> {
-    let start = match words {
-        [docker, run, ..] if is_docker(&docker.value) && run.value == "run" => 2,
+    let sudo = usize::from(words.first().is_some_and(|w| w.value == "sudo"));
+    let start = match &words[sudo..] {
+        [docker, run, ..] if is_docker(&docker.value) && run.value == "run" => sudo + 2,
         [docker, container, run, ..]
             if is_docker(&docker.value) && container.value == "container" && run.value == "run" =>
         {
-            3
+            sudo + 3
         }
         _ => return None,
     };
+    let program = words[..=sudo]
+        .iter()
+        .map(|w| w.value.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut found = DockerRun {
+        program,
         image: 0,
         mounts: Vec::new(),
         env: Vec::new(),
@@ -446,6 +456,16 @@ mod tests {
         assert_eq!(unhandled, ["--env-file x.env", "-v cache:/cache"]);
         assert_eq!(run.entrypoint.unwrap().0, "/busybox/sh");
         assert_eq!(run.workdir.unwrap().0, "/workspace");
+    }
+
+    #[test]
+    fn sudo_and_podman_are_read_and_named() {
+        let (run, words) =
+            read_line("sudo docker run --rm gcr.io/kaniko-project/executor --no-push");
+        assert_eq!(run.program, "sudo docker");
+        assert_eq!(words[run.image].value, "gcr.io/kaniko-project/executor");
+        let (run, _) = read_line("podman run gcr.io/kaniko-project/executor");
+        assert_eq!(run.program, "podman");
     }
 
     #[test]
