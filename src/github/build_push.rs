@@ -328,10 +328,7 @@ fn notes(translation: &Translation, options: &Options) -> Result<Vec<Finding>, R
             Fate::Unsafe if !options.unsafe_fixes => {
                 return refuse(
                     note.span,
-                    format!(
-                        "{} (dropping it changes behaviour: rerun with `--unsafe`)",
-                        note.message
-                    ),
+                    format!("{} (applied only with --unsafe)", note.message),
                 );
             }
             Fate::Unsafe => findings.push(

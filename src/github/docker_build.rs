@@ -133,7 +133,10 @@ fn call_lines(
     if let Some((option, _)) = call.docker.unhandled.first() {
         return Err(Refusal {
             span: call.image_span,
-            message: format!("`docker run {option}` has no counterpart in a build on the runner"),
+            message: format!(
+                "the `docker run` option `{}` has no counterpart in a build on the runner",
+                option.trim_start_matches('-')
+            ),
         });
     }
     if let Some((dir, _)) = &call.docker.workdir
@@ -141,7 +144,9 @@ fn call_lines(
     {
         return Err(Refusal {
             span: call.image_span,
-            message: format!("`-w {dir}` changes where Kaniko read relative paths"),
+            message: format!(
+                "the container's working directory `{dir}` changes where Kaniko read relative paths"
+            ),
         });
     }
     if let Some(mount) = call
@@ -168,7 +173,7 @@ fn call_lines(
                 return Err(Refusal {
                     span: call.image_span,
                     message: format!(
-                        "`-e {name}` set Kaniko's environment, which a build on the runner does not take"
+                        "the container's environment variable `{name}` was Kaniko's, which a build on the runner does not take"
                     ),
                 });
             }
@@ -221,10 +226,7 @@ fn call_lines(
             Fate::Unsafe if !options.unsafe_fixes => {
                 return Err(Refusal {
                     span: note.span,
-                    message: format!(
-                        "{} (dropping it changes behaviour: rerun with `--unsafe`)",
-                        note.message
-                    ),
+                    message: format!("{} (applied only with --unsafe)", note.message),
                 });
             }
             Fate::Unsafe => Finding::new(

@@ -141,22 +141,25 @@ fn recheck(pipeline: &Pipeline, text: &str, options: &Options, plan: &Plan) -> R
     Ok(())
 }
 
-/// `migrate/not-migrated` for a step (or, without one, the whole job),
-/// worded per step so that the reasons of several steps stay apart.
+/// `migrate/not-migrated` for a step (or, without one, the whole job), in
+/// the words the GitLab front-end uses, so that `diff`, `fix` and `audit`
+/// group the reasons alike; the label names the step.
 fn not_migrated(job: &Job, step: Option<&Step>, refusal: &Refusal) -> Finding {
-    let message = match step {
-        Some(step) => format!(
-            "{} of job `{}` is not migrated: {}",
-            step.label(),
-            job.id,
-            refusal.message
-        ),
-        None => format!("job `{}` is not migrated: {}", job.id, refusal.message),
+    let label = match step {
+        Some(step) => format!("{} kept as it is", step.label()),
+        None => "kept as it is".to_string(),
     };
-    Finding::new(Rule::NotMigrated, 0, refusal.span, message)
-        .label("kept as it is")
-        .help("change the step by hand as the message says, then rerun; the rest of the file is migrated")
-        .jobs(vec![job.id.clone()])
+    Finding::new(
+        Rule::NotMigrated,
+        0,
+        refusal.span,
+        format!("job `{}` is not migrated: {}", job.id, refusal.message),
+    )
+    .label(label)
+    .help(
+        "change the step by hand as the message says, then rerun; the rest of the file is migrated",
+    )
+    .jobs(vec![job.id.clone()])
 }
 
 #[allow(clippy::too_many_arguments)]
