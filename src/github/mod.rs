@@ -7,6 +7,7 @@
 //! [`migrate()`] into verified edits. `${{ … }}` expressions are values the
 //! tool cannot see: they are carried as they are, like shell variables.
 
+mod action_call;
 pub mod actions;
 mod build_push;
 pub mod detect;
