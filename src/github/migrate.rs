@@ -28,7 +28,8 @@ use crate::rewrite::verify::{Change, Expected};
 use crate::rewrite::{self, Edit};
 use crate::rules::Rule;
 use crate::span::Span;
-use crate::yaml::Tree;
+use crate::yaml::scalar::SourceMap;
+use crate::yaml::{NodeId, ScalarStyle, Tree};
 
 /// The id of the builder step the migration adds: `use: false` keeps the
 /// job's default builder (a later `docker build` still loads its image
@@ -303,8 +304,33 @@ fn plan_action(
     let (text, tree) = (source.text.as_str(), &source.tree);
     let (uses_key, uses) = step.uses.as_ref().expect("an action step has `uses:`");
     let uses_span = tree.node(uses.node).span;
-    outputs_kept(text, step, known, action, tree)?;
+    let image_readers = outputs_kept(text, job, step, known, action, tree)?;
     let planned = build_push::plan(pipeline, step, known, action, options)?;
+    let (mut edits, mut changes_of_readers) = match (&step.id, image_readers.is_empty()) {
+        (Some(id), false) => {
+            let first_tag = planned
+                .inputs
+                .entries
+                .iter()
+                .find(|(key, _)| *key == "tags")
+                .and_then(|(_, values)| values.first())
+                .ok_or_else(|| Refusal {
+                    span: tree.node(id.node).span,
+                    message:
+                        "a later step reads the `image` output and the build has no image name"
+                            .into(),
+                })?;
+            image_output_edits(
+                text,
+                tree,
+                &id.value,
+                &image_readers,
+                first_tag,
+                tree.node(id.node).span,
+            )?
+        }
+        _ => (Vec::new(), Vec::new()),
+    };
     let step_span = tree.node(step.node).span;
     let line = line_start(text, step_span.start());
     let dash = &text[line..step_span.start()];
@@ -317,9 +343,25 @@ fn plan_action(
     }
     let eol = line_ending(text);
     let indent = " ".repeat(dash.chars().count());
-    let mut edits = Vec::new();
     let mut changes = Vec::new();
     let mut findings = planned.findings;
+    if !changes_of_readers.is_empty()
+        && let Some(id) = &step.id
+    {
+        findings.push(
+            Finding::new(
+                Rule::MigrationNote,
+                0,
+                tree.node(id.node).span,
+                format!(
+                    "`steps.{}.outputs.image` is now written out: build-push-action has no `image` output, and \
+                     aevea set it to the first image it pushed",
+                    id.value
+                ),
+            )
+            .label("image output"),
+        );
+    }
     let steps_node = job.steps_node.expect("a job with steps has `steps:`");
     // New steps go before this one, in the order they run; the verifier
     // inserts items at one index in reverse.
@@ -458,6 +500,7 @@ fn plan_action(
             });
         }
     }
+    changes.append(&mut changes_of_readers);
     Ok(StepPlan {
         edits,
         changes,
@@ -466,42 +509,138 @@ fn plan_action(
 }
 
 /// Later steps that read this step's outputs must find them on
-/// build-push-action: `digest` (and `imageid`, `metadata`) are there,
-/// aevea's `image` and `image-tag-digest` are not.
+/// build-push-action: `digest` (and `imageid`, `metadata`) are there.
+/// aevea's `image` (v0.11.0 and later) was the first image it pushed, which
+/// the migration knows: each `${{ steps.ID.outputs.image }}` of the job is
+/// returned to be replaced by it. Anything else keeps the step.
 fn outputs_kept(
     text: &str,
+    job: &Job,
     step: &Step,
     known: Known,
     action: &actions::ActionRef,
     tree: &Tree,
-) -> Result<(), Refusal> {
+) -> Result<Vec<NodeId>, Refusal> {
     let Some(id) = &step.id else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     let version = match known {
         Known::Aevea => actions::aevea_version(&action.reference).ok().flatten(),
         Known::Int128 => None,
     };
+    let refuse = |message: String| Refusal {
+        span: tree.node(id.node).span,
+        message,
+    };
     let needle = format!("steps.{}.outputs.", id.value);
+    let job_span = tree.node(job.node).span;
+    let mut readers = Vec::new();
     for (at, _) in text.match_indices(&needle) {
         let name: String = text[at + needle.len()..]
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
             .collect();
-        if BUILD_PUSH_OUTPUTS.contains(&name.as_str())
-            && known.outputs(version).contains(&name.as_str())
-        {
+        let outputs = known.outputs(version);
+        if BUILD_PUSH_OUTPUTS.contains(&name.as_str()) && outputs.contains(&name.as_str()) {
             continue;
         }
-        return Err(Refusal {
-            span: tree.node(id.node).span,
-            message: format!(
+        let unknown = || {
+            refuse(format!(
                 "a later step reads `steps.{}.outputs.{name}`, which build-push-action does not set",
                 id.value
-            ),
+            ))
+        };
+        if name != "image" || !outputs.contains(&"image") {
+            return Err(unknown());
+        }
+        let node = tree
+            .node_ids()
+            .find(|&node| {
+                let span = tree.node(node).span;
+                tree.scalar(text, node).is_some() && span.start() <= at && at < span.end()
+            })
+            .filter(|&node| {
+                let span = tree.node(node).span;
+                job_span.start() <= span.start() && span.end() <= job_span.end()
+            })
+            .ok_or_else(unknown)?;
+        if !readers.contains(&node) {
+            readers.push(node);
+        }
+    }
+    Ok(readers)
+}
+
+/// `${{ steps.ID.outputs.image }}` in each scalar of `readers` replaced by
+/// `image`, the reference aevea wrote to that output. An expression that
+/// does more than read the output keeps the step.
+fn image_output_edits(
+    text: &str,
+    tree: &Tree,
+    id: &str,
+    readers: &[NodeId],
+    image: &str,
+    at: Span,
+) -> Result<(Vec<Edit>, Vec<Change>), Refusal> {
+    let pattern = regex::Regex::new(&format!(
+        r"\$\{{\{{\s*steps\.{}\.outputs\.image\s*\}}\}}",
+        regex::escape(id)
+    ))
+    .expect("the output pattern is valid");
+    let refuse = |message: &str| Refusal {
+        span: at,
+        message: message.to_string(),
+    };
+    let mut edits = Vec::new();
+    let mut changes = Vec::new();
+    for &node in readers {
+        let decoded = tree.scalar(text, node).unwrap_or_default();
+        let whole: Vec<std::ops::Range<usize>> =
+            pattern.find_iter(decoded).map(|m| m.range()).collect();
+        if whole.len()
+            != decoded
+                .matches(&format!("steps.{id}.outputs.image"))
+                .count()
+        {
+            return Err(refuse(
+                "a later step reads the `image` output inside a larger expression, which the migration cannot rewrite",
+            ));
+        }
+        let scalar = tree.node(node);
+        let map = SourceMap::of_node(text, scalar, decoded)
+            .ok_or_else(|| refuse("a scalar that reads the `image` output could not be mapped"))?;
+        let style = match scalar.kind {
+            crate::yaml::NodeKind::Scalar { style, .. } => style,
+            _ => return Err(refuse("the `image` output is read by a collection")),
+        };
+        let written = match style {
+            ScalarStyle::DoubleQuoted => image.replace('\\', "\\\\").replace('"', "\\\""),
+            ScalarStyle::SingleQuoted => image.replace('\'', "''"),
+            ScalarStyle::Plain if image.contains(": ") || image.contains(" #") => {
+                return Err(refuse(
+                    "the image name cannot stand in the plain scalar that reads the output",
+                ));
+            }
+            _ => image.to_string(),
+        };
+        let mut value = String::new();
+        let mut cursor = 0;
+        for range in whole {
+            value.push_str(&decoded[cursor..range.start]);
+            value.push_str(image);
+            cursor = range.end;
+            edits.push(Edit::replace(
+                map.span_of(range.start, range.end),
+                written.clone(),
+            ));
+        }
+        value.push_str(&decoded[cursor..]);
+        changes.push(Change::Set {
+            node,
+            value: Expected::Str(value),
         });
     }
-    Ok(())
+    Ok((edits, changes))
 }
 
 /// `key: value` lines at `indent`; a list of several values as a `|` block.
