@@ -206,6 +206,17 @@ pub fn aevea(
         );
     }
     let at_least = |v: Version| version.is_none_or(|own| own >= v);
+    if let Some((value, span)) = reader.get("debug")? {
+        findings.push(
+            Finding::new(
+                Rule::DroppedFlag,
+                0,
+                span,
+                format!("`debug: {value}` dropped: it traced the action's own script"),
+            )
+            .label("dropped"),
+        );
+    }
     for name in ["skip_unchanged_digest", "cache_directory"] {
         if let Some((_, span)) = reader.get(name)? {
             return refuse(
