@@ -132,8 +132,7 @@ fn analyse_all(
         let mut analysis = crate::frontend::analyse(&mut pipeline, config);
         let kept_jobs = suppress::kept_jobs(&pipeline, config, &analysis.findings);
         analysis.findings = filter(&pipeline, std::mem::take(&mut analysis.findings));
-        let gitlab = pipeline.system == crate::system::System::GitLab;
-        if gitlab && args.output_format == OutputFormat::Json && !args.statistics {
+        if args.output_format == OutputFormat::Json && !args.statistics {
             attach_fixes(&pipeline, &mut analysis, config, kept_jobs);
         }
         analyses.push((pipeline, analysis));

@@ -397,39 +397,52 @@ fn print_findings(outcomes: &[Outcome], renderer: &Renderer, out: &mut Output) {
 /// What holds for every migrated job, said once per run rather than once
 /// per job: what the runner must allow, and the media types pushed.
 fn run_notes<'a>(outcomes: impl IntoIterator<Item = &'a Outcome>) -> Vec<String> {
-    let outcomes: Vec<&Outcome> = outcomes.into_iter().collect();
-    let any_migrated = outcomes
-        .iter()
-        .any(|o| o.result.as_ref().is_ok_and(|m| !m.migrated_jobs.is_empty()));
-    if !any_migrated {
+    let migrated: Vec<&Outcome> = outcomes
+        .into_iter()
+        .filter(|o| o.result.as_ref().is_ok_and(|m| !m.migrated_jobs.is_empty()))
+        .collect();
+    if migrated.is_empty() {
         return Vec::new();
     }
-    // Jobs rewritten in place to `docker buildx build` keep their runner:
-    // the flavour's requirements concern the others only.
-    let flavoured = outcomes.iter().find(|o| {
+    // The runner and checkout notes are GitLab's: GitHub and Buildkite
+    // migrations carry their own. Jobs rewritten in place to `docker buildx
+    // build` keep their runner: the flavour's requirements concern the
+    // others only.
+    let gitlab: Vec<&&Outcome> = migrated
+        .iter()
+        .filter(|o| o.pipeline.system == crate::system::System::GitLab)
+        .collect();
+    let flavoured = gitlab.iter().find(|o| {
         o.result.as_ref().is_ok_and(|m| {
             m.migrated_jobs
                 .iter()
                 .any(|job| !m.in_place_jobs.contains(job))
         })
     });
-    let runner = flavoured.map(|o| o.flavor.runner_note().to_string());
-    runner
+    let mut notes: Vec<String> = flavoured
+        .map(|o| o.flavor.runner_note().to_string())
         .into_iter()
-        .chain([
+        .collect();
+    notes.push(
         "images are pushed with OCI media types (BuildKit v0.31 and later) where Kaniko kept the base image's, \
          usually Docker's: add `oci-mediatypes=false` to an image output if a consumer needs Docker media types"
             .to_string(),
+    );
+    notes.push(
         "BuildKit builds only the stages the target (by default the last stage) needs, where Kaniko without \
          --skip-unused-stages built every stage before it: a stage that only runs tests no longer runs unless \
          it is the target or a later stage depends on it"
             .to_string(),
-        "GitLab's Docker executor checks out with umask 0000: Kaniko gave a directory made by `COPY` the mode \
-         of its source (often 0777), BuildKit gives it 0755; a process that writes into a copied directory \
-         as another user needs a `chmod` in the Dockerfile"
-            .to_string(),
-    ])
-    .collect()
+    );
+    if !gitlab.is_empty() {
+        notes.push(
+            "GitLab's Docker executor checks out with umask 0000: Kaniko gave a directory made by `COPY` the mode \
+             of its source (often 0777), BuildKit gives it 0755; a process that writes into a copied directory \
+             as another user needs a `chmod` in the Dockerfile"
+                .to_string(),
+        );
+    }
+    notes
 }
 
 /// The run notes, when some pipeline was `applied` (written, for `fix`).

@@ -342,10 +342,25 @@ pub fn blocks(file: &SourceFile) -> Vec<Block<'_>> {
     let Some(root) = file.tree.root() else {
         return Vec::new();
     };
-    let keys: Vec<(&str, usize, usize)> = file
-        .tree
-        .pairs(root)
-        .map(|(key, _)| {
+    // A GitHub workflow's jobs are the entries of `jobs:`, not the
+    // top-level keys: a comment in one job must not cover the others.
+    let github = crate::system::System::by_content(&file.tree, &file.text)
+        == Some(crate::system::System::GitHubActions);
+    let mut entries = Vec::new();
+    for (key, value) in file.tree.pairs(root) {
+        let value = file.tree.deref(value);
+        if github
+            && file.tree.scalar(&file.text, key) == Some("jobs")
+            && file.tree.is_mapping(value)
+        {
+            entries.extend(file.tree.pairs(value).map(|(job, _)| job));
+        } else {
+            entries.push(key);
+        }
+    }
+    let keys: Vec<(&str, usize, usize)> = entries
+        .into_iter()
+        .map(|key| {
             let start = file.tree.node(key).span.start();
             let line = file.lines.line_of(start);
             let name = file.tree.scalar(&file.text, key).unwrap_or_default();

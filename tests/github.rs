@@ -36,21 +36,25 @@ fn check(path: &Path, root: &Path, format: OutputFormat) -> (u8, String, String)
     )
 }
 
-/// (name, file, root) of every fixture: `NAME.yml`, or `NAME/action.yml`.
+/// (name, file, root) of every fixture: `NAME.yml`, `NAME/action.yml`, and
+/// one workflow per input of each known action, `inputs/NAME.yml` (named
+/// `input-NAME`).
 fn fixtures() -> Vec<(String, PathBuf, PathBuf)> {
     let dir = fixtures_dir();
     let mut found = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if path.is_dir() && path.join("action.yml").exists() {
-            found.push((name, path.join("action.yml"), path));
-        } else if let Some(stem) = name.strip_suffix(".yml") {
-            found.push((stem.to_string(), path, dir.clone()));
+    for (folder, prefix) in [(dir.clone(), ""), (dir.join("inputs"), "input-")] {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() && path.join("action.yml").exists() {
+                found.push((name, path.join("action.yml"), path));
+            } else if let Some(stem) = name.strip_suffix(".yml") {
+                found.push((format!("{prefix}{stem}"), path, folder.clone()));
+            }
         }
     }
     found.sort();
-    assert!(found.len() >= 12, "fixtures/github went missing");
+    assert!(found.len() >= 45, "fixtures/github went missing");
     found
 }
 
@@ -150,6 +154,23 @@ fn corpus_workflows_are_detected_with_exact_spans() {
                 assert_eq!(code, 1, "{}: {stdout}{stderr}", file.name);
                 assert!(stdout.contains("kaniko/job"), "{}: {stdout}", file.name);
                 insta::assert_snapshot!(file.name.clone(), stdout);
+                // The migration of each: written, or left with reasons,
+                // never refused by its own verification (exit 2).
+                let (code, stdout, stderr) = tool(
+                    &dir,
+                    &[
+                        "diff",
+                        "--unsafe",
+                        "--color",
+                        "never",
+                        file.path.to_str().unwrap(),
+                    ],
+                );
+                assert_ne!(code, Some(2), "{}: {stderr}", file.name);
+                insta::assert_snapshot!(
+                    format!("{}.diff", file.name),
+                    format!("exit code: {code:?}\n{stdout}\n--- stderr ---\n{stderr}")
+                );
             } else {
                 assert_eq!(code, 0, "{}: {stdout}{stderr}", file.name);
                 assert!(
@@ -163,4 +184,127 @@ fn corpus_workflows_are_detected_with_exact_spans() {
         }
     });
     assert_eq!(files.iter().filter(|f| f.kaniko).count(), 11);
+}
+
+/// Runs the binary with `args` in `dir`; (exit code, stdout, stderr).
+fn tool(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let output = assert_cmd::Command::cargo_bin("kaniko2buildkit")
+        .unwrap()
+        .current_dir(dir)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A copy of one fixture in a scratch project, under the name GitHub
+/// gives it (`.github/workflows/NAME.yml`, or `action.yml`).
+fn scratch(name: &str, path: &Path) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    let relative = if path.ends_with("action.yml") {
+        PathBuf::from("action.yml")
+    } else {
+        PathBuf::from(format!(".github/workflows/{name}.yml"))
+    };
+    let target = dir.path().join(&relative);
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    std::fs::copy(path, &target).unwrap();
+    (dir, relative)
+}
+
+/// `diff` of every fixture: the rewrite, and the notes and reasons at
+/// their spans.
+#[test]
+fn migrations_match_snapshots() {
+    snapshot_settings().bind(|| {
+        for (name, path, _) in fixtures() {
+            let (dir, relative) = scratch(&name, &path);
+            let file = relative.to_str().unwrap();
+            let (code, stdout, stderr) = tool(dir.path(), &["diff", file]);
+            insta::assert_snapshot!(
+                format!("{name}.diff"),
+                format!("exit code: {code:?}\n{stdout}\n--- stderr ---\n{stderr}")
+            );
+            let (_, unsafe_out, _) = tool(dir.path(), &["diff", "--unsafe", file]);
+            if unsafe_out != stdout {
+                insta::assert_snapshot!(format!("{name}.unsafe.diff"), unsafe_out);
+            }
+        }
+    });
+}
+
+/// `fix` then `fix` again: the second run changes nothing, and `check`
+/// finds Kaniko only in the steps the first run left, with a reason.
+#[test]
+fn a_second_fix_changes_nothing() {
+    for (name, path, _) in fixtures() {
+        let (dir, relative) = scratch(&name, &path);
+        let file = relative.to_str().unwrap();
+        let before = std::fs::read_to_string(dir.path().join(&relative)).unwrap();
+        let (_, _, first) = tool(dir.path(), &["fix", "--unsafe", "--color", "never", file]);
+        let once = std::fs::read_to_string(dir.path().join(&relative)).unwrap();
+        tool(dir.path(), &["fix", "--unsafe", file]);
+        let twice = std::fs::read_to_string(dir.path().join(&relative)).unwrap();
+        assert_eq!(once, twice, "{name}: a second fix changed the file");
+        if once != before {
+            let left = first.matches(" is not migrated: ").count();
+            let (_, stdout, _) = tool(dir.path(), &["check", "--output-format", "concise", file]);
+            let builds = stdout.matches("error[kaniko/executor]").count();
+            assert!(
+                builds <= left,
+                "{name}: {builds} Kaniko calls left after fix, {left} reasons given:\n{stdout}\n{first}"
+            );
+        }
+    }
+}
+
+/// Every fixture cut after each of its lines, and with each line dropped:
+/// `check` and the migration read whatever is left without panicking, and
+/// every rewrite they plan passes its verification.
+#[test]
+fn truncated_and_damaged_workflows_never_panic() {
+    use kaniko2buildkit::config::Config;
+    use kaniko2buildkit::gitlab::{Input, Pipeline};
+    use kaniko2buildkit::migrate::Options;
+    use kaniko2buildkit::system::System;
+    let root = fixtures_dir();
+    for (name, path, _) in fixtures() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        let mut variants: Vec<String> = (0..lines.len()).map(|n| lines[..n].concat()).collect();
+        variants.extend((0..lines.len()).map(|skip| {
+            lines
+                .iter()
+                .enumerate()
+                .filter(|(index, _)| *index != skip)
+                .map(|(_, line)| *line)
+                .collect()
+        }));
+        for variant in variants {
+            let input = Input::Stdin {
+                text: variant,
+                name: format!("{name}.yml"),
+            };
+            let mut pipeline = Pipeline::load_system(&root, input, 1 << 20, System::GitHubActions);
+            if !pipeline.errors.is_empty() {
+                continue;
+            }
+            kaniko2buildkit::frontend::analyse(&mut pipeline, &Config::default());
+            // A step the tool cannot map is left with a reason; a rewrite
+            // that fails its own verification would be a bug.
+            if let Err(refused) = kaniko2buildkit::frontend::migrate(&pipeline, &Options::default())
+            {
+                panic!(
+                    "{name}: a variant's rewrite was refused: {}",
+                    refused.message
+                );
+            }
+        }
+    }
 }

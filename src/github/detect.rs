@@ -74,7 +74,7 @@ pub fn detect(pipeline: &Pipeline, document: &Document, config: &Config) -> Dete
             .is_some_and(|image| is_kaniko(&image.value));
         let mut job_found = Vec::new();
         for (step_index, step) in job.steps.iter().enumerate() {
-            if let Some(kind) = step_kind(pipeline, step, in_kaniko, &is_kaniko) {
+            if let Some(kind) = step_kind(pipeline, job, step, in_kaniko, &is_kaniko) {
                 job_found.push(Found {
                     job: job_index,
                     step: step_index,
@@ -93,6 +93,7 @@ pub fn detect(pipeline: &Pipeline, document: &Document, config: &Config) -> Dete
 
 fn step_kind(
     pipeline: &Pipeline,
+    job: &Job,
     step: &Step,
     in_kaniko: bool,
     is_kaniko: &dyn Fn(&str) -> bool,
@@ -101,7 +102,12 @@ fn step_kind(
         return uses_kind(&uses.value, is_kaniko);
     }
     let (_, run) = step.run.as_ref()?;
-    let calls = docker_calls(pipeline, run, is_kaniko);
+    let source = &pipeline.files[0];
+    let image_of = |word: &str| {
+        job.env_value(&source.tree, &source.text, step, word)
+            .unwrap_or_else(|| word.to_string())
+    };
+    let calls = docker_calls(pipeline, run, is_kaniko, &image_of);
     if !calls.is_empty() {
         return Some(Kind::DockerRun { calls });
     }
@@ -138,6 +144,7 @@ fn docker_calls(
     pipeline: &Pipeline,
     run: &Scalar,
     is_kaniko: &dyn Fn(&str) -> bool,
+    image_of: &dyn Fn(&str) -> String,
 ) -> Vec<DockerCall> {
     let source = &pipeline.files[0];
     let script = run.value.as_str();
@@ -156,10 +163,13 @@ fn docker_calls(
             continue;
         };
         let image_word = &command.words[docker.image];
-        if !is_kaniko(&image_word.value) {
+        // An image in a variable the file sets (`$KANIKO_IMAGE`,
+        // `${{ env.KANIKO_IMAGE }}`) is read from there.
+        let image = image_of(&image_word.value);
+        if !is_kaniko(&image) {
             continue;
         }
-        let program = if image_word.value.contains("warmer") {
+        let program = if image.contains("warmer") {
             Program::Warmer
         } else {
             Program::Executor
@@ -176,7 +186,7 @@ fn docker_calls(
         let invocation =
             runs_executor.then(|| kaniko::invocation(program, script, &executor, &to_source));
         calls.push(DockerCall {
-            image: image_word.value.clone(),
+            image,
             image_span: to_source(image_word.range.clone()),
             invocation,
             range: command.range.clone(),

@@ -7,15 +7,40 @@
 //! [`migrate()`] into verified edits. `${{ … }}` expressions are values the
 //! tool cannot see: they are carried as they are, like shell variables.
 
+mod action_call;
 pub mod actions;
+mod build_push;
 pub mod detect;
+mod docker_build;
 mod findings;
 pub mod migrate;
+pub mod pins;
 pub mod workflow;
 
 use crate::analysis::Analysis;
 use crate::config::Config;
 use crate::gitlab::Pipeline;
+use crate::mapping::command::CiVariables;
+
+/// What GitHub's variables mean to the shared translation: a step starts in
+/// the checkout, `$GITHUB_WORKSPACE`.
+pub static CI_VARIABLES: CiVariables = CiVariables {
+    project_dir: &[
+        "$GITHUB_WORKSPACE",
+        "${GITHUB_WORKSPACE}",
+        "${{ github.workspace }}",
+    ],
+    absolute: &[
+        "$GITHUB_WORKSPACE",
+        "${GITHUB_WORKSPACE}",
+        "${{ github.workspace }}",
+        "$RUNNER_TEMP",
+        "${RUNNER_TEMP}",
+        "$HOME",
+        "${HOME}",
+    ],
+    untagged_image: &[],
+};
 
 pub use migrate::migrate;
 

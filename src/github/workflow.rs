@@ -72,6 +72,36 @@ pub struct Job {
     pub steps: Vec<Step>,
     /// `defaults.run.shell` of the job, else of the workflow.
     pub shell: Option<String>,
+    /// `env:` of the workflow and the job (the job's win), values that are
+    /// plain text.
+    pub env: Vec<(String, String)>,
+}
+
+impl Job {
+    /// What `$NAME`, `${NAME}` or `${{ env.NAME }}` holds in `step`: its
+    /// own `env:`, then the job's and the workflow's. `None` for anything
+    /// else or a name set nowhere in the file.
+    pub fn env_value(&self, tree: &Tree, text: &str, step: &Step, word: &str) -> Option<String> {
+        let word = word.trim();
+        let name = word
+            .strip_prefix("${{")
+            .and_then(|w| w.strip_suffix("}}"))
+            .and_then(|w| w.trim().strip_prefix("env."))
+            .or_else(|| word.strip_prefix("${").and_then(|w| w.strip_suffix('}')))
+            .or_else(|| word.strip_prefix('$'))?
+            .trim();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return None;
+        }
+        if let Some(entry) = step.env.iter().rev().find(|e| e.name == name) {
+            return tree.scalar(text, entry.value).map(str::to_string);
+        }
+        self.env
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    }
 }
 
 /// A workflow, or a composite action (whose steps form one job, `runs`).
@@ -97,6 +127,7 @@ pub fn read(tree: &Tree, text: &str) -> Document {
         let key = get(tree, text, root, "runs").map_or(root, |(k, _)| k);
         return Document {
             jobs: vec![Job {
+                env: Vec::new(),
                 id: "runs".into(),
                 key,
                 node: runs,
@@ -109,6 +140,7 @@ pub fn read(tree: &Tree, text: &str) -> Document {
         };
     }
     let workflow_shell = default_shell(tree, text, root);
+    let workflow_env = env_values(tree, text, root);
     let Some((_, jobs)) = get(tree, text, root, "jobs") else {
         return Document::default();
     };
@@ -129,7 +161,10 @@ pub fn read(tree: &Tree, text: &str) -> Document {
                 scalar(tree, text, image)
             });
             let steps_node = get(tree, text, node, "steps").map(|(_, v)| v);
+            let mut env = workflow_env.clone();
+            env.extend(env_values(tree, text, node));
             Some(Job {
+                env,
                 id,
                 key,
                 node,
@@ -185,6 +220,16 @@ fn entries(tree: &Tree, text: &str, mapping: NodeId) -> Vec<Entry> {
                 value: tree.deref(value),
             })
         })
+        .collect()
+}
+
+/// The `env:` entries of a workflow or a job whose values are scalars.
+fn env_values(tree: &Tree, text: &str, node: NodeId) -> Vec<(String, String)> {
+    get(tree, text, node, "env")
+        .map(|(_, env)| entries(tree, text, env))
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|entry| Some((entry.name, tree.scalar(text, entry.value)?.to_string())))
         .collect()
 }
 

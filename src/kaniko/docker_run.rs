@@ -39,6 +39,9 @@ pub struct EnvVar {
 /// One `docker run` command that starts a container.
 #[derive(Clone, Debug)]
 pub struct DockerRun {
+    /// The program, as written: `docker`, `podman`, with `sudo` before it
+    /// when the command runs under sudo.
+    pub program: String,
     /// Index of the image word in the command's words.
     pub image: usize,
     pub mounts: Vec<Mount>,
@@ -177,16 +180,23 @@ const HARMLESS: &[&str] = &[
 /// container run`). `script` is the text the words' ranges point into.
 /// `None` when the command is not a `docker run` with an image.
 pub fn read(script: &str, words: &[Word]) -> Option<DockerRun> {
-    let start = match words {
-        [docker, run, ..] if is_docker(&docker.value) && run.value == "run" => 2,
+    let sudo = usize::from(words.first().is_some_and(|w| w.value == "sudo"));
+    let start = match &words[sudo..] {
+        [docker, run, ..] if is_docker(&docker.value) && run.value == "run" => sudo + 2,
         [docker, container, run, ..]
             if is_docker(&docker.value) && container.value == "container" && run.value == "run" =>
         {
-            3
+            sudo + 3
         }
         _ => return None,
     };
+    let program = words[..=sudo]
+        .iter()
+        .map(|w| w.value.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut found = DockerRun {
+        program,
         image: 0,
         mounts: Vec::new(),
         env: Vec::new(),
@@ -304,7 +314,9 @@ fn mount(value: &str, raw: Option<&str>, range: Range<usize>) -> Option<Mount> {
         return None;
     }
     let host_raw = raw
-        .and_then(|raw| split_top_level(raw).first().map(|s| s.to_string()))
+        .map(split_top_level)
+        .filter(|written| written.len() == parts.len())
+        .and_then(|written| written.first().map(|s| s.to_string()))
         .filter(|raw| balanced_quotes(raw))
         .unwrap_or_else(|| format!("\"{host}\""));
     Some(Mount {
@@ -355,17 +367,20 @@ fn balanced_quotes(raw: &str) -> bool {
 }
 
 impl DockerRun {
-    /// The host path (as shell text) for a path Kaniko saw in the
-    /// container: the deepest mount that holds it. `None` when no mount
-    /// holds it (a path inside the Kaniko image itself).
-    pub fn host_path(&self, container_path: &str) -> Option<String> {
+    /// The host path for a path Kaniko saw in the container: its value
+    /// and its shell text, from the deepest mount that holds it. `None`
+    /// when no mount holds it (a path inside the Kaniko image itself).
+    pub fn host_path(&self, container_path: &str) -> Option<(String, String)> {
         let path = container_path.trim_end_matches('/');
         let path = if path.is_empty() { "/" } else { path };
         self.mounts
             .iter()
             .filter(|m| path == m.container || path.starts_with(&format!("{}/", m.container)))
             .max_by_key(|m| m.container.len())
-            .map(|m| format!("{}{}", m.host_raw, &path[m.container.len()..]))
+            .map(|m| {
+                let rest = &path[m.container.len()..];
+                (format!("{}{rest}", m.host), format!("{}{rest}", m.host_raw))
+            })
     }
 
     /// The mount that gives Kaniko its registry credentials: one at
@@ -404,8 +419,8 @@ mod tests {
         assert_eq!(run.mounts[0].host, "${{ github.workspace }}");
         assert_eq!(run.mounts[0].host_raw, "\"${{ github.workspace }}\"");
         assert_eq!(
-            run.host_path("/workspace/Dockerfile").as_deref(),
-            Some("\"${{ github.workspace }}\"/Dockerfile")
+            run.host_path("/workspace/Dockerfile").unwrap().1,
+            "\"${{ github.workspace }}\"/Dockerfile"
         );
         assert_eq!(run.host_path("/kaniko/executor"), None);
         assert_eq!(
@@ -429,10 +444,7 @@ mod tests {
             "gcr.io/kaniko-project/executor:v1.8.0"
         );
         assert!(run.mounts[0].read_only);
-        assert_eq!(
-            run.host_path("/workspace").as_deref(),
-            Some("$(pwd)/helloworld")
-        );
+        assert_eq!(run.host_path("/workspace").unwrap().1, "$(pwd)/helloworld");
     }
 
     #[test]
@@ -444,6 +456,16 @@ mod tests {
         assert_eq!(unhandled, ["--env-file x.env", "-v cache:/cache"]);
         assert_eq!(run.entrypoint.unwrap().0, "/busybox/sh");
         assert_eq!(run.workdir.unwrap().0, "/workspace");
+    }
+
+    #[test]
+    fn sudo_and_podman_are_read_and_named() {
+        let (run, words) =
+            read_line("sudo docker run --rm gcr.io/kaniko-project/executor --no-push");
+        assert_eq!(run.program, "sudo docker");
+        assert_eq!(words[run.image].value, "gcr.io/kaniko-project/executor");
+        let (run, _) = read_line("podman run gcr.io/kaniko-project/executor");
+        assert_eq!(run.program, "podman");
     }
 
     #[test]

@@ -221,14 +221,14 @@ fn apply_all(
 /// plain migration covers it, unsafe when only `--unsafe` does, else
 /// unavailable with the reasons.
 pub fn proposed_fixes(pipeline: &Pipeline, options: &Options) -> BTreeMap<String, Fix> {
-    let safe = migrate(
+    let safe = crate::frontend::migrate(
         pipeline,
         &Options {
             unsafe_fixes: false,
             ..options.clone()
         },
     );
-    let unsafe_too = migrate(
+    let unsafe_too = crate::frontend::migrate(
         pipeline,
         &Options {
             unsafe_fixes: true,
