@@ -102,26 +102,8 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
     if all_edits.is_empty() {
         return Ok(migration);
     }
-    let rewritten = rewrite::apply(text, &all_edits).map_err(|overlap| Refused {
-        file: 0,
-        message: format!(
-            "two edits overlap at bytes {}..{} and {}..{}; this is a bug, please report it",
-            overlap.first.start(),
-            overlap.first.end(),
-            overlap.second.start(),
-            overlap.second.end()
-        ),
-    })?;
-    let new_tree = Tree::parse(&rewritten).map_err(|e| Refused {
-        file: 0,
-        message: format!("the rewrite does not parse: {}", e.message),
-    })?;
-    rewrite::verify::verify(text, tree, &rewritten, &new_tree, &all_changes).map_err(
-        |message| Refused {
-            file: 0,
-            message: format!("the rewrite was not verified: {message}"),
-        },
-    )?;
+    let (rewritten, new_tree) = rewrite::apply_verified(text, tree, &all_edits, &all_changes)
+        .map_err(|message| Refused { file: 0, message })?;
     let again = model::read(&new_tree, &rewritten);
     let migrated: BTreeSet<&String> = migration.migrated_jobs.iter().collect();
     for usage in detect::detect(&new_tree, &rewritten, &again, &options.config) {
