@@ -20,11 +20,19 @@ use crate::yaml::Tree;
 /// The largest script read.
 pub const SCRIPT_LIMIT: u64 = 1 << 20;
 
-/// Reads the scripts the pipeline's `jobs` run, adds those that call the
-/// executor to the pipeline's files, and returns a finding per call.
-pub fn follow(pipeline: &mut Pipeline, jobs: &[Job]) -> Vec<Finding> {
-    let mut runners: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for job in jobs.iter().filter(|j| !j.hidden) {
+/// The repository scripts that jobs run, with the jobs that run each,
+/// gathered one job at a time (see [`Runners::record`]).
+#[derive(Default)]
+pub struct Runners {
+    runners: BTreeMap<String, Vec<String>>,
+}
+
+impl Runners {
+    /// Notes the scripts a job runs (templates run nothing by themselves).
+    pub fn record(&mut self, pipeline: &Pipeline, job: &Job) {
+        if job.hidden {
+            return;
+        }
         for line in &job.scripts {
             let file = &pipeline.files[line.at.file];
             let Some(text) = file.tree.scalar(&file.text, line.at.node) else {
@@ -32,7 +40,7 @@ pub fn follow(pipeline: &mut Pipeline, jobs: &[Job]) -> Vec<Finding> {
             };
             for command in shell::commands(text) {
                 if let Some(path) = shell::script_path(&command.words) {
-                    let names = runners.entry(normalise(&path)).or_default();
+                    let names = self.runners.entry(normalise(&path)).or_default();
                     if !names.contains(&job.name) {
                         names.push(job.name.clone());
                     }
@@ -40,33 +48,39 @@ pub fn follow(pipeline: &mut Pipeline, jobs: &[Job]) -> Vec<Finding> {
             }
         }
     }
-    let mut findings = Vec::new();
-    for (path, jobs) in runners {
-        let full = pipeline.root.join(&path);
-        let Ok((_, text)) = crate::gitlab::read_inside(&pipeline.root, &full, SCRIPT_LIMIT) else {
-            continue;
-        };
-        let calls = kaniko::executor_calls(&text);
-        let docker_runs = kaniko::docker_runs(&text);
-        if calls.is_empty() && docker_runs.is_empty() {
-            continue;
-        }
-        let file = pipeline.files.len();
-        pipeline.files.push(SourceFile {
-            name: path.clone(),
-            path: Some(full),
-            lines: LineIndex::new(&text),
-            tree: Tree::parse("").expect("an empty document parses"),
-            text,
-            includes: Vec::new(),
-        });
-        let runs = jobs
-            .iter()
-            .map(|j| format!("`{j}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        for call in calls {
-            findings.push(
+
+    /// Reads the recorded scripts, adds those that call the executor to the
+    /// pipeline's files, and returns a finding per call.
+    pub fn follow(self, pipeline: &mut Pipeline) -> Vec<Finding> {
+        let runners = self.runners;
+        let mut findings = Vec::new();
+        for (path, jobs) in runners {
+            let full = pipeline.root.join(&path);
+            let Ok((_, text)) = crate::gitlab::read_inside(&pipeline.root, &full, SCRIPT_LIMIT)
+            else {
+                continue;
+            };
+            let calls = kaniko::executor_calls(&text);
+            let docker_runs = kaniko::docker_runs(&text);
+            if calls.is_empty() && docker_runs.is_empty() {
+                continue;
+            }
+            let file = pipeline.files.len();
+            pipeline.files.push(SourceFile {
+                name: path.clone(),
+                path: Some(full),
+                lines: LineIndex::new(&text),
+                tree: Tree::parse("").expect("an empty document parses"),
+                text,
+                includes: Vec::new(),
+            });
+            let runs = jobs
+                .iter()
+                .map(|j| format!("`{j}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            for call in calls {
+                findings.push(
                 Finding::new(
                     Rule::KanikoJob,
                     file,
@@ -80,9 +94,9 @@ pub fn follow(pipeline: &mut Pipeline, jobs: &[Job]) -> Vec<Finding> {
                 )
                 .jobs(jobs.clone()),
             );
-        }
-        for run in docker_runs {
-            findings.push(
+            }
+            for run in docker_runs {
+                findings.push(
                 Finding::new(
                     Rule::KanikoJob,
                     file,
@@ -96,9 +110,10 @@ pub fn follow(pipeline: &mut Pipeline, jobs: &[Job]) -> Vec<Finding> {
                 )
                 .jobs(jobs.clone()),
             );
+            }
         }
+        findings
     }
-    findings
 }
 
 /// `./ci/build.sh` and `ci/build.sh` are one file.
