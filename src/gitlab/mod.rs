@@ -78,6 +78,15 @@ const MAX_INCLUDES: usize = 150;
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
 
 impl Pipeline {
+    /// Frees each file's tree once nothing walks it again: the reports but
+    /// JUnit's need only the texts and spans, and the tree of a pipeline
+    /// holds twice its text.
+    pub fn drop_trees(&mut self) {
+        for file in &mut self.files {
+            file.tree = Tree::empty();
+        }
+    }
+
     /// Loads `input` and, recursively, the local files it includes, reading
     /// files of at most [`DEFAULT_MAX_FILE_SIZE`] bytes.
     /// `root` is the project root (canonical).

@@ -182,6 +182,20 @@ impl Tree {
         Ok(builder.finish())
     }
 
+    /// The tree of an empty text: no document.
+    pub fn empty() -> Tree {
+        Tree {
+            nodes: Vec::new(),
+            children: Vec::new(),
+            root: None,
+            document: 0,
+            duplicates: Vec::new(),
+            values: Vec::new(),
+            decorations: HashMap::new(),
+            parents: std::sync::OnceLock::new(),
+        }
+    }
+
     pub fn root(&self) -> Option<NodeId> {
         self.root
     }
