@@ -105,6 +105,36 @@ impl Pipeline {
     /// workflow or a Buildkite pipeline is one file, with no includes to
     /// follow.
     pub fn load_system(root: &Path, input: Input, max_file_size: u64, system: System) -> Pipeline {
+        Pipeline::load_entry(root, input, max_file_size, system, None)
+    }
+
+    /// [`Self::load_system`] for an entry file whose path does not tell its
+    /// system: its content does ([`System::by_content`], GitLab CI when it
+    /// names no other), read from the tree the load parses anyway, for a
+    /// file of at most `content_limit` bytes; a larger one is GitLab CI.
+    /// Deciding before loading parsed a file twice.
+    pub fn load_by_content(
+        root: &Path,
+        input: Input,
+        max_file_size: u64,
+        content_limit: u64,
+    ) -> Pipeline {
+        Pipeline::load_entry(
+            root,
+            input,
+            max_file_size,
+            System::GitLab,
+            Some(content_limit),
+        )
+    }
+
+    fn load_entry(
+        root: &Path,
+        input: Input,
+        max_file_size: u64,
+        system: System,
+        content_limit: Option<u64>,
+    ) -> Pipeline {
         let mut pipeline = Pipeline {
             root: root.to_path_buf(),
             max_file_size,
@@ -130,8 +160,8 @@ impl Pipeline {
                 }
             }
         };
-        if let Some(entry) = pipeline.add_file(name, path, text)
-            && system == System::GitLab
+        if let Some(entry) = pipeline.add_file(name, path, text, content_limit)
+            && pipeline.system == System::GitLab
         {
             let mut chain = vec![entry];
             pipeline.follow_includes(root, entry, &mut chain);
@@ -139,9 +169,21 @@ impl Pipeline {
         pipeline
     }
 
-    /// Parses and stores a file; a parse error is recorded instead.
-    fn add_file(&mut self, name: String, path: Option<PathBuf>, text: String) -> Option<FileId> {
+    /// Parses and stores a file; a parse error is recorded instead. With a
+    /// `content_limit`, the file is the entry file and its content decides
+    /// the pipeline's system (see [`Self::load_by_content`]).
+    fn add_file(
+        &mut self,
+        name: String,
+        path: Option<PathBuf>,
+        text: String,
+        content_limit: Option<u64>,
+    ) -> Option<FileId> {
         let tree = match Tree::parse(&text) {
+            Ok(tree) if content_limit.is_some_and(|limit| text.len() as u64 <= limit) => {
+                self.system = System::by_content(&tree, &text).unwrap_or_default();
+                tree
+            }
             Ok(tree) => tree,
             Err(err) => {
                 let offset = err.offset.min(text.len());
@@ -285,7 +327,7 @@ impl Pipeline {
                     continue;
                 }
             };
-            if let Some(included) = self.add_file(name, Some(path), text) {
+            if let Some(included) = self.add_file(name, Some(path), text, None) {
                 self.files[file].includes.push(included);
                 chain.push(included);
                 self.follow_includes(root, included, chain);
