@@ -40,6 +40,9 @@ pub struct Config {
     /// `moby/buildkit:v0.32.2-rootless`.
     pub buildkit_image: Option<String>,
     pub flavor: Flavor,
+    /// The flavour was chosen (`--flavor` or the file's `flavor`), not the
+    /// default: GitHub container jobs migrate only then.
+    pub flavor_explicit: bool,
     rules: BTreeMap<Rule, RuleSettings>,
     extra_kaniko_images: Vec<ImagePattern>,
     exclude: PathPatterns,
@@ -158,6 +161,7 @@ impl Config {
         }
         if let Some(flavor) = raw.flavor {
             self.flavor = flavor;
+            self.flavor_explicit = true;
         }
         if let Some(patterns) = raw.extra_kaniko_images {
             self.extra_kaniko_images = image_patterns(source, patterns)?;
