@@ -322,7 +322,7 @@ fn plan_action(
     let (uses_key, uses) = step.uses.as_ref().expect("an action step has `uses:`");
     let uses_span = tree.node(uses.node).span;
     let image_readers = outputs_kept(text, job, step, known, action, tree)?;
-    let planned = build_push::plan(pipeline, step, known, action, options)?;
+    let planned = build_push::plan(pipeline, job, step, known, action, options)?;
     let (mut edits, mut changes_of_readers) = match (&step.id, image_readers.is_empty()) {
         (Some(id), false) => {
             let first_tag = planned
