@@ -588,6 +588,11 @@ ignore = ["x/[a"]"#
             .unwrap();
         assert_eq!(config.buildkit_image.as_deref(), Some("a"));
         assert_eq!(config.flavor, Flavor::Privileged);
+        assert!(
+            config.flavor_explicit,
+            "a flavour the file sets is a choice"
+        );
+        assert!(!parse("buildkit-image = \"a\"").unwrap().flavor_explicit);
         let settings = &config.rules[&Rule::KanikoPath];
         assert_eq!(settings.severity, Some(Severity::Error));
         assert_eq!(settings.ignore.matcher.len(), 1);
