@@ -105,6 +105,21 @@ pub fn plan(
         changes: Vec::new(),
         findings: Vec::new(),
     };
+    let calls = steps
+        .iter()
+        .filter_map(|f| match &f.kind {
+            Kind::Executor { line } => Some(line.invocations.len()),
+            _ => None,
+        })
+        .sum::<usize>();
+    if calls == 0 {
+        return Err(refuse(
+            image_span,
+            "the job runs in the Kaniko image but no `run:` step calls the executor where the tool can see it (a \
+             script file may): changing the image alone would break such a build; migrate it by hand"
+                .into(),
+        ));
+    }
     let made = made_directories(steps);
     for found in steps {
         let Kind::Executor { line } = &found.kind else {
