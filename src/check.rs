@@ -38,7 +38,10 @@ pub fn run(args: &CheckArgs, out: &mut Output) -> u8 {
     } else {
         match load_config(&request) {
             Ok(mut config) => {
-                config.flavor = args.flavor.unwrap_or(config.flavor);
+                if let Some(flavor) = args.flavor {
+                    config.flavor = flavor;
+                    config.flavor_explicit = true;
+                }
                 if let Some(image) = &args.buildkit_image {
                     config.buildkit_image = Some(image.clone());
                 }

@@ -10,6 +10,8 @@
 mod arguments;
 mod docker;
 mod plan;
+// The Kaniko-path rewrites, shared with the GitHub container jobs.
+pub(crate) use plan::{busybox_replacement, mkdir_around, path_replacement};
 pub mod text;
 
 use std::collections::BTreeMap;
