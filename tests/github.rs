@@ -217,7 +217,7 @@ fn migrations_match_snapshots() {
 /// the job, and a second `fix` changing nothing.
 #[test]
 fn container_jobs_migrate_with_an_explicit_flavour() {
-    snapshot_settings().bind(|| {
+    common::snapshot_settings(&fixtures_dir().join("expected")).bind(|| {
         let containers: Vec<_> = fixtures()
             .into_iter()
             .filter(|(name, _, _)| name.starts_with("container-job"))
