@@ -49,3 +49,28 @@ pub fn findings(pipeline: &Pipeline, config: &Config) -> Analysis {
         System::Buildkite => crate::buildkite::analyse(pipeline, config),
     }
 }
+
+/// Every job of a loaded entry file, with the file that defines it, as its
+/// front-end names them in findings (GitLab jobs, GitHub job ids, Buildkite
+/// steps): the reports that list passing jobs too (JUnit) read them here.
+pub fn each_job(pipeline: &Pipeline, mut job: impl FnMut(crate::gitlab::FileId, String)) {
+    match pipeline.system {
+        System::GitLab => {
+            crate::gitlab::jobs::resolve_each(pipeline, |found| job(found.key.file, found.name));
+        }
+        System::GitHubActions => {
+            for file in pipeline.files.iter().take(1) {
+                for found in crate::github::workflow::read(&file.tree, &file.text).jobs {
+                    job(0, found.id);
+                }
+            }
+        }
+        System::Buildkite => {
+            for file in pipeline.files.iter().take(1) {
+                for step in crate::buildkite::model::read(&file.tree, &file.text).steps {
+                    job(0, step.name);
+                }
+            }
+        }
+    }
+}

@@ -591,6 +591,41 @@ fn junit_has_one_unique_case_per_job() {
     );
 }
 
+/// A GitHub workflow's and a Buildkite pipeline's test cases are its jobs
+/// and steps, as their front-ends name them, not GitLab's reading of their
+/// top-level keys (`on`, `jobs`, `steps`).
+#[test]
+fn junit_cases_are_the_jobs_of_each_ci_system() {
+    let dir = tempfile::tempdir().unwrap();
+    let workflows = dir.path().join(".github/workflows");
+    std::fs::create_dir_all(&workflows).unwrap();
+    let workflow = workflows.join("ci.yml");
+    std::fs::write(
+        &workflow,
+        "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - run: /kaniko/executor --context . --no-push\n  lint:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make lint\n",
+    )
+    .unwrap();
+    let pipeline = dir.path().join("buildkite.yml");
+    std::fs::write(
+        &pipeline,
+        "steps:\n  - label: build\n    command: /kaniko/executor --context . --no-push\n  - label: test\n    command: make test\n",
+    )
+    .unwrap();
+    for (file, expected) in [
+        (&workflow, ["build", "lint"]),
+        (&pipeline, ["build", "test"]),
+    ] {
+        let xml = report(file, dir.path(), OutputFormat::Junit);
+        let document = roxmltree::Document::parse(&xml).unwrap();
+        let names: Vec<&str> = document
+            .descendants()
+            .filter(|node| node.has_tag_name("testcase"))
+            .filter_map(|case| case.attribute("name"))
+            .collect();
+        assert_eq!(names, expected, "{xml}");
+    }
+}
+
 /// Every line is one workflow command with the documented properties, and
 /// the level follows the severity.
 #[test]

@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::{Checked, concise, report_path};
-use crate::gitlab::jobs;
 use crate::rules::Severity;
 
 /// A test case's findings as `concise` lines, split by whether they fail it.
@@ -61,10 +60,10 @@ fn cases(checked: &[Checked]) -> BTreeMap<(String, String), Case> {
     for run in checked {
         let pipeline = run.pipeline;
         let mut job_files = BTreeMap::new();
-        jobs::resolve_each(pipeline, |job| {
-            let file = report_path(&pipeline.files[job.key.file].name);
-            cases.entry((file.clone(), job.name.clone())).or_default();
-            job_files.insert(job.name, file);
+        crate::frontend::each_job(pipeline, |file, name| {
+            let file = report_path(&pipeline.files[file].name);
+            cases.entry((file.clone(), name.clone())).or_default();
+            job_files.insert(name, file);
         });
         for finding in run.findings {
             let file = report_path(&pipeline.files[finding.file].name);
