@@ -61,11 +61,10 @@ fn rows(outcomes: &[Outcome]) -> Vec<JobRow> {
         // Each job is listed under the file that defines it (a template's
         // own file, not the file that includes it).
         let pipeline = &outcome.pipeline;
-        let files: BTreeMap<String, String> = crate::gitlab::jobs::resolve(pipeline)
-            .jobs
-            .into_iter()
-            .map(|job| (job.name, pipeline.files[job.key.file].name.clone()))
-            .collect();
+        let mut files: BTreeMap<String, String> = BTreeMap::new();
+        crate::frontend::each_job(pipeline, |file, name| {
+            files.insert(name, pipeline.files[file].name.clone());
+        });
         let entry = pipeline
             .files
             .first()
