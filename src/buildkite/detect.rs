@@ -11,7 +11,7 @@ use super::interpolate::{AgentText, unmark};
 use super::model::{Document, PluginKind, Step, entry, value};
 use super::script::Script;
 use crate::config::Config;
-use crate::kaniko::{self, invocation::Invocation, invocation::Program, shell};
+use crate::kaniko::{self, docker_run, invocation::Invocation, invocation::Program, shell};
 use crate::span::Span;
 use crate::yaml::scalar::SourceMap;
 use crate::yaml::{NodeId, Tree};
@@ -485,7 +485,8 @@ impl Detector<'_> {
                 });
                 continue;
             }
-            if let Some(image) = docker_run_image(&command.words)
+            if let Some(image) = docker_run::read(&script.text, &command.words)
+                .map(|run| run.image)
                 .filter(|&i| is_kaniko(&unmark(&command.words[i].value), self.config))
             {
                 let words = &command.words;
@@ -607,114 +608,6 @@ fn is_shell(program: &str) -> bool {
     )
 }
 
-/// `docker run [options] IMAGE [args]` (also `docker container run`): the
-/// index of the image word, when there is one.
-pub fn docker_run_image(words: &[shell::Word]) -> Option<usize> {
-    let program = words.first()?.value.rsplit('/').next()?;
-    if program != "docker" && program != "podman" {
-        return None;
-    }
-    let mut index = 1;
-    if words.get(index)?.value == "container" {
-        index += 1;
-    }
-    if words.get(index)?.value != "run" {
-        return None;
-    }
-    index += 1;
-    while let Some(word) = words.get(index) {
-        let value = word.value.as_str();
-        if value == "--" {
-            return (index + 1 < words.len()).then_some(index + 1);
-        }
-        if !value.starts_with('-') || value == "-" {
-            return Some(index);
-        }
-        let takes_value = !value.contains('=') && takes_value(value);
-        index += if takes_value { 2 } else { 1 };
-    }
-    None
-}
-
-/// `docker run` options that take the next word as their value.
-fn takes_value(option: &str) -> bool {
-    const LONG: &[&str] = &[
-        "--add-host",
-        "--annotation",
-        "--attach",
-        "--blkio-weight",
-        "--cap-add",
-        "--cap-drop",
-        "--cgroup-parent",
-        "--cgroupns",
-        "--cidfile",
-        "--cpu-period",
-        "--cpu-quota",
-        "--cpu-shares",
-        "--cpus",
-        "--cpuset-cpus",
-        "--cpuset-mems",
-        "--device",
-        "--dns",
-        "--dns-option",
-        "--dns-search",
-        "--domainname",
-        "--entrypoint",
-        "--env",
-        "--env-file",
-        "--expose",
-        "--gpus",
-        "--group-add",
-        "--health-cmd",
-        "--hostname",
-        "--ip",
-        "--ip6",
-        "--ipc",
-        "--isolation",
-        "--label",
-        "--label-file",
-        "--link",
-        "--log-driver",
-        "--log-opt",
-        "--mac-address",
-        "--memory",
-        "--memory-swap",
-        "--mount",
-        "--name",
-        "--network",
-        "--net",
-        "--network-alias",
-        "--pid",
-        "--platform",
-        "--publish",
-        "--pull",
-        "--restart",
-        "--runtime",
-        "--security-opt",
-        "--shm-size",
-        "--stop-signal",
-        "--stop-timeout",
-        "--storage-opt",
-        "--tmpfs",
-        "--ulimit",
-        "--user",
-        "--userns",
-        "--uts",
-        "--volume",
-        "--volumes-from",
-        "--workdir",
-    ];
-    if option.starts_with("--") {
-        return LONG.contains(&option);
-    }
-    // A cluster of short options takes a value when its last one does.
-    option
-        .chars()
-        .last()
-        .is_some_and(|c| matches!(c, 'a' | 'c' | 'e' | 'h' | 'l' | 'm' | 'p' | 'u' | 'v' | 'w'))
-        && option.len() >= 2
-}
-
 /// The entry named `key` in a mapping, for callers outside this module.
 pub fn config_entry(
     tree: &Tree,
@@ -723,25 +616,4 @@ pub fn config_entry(
     key: &str,
 ) -> Option<(NodeId, NodeId)> {
     entry(tree, text, config, key)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn docker_run_finds_the_image() {
-        let words = |s: &str| shell::commands(s).remove(0).words;
-        let image = |s: &str| docker_run_image(&words(s)).map(|i| words(s)[i].value.clone());
-        assert_eq!(
-            image("docker run --rm -v $PWD:/workspace -e A=b gcr.io/kaniko-project/executor:latest --context dir://x").as_deref(),
-            Some("gcr.io/kaniko-project/executor:latest")
-        );
-        assert_eq!(
-            image("docker container run -it --entrypoint= img a").as_deref(),
-            Some("img")
-        );
-        assert_eq!(image("docker build ."), None);
-        assert_eq!(image("docker run --rm"), None);
-    }
 }

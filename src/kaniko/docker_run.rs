@@ -116,6 +116,23 @@ const VALUED: &[&str] = &[
     "--network-alias",
     "--sysctl",
     "--storage-opt",
+    "-a",
+    "--attach",
+    "--annotation",
+    "--blkio-weight",
+    "--cpu-period",
+    "--cpu-quota",
+    "--cpuset-cpus",
+    "--cpuset-mems",
+    "--dns-option",
+    "--domainname",
+    "--expose",
+    "--health-cmd",
+    "--ip",
+    "--ip6",
+    "--isolation",
+    "--link",
+    "--mac-address",
 ];
 
 /// Options that only concern how the container is run and end with it:
@@ -174,6 +191,17 @@ const HARMLESS: &[&str] = &[
     "--sysctl",
     "--read-only",
     "--detach",
+    "-a",
+    "--attach",
+    "--annotation",
+    "--blkio-weight",
+    "--cpu-period",
+    "--cpu-quota",
+    "--cpuset-cpus",
+    "--cpuset-mems",
+    "--dns-option",
+    "--domainname",
+    "--mac-address",
 ];
 
 /// Reads `words` as `docker run [OPTIONS] IMAGE [ARG...]` (or `docker
@@ -296,8 +324,9 @@ pub fn read(script: &str, words: &[Word]) -> Option<DockerRun> {
     None
 }
 
+/// `docker`, `podman`, or either by its path (`/usr/bin/docker`).
 fn is_docker(word: &str) -> bool {
-    matches!(word, "docker" | "podman" | "/usr/bin/docker")
+    matches!(word.rsplit('/').next(), Some("docker" | "podman"))
 }
 
 /// Splits `HOST:CONTAINER[:ro]`. The host part may hold `${{ … }}`,
@@ -313,19 +342,63 @@ fn mount(value: &str, raw: Option<&str>, range: Range<usize>) -> Option<Mount> {
     if !host.starts_with(['/', '.', '~', '$']) || !container.starts_with('/') {
         return None;
     }
-    let host_raw = raw
-        .map(split_top_level)
-        .filter(|written| written.len() == parts.len())
-        .and_then(|written| written.first().map(|s| s.to_string()))
-        .filter(|raw| balanced_quotes(raw))
-        .unwrap_or_else(|| format!("\"{host}\""));
     Some(Mount {
         host: host.to_string(),
-        host_raw,
+        host_raw: raw
+            .and_then(|raw| host_text(raw, host))
+            .unwrap_or_else(|| format!("\"{host}\"")),
         container: container.trim_end_matches('/').to_string(),
         read_only: options.split(',').any(|o| o == "ro"),
         range,
     })
+}
+
+/// The host part of a mount's shell text, as written, with its quoting
+/// closed where the colon fell inside quotes: `"$DIR:/workspace"` gives
+/// `"$DIR"`, `'$A':/b` gives `'$A'`. `None` when the text read back is not
+/// `host` (an escape this reading does not follow).
+fn host_text(raw: &str, host: &str) -> Option<String> {
+    let bytes = raw.as_bytes();
+    let mut depth = 0usize;
+    let mut quote: Option<u8> = None;
+    let mut escaped = false;
+    let mut at = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match (quote, b) {
+            (Some(b'\''), b'\'') => quote = None,
+            (Some(b'\''), b':') => {
+                at = Some(i);
+                break;
+            }
+            (Some(b'\''), _) => {}
+            (_, b'\\') => escaped = true,
+            (Some(b'"'), b'"') if depth == 0 => quote = None,
+            (None, b'\'' | b'"') if depth == 0 => quote = Some(b),
+            (_, b'{' | b'(') if i > 0 && (bytes[i - 1] == b'$' || depth > 0) => depth += 1,
+            (_, b'}' | b')') if depth > 0 => depth -= 1,
+            (_, b':') if depth == 0 => {
+                at = Some(i);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let mut text = raw[..at?].to_string();
+    if let Some(open) = quote {
+        text.push(char::from(open));
+    }
+    let words = super::shell::commands(&text);
+    let read_back = match words.as_slice() {
+        [command] if command.words.len() == 1 && command.assignments.is_empty() => {
+            command.words[0].value.as_str()
+        }
+        _ => return None,
+    };
+    (read_back == host).then_some(text)
 }
 
 /// Splits at colons that are outside `${…}`, `$(…)` and quotes.
@@ -353,17 +426,16 @@ fn split_top_level(text: &str) -> Vec<&str> {
     parts
 }
 
-fn balanced_quotes(raw: &str) -> bool {
-    let mut quote: Option<char> = None;
-    for c in raw.chars() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None if c == '"' || c == '\'' => quote = Some(c),
-            None => {}
-        }
-    }
-    quote.is_none()
+/// The mount among `mounts` that holds `container_path` deepest, and the
+/// rest of the path below it (empty, or starting with `/`).
+pub fn deepest<'a>(mounts: &'a [Mount], container_path: &str) -> Option<(&'a Mount, String)> {
+    let path = container_path.trim_end_matches('/');
+    let path = if path.is_empty() { "/" } else { path };
+    let mount = mounts
+        .iter()
+        .filter(|m| path == m.container || path.starts_with(&format!("{}/", m.container)))
+        .max_by_key(|m| m.container.len())?;
+    Some((mount, path[mount.container.len()..].to_string()))
 }
 
 impl DockerRun {
@@ -371,16 +443,11 @@ impl DockerRun {
     /// and its shell text, from the deepest mount that holds it. `None`
     /// when no mount holds it (a path inside the Kaniko image itself).
     pub fn host_path(&self, container_path: &str) -> Option<(String, String)> {
-        let path = container_path.trim_end_matches('/');
-        let path = if path.is_empty() { "/" } else { path };
-        self.mounts
-            .iter()
-            .filter(|m| path == m.container || path.starts_with(&format!("{}/", m.container)))
-            .max_by_key(|m| m.container.len())
-            .map(|m| {
-                let rest = &path[m.container.len()..];
-                (format!("{}{rest}", m.host), format!("{}{rest}", m.host_raw))
-            })
+        let (mount, rest) = deepest(&self.mounts, container_path)?;
+        Some((
+            format!("{}{rest}", mount.host),
+            format!("{}{rest}", mount.host_raw),
+        ))
     }
 
     /// The mount that gives Kaniko its registry credentials: one at
@@ -432,6 +499,71 @@ mod tests {
             Some("/kaniko/.docker")
         );
         assert!(run.unhandled.is_empty());
+    }
+
+    /// Regression: a colon inside the quotes (`"$DIR:/workspace"`) split
+    /// the host's shell text there, quote left open.
+    #[test]
+    fn a_quoted_mount_gives_the_hosts_own_text() {
+        let cases = [
+            (
+                r#"docker run -v "$DIR:/workspace" img"#,
+                "$DIR",
+                r#""$DIR""#,
+            ),
+            (
+                r#"docker run -v "$DIR:/workspace:ro" img"#,
+                "$DIR",
+                r#""$DIR""#,
+            ),
+            (r#"docker run -v '$DIR:/workspace' img"#, "$DIR", "'$DIR'"),
+            (
+                r#"docker run --volume="${A:-/x}:/workspace" img"#,
+                "${A:-/x}",
+                r#""${A:-/x}""#,
+            ),
+            (
+                r#"docker run -v "$(pwd)":/workspace img"#,
+                "$(pwd)",
+                r#""$(pwd)""#,
+            ),
+            (
+                "docker run -v $PWD/app:/workspace img",
+                "$PWD/app",
+                "$PWD/app",
+            ),
+            (
+                r#"docker run -v "$A"/b:/workspace img"#,
+                "$A/b",
+                r#""$A"/b"#,
+            ),
+        ];
+        for (script, host, written) in cases {
+            let (run, _) = read_line(script);
+            assert_eq!(run.mounts[0].host, host, "{script}");
+            assert_eq!(run.mounts[0].container, "/workspace", "{script}");
+            assert_eq!(
+                run.host_path("/workspace/Dockerfile"),
+                Some((
+                    format!("{host}/Dockerfile"),
+                    format!("{written}/Dockerfile")
+                )),
+                "{script}"
+            );
+        }
+    }
+
+    #[test]
+    fn options_with_values_are_not_taken_for_the_image() {
+        let (run, words) = read_line(
+            "/usr/local/bin/docker run --cpu-period 100 --attach stdout gcr.io/kaniko-project/executor --no-push",
+        );
+        assert_eq!(words[run.image].value, "gcr.io/kaniko-project/executor");
+        assert_eq!(run.program, "/usr/local/bin/docker");
+        let (run, words) = read_line("docker container run -it --entrypoint= img a");
+        assert_eq!(words[run.image].value, "img");
+        let command = shell::commands("docker run --rm").remove(0);
+        assert!(read("docker run --rm", &command.words).is_none());
     }
 
     #[test]

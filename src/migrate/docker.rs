@@ -7,7 +7,7 @@
 //! variables it saw are exported for the command; `--network` carries over
 //! to the `RUN` steps. What cannot be carried keeps the job as it is.
 
-use crate::kaniko::docker_run::{DockerRun, Mount};
+use crate::kaniko::docker_run::{DockerRun, Mount, deepest};
 use crate::kaniko::in_docker::{DockerUse, Runs};
 use crate::kaniko::invocation::{FlagUse, Invocation, Problem, Program};
 use crate::kaniko::{image_path, is_kaniko_setting};
@@ -391,29 +391,17 @@ impl Mapper {
     /// The job's path (shell text, and its value) for a container path:
     /// through the deepest mount that holds it.
     fn host(&self, container: &str) -> Option<(String, String)> {
-        let path = container.trim_end_matches('/');
-        let path = if path.is_empty() { "/" } else { path };
-        let mount = self
-            .mounts
-            .iter()
-            .filter(|m| path == m.container || path.starts_with(&format!("{}/", m.container)))
-            .max_by_key(|m| m.container.len())?;
-        let suffix = &path[mount.container.len()..];
-        if !suffix.is_empty() && !quote::is_plain(suffix) {
+        let (mount, suffix) = deepest(&self.mounts, container)?;
+        if !suffix.is_empty() && !quote::is_plain(&suffix) {
             return None;
         }
-        // The host part as written, when it reads back as the mount's host
-        // (a colon inside quotes, `"$DIR:/workspace"`, splits the word
-        // itself): else the value in double quotes, which is how it expanded.
-        let written = match quote::in_double_quotes(&mount.host_raw) {
-            Some(inner) if inner == mount.host => mount.host_raw.clone(),
-            _ => format!("\"{}\"", mount.host),
-        };
-        if let Some(relative) = relative_to_job(&mount.host, suffix) {
+        // A single-quoted host is literal text, not the job's directory.
+        let literal = mount.host_raw.contains('\'');
+        if let Some(relative) = relative_to_job(&mount.host, &suffix).filter(|_| !literal) {
             return Some((relative.clone(), relative));
         }
         Some((
-            format!("{written}{suffix}"),
+            format!("{}{suffix}", mount.host_raw),
             format!("{}{suffix}", mount.host),
         ))
     }
