@@ -8,7 +8,6 @@
 //! that stays) keeps its Kaniko text and gets a diagnostic that says why.
 
 mod arguments;
-mod docker;
 mod plan;
 pub mod text;
 
