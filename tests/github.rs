@@ -4,36 +4,14 @@
 //! GitHub files of `../shared/corpus-other/` are all detected (or all
 //! clean) as `MANIFEST.tsv` says.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use kaniko2buildkit::check::{self, Output};
-use kaniko2buildkit::cli::{CheckArgs, OutputFormat};
+use kaniko2buildkit::cli::OutputFormat;
 
 fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/github")
-}
-
-/// Runs `check` on `path` as the CLI would, without colour.
-fn check(path: &Path, root: &Path, format: OutputFormat) -> (u8, String, String) {
-    let args = CheckArgs {
-        paths: vec![path.to_path_buf()],
-        root: Some(root.to_path_buf()),
-        output_format: format,
-        ..Default::default()
-    };
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    let mut output = Output {
-        stdout: &mut stdout,
-        stderr: &mut stderr,
-        colors: Default::default(),
-        quiet: false,
-    };
-    let code = check::run(&args, &mut output);
-    (
-        code,
-        String::from_utf8(stdout).unwrap(),
-        String::from_utf8(stderr).unwrap(),
-    )
 }
 
 /// (name, file, root) of every fixture: `NAME.yml`, `NAME/action.yml`, and
@@ -58,18 +36,11 @@ fn fixtures() -> Vec<(String, PathBuf, PathBuf)> {
     found
 }
 
-fn snapshot_settings() -> insta::Settings {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(fixtures_dir().join("expected"));
-    settings.set_prepend_module_to_snapshot(false);
-    settings
-}
-
 #[test]
 fn diagnostics_match_snapshots() {
-    snapshot_settings().bind(|| {
+    common::snapshot_settings(&fixtures_dir().join("expected")).bind(|| {
         for (name, path, root) in fixtures() {
-            let (code, stdout, stderr) = check(&path, &root, OutputFormat::Full);
+            let (code, stdout, stderr) = common::check(&path, &root, OutputFormat::Full);
             insta::assert_snapshot!(name, format!("exit code: {code}\n{stderr}{stdout}"));
         }
     });
@@ -78,7 +49,7 @@ fn diagnostics_match_snapshots() {
 #[test]
 fn every_kaniko_fixture_fails_the_check() {
     for (name, path, root) in fixtures() {
-        let (code, stdout, _) = check(&path, &root, OutputFormat::Concise);
+        let (code, stdout, _) = common::check(&path, &root, OutputFormat::Concise);
         let expected = if name.starts_with("negative") {
             0
         } else if name == "unknown-action" {
@@ -145,11 +116,11 @@ fn corpus_workflows_are_detected_with_exact_spans() {
     let Some((dir, files)) = corpus() else {
         return;
     };
-    let mut settings = snapshot_settings();
+    let mut settings = common::snapshot_settings(&fixtures_dir().join("expected"));
     settings.set_snapshot_path(fixtures_dir().join("expected/corpus"));
     settings.bind(|| {
         for file in &files {
-            let (code, stdout, stderr) = check(&file.path, &dir, OutputFormat::Full);
+            let (code, stdout, stderr) = common::check(&file.path, &dir, OutputFormat::Full);
             if file.kaniko {
                 assert_eq!(code, 1, "{}: {stdout}{stderr}", file.name);
                 assert!(stdout.contains("kaniko/job"), "{}: {stdout}", file.name);
@@ -222,7 +193,7 @@ fn scratch(name: &str, path: &Path) -> (tempfile::TempDir, PathBuf) {
 /// their spans.
 #[test]
 fn migrations_match_snapshots() {
-    snapshot_settings().bind(|| {
+    common::snapshot_settings(&fixtures_dir().join("expected")).bind(|| {
         for (name, path, _) in fixtures() {
             let (dir, relative) = scratch(&name, &path);
             let file = relative.to_str().unwrap();

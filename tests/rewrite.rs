@@ -69,16 +69,9 @@ fn render(pipeline: &Pipeline, migration: &Migration) -> String {
     out
 }
 
-fn snapshot_settings() -> insta::Settings {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(fixtures_dir().join("expected"));
-    settings.set_prepend_module_to_snapshot(false);
-    settings
-}
-
 #[test]
 fn rewrites_match_snapshots() {
-    snapshot_settings().bind(|| {
+    common::snapshot_settings(&fixtures_dir().join("expected")).bind(|| {
         for (name, path, root) in fixtures() {
             let pipeline = load(&path, &root);
             let migration = migrate::migrate(&pipeline, &options(&root, false)).unwrap();

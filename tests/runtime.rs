@@ -3,8 +3,12 @@
 //! `runtime/harness.rs`), and what the fake build saw is compared with what
 //! Kaniko would have done for the original job.
 
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "runtime/harness.rs"]
 mod harness;
+
+use cli::project;
 
 use harness::{PASSWORD, REGISTRY, Run, Setup, encode_base64, run_job};
 
@@ -32,6 +36,22 @@ fn context_tarball(dir: &std::path::Path) -> Vec<u8> {
         .unwrap();
     assert!(status.success());
     std::fs::read(out).unwrap()
+}
+
+/// A failed build failed the job: it did not pass, and the script line
+/// after the build (which writes `deployed`) did not run.
+fn assert_stopped_at_build(failed: &Run, job: &str) {
+    assert_ne!(
+        failed.status,
+        Some(0),
+        "{job}: the job passed\n{}",
+        failed.migrated
+    );
+    assert!(
+        failed.read("deployed").is_none(),
+        "{job}: the line after the build ran\n{}",
+        failed.migrated
+    );
 }
 
 fn run(name: &str, job: &str, setup: &Setup) -> Option<Run> {
@@ -66,17 +86,7 @@ fn a_failed_build_fails_the_job() {
         let Some(failed) = run("fail-fast.yml", job, &setup) else {
             return;
         };
-        assert_ne!(
-            failed.status,
-            Some(0),
-            "{job}: the job passed\n{}",
-            failed.migrated
-        );
-        assert!(
-            failed.read("deployed").is_none(),
-            "{job}: the line after the build ran\n{}",
-            failed.migrated
-        );
+        assert_stopped_at_build(&failed, job);
         let setup = Setup {
             files,
             binary_files,
@@ -735,6 +745,17 @@ fn a_flag_split_across_two_variables_keeps_its_value() {
     );
 }
 
+/// `check --output-format concise` in `root`: its exit code and stdout.
+fn check_concise(root: &std::path::Path) -> (Option<i32>, String) {
+    let out = cli::run(
+        assert_cmd::Command::cargo_bin("kaniko2buildkit")
+            .unwrap()
+            .current_dir(root)
+            .args(["check", "--color", "never", "--output-format", "concise"]),
+    );
+    (out.code, out.stdout)
+}
+
 /// `check` follows the repository scripts a job runs and reports an
 /// executor call at its place in the script; a script outside the root,
 /// or behind a link out of it, is never read.
@@ -746,29 +767,20 @@ fn check_reports_builds_in_scripts() {
         "/kaniko/executor --context .\n",
     )
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = project(&[
+        (
+            "ci/build.sh",
+            "#!/bin/sh\nset -e\n/kaniko/executor --context . --destination \"$IMAGE\"\n",
+        ),
+        (
+            ".gitlab-ci.yml",
+            "build:\n  image: alpine\n  script:\n    - ./ci/build.sh\nlinked:\n  image: alpine\n  script:\n    - sh ci/link.sh\n",
+        ),
+    ]);
     let root = dir.path();
-    std::fs::create_dir_all(root.join(".git")).unwrap();
-    std::fs::create_dir_all(root.join("ci")).unwrap();
-    std::fs::write(
-        root.join("ci/build.sh"),
-        "#!/bin/sh\nset -e\n/kaniko/executor --context . --destination \"$IMAGE\"\n",
-    )
-    .unwrap();
     std::os::unix::fs::symlink(outside.path().join("x.sh"), root.join("ci/link.sh")).unwrap();
-    std::fs::write(
-        root.join(".gitlab-ci.yml"),
-        "build:\n  image: alpine\n  script:\n    - ./ci/build.sh\nlinked:\n  image: alpine\n  script:\n    - sh ci/link.sh\n",
-    )
-    .unwrap();
-    let out = assert_cmd::Command::cargo_bin("kaniko2buildkit")
-        .unwrap()
-        .current_dir(root)
-        .args(["check", "--color", "never", "--output-format", "concise"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let (code, stdout) = check_concise(root);
+    assert_eq!(code, Some(1), "{stdout}");
     assert!(
         stdout.contains("ci/build.sh:3:1:") && stdout.contains("run by `build`"),
         "{stdout}"
@@ -780,28 +792,18 @@ fn check_reports_builds_in_scripts() {
 /// reported at the command, like an executor call there.
 #[test]
 fn check_reports_docker_runs_in_scripts() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    std::fs::create_dir_all(root.join(".git")).unwrap();
-    std::fs::create_dir_all(root.join("ci")).unwrap();
-    std::fs::write(
-        root.join("ci/build.sh"),
-        "#!/bin/sh\nset -e\ndocker run --rm -v \"$PWD\":/workspace gcr.io/kaniko-project/executor:v1.23.2 --no-push\ndocker run --rm alpine:3 true\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join(".gitlab-ci.yml"),
-        "build:\n  image: docker:27\n  services: [docker:27-dind]\n  script:\n    - ./ci/build.sh\n",
-    )
-    .unwrap();
-    let out = assert_cmd::Command::cargo_bin("kaniko2buildkit")
-        .unwrap()
-        .current_dir(root)
-        .args(["check", "--color", "never", "--output-format", "concise"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let dir = project(&[
+        (
+            "ci/build.sh",
+            "#!/bin/sh\nset -e\ndocker run --rm -v \"$PWD\":/workspace gcr.io/kaniko-project/executor:v1.23.2 --no-push\ndocker run --rm alpine:3 true\n",
+        ),
+        (
+            ".gitlab-ci.yml",
+            "build:\n  image: docker:27\n  services: [docker:27-dind]\n  script:\n    - ./ci/build.sh\n",
+        ),
+    ]);
+    let (code, stdout) = check_concise(dir.path());
+    assert_eq!(code, Some(1), "{stdout}");
     assert!(
         stdout.contains("ci/build.sh:3:1:") && stdout.contains("with `docker run`"),
         "{stdout}"
@@ -989,17 +991,7 @@ mod docker_run {
             "same-path",
         ] {
             let failed = run("docker-run.yml", job, &setup(true)).unwrap();
-            assert_ne!(
-                failed.status,
-                Some(0),
-                "{job}: the job passed\n{}",
-                failed.migrated
-            );
-            assert!(
-                failed.read("deployed").is_none(),
-                "{job}: the line after the build ran\n{}",
-                failed.migrated
-            );
+            assert_stopped_at_build(&failed, job);
         }
     }
 }

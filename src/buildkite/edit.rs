@@ -5,6 +5,7 @@
 
 use crate::migrate::text::{self, line_end};
 use crate::rewrite::Edit;
+use crate::rewrite::encode::double_quoted;
 use crate::rewrite::verify::{Change, Expected};
 use crate::span::Span;
 use crate::yaml::{NodeId, NodeKind, ScalarStyle, Tree};
@@ -89,11 +90,11 @@ impl Value {
                 "[{}]",
                 items
                     .iter()
-                    .map(|i| quoted(i))
+                    .map(|i| double_quoted(i))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            Value::Block(s) => quoted(&format!("{s}\n")),
+            Value::Block(s) => double_quoted(&format!("{s}\n")),
             Value::Items(items) => format!(
                 "[{}]",
                 items.iter().map(Value::flow).collect::<Vec<_>>().join(", ")
@@ -144,7 +145,7 @@ pub fn scalar(value: &str) -> String {
     if safe || flag {
         value.to_string()
     } else {
-        quoted(value)
+        double_quoted(value)
     }
 }
 
@@ -170,23 +171,6 @@ fn block_item(value: &str, indent: &str, eol: &str) -> String {
             out.push_str(line);
         }
     }
-    out
-}
-
-/// A double-quoted YAML scalar.
-pub fn quoted(value: &str) -> String {
-    let mut out = String::from('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
     out
 }
 
@@ -259,8 +243,8 @@ impl<'a> Editor<'a> {
             NodeKind::Scalar {
                 style: ScalarStyle::DoubleQuoted,
                 ..
-            } => quoted(value),
-            _ if text::is_flow(self.tree, self.parent(node)) => quoted(value),
+            } => double_quoted(value),
+            _ if text::is_flow(self.tree, self.parent(node)) => double_quoted(value),
             _ => scalar(value),
         };
         self.push(Edit::replace(span, written), 0);

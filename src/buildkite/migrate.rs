@@ -102,26 +102,8 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
     if all_edits.is_empty() {
         return Ok(migration);
     }
-    let rewritten = rewrite::apply(text, &all_edits).map_err(|overlap| Refused {
-        file: 0,
-        message: format!(
-            "two edits overlap at bytes {}..{} and {}..{}; this is a bug, please report it",
-            overlap.first.start(),
-            overlap.first.end(),
-            overlap.second.start(),
-            overlap.second.end()
-        ),
-    })?;
-    let new_tree = Tree::parse(&rewritten).map_err(|e| Refused {
-        file: 0,
-        message: format!("the rewrite does not parse: {}", e.message),
-    })?;
-    rewrite::verify::verify(text, tree, &rewritten, &new_tree, &all_changes).map_err(
-        |message| Refused {
-            file: 0,
-            message: format!("the rewrite was not verified: {message}"),
-        },
-    )?;
+    let (rewritten, new_tree) = rewrite::apply_verified(text, tree, &all_edits, &all_changes)
+        .map_err(|message| Refused { file: 0, message })?;
     let again = model::read(&new_tree, &rewritten);
     let migrated: BTreeSet<&String> = migration.migrated_jobs.iter().collect();
     for usage in detect::detect(&new_tree, &rewritten, &again, &options.config) {
@@ -186,17 +168,11 @@ impl<'a, 'd> Planner<'a, 'd> {
     }
 
     fn block(&mut self, span: Span, reason: impl Into<String>) {
-        self.blockers
-            .push((span, in_buildkite_terms(&reason.into())));
+        self.blockers.push((span, reason.into()));
     }
 
     fn note(&mut self, rule: Rule, span: Span, message: impl Into<String>) {
-        self.notes.push(Finding::new(
-            rule,
-            0,
-            span,
-            in_buildkite_terms(&message.into()),
-        ));
+        self.notes.push(Finding::new(rule, 0, span, message.into()));
     }
 
     fn flavor(&self) -> Flavor {
@@ -480,11 +456,12 @@ impl<'a, 'd> Planner<'a, 'd> {
             .iter()
             .any(|(_, p)| p.starts_with("/kaniko/.docker"));
         if !mounts_credentials
-            && let Some((registry, how)) = translation
+            && let Some(cloud) = translation
                 .destinations
                 .iter()
-                .find_map(|d| cloud_registry(d))
+                .find_map(|d| crate::kaniko::image::cloud_registry(d))
         {
+            let (registry, how) = (cloud.name, cloud.token);
             self.block(
                 call.invocation.program_span,
                 format!(
@@ -695,42 +672,6 @@ impl<'a, 'd> Planner<'a, 'd> {
             }
             node = parent;
         }
-    }
-}
-
-/// The shared translation speaks of GitLab's project directory; a
-/// Buildkite step's is its checkout.
-fn in_buildkite_terms(message: &str) -> String {
-    message
-        .replace("${CI_PROJECT_DIR}", "$BUILDKITE_BUILD_CHECKOUT_PATH")
-        .replace("$CI_PROJECT_DIR", "$BUILDKITE_BUILD_CHECKOUT_PATH")
-}
-
-/// The cloud registry a destination names, and how to get a token for it:
-/// Kaniko's image carried credential helpers for these, BuildKit's does not.
-fn cloud_registry(destination: &str) -> Option<(&'static str, &'static str)> {
-    let host = destination
-        .trim_matches(['"', '\''])
-        .split('/')
-        .next()
-        .unwrap_or_default();
-    if host.contains(".dkr.ecr.") && host.contains(".amazonaws.com") {
-        Some((
-            "Amazon ECR",
-            "get a token with `aws ecr get-login-password`",
-        ))
-    } else if host == "gcr.io" || host.ends_with(".gcr.io") || host.ends_with("-docker.pkg.dev") {
-        Some((
-            "Google Artifact Registry",
-            "get a token with `gcloud auth print-access-token` (user `oauth2accesstoken`)",
-        ))
-    } else if host.ends_with(".azurecr.io") {
-        Some((
-            "Azure Container Registry",
-            "get a token with `az acr login --expose-token`",
-        ))
-    } else {
-        None
     }
 }
 

@@ -80,18 +80,7 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
     if plan.edits.is_empty() {
         return Ok(finish(plan, Vec::new()));
     }
-    let text = rewrite::apply(&source.text, &plan.edits).map_err(|overlap| Refused {
-        file: 0,
-        message: format!(
-            "two edits overlap ({:?} and {:?})",
-            overlap.first, overlap.second
-        ),
-    })?;
-    let tree = Tree::parse(&text).map_err(|err| Refused {
-        file: 0,
-        message: format!("the rewrite does not parse: {}", err.message),
-    })?;
-    rewrite::verify::verify(&source.text, &source.tree, &text, &tree, &plan.changes)
+    let (text, _) = rewrite::apply_verified(&source.text, &source.tree, &plan.edits, &plan.changes)
         .map_err(|message| Refused { file: 0, message })?;
     recheck(pipeline, &text, options, &plan)?;
     Ok(finish(plan, vec![Rewrite { file: 0, text }]))
@@ -695,19 +684,7 @@ pub fn scalar_text(value: &str) -> String {
     if plain {
         return value.to_string();
     }
-    let mut out = String::from("\"");
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    crate::rewrite::encode::double_quoted(value)
 }
 
 #[cfg(test)]

@@ -59,9 +59,63 @@ pub fn mirror_prefix(image: &str) -> Option<&str> {
     (!prefix.is_empty()).then_some(prefix)
 }
 
+/// A cloud registry whose credentials Kaniko's image fetched itself, with
+/// the credential helpers it bundled; BuildKit's image has none.
+#[derive(Debug, PartialEq, Eq)]
+pub struct CloudRegistry {
+    pub name: &'static str,
+    /// How a job gets a token for it.
+    pub token: &'static str,
+}
+
+/// The cloud registry a destination names, if any.
+pub fn cloud_registry(destination: &str) -> Option<CloudRegistry> {
+    let host = destination
+        .trim_matches(['"', '\''])
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    let (name, token) = if host.contains(".dkr.ecr.") && host.contains(".amazonaws.com") {
+        (
+            "Amazon ECR",
+            "get a token with `aws ecr get-login-password`",
+        )
+    } else if host == "gcr.io" || host.ends_with(".gcr.io") || host.ends_with("-docker.pkg.dev") {
+        (
+            "Google Artifact Registry",
+            "get a token with `gcloud auth print-access-token` (user `oauth2accesstoken`)",
+        )
+    } else if host.ends_with(".azurecr.io") {
+        (
+            "Azure Container Registry",
+            "get a token with `az acr login --expose-token`",
+        )
+    } else {
+        return None;
+    };
+    Some(CloudRegistry { name, token })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cloud_registries_are_told_by_their_host() {
+        let name = |d: &str| cloud_registry(d).map(|c| c.name);
+        assert_eq!(
+            name("123.dkr.ecr.eu-west-1.amazonaws.com/app:1"),
+            Some("Amazon ECR")
+        );
+        assert_eq!(
+            name("\"europe-docker.pkg.dev/p/r/app\""),
+            Some("Google Artifact Registry")
+        );
+        assert_eq!(name("eu.gcr.io/p/app"), Some("Google Artifact Registry"));
+        assert_eq!(name("me.azurecr.io/app"), Some("Azure Container Registry"));
+        assert_eq!(name("registry.example.com/gcr.io/app"), None);
+        assert_eq!(name("$CI_REGISTRY_IMAGE"), None);
+    }
 
     #[test]
     fn mirrors_are_told_apart_from_the_public_images() {

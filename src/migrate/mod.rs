@@ -185,13 +185,7 @@ fn apply_all(
         let source: &SourceFile = &pipeline.files[file];
         let text = rewrite::apply(&source.text, file_edits).map_err(|overlap| Refused {
             file,
-            message: format!(
-                "two edits overlap at bytes {}..{} and {}..{}; this is a bug, please report it",
-                overlap.first.start(),
-                overlap.first.end(),
-                overlap.second.start(),
-                overlap.second.end()
-            ),
+            message: overlap.to_string(),
         })?;
         texts.insert(file, text);
     }

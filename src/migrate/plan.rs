@@ -571,9 +571,15 @@ fn credential_helper_blockers(
     translation
         .destinations
         .iter()
-        .filter_map(|destination| cloud_registry(destination))
+        .filter_map(|destination| crate::kaniko::image::cloud_registry(destination))
         .take(1)
-        .map(|(registry, how)| {
+        .map(|cloud| {
+            let (registry, how) = (cloud.name, cloud.token);
+            // A GitLab job gets an AWS role through OIDC.
+            let how = match cloud.name {
+                "Amazon ECR" => format!("{how} (an OIDC `id_tokens:` role, in a job with the AWS CLI)"),
+                _ => how.to_string(),
+            };
             blocked(format!(
                 "Kaniko logged in to {registry} through the credential helper bundled in its image, which the \
                  BuildKit image does not have: {how}, and write it into \
@@ -581,33 +587,6 @@ fn credential_helper_blockers(
             ))
         })
         .collect()
-}
-
-/// The cloud registry a destination names, and how to get a token for it.
-fn cloud_registry(destination: &str) -> Option<(&'static str, &'static str)> {
-    let host = destination
-        .trim_matches(['"', '\''])
-        .split('/')
-        .next()
-        .unwrap_or_default();
-    if host.contains(".dkr.ecr.") && host.contains(".amazonaws.com") {
-        Some((
-            "Amazon ECR",
-            "get a token with `aws ecr get-login-password` (an OIDC `id_tokens:` role, in a job with the AWS CLI)",
-        ))
-    } else if host == "gcr.io" || host.ends_with(".gcr.io") || host.ends_with("-docker.pkg.dev") {
-        Some((
-            "Google Artifact Registry",
-            "get a token with `gcloud auth print-access-token` (user `oauth2accesstoken`)",
-        ))
-    } else if host.ends_with(".azurecr.io") {
-        Some((
-            "Azure Container Registry",
-            "get a token with `az acr login --expose-token`",
-        ))
-    } else {
-        None
-    }
 }
 
 /// `( mkdir -p DIR && COMMAND )` around the command that writes into a

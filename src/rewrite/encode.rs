@@ -73,6 +73,26 @@ pub fn encode(layout: &Layout, lines: &[String], line_indent: &str) -> Option<En
     }
 }
 
+/// `value` as a YAML double-quoted scalar, which holds any text on one
+/// line: the new value of a scalar the front-ends write whole.
+pub fn double_quoted(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Text a plain scalar line can hold: no comment start, no `: ` that would
 /// make a key, no flow indicator inside `[...]`, and, on the line that may
 /// start the scalar, no leading indicator (`&& ...` is fine later on).

@@ -8,6 +8,7 @@ pub mod encode;
 pub mod verify;
 
 use crate::span::Span;
+use crate::yaml::Tree;
 
 /// Replace `span` with `text`. An empty span inserts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +38,37 @@ impl Edit {
 pub struct Overlap {
     pub first: Span,
     pub second: Span,
+}
+
+impl std::fmt::Display for Overlap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "two edits overlap at bytes {}..{} and {}..{}; this is a bug, please report it",
+            self.first.start(),
+            self.first.end(),
+            self.second.start(),
+            self.second.end()
+        )
+    }
+}
+
+/// The one way a front-end's rewrite of a single file is accepted: the
+/// edits applied, the result parsed, and verified against the intended
+/// `changes` with both parsers ([`verify::verify`]). Returns the new text
+/// and its tree, which the front-end's own re-check reads next.
+pub fn apply_verified(
+    text: &str,
+    tree: &Tree,
+    edits: &[Edit],
+    changes: &[verify::Change],
+) -> Result<(String, Tree), String> {
+    let rewritten = apply(text, edits).map_err(|overlap| overlap.to_string())?;
+    let new_tree = Tree::parse(&rewritten)
+        .map_err(|err| format!("the rewrite does not parse: {}", err.message))?;
+    verify::verify(text, tree, &rewritten, &new_tree, changes)
+        .map_err(|message| format!("the rewrite was not verified: {message}"))?;
+    Ok((rewritten, new_tree))
 }
 
 /// Applies non-overlapping edits to `text`. Insertions at the same offset

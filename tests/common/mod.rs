@@ -1,4 +1,6 @@
-//! Helpers shared by the fixture-driven tests.
+//! Helpers shared by the fixture-driven tests. Each test file uses the
+//! part it needs.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
@@ -38,4 +40,40 @@ pub fn fixtures(group: &str, at_least: usize) -> Vec<Fixture> {
     found.sort_by(|a, b| a.name.cmp(&b.name));
     assert!(found.len() >= at_least, "fixtures/{group} went missing");
     found
+}
+
+/// Runs `check` on `path` in process, as the CLI would, without colour:
+/// the exit code, stdout and stderr.
+pub fn check(
+    path: &Path,
+    root: &Path,
+    format: kaniko2buildkit::cli::OutputFormat,
+) -> (u8, String, String) {
+    let args = kaniko2buildkit::cli::CheckArgs {
+        paths: vec![path.to_path_buf()],
+        root: Some(root.to_path_buf()),
+        output_format: format,
+        ..Default::default()
+    };
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let mut output = kaniko2buildkit::check::Output {
+        stdout: &mut stdout,
+        stderr: &mut stderr,
+        colors: Default::default(),
+        quiet: false,
+    };
+    let code = kaniko2buildkit::check::run(&args, &mut output);
+    (
+        code,
+        String::from_utf8(stdout).unwrap(),
+        String::from_utf8(stderr).unwrap(),
+    )
+}
+
+/// Snapshots kept in `dir`, named without the test module.
+pub fn snapshot_settings(dir: &Path) -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(dir);
+    settings.set_prepend_module_to_snapshot(false);
+    settings
 }

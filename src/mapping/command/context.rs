@@ -3,7 +3,7 @@
 
 use super::collected::Collected;
 use super::groups::{Group, Opt};
-use super::{Fate, FlagNote, Translation, is_true};
+use super::{CiVariables, Fate, FlagNote, Translation, is_true};
 use crate::kaniko::invocation::{FlagUse, Invocation};
 use crate::mapping::quote::in_double_quotes;
 
@@ -21,6 +21,7 @@ pub(super) enum Context {
 pub(super) fn context_source(
     call: &Invocation,
     c: &Collected,
+    ci: &CiVariables,
     out: &mut Translation,
 ) -> Option<Context> {
     let Some(flag) = c.context else {
@@ -49,7 +50,8 @@ pub(super) fn context_source(
             out,
             format!(
                 "the context `{text}` is a directory of the Kaniko image, which the BuildKit image does not have: \
-                 build from a directory under $CI_PROJECT_DIR or ${{TMPDIR:-/tmp}}"
+                 build from a directory under {} or ${{TMPDIR:-/tmp}}",
+                ci.project_dir.first().unwrap_or(&"the checkout")
             ),
         ),
         None | Some(("dir", _)) => Some(Context::Local(plain_directory(flag, c, out))),

@@ -20,7 +20,7 @@ pub(super) fn build_lines(
     out: &mut Translation,
 ) {
     out.groups.push(Group::Frontend);
-    match context_source(call, c, out) {
+    match context_source(call, c, workspace.ci, out) {
         Some(Context::Local(directory)) => {
             out.groups.push(Group::local(Local::Context, &directory));
             dockerfile_lines(c, &directory, workspace, out);
