@@ -11,7 +11,7 @@ use super::interpolate::{AgentText, unmark};
 use super::model::{Document, PluginKind, Step, entry, value};
 use super::script::Script;
 use crate::config::Config;
-use crate::kaniko::{self, docker_run, invocation::Invocation, invocation::Program, shell};
+use crate::kaniko::{self, in_docker, invocation::Invocation, invocation::Program, shell};
 use crate::span::Span;
 use crate::yaml::scalar::SourceMap;
 use crate::yaml::{NodeId, Tree};
@@ -485,27 +485,29 @@ impl Detector<'_> {
                 });
                 continue;
             }
-            if let Some(image) = docker_run::read(&script.text, &command.words)
-                .map(|run| run.image)
-                .filter(|&i| is_kaniko(&unmark(&command.words[i].value), self.config))
+            let is_kaniko_word = |word: &str| is_kaniko(&unmark(word), self.config);
+            if let Some(docker) =
+                in_docker::read(&script.text, &command, &is_kaniko_word, &to_source)
             {
                 let words = &command.words;
-                let (flags, problems) = kaniko::invocation::parse(
-                    Program::Executor,
-                    &script.text,
-                    &words[image + 1..],
-                    &to_source,
-                );
+                let image = docker.run.image;
                 let end = words.last().map_or(first.range.end, |w| w.range.end);
                 let range = command.range.start..end;
+                // The executor's flags, after the image or in the debug
+                // image's `sh -c` script; none when the container runs
+                // another program (which the migration reports).
+                let (program, flags, problems) = match docker.invocation() {
+                    Some(call) => (call.program, call.flags.clone(), call.problems.clone()),
+                    None => (Program::Executor, Vec::new(), Vec::new()),
+                };
                 let invocation = Invocation {
-                    program: Program::Executor,
+                    program,
                     span: to_source(first.range.start..end),
                     flags,
                     problems,
                     script_range: range.clone(),
                     assignments: Vec::new(),
-                    program_span: to_source(words[image].range.clone()),
+                    program_span: docker.image_span,
                 };
                 found.calls.push(Call {
                     invocation,

@@ -56,8 +56,68 @@ pub struct DockerRun {
     pub unhandled: Vec<(String, Range<usize>)>,
 }
 
-/// `docker run` options that take a value in the next word (or after `=`).
-const VALUED: &[&str] = &[
+/// `docker run` options that take a value (in the next word or after `=`)
+/// and only concern how the container is run and end with it: nothing a
+/// build on the host needs.
+const HARMLESS_VALUED: &[&str] = &[
+    "--name",
+    "--network",
+    "--net",
+    "--pull",
+    "--platform",
+    "--security-opt",
+    "--cap-add",
+    "--cap-drop",
+    "-m",
+    "--memory",
+    "--memory-swap",
+    "--cpus",
+    "--cpu-shares",
+    "-c",
+    "-h",
+    "--hostname",
+    "--log-driver",
+    "--log-opt",
+    "--shm-size",
+    "--ulimit",
+    "--userns",
+    "-u",
+    "--user",
+    "--add-host",
+    "--dns",
+    "--dns-search",
+    "--dns-option",
+    "--tmpfs",
+    "-l",
+    "--label",
+    "--stop-signal",
+    "--stop-timeout",
+    "--ipc",
+    "--pid",
+    "--uts",
+    "--cgroupns",
+    "--cgroup-parent",
+    "--gpus",
+    "--restart",
+    "--runtime",
+    "--group-add",
+    "--sysctl",
+    "-a",
+    "--attach",
+    "--annotation",
+    "--blkio-weight",
+    "--cpu-period",
+    "--cpu-quota",
+    "--cpuset-cpus",
+    "--cpuset-mems",
+    "--domainname",
+    "--mac-address",
+];
+
+/// `docker run` options that take a value and change what the container
+/// sees: read here (mounts, environment, entrypoint, working directory) or
+/// kept aside as having no counterpart.
+const OTHER_VALUED: &[&str] = &[
     "-v",
     "--volume",
     "-e",
@@ -67,77 +127,24 @@ const VALUED: &[&str] = &[
     "-w",
     "--workdir",
     "--mount",
-    "--name",
-    "--network",
-    "--net",
-    "-u",
-    "--user",
-    "--platform",
-    "--pull",
     "-p",
     "--publish",
-    "--add-host",
-    "-l",
-    "--label",
     "--label-file",
-    "--cap-add",
-    "--cap-drop",
-    "--security-opt",
-    "-m",
-    "--memory",
-    "--memory-swap",
-    "--cpus",
-    "--cpu-shares",
-    "-c",
-    "-h",
-    "--hostname",
-    "--ipc",
-    "--pid",
-    "--restart",
-    "--runtime",
-    "--log-driver",
-    "--log-opt",
-    "--dns",
-    "--dns-search",
-    "--tmpfs",
-    "--ulimit",
     "--device",
-    "--gpus",
-    "--group-add",
     "--cidfile",
     "--volumes-from",
-    "--shm-size",
-    "--stop-signal",
-    "--stop-timeout",
-    "--userns",
-    "--uts",
-    "--cgroupns",
-    "--cgroup-parent",
     "--network-alias",
-    "--sysctl",
     "--storage-opt",
-    "-a",
-    "--attach",
-    "--annotation",
-    "--blkio-weight",
-    "--cpu-period",
-    "--cpu-quota",
-    "--cpuset-cpus",
-    "--cpuset-mems",
-    "--dns-option",
-    "--domainname",
     "--expose",
     "--health-cmd",
     "--ip",
     "--ip6",
     "--isolation",
     "--link",
-    "--mac-address",
 ];
 
-/// Options that only concern how the container is run and end with it:
-/// nothing a build on the host needs.
-const HARMLESS: &[&str] = &[
+/// `docker run` flags (no value) that only concern how the container runs.
+const HARMLESS_FLAGS: &[&str] = &[
     "--rm",
     "-i",
     "-t",
@@ -147,62 +154,18 @@ const HARMLESS: &[&str] = &[
     "--init",
     "-q",
     "--quiet",
-    "--name",
-    "--network",
-    "--net",
-    "--pull",
-    "--platform",
     "--privileged",
-    "--security-opt",
-    "--cap-add",
-    "--cap-drop",
-    "-m",
-    "--memory",
-    "--memory-swap",
-    "--cpus",
-    "--cpu-shares",
-    "-c",
-    "-h",
-    "--hostname",
-    "--log-driver",
-    "--log-opt",
-    "--shm-size",
-    "--ulimit",
-    "--userns",
-    "-u",
-    "--user",
-    "--add-host",
-    "--dns",
-    "--dns-search",
-    "--tmpfs",
-    "-l",
-    "--label",
-    "--stop-signal",
-    "--stop-timeout",
-    "--ipc",
-    "--pid",
-    "--uts",
-    "--cgroupns",
-    "--cgroup-parent",
-    "--gpus",
-    "--restart",
-    "--runtime",
-    "--group-add",
-    "--sysctl",
     "--read-only",
     "--detach",
-    "-a",
-    "--attach",
-    "--annotation",
-    "--blkio-weight",
-    "--cpu-period",
-    "--cpu-quota",
-    "--cpuset-cpus",
-    "--cpuset-mems",
-    "--dns-option",
-    "--domainname",
-    "--mac-address",
 ];
+
+fn takes_value(name: &str) -> bool {
+    HARMLESS_VALUED.contains(&name) || OTHER_VALUED.contains(&name)
+}
+
+fn is_harmless(name: &str) -> bool {
+    HARMLESS_VALUED.contains(&name) || HARMLESS_FLAGS.contains(&name)
+}
 
 /// Reads `words` as `docker run [OPTIONS] IMAGE [ARG...]` (or `docker
 /// container run`). `script` is the text the words' ranges point into.
@@ -251,7 +214,7 @@ pub fn read(script: &str, words: &[Word]) -> Option<DockerRun> {
         // Short options glued together (`-it`, `-v/a:/b`, `-eX=1`).
         let (name, inline) = if !name.starts_with("--") && name.len() > 2 && inline.is_none() {
             let short = &name[..2];
-            if VALUED.contains(&short) {
+            if takes_value(short) {
                 (short, Some(&text[2..]))
             } else if name[1..].chars().all(|c| "itdq".contains(c)) {
                 index += 1;
@@ -262,7 +225,7 @@ pub fn read(script: &str, words: &[Word]) -> Option<DockerRun> {
         } else {
             (name, inline)
         };
-        let valued = VALUED.contains(&name);
+        let valued = takes_value(name);
         let (value, value_range, raw) = match (valued, inline) {
             (false, _) => (None, word.range.clone(), None),
             (true, Some(value)) => {
@@ -309,7 +272,7 @@ pub fn read(script: &str, words: &[Word]) -> Option<DockerRun> {
             }
             ("--entrypoint", Some(value)) => found.entrypoint = Some((value, whole)),
             ("-w" | "--workdir", Some(value)) => found.workdir = Some((value, whole)),
-            (name, value) if HARMLESS.contains(&name) => {
+            (name, value) if is_harmless(name) => {
                 let _ = value;
             }
             (name, value) => {
