@@ -39,6 +39,9 @@ impl StepUse<'_> {
 pub struct Call {
     pub invocation: Invocation,
     pub form: Form,
+    /// For [`Form::DockerRun`]: the `docker run` as the shared reading
+    /// read it, which the migration on the agent translates.
+    pub docker: Option<Box<in_docker::DockerUse>>,
     /// Where the call is written: a scalar and the call's range in its
     /// decoded value, when it lies in one shell value.
     pub origin: Option<super::script::Origin>,
@@ -308,6 +311,7 @@ impl Detector<'_> {
                     program_span: key_span,
                 },
                 form: Form::Exec { list },
+                docker: None,
                 origin: None,
             });
             return;
@@ -481,6 +485,7 @@ impl Detector<'_> {
                 found.calls.push(Call {
                     invocation,
                     form: Form::Shell,
+                    docker: None,
                     origin,
                 });
                 continue;
@@ -512,6 +517,7 @@ impl Detector<'_> {
                 found.calls.push(Call {
                     invocation,
                     form: Form::DockerRun,
+                    docker: Some(Box::new(docker)),
                     origin: script.origin(range),
                 });
                 for word in &words[1..image] {
