@@ -402,25 +402,6 @@ pub fn deepest<'a>(mounts: &'a [Mount], container_path: &str) -> Option<(&'a Mou
 }
 
 impl DockerRun {
-    /// The host path for a path Kaniko saw in the container: its value
-    /// and its shell text, from the deepest mount that holds it. `None`
-    /// when no mount holds it (a path inside the Kaniko image itself).
-    pub fn host_path(&self, container_path: &str) -> Option<(String, String)> {
-        let (mount, rest) = deepest(&self.mounts, container_path)?;
-        Some((
-            format!("{}{rest}", mount.host),
-            format!("{}{rest}", mount.host_raw),
-        ))
-    }
-
-    /// The mount that gives Kaniko its registry credentials: one at
-    /// `/kaniko/.docker` (a directory) or `/kaniko/.docker/config.json`.
-    pub fn docker_config_mount(&self) -> Option<&Mount> {
-        self.mounts.iter().find(|m| {
-            m.container == "/kaniko/.docker" || m.container == "/kaniko/.docker/config.json"
-        })
-    }
-
     /// `-e DOCKER_CONFIG=…`, the directory Kaniko read credentials from.
     pub fn docker_config_env(&self) -> Option<&EnvVar> {
         self.env.iter().find(|e| e.name == "DOCKER_CONFIG")
@@ -431,6 +412,16 @@ impl DockerRun {
 mod tests {
     use super::*;
     use crate::kaniko::shell;
+
+    /// A container path's host path, value and shell text.
+    fn host_path(run: &DockerRun, path: &str) -> Option<(String, String)> {
+        deepest(&run.mounts, path).map(|(mount, rest)| {
+            (
+                format!("{}{rest}", mount.host),
+                format!("{}{rest}", mount.host_raw),
+            )
+        })
+    }
 
     fn read_line(script: &str) -> (DockerRun, Vec<Word>) {
         let command = shell::commands(script).remove(0);
@@ -449,14 +440,11 @@ mod tests {
         assert_eq!(run.mounts[0].host, "${{ github.workspace }}");
         assert_eq!(run.mounts[0].host_raw, "\"${{ github.workspace }}\"");
         assert_eq!(
-            run.host_path("/workspace/Dockerfile").unwrap().1,
+            host_path(&run, "/workspace/Dockerfile").unwrap().1,
             "\"${{ github.workspace }}\"/Dockerfile"
         );
-        assert_eq!(run.host_path("/kaniko/executor"), None);
-        assert_eq!(
-            run.docker_config_mount().unwrap().host,
-            "${RUNNER_TEMP}/kaniko"
-        );
+        assert_eq!(host_path(&run, "/kaniko/executor"), None);
+        assert_eq!(run.mounts[1].host, "${RUNNER_TEMP}/kaniko");
         assert_eq!(
             run.docker_config_env().unwrap().value.as_deref(),
             Some("/kaniko/.docker")
@@ -506,7 +494,7 @@ mod tests {
             assert_eq!(run.mounts[0].host, host, "{script}");
             assert_eq!(run.mounts[0].container, "/workspace", "{script}");
             assert_eq!(
-                run.host_path("/workspace/Dockerfile"),
+                host_path(&run, "/workspace/Dockerfile"),
                 Some((
                     format!("{host}/Dockerfile"),
                     format!("{written}/Dockerfile")
@@ -539,7 +527,10 @@ mod tests {
             "gcr.io/kaniko-project/executor:v1.8.0"
         );
         assert!(run.mounts[0].read_only);
-        assert_eq!(run.host_path("/workspace").unwrap().1, "$(pwd)/helloworld");
+        assert_eq!(
+            host_path(&run, "/workspace").unwrap().1,
+            "$(pwd)/helloworld"
+        );
     }
 
     #[test]
