@@ -8,7 +8,8 @@
 #   - give no zizmor finding (`--offline`) of a kind the original did not
 #     have, and no actionlint message the original did not have,
 #   - stay as it is under a second `fix`.
-# Usage: .ci/validate-github.sh [path to the kaniko2buildkit binary]
+# Usage: [K2B_FLAVOR=rootless|privileged] .ci/validate-github.sh [path to the binary]
+# (K2B_FLAVOR migrates the Kaniko `container:` jobs too, with that flavour.)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 tool=${1:-${CARGO_TARGET_DIR:-target}/debug/kaniko2buildkit}
@@ -55,7 +56,8 @@ cp fixtures/github/composite-action/action.yml "$scratch/action/action.yml"
 cp fixtures/github/composite-action/action.yml "$scratch/original/action.yml"
 
 status=0
-(cd "$scratch" && "$tool" fix --unsafe --color never .github/workflows action/action.yml >/dev/null 2>&1) || status=$?
+flavor=(${K2B_FLAVOR:+--flavor "$K2B_FLAVOR"})
+(cd "$scratch" && "$tool" fix --unsafe "${flavor[@]}" --color never .github/workflows action/action.yml >/dev/null 2>&1) || status=$?
 if [ "$status" -gt 1 ]; then
   echo "fix on the GitHub files exited $status" >&2
   exit 1
@@ -81,7 +83,7 @@ for migrated in "$scratch"/.github/workflows/* "$scratch/action/action.yml"; do
 done
 cp -r "$scratch/.github" "$scratch/once"
 cp "$scratch/action/action.yml" "$scratch/once/action.yml"
-(cd "$scratch" && "$tool" fix --unsafe --color never .github/workflows action/action.yml >/dev/null 2>&1) || true
+(cd "$scratch" && "$tool" fix --unsafe "${flavor[@]}" --color never .github/workflows action/action.yml >/dev/null 2>&1) || true
 if ! diff -r "$scratch/once/workflows" "$scratch/.github/workflows" >/dev/null \
   || ! cmp -s "$scratch/once/action.yml" "$scratch/action/action.yml"; then
   echo "FAIL a second fix changed a GitHub file"; failed=1

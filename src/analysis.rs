@@ -24,30 +24,54 @@ pub struct Analysis {
 }
 
 pub fn analyse(pipeline: &Pipeline, config: &Config) -> Analysis {
-    analyse_resolved(pipeline, jobs::resolve(pipeline), config)
+    let mut analyser = Analyser::new(pipeline, config);
+    let resolving = jobs::resolve_each(pipeline, |job| analyser.add(&job));
+    analyser.finish(resolving)
 }
 
-/// [`analyse`] with the jobs already resolved (`check` resolves them once
-/// and follows their scripts before analysing).
-pub fn analyse_resolved(pipeline: &Pipeline, resolved: jobs::Jobs, config: &Config) -> Analysis {
-    let mut findings = pipeline.findings.clone();
-    findings.extend(resolved.findings);
-    let mut sites = CallSites::default();
-    let mut kaniko_jobs = 0;
-    for job in &resolved.jobs {
-        let usage = kaniko::detect(pipeline, job, config);
-        if !usage.uses_kaniko() {
-            continue;
+/// Analyses jobs one at a time as they are resolved, so that no caller
+/// needs every resolved job at once (`check` follows scripts alongside).
+pub struct Analyser<'p> {
+    pipeline: &'p Pipeline,
+    config: &'p Config,
+    job_findings: Vec<Finding>,
+    sites: CallSites,
+    kaniko_jobs: usize,
+}
+
+impl<'p> Analyser<'p> {
+    pub fn new(pipeline: &'p Pipeline, config: &'p Config) -> Self {
+        Analyser {
+            pipeline,
+            config,
+            job_findings: Vec::new(),
+            sites: CallSites::default(),
+            kaniko_jobs: 0,
         }
-        kaniko_jobs += 1;
-        findings.push(job_finding(pipeline, &usage));
-        sites.record(&usage);
     }
-    findings.extend(sites.into_findings());
-    findings.sort_by_key(|f| (f.file, f.span.start(), f.rule));
-    Analysis {
-        findings,
-        kaniko_jobs,
+
+    pub fn add(&mut self, job: &Job) {
+        let usage = kaniko::detect(self.pipeline, job, self.config);
+        if !usage.uses_kaniko() {
+            return;
+        }
+        self.kaniko_jobs += 1;
+        self.job_findings.push(job_finding(self.pipeline, &usage));
+        self.sites.record(&usage);
+    }
+
+    /// The findings, in order: the pipeline's own, those of resolving its
+    /// jobs (`resolving`), then the jobs', call sites' and paths'.
+    pub fn finish(self, resolving: Vec<Finding>) -> Analysis {
+        let mut findings = self.pipeline.findings.clone();
+        findings.extend(resolving);
+        findings.extend(self.job_findings);
+        findings.extend(self.sites.into_findings());
+        findings.sort_by_key(|f| (f.file, f.span.start(), f.rule));
+        Analysis {
+            findings,
+            kaniko_jobs: self.kaniko_jobs,
+        }
     }
 }
 

@@ -38,7 +38,10 @@ pub fn run(args: &CheckArgs, out: &mut Output) -> u8 {
     } else {
         match load_config(&request) {
             Ok(mut config) => {
-                config.flavor = args.flavor.unwrap_or(config.flavor);
+                if let Some(flavor) = args.flavor {
+                    config.flavor = flavor;
+                    config.flavor_explicit = true;
+                }
                 if let Some(image) = &args.buildkit_image {
                     config.buildkit_image = Some(image.clone());
                 }
@@ -130,10 +133,16 @@ fn analyse_all(
     let mut analyses: Vec<(Pipeline, Analysis)> = Vec::new();
     for mut pipeline in loaded.pipelines {
         let mut analysis = crate::frontend::analyse(&mut pipeline, config);
-        let kept_jobs = suppress::kept_jobs(&pipeline, config, &analysis.findings);
+        // Only the JSON report carries fixes: which jobs a comment keeps on
+        // Kaniko is asked only then.
+        let fixes = args.output_format == OutputFormat::Json && !args.statistics;
+        let kept_jobs = fixes.then(|| suppress::kept_jobs(&pipeline, config, &analysis.findings));
         analysis.findings = filter(&pipeline, std::mem::take(&mut analysis.findings));
-        if args.output_format == OutputFormat::Json && !args.statistics {
+        if let Some(kept_jobs) = kept_jobs {
             attach_fixes(&pipeline, &mut analysis, config, kept_jobs);
+        }
+        if args.statistics || !report_reads_trees(args.output_format) {
+            pipeline.drop_trees();
         }
         analyses.push((pipeline, analysis));
     }
@@ -151,6 +160,17 @@ fn analyse_all(
         errors.extend(pipeline.errors.iter().cloned());
     }
     (analyses, suppressed)
+}
+
+/// Whether the report walks the YAML trees: Code Quality and SARIF
+/// fingerprint a finding by its top-level block, JUnit lists every job.
+/// The other reports need only the texts and spans, and the trees, twice
+/// the size of the texts, are freed before rendering.
+fn report_reads_trees(format: OutputFormat) -> bool {
+    matches!(
+        format,
+        OutputFormat::Gitlab | OutputFormat::Sarif | OutputFormat::Junit
+    )
 }
 
 /// Formats read by programs: the report alone, load errors included.

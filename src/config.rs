@@ -40,6 +40,9 @@ pub struct Config {
     /// `moby/buildkit:v0.32.2-rootless`.
     pub buildkit_image: Option<String>,
     pub flavor: Flavor,
+    /// The flavour was chosen (`--flavor` or the file's `flavor`), not the
+    /// default: GitHub container jobs migrate only then.
+    pub flavor_explicit: bool,
     rules: BTreeMap<Rule, RuleSettings>,
     extra_kaniko_images: Vec<ImagePattern>,
     exclude: PathPatterns,
@@ -158,6 +161,7 @@ impl Config {
         }
         if let Some(flavor) = raw.flavor {
             self.flavor = flavor;
+            self.flavor_explicit = true;
         }
         if let Some(patterns) = raw.extra_kaniko_images {
             self.extra_kaniko_images = image_patterns(source, patterns)?;
@@ -584,6 +588,11 @@ ignore = ["x/[a"]"#
             .unwrap();
         assert_eq!(config.buildkit_image.as_deref(), Some("a"));
         assert_eq!(config.flavor, Flavor::Privileged);
+        assert!(
+            config.flavor_explicit,
+            "a flavour the file sets is a choice"
+        );
+        assert!(!parse("buildkit-image = \"a\"").unwrap().flavor_explicit);
         let settings = &config.rules[&Rule::KanikoPath];
         assert_eq!(settings.severity, Some(Severity::Error));
         assert_eq!(settings.ignore.matcher.len(), 1);

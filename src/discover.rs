@@ -102,7 +102,7 @@ pub fn load(request: &Request, config: &Config) -> Loaded {
             }
             continue;
         }
-        let found = match discover(path, request.root, config, request.max_file_size) {
+        let found = match discover(path, request.root, config) {
             Ok(found) => found,
             Err(error) => {
                 loaded.errors.push(error);
@@ -113,7 +113,11 @@ pub fn load(request: &Request, config: &Config) -> Loaded {
             if !is_loaded(&held, &file) {
                 let root = project_root(request.root, &file);
                 let input = Input::Path(file);
-                let pipeline = Pipeline::load_system(&root, input, request.max_file_size, system);
+                let limit = request.max_file_size;
+                let pipeline = match system {
+                    Some(system) => Pipeline::load_system(&root, input, limit, system),
+                    None => Pipeline::load_by_content(&root, input, limit),
+                };
                 held.extend(pipeline.files.iter().filter_map(|f| f.path.clone()));
                 loaded.pipelines.push(pipeline);
             }
@@ -224,20 +228,19 @@ fn read_stdin(request: &Request) -> Result<Pipeline, LoadError> {
         .map_err(|problem| failed(format!("standard input {problem}")))?;
     let path = stdin_path(request);
     let root = project_root(request.root, &path);
-    let system = system_of(&path, Some(&text), limit);
-    Ok(Pipeline::load_system(
-        &root,
-        Input::Stdin { text, name },
-        limit,
-        system,
-    ))
+    let input = Input::Stdin { text, name };
+    Ok(match system_by_name(&path) {
+        Some(system) => Pipeline::load_system(&root, input, limit, system),
+        None => Pipeline::load_by_content(&root, input, limit),
+    })
 }
 
 /// What a path on the command line stands for.
 #[derive(Default)]
 struct Found {
-    /// CI files and their system, `.gitlab-ci.yml` first.
-    ci: Vec<(PathBuf, System)>,
+    /// CI files and their system, `.gitlab-ci.yml` first; `None` for a
+    /// file named on the command line that its content must tell.
+    ci: Vec<(PathBuf, Option<System>)>,
     /// Other YAML that names a Kaniko image, with where it does.
     mentions: Vec<(PathBuf, Mention)>,
 }
@@ -249,12 +252,7 @@ struct Mention {
 }
 
 /// The file itself, or what a directory holds (see the module docs).
-fn discover(
-    path: &Path,
-    root: Option<&Path>,
-    config: &Config,
-    limit: u64,
-) -> Result<Found, LoadError> {
+fn discover(path: &Path, root: Option<&Path>, config: &Config) -> Result<Found, LoadError> {
     let missing = |message: String| LoadError {
         name: path.display().to_string(),
         text: None,
@@ -264,7 +262,7 @@ fn discover(
     };
     let metadata = std::fs::metadata(path).map_err(|err| missing(format!("cannot read: {err}")))?;
     if !metadata.is_dir() {
-        let system = system_of(path, None, limit);
+        let system = system_by_name(path);
         return Ok(Found {
             ci: vec![(path.to_path_buf(), system)],
             ..Found::default()
@@ -278,15 +276,15 @@ fn discover(
             continue;
         }
         if let Some(system) = System::by_path(&file) {
-            found.ci.push((file, system));
+            found.ci.push((file, Some(system)));
             continue;
         }
         if is_named_ci(&root, &file) {
-            found.ci.push((file, System::GitLab));
+            found.ci.push((file, Some(System::GitLab)));
             continue;
         }
         match sniff(&file) {
-            Sniffed::Ci(system) => found.ci.push((file, system)),
+            Sniffed::Ci(system) => found.ci.push((file, Some(system))),
             Sniffed::Mentions(mention) => found.mentions.push((file, mention)),
             Sniffed::Other => {}
         }
@@ -386,34 +384,19 @@ enum Sniffed {
 }
 
 /// The system of a file named on the command line (or standard input's
-/// `--stdin-filename`): by its path, else by its content when that is
-/// another system's, else GitLab CI, whatever the file is called.
-fn system_of(path: &Path, text: Option<&str>, limit: u64) -> System {
+/// `--stdin-filename`) by its path, if that tells it: `None` leaves it to
+/// the file's content when that is another system's, else GitLab CI,
+/// whatever the file is called (see [`Pipeline::load_by_content`]).
+fn system_by_name(path: &Path) -> Option<System> {
     if let Some(system) = System::by_path(path) {
-        return system;
+        return Some(system);
     }
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or_default();
-    if name.ends_with(".gitlab-ci.yml") || name.ends_with(".gitlab-ci.yaml") {
-        return System::GitLab;
-    }
-    let read;
-    let text = match text {
-        Some(text) => text,
-        None => match crate::gitlab::read_text_limited(path, limit) {
-            Ok(found) => {
-                read = found;
-                &read
-            }
-            Err(_) => return System::GitLab,
-        },
-    };
-    Tree::parse(text)
-        .ok()
-        .and_then(|tree| System::by_content(&tree, text))
-        .unwrap_or_default()
+    (name.ends_with(".gitlab-ci.yml") || name.ends_with(".gitlab-ci.yaml"))
+        .then_some(System::GitLab)
 }
 
 /// Reads a YAML file found by a search to tell CI from other YAML. A file

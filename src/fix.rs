@@ -69,6 +69,7 @@ pub(crate) fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
     };
     if let Some(flavor) = args.flavor {
         config.flavor = flavor;
+        config.flavor_explicit = true;
     }
     let loaded = crate::discover::load(&request, &config);
     let (pipelines, mut errors) = (loaded.pipelines, loaded.errors);

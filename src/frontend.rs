@@ -12,10 +12,18 @@ use crate::system::System;
 pub fn analyse(pipeline: &mut Pipeline, config: &Config) -> Analysis {
     match pipeline.system {
         System::GitLab => {
-            let resolved = crate::gitlab::jobs::resolve(pipeline);
-            let in_scripts = crate::scripts::follow(pipeline, &resolved.jobs);
-            let mut analysis = crate::analysis::analyse_resolved(pipeline, resolved, config);
-            analysis.findings.extend(in_scripts);
+            // One pass: each job is resolved, analysed, its scripts noted,
+            // and dropped; the scripts are read after the last one.
+            let mut runners = crate::scripts::Runners::default();
+            let mut analysis = {
+                let mut analyser = crate::analysis::Analyser::new(pipeline, config);
+                let resolving = crate::gitlab::jobs::resolve_each(pipeline, |job| {
+                    runners.record(pipeline, &job);
+                    analyser.add(&job);
+                });
+                analyser.finish(resolving)
+            };
+            analysis.findings.extend(runners.follow(pipeline));
             analysis
         }
         System::GitHubActions => crate::github::analyse(pipeline, config),

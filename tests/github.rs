@@ -210,6 +210,63 @@ fn migrations_match_snapshots() {
     });
 }
 
+/// A job that runs in the Kaniko image migrates only with a flavour chosen
+/// on the command line or in `.kaniko2buildkit.toml`: each `container-job*`
+/// fixture with `--flavor rootless` and `--flavor privileged` (snapshots),
+/// the config file's flavour doing what the flag does, the default leaving
+/// the job, and a second `fix` changing nothing.
+#[test]
+fn container_jobs_migrate_with_an_explicit_flavour() {
+    common::snapshot_settings(&fixtures_dir().join("expected")).bind(|| {
+        let containers: Vec<_> = fixtures()
+            .into_iter()
+            .filter(|(name, _, _)| name.starts_with("container-job"))
+            .collect();
+        assert!(containers.len() >= 5, "container fixtures went missing");
+        for (name, path, _) in containers {
+            let (dir, relative) = scratch(&name, &path);
+            let file = relative.to_str().unwrap();
+            let (_, default, _) = tool(dir.path(), &["diff", file]);
+            assert_eq!(default, "", "{name}: migrated without a flavour");
+            for flavor in ["rootless", "privileged"] {
+                let (code, stdout, stderr) = tool(dir.path(), &["diff", "--flavor", flavor, file]);
+                insta::assert_snapshot!(
+                    format!("{name}.{flavor}.diff"),
+                    format!("exit code: {code:?}\n{stdout}\n--- stderr ---\n{stderr}")
+                );
+                std::fs::write(
+                    dir.path().join(".kaniko2buildkit.toml"),
+                    format!("flavor = \"{flavor}\"\n"),
+                )
+                .unwrap();
+                let (_, configured, _) = tool(dir.path(), &["diff", file]);
+                assert_eq!(
+                    configured, stdout,
+                    "{name}: the config's flavour differs from --flavor"
+                );
+                std::fs::remove_file(dir.path().join(".kaniko2buildkit.toml")).unwrap();
+                let before = std::fs::read_to_string(dir.path().join(&relative)).unwrap();
+                tool(dir.path(), &["fix", "--flavor", flavor, file]);
+                let once = std::fs::read_to_string(dir.path().join(&relative)).unwrap();
+                assert_eq!(
+                    once != before,
+                    !stdout.is_empty(),
+                    "{name}: fix and diff disagree"
+                );
+                tool(dir.path(), &["fix", "--flavor", flavor, file]);
+                let twice = std::fs::read_to_string(dir.path().join(&relative)).unwrap();
+                assert_eq!(once, twice, "{name}: a second fix changed the file");
+                if once != before {
+                    let (code, stdout, _) =
+                        tool(dir.path(), &["check", "--output-format", "concise", file]);
+                    assert_eq!(code, Some(0), "{name}: Kaniko left after fix:\n{stdout}");
+                }
+                std::fs::write(dir.path().join(&relative), &before).unwrap();
+            }
+        }
+    });
+}
+
 /// `fix` then `fix` again: the second run changes nothing, and `check`
 /// finds Kaniko only in the steps the first run left, with a reason.
 #[test]

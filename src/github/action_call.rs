@@ -8,7 +8,7 @@ use std::ops::Range;
 
 use super::actions::{self, AEVEA_SUPPORTED, Version};
 use super::build_push::{Login, Refusal, refuse};
-use super::workflow::{Entry, Step};
+use super::workflow::{Entry, Job, Step};
 use crate::finding::Finding;
 use crate::gitlab::Pipeline;
 use crate::kaniko::invocation::{self, Invocation, Program};
@@ -145,7 +145,20 @@ pub fn in_workspace(path: &str) -> String {
 /// One input of the step: its value (a scalar) and the span of the value.
 pub struct Reader<'p> {
     pub pipeline: &'p Pipeline,
+    pub job: &'p Job,
     pub step: &'p Step,
+}
+
+/// `${{ env.NAME }}`, which GitHub replaces before the action starts.
+const ENV_EXPRESSION: &str = r"\$\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}";
+/// `$NAME` or `${NAME}`, which a shell in the action expands.
+const SHELL_VARIABLE: &str = r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))";
+
+/// An input's value with the `env` values the file sets put in, and the
+/// names that were.
+pub struct Resolved {
+    pub value: String,
+    pub names: Vec<String>,
 }
 
 impl Reader<'_> {
@@ -166,6 +179,73 @@ impl Reader<'_> {
             Some(value) => Ok(Some((value.to_string(), span))),
             None => refuse(span, format!("`{name}` is not a plain value")),
         }
+    }
+
+    /// What `env.NAME` holds at this step, as the file sets it (the step's,
+    /// the job's or the workflow's `env:`). `None` when set nowhere, or when
+    /// an earlier step of the job writes `$GITHUB_ENV`, which may change it.
+    fn env(&self, name: &str) -> Option<String> {
+        let source = &self.pipeline.files[0];
+        let rewritten = self.job.steps.iter().any(|s| {
+            s.index < self.step.index
+                && s.run
+                    .as_ref()
+                    .is_some_and(|(_, run)| run.value.contains("GITHUB_ENV"))
+        });
+        if rewritten {
+            return None;
+        }
+        self.job.env_value(
+            &source.tree,
+            &source.text,
+            self.step,
+            &format!("${{{{ env.{name} }}}}"),
+        )
+    }
+
+    /// `value` with each `${{ env.NAME }}` the file sets replaced by its
+    /// text, as GitHub does before the action reads its inputs; with
+    /// `shell`, also each `$NAME` whose value a shell's word splitting
+    /// reads as written (no quotes, no expansions), for an input the
+    /// action `eval`s. Anything else stays as written.
+    pub fn resolve(&self, value: &str, shell: bool) -> Resolved {
+        let mut names = Vec::new();
+        let expression = regex::Regex::new(ENV_EXPRESSION).expect("the pattern is valid");
+        let mut out = expression
+            .replace_all(value, |c: &regex::Captures| match self.env(&c[1]) {
+                Some(text) => {
+                    names.push(c[1].to_string());
+                    text
+                }
+                None => c[0].to_string(),
+            })
+            .into_owned();
+        if shell && !out.contains(['\'', '"', '\\']) {
+            let variable = regex::Regex::new(SHELL_VARIABLE).expect("the pattern is valid");
+            out = variable
+                .replace_all(&out, |c: &regex::Captures| {
+                    let name = c.get(1).or(c.get(2)).map_or("", |m| m.as_str());
+                    match self.env(name).filter(|text| {
+                        text.chars()
+                            .all(|ch| ch.is_ascii_alphanumeric() || " -_=./:,@+%".contains(ch))
+                    }) {
+                        Some(text) => {
+                            names.push(name.to_string());
+                            text
+                        }
+                        None => c[0].to_string(),
+                    }
+                })
+                .into_owned();
+        }
+        Resolved { value: out, names }
+    }
+
+    /// An input's value, with the `env` values the file sets put in.
+    fn get_resolved(&self, name: &str) -> Result<Option<(Resolved, Span)>, Refusal> {
+        Ok(self
+            .get(name)?
+            .map(|(value, span)| (self.resolve(&value, false), span)))
     }
 
     fn key_span(&self, name: &str) -> Option<Span> {
@@ -227,9 +307,14 @@ pub fn aevea(
             );
         }
     }
-    let registry = reader.get("registry")?;
-    let registry_span = registry.as_ref().map_or(uses_span, |r| r.1);
-    let registry = registry.map_or_else(|| "docker.io".to_string(), |r| r.0);
+    let written_registry = reader.get("registry")?;
+    let registry_span = written_registry.as_ref().map_or(uses_span, |r| r.1);
+    let written_registry = written_registry.map_or_else(|| "docker.io".to_string(), |r| r.0);
+    // The action's choices depend on the registry's value: one the file
+    // sets in `env:` is read from there; the step keeps the expression.
+    let resolved = reader.resolve(&written_registry, false);
+    env_note(&resolved, "registry", registry_span, findings);
+    let registry = resolved.value;
     if registry.contains("${{") {
         return refuse(
             registry_span,
@@ -259,6 +344,23 @@ pub fn aevea(
         );
     };
     if let Some((prefix, span)) = reader.get("strip_tag_prefix")? {
+        let resolved = reader.resolve(&tag, false);
+        let prefix = reader.resolve(&prefix, false);
+        if !resolved.names.is_empty() || !prefix.names.is_empty() {
+            let mut both = resolved.names.clone();
+            both.extend(prefix.names.iter().cloned());
+            env_note(
+                &Resolved {
+                    value: String::new(),
+                    names: both,
+                },
+                "tag",
+                span,
+                findings,
+            );
+        }
+        tag = resolved.value;
+        let prefix = prefix.value;
         if tag.contains("${{") || prefix.contains(['*', '?', '[', '$']) {
             return refuse(
                 span,
@@ -267,7 +369,14 @@ pub fn aevea(
         }
         tag = tag.strip_prefix(&prefix).unwrap_or(&tag).to_string();
     }
-    let latest = match reader.get("tag_with_latest")? {
+    let latest = match reader.get_resolved("tag_with_latest")? {
+        Some((resolved, span)) => {
+            env_note(&resolved, "tag_with_latest", span, findings);
+            Some((resolved.value, span))
+        }
+        None => None,
+    };
+    let latest = match latest {
         Some((value, span)) if value.contains("${{") => {
             return refuse(
                 span,
@@ -281,7 +390,7 @@ pub fn aevea(
     let prefix = if registry == "docker.io" {
         String::new()
     } else {
-        format!("{registry}/")
+        format!("{written_registry}/")
     };
     let username = match reader.get("username")? {
         Some((value, _)) => value,
@@ -300,7 +409,7 @@ pub fn aevea(
         }
     };
     let login = Login {
-        registry: (registry != "docker.io").then(|| registry.clone()),
+        registry: (registry != "docker.io").then(|| written_registry.clone()),
         username,
         password,
     };
@@ -370,7 +479,15 @@ pub fn aevea(
                  which arguments Kaniko received",
             );
         }
-        synth.words(&value, reader.map("extra_args"), span);
+        // v0.11.0 and later `eval` the text: `$NAME` is the action's
+        // environment, which the file's `env:` sets.
+        let resolved = reader.resolve(&value, at_least(Version(0, 11, 0)));
+        env_note(&resolved, "extra_args", span, findings);
+        if resolved.names.is_empty() {
+            synth.words(&value, reader.map("extra_args"), span);
+        } else {
+            synth.words(&resolved.value, None, span);
+        }
     }
     synth.flag("--reproducible", uses_span);
     synth.flag("--force", uses_span);
@@ -418,21 +535,18 @@ pub fn int128(
         ),
     }
     for (name, flag) in [("build-args", "--build-arg"), ("labels", "--label")] {
-        for (line, span) in lines(reader, name)? {
+        for (line, span) in lines(reader, name, false)? {
             synth.value(flag, &line, span);
         }
     }
-    let boolean = |name: &str| -> Result<Option<(bool, Span)>, Refusal> {
-        match reader.get(name)? {
+    let mut notes = Vec::new();
+    let mut boolean = |name: &str| -> Result<Option<(bool, Span)>, Refusal> {
+        match reader.get_resolved(name)? {
             None => Ok(None),
-            Some((value, span)) => match value.as_str() {
-                "true" | "True" | "TRUE" => Ok(Some((true, span))),
-                "false" | "False" | "FALSE" => Ok(Some((false, span))),
-                _ => refuse(
-                    span,
-                    format!("`{name}` is not a boolean the tool can read (`{value}`)"),
-                ),
-            },
+            Some((resolved, span)) => {
+                env_note(&resolved, name, span, &mut notes);
+                boolean_value(name, &resolved.value, span)
+            }
         }
     };
     match boolean("push")? {
@@ -440,7 +554,7 @@ pub fn int128(
         Some((false, span)) => synth.flag("--no-push", span),
         None => synth.flag("--no-push", uses_span),
     }
-    for (line, span) in lines(reader, "tags")? {
+    for (line, span) in lines(reader, "tags", false)? {
         synth.value("--destination", &line, span);
     }
     if let Some((value, span)) = reader.get("target")? {
@@ -461,22 +575,71 @@ pub fn int128(
             synth.value(flag, &value, span);
         }
     }
-    for (line, span) in lines(reader, "registry-mirror")? {
+    for (line, span) in lines(reader, "registry-mirror", false)? {
         synth.value("--registry-mirror", &line, span);
     }
-    for (line, span) in lines(reader, "kaniko-args")? {
+    if let Some((resolved, span)) = reader.get_resolved("kaniko-args")? {
+        env_note(&resolved, "kaniko-args", span, findings);
+    }
+    for (line, span) in lines(reader, "kaniko-args", true)? {
         synth.raw(&one_argument(&line), span);
     }
+    findings.extend(notes);
     Ok(synth)
 }
 
+/// A boolean input as the action's `core.getBooleanInput` reads it.
+fn boolean_value(name: &str, value: &str, span: Span) -> Result<Option<(bool, Span)>, Refusal> {
+    match value {
+        "true" | "True" | "TRUE" => Ok(Some((true, span))),
+        "false" | "False" | "FALSE" => Ok(Some((false, span))),
+        value => refuse(
+            span,
+            format!("`{name}` is not a boolean the tool can read (`{value}`)"),
+        ),
+    }
+}
+
+/// Says which `env` values an input's value was read with.
+fn env_note(resolved: &Resolved, input: &str, span: Span, findings: &mut Vec<Finding>) {
+    if resolved.names.is_empty() {
+        return;
+    }
+    let names: Vec<String> = resolved.names.iter().map(|n| format!("`{n}`")).collect();
+    findings.push(
+        Finding::new(
+            Rule::MigrationNote,
+            0,
+            span,
+            format!(
+                "`{input}` was read with the value the file's `env:` gives {}",
+                names.join(", ")
+            ),
+        )
+        .label("env"),
+    );
+}
+
 /// A list input read as `core.getMultilineInput` does: one value per
-/// non-empty line, trimmed, each at its span.
-fn lines(reader: &Reader, name: &str) -> Result<Vec<(String, Span)>, Refusal> {
-    let Some((value, span)) = reader.get(name)? else {
+/// non-empty line, trimmed, each at its span. With `resolve`, the file's
+/// `env` values are put in first (for lines read as executor flags; a
+/// value build-push-action takes as it is keeps its expression).
+fn lines(reader: &Reader, name: &str, resolve: bool) -> Result<Vec<(String, Span)>, Refusal> {
+    let Some((written, span)) = reader.get(name)? else {
         return Ok(Vec::new());
     };
-    let map = reader.map(name);
+    // GitHub puts the expression's value in before the action splits the
+    // lines; the values then point at the whole input.
+    let resolved = if resolve {
+        reader.resolve(&written, false)
+    } else {
+        Resolved {
+            value: written,
+            names: Vec::new(),
+        }
+    };
+    let map = reader.map(name).filter(|_| resolved.names.is_empty());
+    let value = resolved.value;
     let mut out = Vec::new();
     let mut offset = 0;
     for line in value.split_inclusive('\n') {

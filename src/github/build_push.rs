@@ -8,7 +8,7 @@
 
 use super::action_call::{self, Reader, WORKSPACE};
 use super::actions::{self, Known};
-use super::workflow::Step;
+use super::workflow::{Job, Step};
 use crate::finding::Finding;
 use crate::gitlab::Pipeline;
 use crate::kaniko::shell;
@@ -73,6 +73,7 @@ pub struct Planned {
 /// Plans one known action's step.
 pub fn plan(
     pipeline: &Pipeline,
+    job: &Job,
     step: &Step,
     known: Known,
     action: &actions::ActionRef,
@@ -81,7 +82,11 @@ pub fn plan(
     let source = &pipeline.files[0];
     let (_, uses) = step.uses.as_ref().expect("an action step has `uses:`");
     let uses_span = source.tree.node(uses.node).span;
-    let reader = Reader { pipeline, step };
+    let reader = Reader {
+        pipeline,
+        job,
+        step,
+    };
     let mut findings = Vec::new();
     for entry in &step.inputs {
         if known.input(&entry.name).is_none() {

@@ -7,8 +7,10 @@
 //!   itself ([`super::build_push`]).
 //! - `docker run … <Kaniko image> …` becomes `docker buildx build` in the
 //!   same script ([`super::docker_build`]).
-//! - A job that runs in the Kaniko image (`container:`), or calls the
-//!   executor from the runner, is left alone with the reason.
+//! - A job that runs in the Kaniko image (`container:`) runs in the
+//!   BuildKit image with an explicit flavour ([`super::container_job`]),
+//!   else it is left alone with the reason, like a job that calls the
+//!   executor from the runner.
 //!
 //! A step that cannot be mapped keeps its Kaniko text and gets a
 //! `migrate/not-migrated` finding at the place that decides it.
@@ -178,29 +180,43 @@ fn plan_job(
         plan.left.insert(job.id.clone(), steps.len());
         return;
     }
-    if in_container
-        || steps
-            .iter()
-            .any(|f| matches!(f.kind, Kind::Executor { .. }))
+    if in_container {
+        match super::container_job::plan(pipeline, job, &steps, options) {
+            Ok(step_plan) => {
+                plan.job_edits.insert(
+                    job.id.clone(),
+                    step_plan.edits.iter().cloned().map(|e| (0, e)).collect(),
+                );
+                plan.edits.extend(step_plan.edits);
+                plan.changes.extend(step_plan.changes);
+                plan.findings.extend(
+                    step_plan
+                        .findings
+                        .into_iter()
+                        .map(|f| f.jobs(vec![job.id.clone()])),
+                );
+                plan.migrated.insert(job.id.clone());
+            }
+            Err(refusal) => {
+                plan.findings.push(not_migrated(job, None, &refusal));
+                plan.remaining.insert(job.id.clone());
+                plan.left.insert(job.id.clone(), steps.len());
+            }
+        }
+        return;
+    }
+    if steps
+        .iter()
+        .any(|f| matches!(f.kind, Kind::Executor { .. }))
     {
-        let at = job
-            .container
-            .as_ref()
-            .filter(|_| in_container)
-            .map_or(span(job.key), |c| span(c.node));
-        let message = if in_container {
-            "the job runs in the Kaniko image (`container:`): GitHub-hosted runners do not allow the user \
-             namespaces rootless BuildKit needs, so such a job migrates only by hand to \
-             docker/setup-buildx-action and docker/build-push-action (see docs/github-actions.md)"
-        } else {
-            "the job calls the executor installed on the runner: move it to docker/build-push-action by hand"
-        };
         plan.findings.push(not_migrated(
             job,
             None,
             &Refusal {
-                span: at,
-                message: message.into(),
+                span: span(job.key),
+                message: "the job calls the executor installed on the runner: move it to \
+                          docker/build-push-action by hand"
+                    .into(),
             },
         ));
         plan.remaining.insert(job.id.clone());
@@ -295,7 +311,7 @@ fn plan_action(
     let (uses_key, uses) = step.uses.as_ref().expect("an action step has `uses:`");
     let uses_span = tree.node(uses.node).span;
     let image_readers = outputs_kept(text, job, step, known, action, tree)?;
-    let planned = build_push::plan(pipeline, step, known, action, options)?;
+    let planned = build_push::plan(pipeline, job, step, known, action, options)?;
     let (mut edits, mut changes_of_readers) = match (&step.id, image_readers.is_empty()) {
         (Some(id), false) => {
             let first_tag = planned

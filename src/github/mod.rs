@@ -10,6 +10,7 @@
 mod action_call;
 pub mod actions;
 mod build_push;
+mod container_job;
 pub mod detect;
 mod docker_build;
 mod findings;

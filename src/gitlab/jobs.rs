@@ -3,11 +3,13 @@
 //! resolves them, with every script line and image kept at its definition site.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
-use super::Pipeline;
 use super::value::{At, Converter, Value};
+use super::{FileId, Pipeline};
 use crate::finding::Finding;
 use crate::rules::{Rule, Severity};
+use crate::yaml::NodeId;
 
 /// Top-level keys that are not jobs.
 const RESERVED: &[&str] = &[
@@ -111,27 +113,84 @@ pub struct Jobs {
 }
 
 pub fn resolve(pipeline: &Pipeline) -> Jobs {
+    let mut jobs = Vec::new();
+    let findings = resolve_each(pipeline, |job| jobs.push(job));
+    Jobs { jobs, findings }
+}
+
+/// Resolves every job, in name order, handing each to `each` as soon as it
+/// is resolved, and returns what went wrong resolving them. `check` analyses
+/// a job and drops it: holding every resolved job of a 200,000-job file
+/// took more memory than its text and tree together.
+pub fn resolve_each(pipeline: &Pipeline, mut each: impl FnMut(Job)) -> Vec<Finding> {
     let mut resolver = Resolver::new(pipeline);
     let mut names: Vec<&str> = resolver.definitions.keys().copied().collect();
     names.sort_unstable();
-    let mut jobs = Vec::new();
     for name in names {
         if RESERVED.contains(&name) || !resolver.defines_mapping(name) {
             continue;
         }
         if let Some(job) = resolver.job(name) {
-            jobs.push(job);
+            each(job);
         }
     }
     let mut findings = resolver.findings;
     findings.sort_by_key(|f| (f.file, f.span, f.rule));
     findings.dedup_by_key(|f| (f.file, f.span, f.rule));
-    Jobs { jobs, findings }
+    findings
 }
 
+/// A top-level key and its value, in one file.
+#[derive(Clone, Copy)]
 struct Definition {
-    key: At,
-    value: At,
+    file: FileId,
+    key: NodeId,
+    value: NodeId,
+}
+
+impl Definition {
+    fn key(&self) -> At {
+        At {
+            file: self.file,
+            node: self.key,
+        }
+    }
+
+    fn value(&self) -> At {
+        At {
+            file: self.file,
+            node: self.value,
+        }
+    }
+}
+
+/// The definitions of one name in merge order, one per file. Nearly every
+/// name has one, kept inline: a vector per name cost a 200,000-job file
+/// 26 MB of allocations.
+struct Definitions {
+    first: Definition,
+    more: Vec<Definition>,
+}
+
+impl Definitions {
+    fn iter(&self) -> impl Iterator<Item = &Definition> {
+        std::iter::once(&self.first).chain(&self.more)
+    }
+
+    fn last(&self) -> &Definition {
+        self.more.last().unwrap_or(&self.first)
+    }
+
+    /// Adds a later definition; one in the same file replaces the last (a
+    /// key written twice in one file: GitLab keeps the last).
+    fn push(&mut self, definition: Definition) {
+        let last = self.more.last_mut().unwrap_or(&mut self.first);
+        if last.file == definition.file {
+            *last = definition;
+        } else {
+            self.more.push(definition);
+        }
+    }
 }
 
 struct Resolver<'p> {
@@ -140,7 +199,7 @@ struct Resolver<'p> {
     /// Top-level keys in merge order (included files first).
     /// Names borrow from the pipeline's text: no copy per job. Hashed: each
     /// job looks up its own name and the global keywords several times.
-    definitions: HashMap<&'p str, Vec<Definition>>,
+    definitions: HashMap<&'p str, Definitions>,
     /// Global keywords every job reads (`default:`, `variables:`, the
     /// legacy `image:`…), converted once.
     globals: HashMap<&'static str, Option<Value>>,
@@ -157,7 +216,7 @@ struct Resolver<'p> {
 
 impl<'p> Resolver<'p> {
     fn new(pipeline: &'p Pipeline) -> Self {
-        let mut definitions: HashMap<&'p str, Vec<Definition>> = HashMap::new();
+        let mut definitions: HashMap<&'p str, Definitions> = HashMap::new();
         for file in pipeline.merge_order() {
             let source = &pipeline.files[file];
             let Some(root) = source.tree.root() else {
@@ -165,16 +224,16 @@ impl<'p> Resolver<'p> {
             };
             for (key, value) in source.tree.pairs(source.tree.deref(root)) {
                 if let Some(name) = source.tree.scalar(&source.text, key) {
-                    let definition = Definition {
-                        key: At { file, node: key },
-                        value: At { file, node: value },
-                    };
-                    let list = definitions.entry(name).or_default();
-                    // A key written twice in one file: GitLab keeps the last.
-                    if list.last().is_some_and(|d| d.key.file == file) {
-                        list.pop();
+                    let definition = Definition { file, key, value };
+                    match definitions.entry(name) {
+                        Entry::Occupied(mut list) => list.get_mut().push(definition),
+                        Entry::Vacant(slot) => {
+                            slot.insert(Definitions {
+                                first: definition,
+                                more: Vec::new(),
+                            });
+                        }
                     }
-                    list.push(definition);
                 }
             }
         }
@@ -193,15 +252,15 @@ impl<'p> Resolver<'p> {
 
     fn defines_mapping(&self, name: &str) -> bool {
         self.definitions[name].iter().any(|d| {
-            let tree = &self.pipeline.files[d.value.file].tree;
-            tree.is_mapping(tree.deref(d.value.node))
+            let tree = &self.pipeline.files[d.file].tree;
+            tree.is_mapping(tree.deref(d.value))
         })
     }
 
     /// A top-level key's own value, merged over every file that defines it.
     fn own(&mut self, name: &str, keep: Option<&dyn Fn(&str) -> bool>) -> Option<Value> {
         let definitions = self.definitions.get(name)?;
-        let ats: Vec<At> = definitions.iter().map(|d| d.value).collect();
+        let ats: Vec<At> = definitions.iter().map(Definition::value).collect();
         ats.into_iter()
             .map(|at| self.converter.convert(at, keep))
             .reduce(Value::merge)
@@ -479,7 +538,7 @@ impl<'p> Resolver<'p> {
         if !hidden {
             value = self.apply_defaults(value, name);
         }
-        let key = self.definitions[name].last()?.key;
+        let key = self.definitions.get(name)?.last().key();
         let variables = self.variables(&value, name);
         let image = value
             .get("image")

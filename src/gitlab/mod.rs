@@ -97,6 +97,15 @@ const MAX_INCLUDES: usize = 150;
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
 
 impl Pipeline {
+    /// Frees each file's tree once nothing walks it again: the reports but
+    /// JUnit's need only the texts and spans, and the tree of a pipeline
+    /// holds twice its text.
+    pub fn drop_trees(&mut self) {
+        for file in &mut self.files {
+            file.tree = Tree::empty();
+        }
+    }
+
     /// Loads `input` and, recursively, the local files it includes, reading
     /// files of at most [`DEFAULT_MAX_FILE_SIZE`] bytes.
     /// `root` is the project root (canonical).
@@ -115,6 +124,25 @@ impl Pipeline {
     /// workflow or a Buildkite pipeline is one file, with no includes to
     /// follow.
     pub fn load_system(root: &Path, input: Input, max_file_size: u64, system: System) -> Pipeline {
+        Pipeline::load_entry(root, input, max_file_size, system, false)
+    }
+
+    /// [`Self::load_system`] for an entry file whose path does not tell its
+    /// system: its content does ([`System::by_content`], GitLab CI when it
+    /// names no other), read from the tree the load parses anyway, whatever
+    /// the file's size up to `max_file_size`. Deciding before loading parsed
+    /// a file twice.
+    pub fn load_by_content(root: &Path, input: Input, max_file_size: u64) -> Pipeline {
+        Pipeline::load_entry(root, input, max_file_size, System::GitLab, true)
+    }
+
+    fn load_entry(
+        root: &Path,
+        input: Input,
+        max_file_size: u64,
+        system: System,
+        by_content: bool,
+    ) -> Pipeline {
         let mut pipeline = Pipeline {
             root: root.to_path_buf(),
             max_file_size,
@@ -140,8 +168,8 @@ impl Pipeline {
                 }
             }
         };
-        if let Some(entry) = pipeline.add_file(name, path, text)
-            && system == System::GitLab
+        if let Some(entry) = pipeline.add_file(name, path, text, by_content)
+            && pipeline.system == System::GitLab
         {
             let mut chain = vec![entry];
             pipeline.follow_includes(root, entry, &mut chain);
@@ -149,9 +177,21 @@ impl Pipeline {
         pipeline
     }
 
-    /// Parses and stores a file; a parse error is recorded instead.
-    fn add_file(&mut self, name: String, path: Option<PathBuf>, text: String) -> Option<FileId> {
+    /// Parses and stores a file; a parse error is recorded instead. With
+    /// `by_content`, the file is the entry file and its content decides the
+    /// pipeline's system (see [`Self::load_by_content`]).
+    fn add_file(
+        &mut self,
+        name: String,
+        path: Option<PathBuf>,
+        text: String,
+        by_content: bool,
+    ) -> Option<FileId> {
         let tree = match Tree::parse(&text) {
+            Ok(tree) if by_content => {
+                self.system = System::by_content(&tree, &text).unwrap_or_default();
+                tree
+            }
             Ok(tree) => tree,
             Err(err) => {
                 let offset = err.offset.min(text.len());
@@ -295,7 +335,7 @@ impl Pipeline {
                     continue;
                 }
             };
-            if let Some(included) = self.add_file(name, Some(path), text) {
+            if let Some(included) = self.add_file(name, Some(path), text, false) {
                 self.files[file].includes.push(included);
                 chain.push(included);
                 self.follow_includes(root, included, chain);

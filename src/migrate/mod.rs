@@ -9,6 +9,8 @@
 
 mod arguments;
 mod plan;
+// The Kaniko-path rewrites, shared with the GitHub container jobs.
+pub(crate) use plan::{busybox_replacement, mkdir_around, path_replacement};
 pub mod text;
 
 use std::collections::BTreeMap;

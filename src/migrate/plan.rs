@@ -594,7 +594,7 @@ fn credential_helper_blockers(
 /// pipeline or an `&&` list, and a failure still ends the script. A builtin
 /// that must change the job's own shell (`cd`, `export`, ...) gets the
 /// `mkdir -p DIR &&` prefix alone.
-fn mkdir_around(path: &PathUse, directory: &str) -> Vec<(usize, String)> {
+pub(crate) fn mkdir_around(path: &PathUse, directory: &str) -> Vec<(usize, String)> {
     if path.in_shell_builtin {
         return vec![(path.command_start, format!("mkdir -p {directory} && "))];
     }
@@ -606,10 +606,10 @@ fn mkdir_around(path: &PathUse, directory: &str) -> Vec<(usize, String)> {
 
 /// A Kaniko directory, where its files go under BuildKit, and whether a
 /// write into it needs the directory created first.
-struct Directory {
-    kaniko: &'static str,
-    buildkit: &'static str,
-    needed: bool,
+pub(crate) struct Directory {
+    pub(crate) kaniko: &'static str,
+    pub(crate) buildkit: &'static str,
+    pub(crate) needed: bool,
 }
 
 /// Extra CA certificates: Kaniko read every file in `SSL_CERT_DIR`
@@ -619,7 +619,7 @@ const CERTS_DIR: &str = "\"$HOME/.kaniko2buildkit/certs\"";
 
 /// The new text for a `/kaniko/` path word (or `NAME=/kaniko/...`), and the
 /// directory it lives in. `None` for paths this version does not move.
-fn path_replacement(path: &PathUse) -> Option<(String, Directory)> {
+pub(crate) fn path_replacement(path: &PathUse) -> Option<(String, Directory)> {
     let (assignment, raw) = match path.raw.split_once('=') {
         Some((name, value)) if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
             (format!("{name}="), value)
@@ -700,7 +700,7 @@ fn unmovable_path_reason(path: &str) -> String {
 }
 
 /// `/busybox/sh` becomes `/bin/sh`; other busybox tools are on `PATH`.
-fn busybox_replacement(word: &PathUse) -> String {
+pub(crate) fn busybox_replacement(word: &PathUse) -> String {
     let tool = word.path.trim_start_matches("/busybox/");
     let plain = if tool == "sh" {
         "/bin/sh".to_string()

@@ -61,11 +61,11 @@ fn cases(checked: &[Checked]) -> BTreeMap<(String, String), Case> {
     for run in checked {
         let pipeline = run.pipeline;
         let mut job_files = BTreeMap::new();
-        for job in jobs::resolve(pipeline).jobs {
+        jobs::resolve_each(pipeline, |job| {
             let file = report_path(&pipeline.files[job.key.file].name);
             cases.entry((file.clone(), job.name.clone())).or_default();
             job_files.insert(job.name, file);
-        }
+        });
         for finding in run.findings {
             let file = report_path(&pipeline.files[finding.file].name);
             let keys: Vec<(String, String)> = if finding.jobs.is_empty() {

@@ -20,7 +20,7 @@ pub fn as_finding(error: &LoadError) -> (Pipeline, Vec<Finding>) {
         .span
         .filter(|span| span.end() <= text.len())
         .unwrap_or_else(|| Span::empty(0));
-    let tree = Tree::parse("").expect("the empty document parses");
+    let tree = Tree::empty();
     let file = SourceFile {
         name: error.name.clone(),
         path: None,

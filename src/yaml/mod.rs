@@ -182,6 +182,20 @@ impl Tree {
         Ok(builder.finish())
     }
 
+    /// The tree of an empty text: no document.
+    pub fn empty() -> Tree {
+        Tree {
+            nodes: Vec::new(),
+            children: Vec::new(),
+            root: None,
+            document: 0,
+            duplicates: Vec::new(),
+            values: Vec::new(),
+            decorations: HashMap::new(),
+            parents: std::sync::OnceLock::new(),
+        }
+    }
+
     pub fn root(&self) -> Option<NodeId> {
         self.root
     }
@@ -414,7 +428,9 @@ struct Frame {
     /// start of its first child: a block mapping's start marker is unreliable.
     has_anchor: bool,
     has_tag: bool,
-    children: Vec<NodeId>,
+    /// Where its children start in the builder's `open_children`: one
+    /// stack for every open collection, not a vector each.
+    children_from: usize,
 }
 
 /// A plain scalar whose end is only known once the next event arrives.
@@ -423,7 +439,7 @@ struct PendingPlain {
     in_flow: bool,
     /// The decoded value, stored once the end shows whether it differs
     /// from the source text.
-    value: Box<str>,
+    value: String,
 }
 
 struct Builder<'a> {
@@ -432,6 +448,8 @@ struct Builder<'a> {
     nodes: Vec<Node>,
     children: Vec<NodeId>,
     stack: Vec<Frame>,
+    /// Children of the open collections, innermost last.
+    open_children: Vec<NodeId>,
     anchors: HashMap<usize, NodeId>,
     roots: Vec<NodeId>,
     duplicates: Vec<(NodeId, NodeId)>,
@@ -451,6 +469,7 @@ impl<'a> Builder<'a> {
             nodes: Vec::new(),
             children: Vec::new(),
             stack: Vec::new(),
+            open_children: Vec::new(),
             anchors: HashMap::new(),
             roots: Vec::new(),
             duplicates: Vec::new(),
@@ -490,9 +509,10 @@ impl<'a> Builder<'a> {
         if anchor_id != 0 {
             self.anchors.insert(anchor_id, id);
         }
-        match self.stack.last_mut() {
-            Some(frame) => frame.children.push(id),
-            None => self.roots.push(id),
+        if self.stack.is_empty() {
+            self.roots.push(id);
+        } else {
+            self.open_children.push(id);
         }
         id
     }
@@ -515,11 +535,11 @@ impl<'a> Builder<'a> {
     }
 
     /// Keeps a decoded value only when it differs from its source text.
-    fn store_value(&mut self, value: Box<str>, span: Span) -> u32 {
-        if *value == *span.slice(self.text) {
+    fn store_value(&mut self, value: String, span: Span) -> u32 {
+        if value == span.slice(self.text) {
             return 0;
         }
-        self.values.push(value);
+        self.values.push(value.into_boxed_str());
         self.values.len() as u32
     }
 
@@ -561,10 +581,10 @@ impl<'a> Builder<'a> {
         // decoded value is kept until `settle_pending` can compare it.
         let awaits_end = style == ScalarStyle::Plain && !value.is_empty();
         let decoration = decorations(text, span.start(), anchor_id != 0, has_tag);
-        let decoded = if awaits_end {
-            0
+        let (decoded, value) = if awaits_end {
+            (0, Some(value))
         } else {
-            self.store_value(value.clone().into_boxed_str(), span)
+            (self.store_value(value, span), None)
         };
         let id = self.push_node(
             Node {
@@ -574,12 +594,12 @@ impl<'a> Builder<'a> {
             anchor_id,
         );
         self.decorate(id, decoration);
-        if awaits_end {
+        if let Some(value) = value {
             let in_flow = self.in_flow();
             self.pending = Some(PendingPlain {
                 node: id,
                 in_flow,
-                value: value.into_boxed_str(),
+                value,
             });
         } else {
             self.last_end = span.end();
@@ -612,7 +632,7 @@ impl<'a> Builder<'a> {
             is_mapping,
             has_anchor: anchor_id != 0,
             has_tag,
-            children: Vec::new(),
+            children_from: self.open_children.len(),
         };
         self.stack.push(frame);
     }
@@ -622,26 +642,29 @@ impl<'a> Builder<'a> {
             return;
         };
         let first = self.children.len() as u32;
-        let count = frame.children.len() as u32;
+        let children = &self.open_children[frame.children_from..];
+        let count = children.len() as u32;
         // A block sequence's marker is its first `-`, a block mapping's may
         // lie inside its first key: the earlier of marker and first child wins.
         let marker = self.nodes[frame.node.0 as usize].span.start();
-        let start = match frame.children.first() {
+        let start = match children.first() {
             Some(&child) if !frame.flow => marker.min(self.node_start(child)),
             _ => marker,
         };
         let end = if frame.flow {
             (at + 1).min(self.text.len())
         } else {
-            frame
-                .children
+            children
                 .last()
                 .map_or(start, |&child| self.nodes[child.0 as usize].span.end())
         };
         if frame.is_mapping {
-            self.find_duplicate_keys(&frame.children);
+            let duplicates = self.duplicate_keys(children);
+            self.duplicates.extend(duplicates);
         }
-        self.children.extend_from_slice(&frame.children);
+        self.children
+            .extend_from_slice(&self.open_children[frame.children_from..]);
+        self.open_children.truncate(frame.children_from);
         let decoration = decorations(self.text, start, frame.has_anchor, frame.has_tag);
         self.decorate(frame.node, decoration);
         let node = &mut self.nodes[frame.node.0 as usize];
@@ -662,10 +685,11 @@ impl<'a> Builder<'a> {
         self.last_end = node.span.end();
     }
 
-    /// Records keys written twice in one mapping (scalar keys only).
-    fn find_duplicate_keys(&mut self, children: &[NodeId]) {
+    /// Keys written twice in one mapping (scalar keys only).
+    fn duplicate_keys(&self, children: &[NodeId]) -> Vec<(NodeId, NodeId)> {
+        let mut duplicates = Vec::new();
         if children.len() < 4 {
-            return;
+            return duplicates;
         }
         let mut seen: HashMap<&str, NodeId> = HashMap::with_capacity(children.len() / 2);
         for &key in children.iter().step_by(2) {
@@ -679,9 +703,10 @@ impl<'a> Builder<'a> {
                 continue;
             }
             if let Some(first) = seen.insert(name, key) {
-                self.duplicates.push((first, key));
+                duplicates.push((first, key));
             }
         }
+        duplicates
     }
 
     /// Where a node starts in the source, including its anchor and tag.
