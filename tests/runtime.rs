@@ -899,17 +899,22 @@ mod docker_run {
         if skip() {
             return;
         }
-        let run = ran("other-dir");
-        let build = buildx_build(&run);
-        let project = run.project();
-        let context = context(build);
-        assert_eq!(std::path::Path::new(&context), project.join("sub"));
-        let file = build.values("--file");
-        assert_eq!(
-            std::path::Path::new(&file[0]),
-            project.join("sub/Dockerfile")
-        );
-        assert!(build.values("--output")[0].contains("group/app/sub:1"));
+        // `"$DIR:/src"`: the colon inside the quotes splits the host's
+        // text too (a regression: its quote was left open).
+        for job in ["other-dir", "other-dir-quoted"] {
+            let run = ran(job);
+            let build = buildx_build(&run);
+            let project = run.project();
+            let context = context(build);
+            assert_eq!(std::path::Path::new(&context), project.join("sub"), "{job}");
+            let file = build.values("--file");
+            assert_eq!(
+                std::path::Path::new(&file[0]),
+                project.join("sub/Dockerfile"),
+                "{job}"
+            );
+            assert!(build.values("--output")[0].contains("group/app/sub:1"));
+        }
     }
 
     #[test]

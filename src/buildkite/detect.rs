@@ -11,7 +11,7 @@ use super::interpolate::{AgentText, unmark};
 use super::model::{Document, PluginKind, Step, entry, value};
 use super::script::Script;
 use crate::config::Config;
-use crate::kaniko::{self, invocation::Invocation, invocation::Program, shell};
+use crate::kaniko::{self, in_docker, invocation::Invocation, invocation::Program, shell};
 use crate::span::Span;
 use crate::yaml::scalar::SourceMap;
 use crate::yaml::{NodeId, Tree};
@@ -39,6 +39,9 @@ impl StepUse<'_> {
 pub struct Call {
     pub invocation: Invocation,
     pub form: Form,
+    /// For [`Form::DockerRun`]: the `docker run` as the shared reading
+    /// read it, which the migration on the agent translates.
+    pub docker: Option<Box<in_docker::DockerUse>>,
     /// Where the call is written: a scalar and the call's range in its
     /// decoded value, when it lies in one shell value.
     pub origin: Option<super::script::Origin>,
@@ -308,6 +311,7 @@ impl Detector<'_> {
                     program_span: key_span,
                 },
                 form: Form::Exec { list },
+                docker: None,
                 origin: None,
             });
             return;
@@ -481,34 +485,39 @@ impl Detector<'_> {
                 found.calls.push(Call {
                     invocation,
                     form: Form::Shell,
+                    docker: None,
                     origin,
                 });
                 continue;
             }
-            if let Some(image) = docker_run_image(&command.words)
-                .filter(|&i| is_kaniko(&unmark(&command.words[i].value), self.config))
+            let is_kaniko_word = |word: &str| is_kaniko(&unmark(word), self.config);
+            if let Some(docker) =
+                in_docker::read(&script.text, &command, &is_kaniko_word, &to_source)
             {
                 let words = &command.words;
-                let (flags, problems) = kaniko::invocation::parse(
-                    Program::Executor,
-                    &script.text,
-                    &words[image + 1..],
-                    &to_source,
-                );
+                let image = docker.run.image;
                 let end = words.last().map_or(first.range.end, |w| w.range.end);
                 let range = command.range.start..end;
+                // The executor's flags, after the image or in the debug
+                // image's `sh -c` script; none when the container runs
+                // another program (which the migration reports).
+                let (program, flags, problems) = match docker.invocation() {
+                    Some(call) => (call.program, call.flags.clone(), call.problems.clone()),
+                    None => (Program::Executor, Vec::new(), Vec::new()),
+                };
                 let invocation = Invocation {
-                    program: Program::Executor,
+                    program,
                     span: to_source(first.range.start..end),
                     flags,
                     problems,
                     script_range: range.clone(),
                     assignments: Vec::new(),
-                    program_span: to_source(words[image].range.clone()),
+                    program_span: docker.image_span,
                 };
                 found.calls.push(Call {
                     invocation,
                     form: Form::DockerRun,
+                    docker: Some(Box::new(docker)),
                     origin: script.origin(range),
                 });
                 for word in &words[1..image] {
@@ -607,114 +616,6 @@ fn is_shell(program: &str) -> bool {
     )
 }
 
-/// `docker run [options] IMAGE [args]` (also `docker container run`): the
-/// index of the image word, when there is one.
-pub fn docker_run_image(words: &[shell::Word]) -> Option<usize> {
-    let program = words.first()?.value.rsplit('/').next()?;
-    if program != "docker" && program != "podman" {
-        return None;
-    }
-    let mut index = 1;
-    if words.get(index)?.value == "container" {
-        index += 1;
-    }
-    if words.get(index)?.value != "run" {
-        return None;
-    }
-    index += 1;
-    while let Some(word) = words.get(index) {
-        let value = word.value.as_str();
-        if value == "--" {
-            return (index + 1 < words.len()).then_some(index + 1);
-        }
-        if !value.starts_with('-') || value == "-" {
-            return Some(index);
-        }
-        let takes_value = !value.contains('=') && takes_value(value);
-        index += if takes_value { 2 } else { 1 };
-    }
-    None
-}
-
-/// `docker run` options that take the next word as their value.
-fn takes_value(option: &str) -> bool {
-    const LONG: &[&str] = &[
-        "--add-host",
-        "--annotation",
-        "--attach",
-        "--blkio-weight",
-        "--cap-add",
-        "--cap-drop",
-        "--cgroup-parent",
-        "--cgroupns",
-        "--cidfile",
-        "--cpu-period",
-        "--cpu-quota",
-        "--cpu-shares",
-        "--cpus",
-        "--cpuset-cpus",
-        "--cpuset-mems",
-        "--device",
-        "--dns",
-        "--dns-option",
-        "--dns-search",
-        "--domainname",
-        "--entrypoint",
-        "--env",
-        "--env-file",
-        "--expose",
-        "--gpus",
-        "--group-add",
-        "--health-cmd",
-        "--hostname",
-        "--ip",
-        "--ip6",
-        "--ipc",
-        "--isolation",
-        "--label",
-        "--label-file",
-        "--link",
-        "--log-driver",
-        "--log-opt",
-        "--mac-address",
-        "--memory",
-        "--memory-swap",
-        "--mount",
-        "--name",
-        "--network",
-        "--net",
-        "--network-alias",
-        "--pid",
-        "--platform",
-        "--publish",
-        "--pull",
-        "--restart",
-        "--runtime",
-        "--security-opt",
-        "--shm-size",
-        "--stop-signal",
-        "--stop-timeout",
-        "--storage-opt",
-        "--tmpfs",
-        "--ulimit",
-        "--user",
-        "--userns",
-        "--uts",
-        "--volume",
-        "--volumes-from",
-        "--workdir",
-    ];
-    if option.starts_with("--") {
-        return LONG.contains(&option);
-    }
-    // A cluster of short options takes a value when its last one does.
-    option
-        .chars()
-        .last()
-        .is_some_and(|c| matches!(c, 'a' | 'c' | 'e' | 'h' | 'l' | 'm' | 'p' | 'u' | 'v' | 'w'))
-        && option.len() >= 2
-}
-
 /// The entry named `key` in a mapping, for callers outside this module.
 pub fn config_entry(
     tree: &Tree,
@@ -723,25 +624,4 @@ pub fn config_entry(
     key: &str,
 ) -> Option<(NodeId, NodeId)> {
     entry(tree, text, config, key)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn docker_run_finds_the_image() {
-        let words = |s: &str| shell::commands(s).remove(0).words;
-        let image = |s: &str| docker_run_image(&words(s)).map(|i| words(s)[i].value.clone());
-        assert_eq!(
-            image("docker run --rm -v $PWD:/workspace -e A=b gcr.io/kaniko-project/executor:latest --context dir://x").as_deref(),
-            Some("gcr.io/kaniko-project/executor:latest")
-        );
-        assert_eq!(
-            image("docker container run -it --entrypoint= img a").as_deref(),
-            Some("img")
-        );
-        assert_eq!(image("docker build ."), None);
-        assert_eq!(image("docker run --rm"), None);
-    }
 }

@@ -17,6 +17,7 @@ use crate::finding::Finding;
 use crate::gitlab::Pipeline;
 use crate::kaniko::{self, shell};
 use crate::mapping::command::{self, Fate, FlagNote, Workspace};
+use crate::mapping::docker_run::{self, Builder};
 use crate::mapping::flavor::Flavor;
 use crate::migrate::{Migration, Options, Refused};
 use crate::rewrite::{self, encode};
@@ -84,10 +85,13 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
             }
         }
     }
-    if let Some(first) = usages
+    // Steps that now run BuildKit in a container (not `docker buildx` on
+    // the agent) ask the cluster for its settings.
+    let in_containers: Vec<&StepUse> = usages
         .iter()
-        .find(|u| migration.migrated_jobs.contains(&u.step.name))
-    {
+        .filter(|u| migration.migrated_jobs.contains(&u.step.name) && !on_agent(u))
+        .collect();
+    if let Some(first) = in_containers.first() {
         migration.findings.push(
             Finding::new(
                 Rule::MigrationNote,
@@ -95,7 +99,7 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
                 first.step.name_span,
                 runner_note(options.config.flavor),
             )
-            .jobs(migration.migrated_jobs.clone()),
+            .jobs(in_containers.iter().map(|u| u.step.name.clone()).collect()),
         );
     }
     migration.findings.sort_by_key(|f| (f.span.start(), f.rule));
@@ -187,7 +191,10 @@ impl<'a, 'd> Planner<'a, 'd> {
                 format!("kept on Kaniko by an ignore comment ({reason})"),
             )]);
         }
-        if !matches!(self.flavor(), Flavor::Rootless | Flavor::Privileged) {
+        // A `docker run` on the agent becomes `docker buildx build` there,
+        // whatever the flavour.
+        if !self.runs_on_agent() && !matches!(self.flavor(), Flavor::Rootless | Flavor::Privileged)
+        {
             return Err(vec![(
                 step.name_span,
                 format!(
@@ -210,8 +217,10 @@ impl<'a, 'd> Planner<'a, 'd> {
                 ),
             )]);
         }
+        let on_agent = self.runs_on_agent();
         match self.runner() {
             Some(runner) => self.plan_runner(runner),
+            None if on_agent => self.plan_docker_runs(),
             None => {
                 let reason = if self.usage.calls.iter().any(|c| c.form == Form::DockerRun) {
                     "`docker run` of a Kaniko image on the agent is not rewritten by this version: run the build in a \
@@ -226,7 +235,7 @@ impl<'a, 'd> Planner<'a, 'd> {
             }
         }
         for call in &self.usage.calls {
-            if call.form == Form::DockerRun {
+            if call.form == Form::DockerRun && !on_agent {
                 self.block(
                     call.invocation.program_span,
                     "`docker run` of a Kaniko image is not rewritten by this version",
@@ -240,6 +249,63 @@ impl<'a, 'd> Planner<'a, 'd> {
             Ok((self.editor, self.notes))
         } else {
             Err(self.blockers)
+        }
+    }
+
+    /// The step's Kaniko is all `docker run` in its own commands, on the
+    /// agent: no container image or plugin runs the commands elsewhere.
+    fn runs_on_agent(&self) -> bool {
+        on_agent(self.usage)
+    }
+
+    /// Each `docker run` of a Kaniko image on the agent becomes `docker
+    /// buildx build` on the agent's Docker, in place (the shared
+    /// [`docker_run`] translation), written with run-time `$` as `$$`.
+    fn plan_docker_runs(&mut self) {
+        let mut variables: Vec<(String, String)> = self.pipeline_env.to_vec();
+        variables.extend(env_values(self.tree, self.text, &self.step().env));
+        let job_docker_config = variables.iter().any(|(name, _)| name == "DOCKER_CONFIG");
+        let workspace = Workspace {
+            root: self.options.root.as_deref(),
+            variables,
+            flavor: Flavor::Buildx,
+            ci: &super::CI_VARIABLES,
+        };
+        let usage = self.usage;
+        for call in &usage.calls {
+            let Some(docker) = &call.docker else {
+                continue;
+            };
+            self.block_variable_flags(&call.invocation);
+            let planned = docker_run::plan(docker, &workspace, Builder::Own, job_docker_config);
+            let translated = planned.translation.iter().flat_map(|t| &t.notes);
+            for note in planned.notes.iter().chain(translated) {
+                self.collect(note);
+            }
+            if let Some(text) = planned.call {
+                self.shell_command(call, &text.lines());
+            }
+        }
+        if let Some(call) = usage.calls.first() {
+            self.note(
+                Rule::MigrationNote,
+                call.invocation.program_span,
+                "the build runs on the agent's Docker with buildx, in a docker-container builder of its own (registry \
+                 caches need one; the agent's default builder stays the default), which stays on the agent: remove \
+                 old ones with `docker buildx rm` where agents are long-lived",
+            );
+        }
+    }
+
+    /// A `$VAR` word that may hold several executor flags cannot be read.
+    fn block_variable_flags(&mut self, invocation: &kaniko::invocation::Invocation) {
+        for problem in &invocation.problems {
+            if let kaniko::invocation::Problem::Variable { word, span, .. } = problem {
+                self.block(
+                    *span,
+                    format!("`{word}` may hold executor flags that cannot be seen here: write them out before migrating"),
+                );
+            }
         }
     }
 
@@ -439,14 +505,7 @@ impl<'a, 'd> Planner<'a, 'd> {
             return;
         }
         let translation = command::translate(&call.invocation, &workspace);
-        for problem in &call.invocation.problems {
-            if let kaniko::invocation::Problem::Variable { word, span, .. } = problem {
-                self.block(
-                    *span,
-                    format!("`{word}` may hold executor flags that cannot be seen here: write them out before migrating"),
-                );
-            }
-        }
+        self.block_variable_flags(&call.invocation);
         for note in &translation.notes {
             self.collect(note);
         }
@@ -696,6 +755,18 @@ fn exec_words(script: &str) -> Option<Vec<String>> {
             (!value.contains("$$")).then_some(value)
         })
         .collect()
+}
+
+/// The step's Kaniko is all `docker run` in its own commands, on the
+/// agent: no container image or plugin runs the commands elsewhere.
+fn on_agent(usage: &StepUse) -> bool {
+    let wraps = |plugin: &Plugin| {
+        plugin.kind != PluginKind::Other || plugin.source.contains("docker-compose")
+    };
+    !usage.calls.is_empty()
+        && usage.calls.iter().all(|c| c.form == Form::DockerRun)
+        && usage.step.image.is_none()
+        && !usage.step.plugins.iter().any(wraps)
 }
 
 fn change_node(change: &rewrite::verify::Change) -> NodeId {

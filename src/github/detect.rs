@@ -9,26 +9,18 @@ use super::workflow::{Document, Job, Scalar, Step};
 use crate::config::Config;
 use crate::gitlab::Pipeline;
 use crate::gitlab::value::At;
-use crate::kaniko::docker_run::{self, DockerRun};
-use crate::kaniko::invocation::{Invocation, Program};
+use crate::kaniko::in_docker::{self, DockerUse};
 use crate::kaniko::{self, LineUse, image, shell};
-use crate::span::Span;
 use crate::yaml::scalar::SourceMap;
 
 /// One `docker run <Kaniko image> …` in a `run:` script.
 #[derive(Clone, Debug)]
 pub struct DockerCall {
-    pub docker: DockerRun,
-    /// The executor's arguments, read by the shared parser; `program_span`
-    /// is the image word. `None` when `--entrypoint` runs something else
-    /// (a shell), whose arguments are not the executor's.
-    pub invocation: Option<Invocation>,
-    /// The image as written.
+    /// The `docker run` and what its container runs, read by the shared
+    /// reading ([`in_docker`]).
+    pub docker: DockerUse,
+    /// The image, read from the variable the file sets when it is one.
     pub image: String,
-    /// The whole `docker run …` command in the decoded script.
-    pub range: Range<usize>,
-    /// The image word's span in the file.
-    pub image_span: Span,
 }
 
 #[derive(Clone, Debug)]
@@ -157,43 +149,15 @@ fn docker_calls(
         Some(map) => map.span_of(range.start, range.end),
         None => node.span,
     };
-    let mut calls = Vec::new();
-    for command in shell::commands(script) {
-        let Some(docker) = docker_run::read(script, &command.words) else {
-            continue;
-        };
-        let image_word = &command.words[docker.image];
-        // An image in a variable the file sets (`$KANIKO_IMAGE`,
-        // `${{ env.KANIKO_IMAGE }}`) is read from there.
-        let image = image_of(&image_word.value);
-        if !is_kaniko(&image) {
-            continue;
-        }
-        let program = if image.contains("warmer") {
-            Program::Warmer
-        } else {
-            Program::Executor
-        };
-        let executor = shell::Command {
-            assignments: Vec::new(),
-            words: command.words[docker.image..].to_vec(),
-            redirects: command.redirects.clone(),
-            range: command.range.clone(),
-        };
-        let runs_executor = docker.entrypoint.as_ref().is_none_or(|(entrypoint, _)| {
-            entrypoint.ends_with("/kaniko/executor") || entrypoint.ends_with("/kaniko/warmer")
-        });
-        let invocation =
-            runs_executor.then(|| kaniko::invocation(program, script, &executor, &to_source));
-        calls.push(DockerCall {
-            image,
-            image_span: to_source(image_word.range.clone()),
-            invocation,
-            range: command.range.clone(),
+    let is_kaniko_word = |word: &str| is_kaniko(&image_of(word));
+    shell::commands(script)
+        .iter()
+        .filter_map(|command| in_docker::read(script, command, &is_kaniko_word, &to_source))
+        .map(|docker| DockerCall {
+            image: image_of(&docker.image),
             docker,
-        });
-    }
-    calls
+        })
+        .collect()
 }
 
 impl Detection {

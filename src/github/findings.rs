@@ -85,7 +85,7 @@ fn step_findings(pipeline: &Pipeline, job: &Job, found: &Found) -> Vec<Finding> 
         }
         Kind::DockerRun { calls } => calls
             .iter()
-            .flat_map(|call| match &call.invocation {
+            .flat_map(|call| match call.docker.invocation() {
                 Some(invocation) => call_findings(0, std::slice::from_ref(invocation), &[], &jobs),
                 None => Vec::new(),
             })
@@ -128,9 +128,9 @@ fn job_finding(pipeline: &Pipeline, job: &Job, in_container: bool, steps: &[&Fou
                     calls[0].image
                 ));
                 for call in calls {
-                    if let Some((entrypoint, _)) = &call.docker.entrypoint {
+                    if let Some((entrypoint, _)) = &call.docker.run.entrypoint {
                         finding = finding.with_label(
-                            call.image_span,
+                            call.docker.image_span,
                             format!("Kaniko image, entrypoint `{entrypoint}`"),
                         );
                     }

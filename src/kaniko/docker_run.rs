@@ -56,8 +56,68 @@ pub struct DockerRun {
     pub unhandled: Vec<(String, Range<usize>)>,
 }
 
-/// `docker run` options that take a value in the next word (or after `=`).
-const VALUED: &[&str] = &[
+/// `docker run` options that take a value (in the next word or after `=`)
+/// and only concern how the container is run and end with it: nothing a
+/// build on the host needs.
+const HARMLESS_VALUED: &[&str] = &[
+    "--name",
+    "--network",
+    "--net",
+    "--pull",
+    "--platform",
+    "--security-opt",
+    "--cap-add",
+    "--cap-drop",
+    "-m",
+    "--memory",
+    "--memory-swap",
+    "--cpus",
+    "--cpu-shares",
+    "-c",
+    "-h",
+    "--hostname",
+    "--log-driver",
+    "--log-opt",
+    "--shm-size",
+    "--ulimit",
+    "--userns",
+    "-u",
+    "--user",
+    "--add-host",
+    "--dns",
+    "--dns-search",
+    "--dns-option",
+    "--tmpfs",
+    "-l",
+    "--label",
+    "--stop-signal",
+    "--stop-timeout",
+    "--ipc",
+    "--pid",
+    "--uts",
+    "--cgroupns",
+    "--cgroup-parent",
+    "--gpus",
+    "--restart",
+    "--runtime",
+    "--group-add",
+    "--sysctl",
+    "-a",
+    "--attach",
+    "--annotation",
+    "--blkio-weight",
+    "--cpu-period",
+    "--cpu-quota",
+    "--cpuset-cpus",
+    "--cpuset-mems",
+    "--domainname",
+    "--mac-address",
+];
+
+/// `docker run` options that take a value and change what the container
+/// sees: read here (mounts, environment, entrypoint, working directory) or
+/// kept aside as having no counterpart.
+const OTHER_VALUED: &[&str] = &[
     "-v",
     "--volume",
     "-e",
@@ -67,60 +127,24 @@ const VALUED: &[&str] = &[
     "-w",
     "--workdir",
     "--mount",
-    "--name",
-    "--network",
-    "--net",
-    "-u",
-    "--user",
-    "--platform",
-    "--pull",
     "-p",
     "--publish",
-    "--add-host",
-    "-l",
-    "--label",
     "--label-file",
-    "--cap-add",
-    "--cap-drop",
-    "--security-opt",
-    "-m",
-    "--memory",
-    "--memory-swap",
-    "--cpus",
-    "--cpu-shares",
-    "-c",
-    "-h",
-    "--hostname",
-    "--ipc",
-    "--pid",
-    "--restart",
-    "--runtime",
-    "--log-driver",
-    "--log-opt",
-    "--dns",
-    "--dns-search",
-    "--tmpfs",
-    "--ulimit",
     "--device",
-    "--gpus",
-    "--group-add",
     "--cidfile",
     "--volumes-from",
-    "--shm-size",
-    "--stop-signal",
-    "--stop-timeout",
-    "--userns",
-    "--uts",
-    "--cgroupns",
-    "--cgroup-parent",
     "--network-alias",
-    "--sysctl",
     "--storage-opt",
+    "--expose",
+    "--health-cmd",
+    "--ip",
+    "--ip6",
+    "--isolation",
+    "--link",
 ];
 
-/// Options that only concern how the container is run and end with it:
-/// nothing a build on the host needs.
-const HARMLESS: &[&str] = &[
+/// `docker run` flags (no value) that only concern how the container runs.
+const HARMLESS_FLAGS: &[&str] = &[
     "--rm",
     "-i",
     "-t",
@@ -130,51 +154,18 @@ const HARMLESS: &[&str] = &[
     "--init",
     "-q",
     "--quiet",
-    "--name",
-    "--network",
-    "--net",
-    "--pull",
-    "--platform",
     "--privileged",
-    "--security-opt",
-    "--cap-add",
-    "--cap-drop",
-    "-m",
-    "--memory",
-    "--memory-swap",
-    "--cpus",
-    "--cpu-shares",
-    "-c",
-    "-h",
-    "--hostname",
-    "--log-driver",
-    "--log-opt",
-    "--shm-size",
-    "--ulimit",
-    "--userns",
-    "-u",
-    "--user",
-    "--add-host",
-    "--dns",
-    "--dns-search",
-    "--tmpfs",
-    "-l",
-    "--label",
-    "--stop-signal",
-    "--stop-timeout",
-    "--ipc",
-    "--pid",
-    "--uts",
-    "--cgroupns",
-    "--cgroup-parent",
-    "--gpus",
-    "--restart",
-    "--runtime",
-    "--group-add",
-    "--sysctl",
     "--read-only",
     "--detach",
 ];
+
+fn takes_value(name: &str) -> bool {
+    HARMLESS_VALUED.contains(&name) || OTHER_VALUED.contains(&name)
+}
+
+fn is_harmless(name: &str) -> bool {
+    HARMLESS_VALUED.contains(&name) || HARMLESS_FLAGS.contains(&name)
+}
 
 /// Reads `words` as `docker run [OPTIONS] IMAGE [ARG...]` (or `docker
 /// container run`). `script` is the text the words' ranges point into.
@@ -223,7 +214,7 @@ pub fn read(script: &str, words: &[Word]) -> Option<DockerRun> {
         // Short options glued together (`-it`, `-v/a:/b`, `-eX=1`).
         let (name, inline) = if !name.starts_with("--") && name.len() > 2 && inline.is_none() {
             let short = &name[..2];
-            if VALUED.contains(&short) {
+            if takes_value(short) {
                 (short, Some(&text[2..]))
             } else if name[1..].chars().all(|c| "itdq".contains(c)) {
                 index += 1;
@@ -234,7 +225,7 @@ pub fn read(script: &str, words: &[Word]) -> Option<DockerRun> {
         } else {
             (name, inline)
         };
-        let valued = VALUED.contains(&name);
+        let valued = takes_value(name);
         let (value, value_range, raw) = match (valued, inline) {
             (false, _) => (None, word.range.clone(), None),
             (true, Some(value)) => {
@@ -281,7 +272,7 @@ pub fn read(script: &str, words: &[Word]) -> Option<DockerRun> {
             }
             ("--entrypoint", Some(value)) => found.entrypoint = Some((value, whole)),
             ("-w" | "--workdir", Some(value)) => found.workdir = Some((value, whole)),
-            (name, value) if HARMLESS.contains(&name) => {
+            (name, value) if is_harmless(name) => {
                 let _ = value;
             }
             (name, value) => {
@@ -296,8 +287,9 @@ pub fn read(script: &str, words: &[Word]) -> Option<DockerRun> {
     None
 }
 
+/// `docker`, `podman`, or either by its path (`/usr/bin/docker`).
 fn is_docker(word: &str) -> bool {
-    matches!(word, "docker" | "podman" | "/usr/bin/docker")
+    matches!(word.rsplit('/').next(), Some("docker" | "podman"))
 }
 
 /// Splits `HOST:CONTAINER[:ro]`. The host part may hold `${{ … }}`,
@@ -313,19 +305,63 @@ fn mount(value: &str, raw: Option<&str>, range: Range<usize>) -> Option<Mount> {
     if !host.starts_with(['/', '.', '~', '$']) || !container.starts_with('/') {
         return None;
     }
-    let host_raw = raw
-        .map(split_top_level)
-        .filter(|written| written.len() == parts.len())
-        .and_then(|written| written.first().map(|s| s.to_string()))
-        .filter(|raw| balanced_quotes(raw))
-        .unwrap_or_else(|| format!("\"{host}\""));
     Some(Mount {
         host: host.to_string(),
-        host_raw,
+        host_raw: raw
+            .and_then(|raw| host_text(raw, host))
+            .unwrap_or_else(|| format!("\"{host}\"")),
         container: container.trim_end_matches('/').to_string(),
         read_only: options.split(',').any(|o| o == "ro"),
         range,
     })
+}
+
+/// The host part of a mount's shell text, as written, with its quoting
+/// closed where the colon fell inside quotes: `"$DIR:/workspace"` gives
+/// `"$DIR"`, `'$A':/b` gives `'$A'`. `None` when the text read back is not
+/// `host` (an escape this reading does not follow).
+fn host_text(raw: &str, host: &str) -> Option<String> {
+    let bytes = raw.as_bytes();
+    let mut depth = 0usize;
+    let mut quote: Option<u8> = None;
+    let mut escaped = false;
+    let mut at = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match (quote, b) {
+            (Some(b'\''), b'\'') => quote = None,
+            (Some(b'\''), b':') => {
+                at = Some(i);
+                break;
+            }
+            (Some(b'\''), _) => {}
+            (_, b'\\') => escaped = true,
+            (Some(b'"'), b'"') if depth == 0 => quote = None,
+            (None, b'\'' | b'"') if depth == 0 => quote = Some(b),
+            (_, b'{' | b'(') if i > 0 && (bytes[i - 1] == b'$' || depth > 0) => depth += 1,
+            (_, b'}' | b')') if depth > 0 => depth -= 1,
+            (_, b':') if depth == 0 => {
+                at = Some(i);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let mut text = raw[..at?].to_string();
+    if let Some(open) = quote {
+        text.push(char::from(open));
+    }
+    let words = super::shell::commands(&text);
+    let read_back = match words.as_slice() {
+        [command] if command.words.len() == 1 && command.assignments.is_empty() => {
+            command.words[0].value.as_str()
+        }
+        _ => return None,
+    };
+    (read_back == host).then_some(text)
 }
 
 /// Splits at colons that are outside `${…}`, `$(…)` and quotes.
@@ -353,44 +389,19 @@ fn split_top_level(text: &str) -> Vec<&str> {
     parts
 }
 
-fn balanced_quotes(raw: &str) -> bool {
-    let mut quote: Option<char> = None;
-    for c in raw.chars() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None if c == '"' || c == '\'' => quote = Some(c),
-            None => {}
-        }
-    }
-    quote.is_none()
+/// The mount among `mounts` that holds `container_path` deepest, and the
+/// rest of the path below it (empty, or starting with `/`).
+pub fn deepest<'a>(mounts: &'a [Mount], container_path: &str) -> Option<(&'a Mount, String)> {
+    let path = container_path.trim_end_matches('/');
+    let path = if path.is_empty() { "/" } else { path };
+    let mount = mounts
+        .iter()
+        .filter(|m| path == m.container || path.starts_with(&format!("{}/", m.container)))
+        .max_by_key(|m| m.container.len())?;
+    Some((mount, path[mount.container.len()..].to_string()))
 }
 
 impl DockerRun {
-    /// The host path for a path Kaniko saw in the container: its value
-    /// and its shell text, from the deepest mount that holds it. `None`
-    /// when no mount holds it (a path inside the Kaniko image itself).
-    pub fn host_path(&self, container_path: &str) -> Option<(String, String)> {
-        let path = container_path.trim_end_matches('/');
-        let path = if path.is_empty() { "/" } else { path };
-        self.mounts
-            .iter()
-            .filter(|m| path == m.container || path.starts_with(&format!("{}/", m.container)))
-            .max_by_key(|m| m.container.len())
-            .map(|m| {
-                let rest = &path[m.container.len()..];
-                (format!("{}{rest}", m.host), format!("{}{rest}", m.host_raw))
-            })
-    }
-
-    /// The mount that gives Kaniko its registry credentials: one at
-    /// `/kaniko/.docker` (a directory) or `/kaniko/.docker/config.json`.
-    pub fn docker_config_mount(&self) -> Option<&Mount> {
-        self.mounts.iter().find(|m| {
-            m.container == "/kaniko/.docker" || m.container == "/kaniko/.docker/config.json"
-        })
-    }
-
     /// `-e DOCKER_CONFIG=…`, the directory Kaniko read credentials from.
     pub fn docker_config_env(&self) -> Option<&EnvVar> {
         self.env.iter().find(|e| e.name == "DOCKER_CONFIG")
@@ -401,6 +412,16 @@ impl DockerRun {
 mod tests {
     use super::*;
     use crate::kaniko::shell;
+
+    /// A container path's host path, value and shell text.
+    fn host_path(run: &DockerRun, path: &str) -> Option<(String, String)> {
+        deepest(&run.mounts, path).map(|(mount, rest)| {
+            (
+                format!("{}{rest}", mount.host),
+                format!("{}{rest}", mount.host_raw),
+            )
+        })
+    }
 
     fn read_line(script: &str) -> (DockerRun, Vec<Word>) {
         let command = shell::commands(script).remove(0);
@@ -419,19 +440,81 @@ mod tests {
         assert_eq!(run.mounts[0].host, "${{ github.workspace }}");
         assert_eq!(run.mounts[0].host_raw, "\"${{ github.workspace }}\"");
         assert_eq!(
-            run.host_path("/workspace/Dockerfile").unwrap().1,
+            host_path(&run, "/workspace/Dockerfile").unwrap().1,
             "\"${{ github.workspace }}\"/Dockerfile"
         );
-        assert_eq!(run.host_path("/kaniko/executor"), None);
-        assert_eq!(
-            run.docker_config_mount().unwrap().host,
-            "${RUNNER_TEMP}/kaniko"
-        );
+        assert_eq!(host_path(&run, "/kaniko/executor"), None);
+        assert_eq!(run.mounts[1].host, "${RUNNER_TEMP}/kaniko");
         assert_eq!(
             run.docker_config_env().unwrap().value.as_deref(),
             Some("/kaniko/.docker")
         );
         assert!(run.unhandled.is_empty());
+    }
+
+    /// Regression: a colon inside the quotes (`"$DIR:/workspace"`) split
+    /// the host's shell text there, quote left open.
+    #[test]
+    fn a_quoted_mount_gives_the_hosts_own_text() {
+        let cases = [
+            (
+                r#"docker run -v "$DIR:/workspace" img"#,
+                "$DIR",
+                r#""$DIR""#,
+            ),
+            (
+                r#"docker run -v "$DIR:/workspace:ro" img"#,
+                "$DIR",
+                r#""$DIR""#,
+            ),
+            (r#"docker run -v '$DIR:/workspace' img"#, "$DIR", "'$DIR'"),
+            (
+                r#"docker run --volume="${A:-/x}:/workspace" img"#,
+                "${A:-/x}",
+                r#""${A:-/x}""#,
+            ),
+            (
+                r#"docker run -v "$(pwd)":/workspace img"#,
+                "$(pwd)",
+                r#""$(pwd)""#,
+            ),
+            (
+                "docker run -v $PWD/app:/workspace img",
+                "$PWD/app",
+                "$PWD/app",
+            ),
+            (
+                r#"docker run -v "$A"/b:/workspace img"#,
+                "$A/b",
+                r#""$A"/b"#,
+            ),
+        ];
+        for (script, host, written) in cases {
+            let (run, _) = read_line(script);
+            assert_eq!(run.mounts[0].host, host, "{script}");
+            assert_eq!(run.mounts[0].container, "/workspace", "{script}");
+            assert_eq!(
+                host_path(&run, "/workspace/Dockerfile"),
+                Some((
+                    format!("{host}/Dockerfile"),
+                    format!("{written}/Dockerfile")
+                )),
+                "{script}"
+            );
+        }
+    }
+
+    #[test]
+    fn options_with_values_are_not_taken_for_the_image() {
+        let (run, words) = read_line(
+            "/usr/local/bin/docker run --cpu-period 100 --attach stdout gcr.io/kaniko-project/executor --no-push",
+        );
+        assert_eq!(words[run.image].value, "gcr.io/kaniko-project/executor");
+        assert_eq!(run.program, "/usr/local/bin/docker");
+        let (run, words) = read_line("docker container run -it --entrypoint= img a");
+        assert_eq!(words[run.image].value, "img");
+        let command = shell::commands("docker run --rm").remove(0);
+        assert!(read("docker run --rm", &command.words).is_none());
     }
 
     #[test]
@@ -444,7 +527,10 @@ mod tests {
             "gcr.io/kaniko-project/executor:v1.8.0"
         );
         assert!(run.mounts[0].read_only);
-        assert_eq!(run.host_path("/workspace").unwrap().1, "$(pwd)/helloworld");
+        assert_eq!(
+            host_path(&run, "/workspace").unwrap().1,
+            "$(pwd)/helloworld"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Kaniko started with `docker run` from a job that has a Docker daemon (a
-//! GitLab `docker:dind` job): which program the container runs, and the
+//! GitLab `docker:dind` job, a GitHub runner, a Buildkite agent): which
+//! program the container runs, and the
 //! executor's flags at their spans. The `docker run` options themselves
 //! (mounts, environment) are read by [`super::docker_run`].
 //!

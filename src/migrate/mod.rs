@@ -8,7 +8,6 @@
 //! that stays) keeps its Kaniko text and gets a diagnostic that says why.
 
 mod arguments;
-mod docker;
 mod plan;
 // The Kaniko-path rewrites, shared with the GitHub container jobs.
 pub(crate) use plan::{busybox_replacement, mkdir_around, path_replacement};

@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 use super::arguments;
-use super::docker;
 use super::text::{
     self, get, has_merge_key, indentation, is_flow, line_end, line_start, next_line,
 };
@@ -17,6 +16,7 @@ use crate::gitlab::{FileId, Pipeline};
 use crate::kaniko::invocation::Program;
 use crate::kaniko::{self, PathUse, Usage};
 use crate::mapping::command::{self, Fate, FlagNote, Translation, Workspace};
+use crate::mapping::docker_run::{self, Builder};
 use crate::mapping::flavor::Service;
 use crate::mapping::quote;
 use crate::rewrite::Edit;
@@ -395,7 +395,7 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
 }
 
 /// Each `docker run` of a Kaniko image becomes `docker buildx build` in
-/// place (see [`docker`]).
+/// place (see [`docker_run`]).
 fn docker_runs(work: &mut JobWork, workspace: &Workspace, options: &Options) {
     let usage = work.usage;
     let job_docker_config = usage
@@ -404,7 +404,7 @@ fn docker_runs(work: &mut JobWork, workspace: &Workspace, options: &Options) {
         .iter()
         .any(|(name, _)| name == "DOCKER_CONFIG");
     for (line, use_) in usage.docker_uses() {
-        let planned = docker::plan(use_, workspace, job_docker_config);
+        let planned = docker_run::plan(use_, workspace, Builder::WhenNeeded, job_docker_config);
         for note in &planned.notes {
             collect_note(work, line.file, note, options);
         }

@@ -1,13 +1,18 @@
-//! `docker run … <Kaniko image> …` in a job that has a Docker daemon (a
-//! `docker:dind` job) becomes `docker buildx build …` in place: the job keeps
-//! its image and services, and the build keeps the run-time contract the
-//! container had. Paths Kaniko saw inside the container are mapped through
-//! the mounts to the job's own; the registry credentials it read from a
-//! mounted `config.json` reach buildx through `DOCKER_CONFIG`; the `-e`
-//! variables it saw are exported for the command; `--network` carries over
-//! to the `RUN` steps. What cannot be carried keeps the job as it is.
+//! `docker run … <Kaniko image> …` on a host that has a Docker daemon (a
+//! GitLab `docker:dind` job, a GitHub runner, a Buildkite agent) becomes
+//! `docker buildx build …` in place: the job keeps its image and services,
+//! and the build keeps the run-time contract the container had. Paths
+//! Kaniko saw inside the container are mapped through the mounts to the
+//! host's own; the registry credentials it read from a mounted
+//! `config.json` reach buildx through `DOCKER_CONFIG`; the `-e` variables it
+//! saw are exported for the command; `--network` carries over to the `RUN`
+//! steps. What cannot be carried keeps the job as it is (a blocked note).
+//!
+//! CI-neutral: what differs per system comes in as parameters (the CI
+//! variables on [`Workspace`], the [`Builder`] the host can use); how the
+//! new command is written into the file, and escaped, is each front-end's.
 
-use crate::kaniko::docker_run::{DockerRun, Mount};
+use crate::kaniko::docker_run::{DockerRun, Mount, deepest};
 use crate::kaniko::in_docker::{DockerUse, Runs};
 use crate::kaniko::invocation::{FlagUse, Invocation, Problem, Program};
 use crate::kaniko::{image_path, is_kaniko_setting};
@@ -30,6 +35,20 @@ pub struct Planned {
     pub mounted_credentials: bool,
 }
 
+/// Which buildx builder the new command builds with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Builder {
+    /// The daemon's default builder, and `docker buildx create --use` first
+    /// when the build needs a `docker-container` builder (a registry cache,
+    /// several destinations): for a daemon the job owns (a `docker:dind`
+    /// service), which nothing after the job uses.
+    WhenNeeded,
+    /// Always a `docker-container` builder of the command's own, not made
+    /// the default: for a daemon later steps share (a GitHub runner's), so
+    /// that a later `docker build` still loads its image into Docker.
+    Own,
+}
+
 /// Options of the job's environment the docker client reads itself: the
 /// container had them for Kaniko, the new command would hand them to the
 /// client.
@@ -40,7 +59,12 @@ fn is_client_variable(name: &str) -> bool {
 /// Plans one `docker run`. `workspace` is the job's (its flavour is
 /// ignored: the job builds with buildx, on the daemon it already has);
 /// `job_docker_config` is true when the job sets `DOCKER_CONFIG` itself.
-pub fn plan(docker: &DockerUse, workspace: &Workspace, job_docker_config: bool) -> Planned {
+pub fn plan(
+    docker: &DockerUse,
+    workspace: &Workspace,
+    builder: Builder,
+    job_docker_config: bool,
+) -> Planned {
     let mut notes = Vec::new();
     let blocked = |span: Span, message: String| FlagNote {
         fate: Fate::Blocked,
@@ -73,6 +97,16 @@ pub fn plan(docker: &DockerUse, workspace: &Workspace, job_docker_config: bool) 
         return planned;
     }
     let run = &docker.run;
+    if run.program.starts_with("sudo ") {
+        notes.push(blocked(
+            docker.image_span,
+            format!(
+                "Kaniko ran with `{} run`: the new build needs the host's Docker with buildx, as the user the \
+                 job runs as",
+                run.program
+            ),
+        ));
+    }
     if docker.client == "podman" {
         notes.push(blocked(
             docker.span,
@@ -152,7 +186,9 @@ pub fn plan(docker: &DockerUse, workspace: &Workspace, job_docker_config: bool) 
         });
     let mut assignments = docker.prefixes.clone();
     for ((env, span), raw) in run.env.iter().zip(&docker.env_spans).zip(&docker.env_raw) {
-        if env.name == "DOCKER_CONFIG" {
+        // `container` is int128/kaniko-action's workaround for Kaniko 1.8
+        // (it told Kaniko it ran in a container): nothing to buildx.
+        if env.name == "DOCKER_CONFIG" || env.name == "container" {
             continue;
         }
         let Some(value) = &env.value else {
@@ -233,7 +269,6 @@ pub fn plan(docker: &DockerUse, workspace: &Workspace, job_docker_config: bool) 
     planned.mounted_credentials = config_assignment.is_some() || mounted_own(docker, &mapper);
     let mut text = translation.call_text();
     if !translation.informational {
-        let head = Flavor::Buildx.build_command(&translation.global).len();
         let global: String = translation.global.iter().map(|g| format!(" {g}")).collect();
         let mut lines = translation.lines.clone();
         if let Some(network) = &network {
@@ -252,8 +287,9 @@ pub fn plan(docker: &DockerUse, workspace: &Workspace, job_docker_config: bool) 
                 ));
             }
         }
-        let builder = needs_container_builder(&lines);
-        if builder && network.as_deref() == Some("host") {
+        let needed = needs_container_builder(&lines);
+        let container_builder = needed || builder == Builder::Own;
+        if container_builder && network.as_deref() == Some("host") {
             notes.push(blocked(
                 docker.span,
                 "`--network host` for `RUN` steps needs the `network.host` entitlement, which a `docker-container` \
@@ -261,19 +297,27 @@ pub fn plan(docker: &DockerUse, workspace: &Workspace, job_docker_config: bool) 
                     .into(),
             ));
         }
+        let client = &docker.client;
         let mut command = Vec::new();
-        if builder {
-            command.push(format!(
-                "{} buildx create --use >/dev/null &&",
-                docker.client
-            ));
+        match builder {
+            Builder::Own => {
+                command.push(format!(
+                    "_k2b_builder=\"$({client} buildx create --driver docker-container)\" &&"
+                ));
+                command.push(format!(
+                    "{client} buildx{global} build --builder \"$_k2b_builder\""
+                ));
+            }
+            Builder::WhenNeeded => {
+                if needed {
+                    command.push(format!("{client} buildx create --use >/dev/null &&"));
+                }
+                command.push(format!("{client} buildx{global} build"));
+            }
         }
-        command.push(format!("{} buildx{global} build", docker.client));
         command.extend(lines);
-        text.command
-            .splice(..head.min(text.command.len()), Vec::new());
         text.command = command;
-        if builder {
+        if needed && builder == Builder::WhenNeeded {
             notes.push(FlagNote {
                 fate: Fate::Note,
                 span: docker.image_span,
@@ -391,29 +435,17 @@ impl Mapper {
     /// The job's path (shell text, and its value) for a container path:
     /// through the deepest mount that holds it.
     fn host(&self, container: &str) -> Option<(String, String)> {
-        let path = container.trim_end_matches('/');
-        let path = if path.is_empty() { "/" } else { path };
-        let mount = self
-            .mounts
-            .iter()
-            .filter(|m| path == m.container || path.starts_with(&format!("{}/", m.container)))
-            .max_by_key(|m| m.container.len())?;
-        let suffix = &path[mount.container.len()..];
-        if !suffix.is_empty() && !quote::is_plain(suffix) {
+        let (mount, suffix) = deepest(&self.mounts, container)?;
+        if !suffix.is_empty() && !quote::is_plain(&suffix) {
             return None;
         }
-        // The host part as written, when it reads back as the mount's host
-        // (a colon inside quotes, `"$DIR:/workspace"`, splits the word
-        // itself): else the value in double quotes, which is how it expanded.
-        let written = match quote::in_double_quotes(&mount.host_raw) {
-            Some(inner) if inner == mount.host => mount.host_raw.clone(),
-            _ => format!("\"{}\"", mount.host),
-        };
-        if let Some(relative) = relative_to_job(&mount.host, suffix) {
+        // A single-quoted host is literal text, not the job's directory.
+        let literal = mount.host_raw.contains('\'');
+        if let Some(relative) = relative_to_job(&mount.host, &suffix).filter(|_| !literal) {
             return Some((relative.clone(), relative));
         }
         Some((
-            format!("{written}{suffix}"),
+            format!("{}{suffix}", mount.host_raw),
             format!("{}{suffix}", mount.host),
         ))
     }
