@@ -290,9 +290,9 @@ impl<'a, 'd> Planner<'a, 'd> {
             self.note(
                 Rule::MigrationNote,
                 call.invocation.program_span,
-                "the build runs on the agent's Docker with buildx, in a docker-container builder of its own (registry \
-                 caches need one; the agent's default builder stays the default), which stays on the agent: remove \
-                 old ones with `docker buildx rm` where agents are long-lived",
+                "the build runs on the agent's Docker with buildx, in a docker-container builder named `kaniko2buildkit` \
+                 (registry caches need one; the agent's default builder stays the default), made once per agent and \
+                 reused by every migrated step",
             );
         }
     }

@@ -72,8 +72,9 @@ pub fn plan(
         Rule::MigrationNote,
         0,
         calls[0].docker.image_span,
-        "the build runs on the runner's Docker with buildx, in a docker-container builder of its own (registry \
-         caches need one; the runner's default builder stays the default); Kaniko ran in a container of its own",
+        "the build runs on the runner's Docker with buildx, in a docker-container builder named `kaniko2buildkit` \
+         (registry caches need one; the runner's default builder stays the default), made once per runner and \
+         reused; Kaniko ran in a container of its own",
     ));
     Ok(StepPlan {
         edits,
@@ -86,8 +87,8 @@ pub fn plan(
 }
 
 /// The lines of the new command for one call: the shared translation of a
-/// `docker run` ([`docker_run::plan`]) with a builder of its own (the
-/// runner's Docker serves the later steps too); a blocked note refuses the
+/// `docker run` ([`docker_run::plan`]) with the tool's own named builder
+/// (the runner's Docker serves the later steps too); a blocked note refuses the
 /// step at its span.
 fn call_lines(
     call: &DockerCall,

@@ -35,6 +35,9 @@ pub struct Planned {
     pub mounted_credentials: bool,
 }
 
+/// The `docker-container` builder [`Builder::Own`] makes once per daemon.
+pub const OWN_BUILDER: &str = "kaniko2buildkit";
+
 /// Which buildx builder the new command builds with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Builder {
@@ -301,11 +304,17 @@ pub fn plan(
         let mut command = Vec::new();
         match builder {
             Builder::Own => {
+                // One builder by name, made once per daemon and reused: a
+                // builder per build would leave a container on a
+                // long-lived runner each time. A job that lost the race to
+                // create it finds it made.
                 command.push(format!(
-                    "_k2b_builder=\"$({client} buildx create --driver docker-container)\" &&"
+                    "{{ {client} buildx inspect {OWN_BUILDER} >/dev/null 2>&1 \
+                     || {client} buildx create --name {OWN_BUILDER} --driver docker-container >/dev/null \
+                     || {client} buildx inspect {OWN_BUILDER} >/dev/null; }} &&"
                 ));
                 command.push(format!(
-                    "{client} buildx{global} build --builder \"$_k2b_builder\""
+                    "{client} buildx{global} build --builder {OWN_BUILDER}"
                 ));
             }
             Builder::WhenNeeded => {
