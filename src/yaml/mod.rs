@@ -54,7 +54,7 @@ impl ScalarStyle {
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NodeKind {
     /// `decoded` is 0 when the value equals the source text of the span,
     /// else one more than its index in the tree's decoded values.
@@ -79,12 +79,100 @@ pub enum NodeKind {
     },
 }
 
+/// A node in 16 bytes: its span and its [`NodeKind`] packed into two words,
+/// since a pipeline holds a node per 9 to 14 bytes of YAML and the tree is
+/// most of `check`'s memory.
 #[derive(Debug)]
 pub struct Node {
     /// The node's own text: for a block scalar from the `|`/`>` header to the
     /// end of its last content line; anchors and tags are not included.
     pub span: Span,
-    pub kind: NodeKind,
+    /// A scalar's decoded index, a collection's first child, an alias' target.
+    data: u32,
+    /// The kind in the low two bits; then a collection's flow bit and its
+    /// length, or a scalar's style, chomping and indentation indicator.
+    bits: u32,
+}
+
+const SCALAR: u32 = 0;
+const SEQUENCE: u32 = 1;
+const MAPPING: u32 = 2;
+const ALIAS: u32 = 3;
+
+/// The most items (or pairs) a collection can hold in a packed node.
+const MAX_ITEMS: u32 = (1 << 29) - 1;
+
+impl Node {
+    /// Packs `kind`; a collection's length must not exceed [`MAX_ITEMS`].
+    fn new(span: Span, kind: NodeKind) -> Node {
+        let (data, bits) = match kind {
+            NodeKind::Scalar { style, decoded } => (decoded, SCALAR | pack_style(style) << 2),
+            NodeKind::Sequence { first, len, flow } => (
+                first,
+                SEQUENCE | u32::from(flow) << 2 | len.min(MAX_ITEMS) << 3,
+            ),
+            NodeKind::Mapping { first, len, flow } => (
+                first,
+                MAPPING | u32::from(flow) << 2 | len.min(MAX_ITEMS) << 3,
+            ),
+            NodeKind::Alias { target } => (target.0, ALIAS),
+        };
+        Node { span, data, bits }
+    }
+
+    pub fn kind(&self) -> NodeKind {
+        let (first, len, flow) = (self.data, self.bits >> 3, self.bits & 4 != 0);
+        match self.bits & 3 {
+            SCALAR => NodeKind::Scalar {
+                style: unpack_style(self.bits >> 2),
+                decoded: self.data,
+            },
+            SEQUENCE => NodeKind::Sequence { first, len, flow },
+            MAPPING => NodeKind::Mapping { first, len, flow },
+            _ => NodeKind::Alias {
+                target: NodeId(self.data),
+            },
+        }
+    }
+}
+
+/// A scalar style in 9 bits: the style (3), the chomping (2), the
+/// indentation indicator (4, 0 for none).
+fn pack_style(style: ScalarStyle) -> u32 {
+    let block = |code: u32, chomping: Chomping, indent: Option<u8>| {
+        let chomping = match chomping {
+            Chomping::Clip => 0,
+            Chomping::Strip => 1,
+            Chomping::Keep => 2,
+        };
+        code | chomping << 3 | u32::from(indent.unwrap_or(0) & 15) << 5
+    };
+    match style {
+        ScalarStyle::Plain => 0,
+        ScalarStyle::SingleQuoted => 1,
+        ScalarStyle::DoubleQuoted => 2,
+        ScalarStyle::Literal { chomping, indent } => block(3, chomping, indent),
+        ScalarStyle::Folded { chomping, indent } => block(4, chomping, indent),
+    }
+}
+
+fn unpack_style(bits: u32) -> ScalarStyle {
+    let chomping = match bits >> 3 & 3 {
+        0 => Chomping::Clip,
+        1 => Chomping::Strip,
+        _ => Chomping::Keep,
+    };
+    let indent = match (bits >> 5 & 15) as u8 {
+        0 => None,
+        indent => Some(indent),
+    };
+    match bits & 7 {
+        0 => ScalarStyle::Plain,
+        1 => ScalarStyle::SingleQuoted,
+        2 => ScalarStyle::DoubleQuoted,
+        3 => ScalarStyle::Literal { chomping, indent },
+        _ => ScalarStyle::Folded { chomping, indent },
+    }
 }
 
 /// `&name` and `!tag` as written before a node. Few nodes have them, so they
@@ -218,7 +306,7 @@ impl Tree {
     /// Follows alias nodes to the node they name.
     pub fn deref(&self, mut id: NodeId) -> NodeId {
         // Aliases always point backwards, so this terminates.
-        while let NodeKind::Alias { target } = self.node(id).kind {
+        while let NodeKind::Alias { target } = self.node(id).kind() {
             id = target;
         }
         id
@@ -226,7 +314,7 @@ impl Tree {
 
     /// Items of a sequence, or an empty slice for any other node.
     pub fn items(&self, id: NodeId) -> &[NodeId] {
-        match self.node(id).kind {
+        match self.node(id).kind() {
             NodeKind::Sequence { first, len, .. } => {
                 &self.children[first as usize..(first + len) as usize]
             }
@@ -236,7 +324,7 @@ impl Tree {
 
     /// Key/value pairs of a mapping, in source order.
     pub fn pairs(&self, id: NodeId) -> impl Iterator<Item = (NodeId, NodeId)> + '_ {
-        let slice: &[NodeId] = match self.node(id).kind {
+        let slice: &[NodeId] = match self.node(id).kind() {
             NodeKind::Mapping { first, len, .. } => {
                 &self.children[first as usize..(first + 2 * len) as usize]
             }
@@ -248,7 +336,7 @@ impl Tree {
     /// The value of a scalar node, decoded; `None` for collections and aliases.
     pub fn scalar<'t>(&'t self, text: &'t str, id: NodeId) -> Option<&'t str> {
         let node = self.node(id);
-        match node.kind {
+        match node.kind() {
             NodeKind::Scalar { decoded: 0, .. } => Some(node.span.slice(text)),
             NodeKind::Scalar { decoded, .. } => Some(&self.values[decoded as usize - 1]),
             _ => None,
@@ -266,16 +354,16 @@ impl Tree {
     }
 
     pub fn is_mapping(&self, id: NodeId) -> bool {
-        matches!(self.node(id).kind, NodeKind::Mapping { .. })
+        matches!(self.node(id).kind(), NodeKind::Mapping { .. })
     }
 
     pub fn is_sequence(&self, id: NodeId) -> bool {
-        matches!(self.node(id).kind, NodeKind::Sequence { .. })
+        matches!(self.node(id).kind(), NodeKind::Sequence { .. })
     }
 
     /// True for a plain empty scalar or `~`/`null`: YAML's null.
     pub fn is_null(&self, text: &str, id: NodeId) -> bool {
-        match &self.node(id).kind {
+        match self.node(id).kind() {
             NodeKind::Scalar {
                 style: ScalarStyle::Plain,
                 ..
@@ -303,7 +391,7 @@ impl Tree {
         let parents = self.parents.get_or_init(|| {
             let mut parents = vec![None; self.nodes.len()];
             for (index, node) in self.nodes.iter().enumerate() {
-                let (first, count) = match node.kind {
+                let (first, count) = match node.kind() {
                     NodeKind::Sequence { first, len, .. } => (first, len),
                     NodeKind::Mapping { first, len, .. } => (first, 2 * len),
                     _ => continue,
@@ -325,7 +413,7 @@ impl Tree {
         let (mapping, position) = self
             .parent(value)
             .filter(|(p, pos)| self.is_mapping(*p) && pos % 2 == 1)?;
-        let NodeKind::Mapping { first, .. } = self.node(mapping).kind else {
+        let NodeKind::Mapping { first, .. } = self.node(mapping).kind() else {
             return None;
         };
         Some((mapping, self.children[first as usize + position - 1]))
@@ -530,7 +618,7 @@ impl<'a> Builder<'a> {
             style: ScalarStyle::Plain,
             decoded,
         };
-        self.nodes[pending.node.0 as usize] = Node { span, kind };
+        self.nodes[pending.node.0 as usize] = Node::new(span, kind);
         self.last_end = end;
     }
 
@@ -587,10 +675,7 @@ impl<'a> Builder<'a> {
             (self.store_value(value, span), None)
         };
         let id = self.push_node(
-            Node {
-                span,
-                kind: NodeKind::Scalar { style, decoded },
-            },
+            Node::new(span, NodeKind::Scalar { style, decoded }),
             anchor_id,
         );
         self.decorate(id, decoration);
@@ -621,10 +706,7 @@ impl<'a> Builder<'a> {
                 flow,
             }
         };
-        let node = Node {
-            span: Span::empty(at),
-            kind,
-        };
+        let node = Node::new(Span::empty(at), kind);
         let id = self.push_node(node, anchor_id);
         let frame = Frame {
             node: id,
@@ -667,9 +749,13 @@ impl<'a> Builder<'a> {
         self.open_children.truncate(frame.children_from);
         let decoration = decorations(self.text, start, frame.has_anchor, frame.has_tag);
         self.decorate(frame.node, decoration);
-        let node = &mut self.nodes[frame.node.0 as usize];
-        node.span = Span::new(start, end.max(start));
-        node.kind = if frame.is_mapping {
+        if count / 2 > MAX_ITEMS || !frame.is_mapping && count > MAX_ITEMS {
+            self.error = Some(SyntaxError {
+                offset: start,
+                message: format!("a collection holds more than {MAX_ITEMS} items"),
+            });
+        }
+        let kind = if frame.is_mapping {
             NodeKind::Mapping {
                 first,
                 len: count / 2,
@@ -682,7 +768,9 @@ impl<'a> Builder<'a> {
                 flow: frame.flow,
             }
         };
-        self.last_end = node.span.end();
+        let span = Span::new(start, end.max(start));
+        self.nodes[frame.node.0 as usize] = Node::new(span, kind);
+        self.last_end = span.end();
     }
 
     /// Keys written twice in one mapping (scalar keys only).
@@ -694,7 +782,7 @@ impl<'a> Builder<'a> {
         let mut seen: HashMap<&str, NodeId> = HashMap::with_capacity(children.len() / 2);
         for &key in children.iter().step_by(2) {
             let node = &self.nodes[key.0 as usize];
-            let name = match node.kind {
+            let name = match node.kind() {
                 NodeKind::Scalar { decoded: 0, .. } => node.span.slice(self.text),
                 NodeKind::Scalar { decoded, .. } => &*self.values[decoded as usize - 1],
                 _ => continue,
@@ -730,10 +818,7 @@ impl<'a> Builder<'a> {
             return;
         };
         let end = name_end(self.text, at + 1);
-        let node = Node {
-            span: Span::new(at, end),
-            kind: NodeKind::Alias { target },
-        };
+        let node = Node::new(Span::new(at, end), NodeKind::Alias { target });
         self.push_node(node, 0);
         self.last_end = end;
     }

@@ -6,7 +6,7 @@ fn dump(text: &str) -> Vec<String> {
     (0..tree.len())
         .map(|i| {
             let node = tree.node(NodeId(i as u32));
-            let kind = match &node.kind {
+            let kind = match &node.kind() {
                 NodeKind::Scalar { style, .. } => format!("{style:?}"),
                 NodeKind::Sequence { flow, .. } => format!("Seq{}", if *flow { "[]" } else { "" }),
                 NodeKind::Mapping { flow, .. } => format!("Map{}", if *flow { "{}" } else { "" }),
@@ -128,5 +128,48 @@ fn lone_carriage_returns_do_not_break_spans() {
             tree.node_ids()
                 .all(|id| tree.node(id).span.end() <= text.len())
         );
+    }
+}
+
+#[test]
+fn a_node_packs_into_sixteen_bytes_and_unpacks_every_kind() {
+    assert_eq!(std::mem::size_of::<Node>(), 16);
+    let mut kinds = vec![
+        NodeKind::Sequence {
+            first: 7,
+            len: MAX_ITEMS,
+            flow: true,
+        },
+        NodeKind::Mapping {
+            first: u32::MAX,
+            len: 3,
+            flow: false,
+        },
+        NodeKind::Alias {
+            target: NodeId(u32::MAX),
+        },
+    ];
+    for chomping in [Chomping::Clip, Chomping::Strip, Chomping::Keep] {
+        for indent in [None, Some(1), Some(9)] {
+            for style in [
+                ScalarStyle::Literal { chomping, indent },
+                ScalarStyle::Folded { chomping, indent },
+            ] {
+                kinds.push(NodeKind::Scalar { style, decoded: 5 });
+            }
+        }
+    }
+    for style in [
+        ScalarStyle::Plain,
+        ScalarStyle::SingleQuoted,
+        ScalarStyle::DoubleQuoted,
+    ] {
+        kinds.push(NodeKind::Scalar {
+            style,
+            decoded: u32::MAX,
+        });
+    }
+    for kind in kinds {
+        assert_eq!(Node::new(Span::new(1, 2), kind).kind(), kind);
     }
 }
