@@ -57,7 +57,8 @@ impl ScalarStyle {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NodeKind {
     /// `decoded` is 0 when the value equals the source text of the span,
-    /// else one more than its index in the tree's decoded values.
+    /// [`INSIDE_QUOTES`] when it equals the text between its quotes, else
+    /// one more than its index in the tree's decoded values.
     Scalar {
         style: ScalarStyle,
         decoded: u32,
@@ -98,6 +99,10 @@ const SCALAR: u32 = 0;
 const SEQUENCE: u32 = 1;
 const MAPPING: u32 = 2;
 const ALIAS: u32 = 3;
+
+/// A quoted scalar's `decoded` when its value is its source text without
+/// the quotes: most quoted scalars, which need no copy then.
+pub const INSIDE_QUOTES: u32 = u32::MAX;
 
 /// The most items (or pairs) a collection can hold in a packed node.
 const MAX_ITEMS: u32 = (1 << 29) - 1;
@@ -194,11 +199,42 @@ pub struct Tree {
     /// Keys written twice in one mapping: (first, later).
     duplicates: Vec<(NodeId, NodeId)>,
     /// Scalar values that differ from their source text.
-    values: Vec<Box<str>>,
+    values: Values,
     decorations: HashMap<NodeId, Decoration>,
     /// Each node's collection and position in it; built on first use, since
     /// only the rewrite walks upwards.
     parents: std::sync::OnceLock<Vec<Option<(NodeId, u32)>>>,
+}
+
+/// Decoded scalar values that differ from their source text, in one
+/// buffer rather than an allocation each.
+#[derive(Debug, Default)]
+struct Values {
+    text: String,
+    /// Where each value ends in `text`; it starts where the previous ends.
+    ends: Vec<usize>,
+}
+
+impl Values {
+    /// Stores `value`; returns its `decoded` number (one more than its index).
+    fn push(&mut self, value: &str) -> u32 {
+        self.text.push_str(value);
+        self.ends.push(self.text.len());
+        self.ends.len() as u32
+    }
+
+    /// The value of a scalar node with this span and `decoded` number.
+    fn of<'t>(&'t self, source: &'t str, span: Span, decoded: u32) -> &'t str {
+        match decoded {
+            0 => span.slice(source),
+            INSIDE_QUOTES => &source[span.start() + 1..span.end() - 1],
+            number => {
+                let index = number as usize - 1;
+                let start = index.checked_sub(1).map_or(0, |before| self.ends[before]);
+                &self.text[start..self.ends[index]]
+            }
+        }
+    }
 }
 
 /// A YAML syntax error, with the byte offset where the parser stopped.
@@ -278,7 +314,7 @@ impl Tree {
             root: None,
             document: 0,
             duplicates: Vec::new(),
-            values: Vec::new(),
+            values: Values::default(),
             decorations: HashMap::new(),
             parents: std::sync::OnceLock::new(),
         }
@@ -337,8 +373,7 @@ impl Tree {
     pub fn scalar<'t>(&'t self, text: &'t str, id: NodeId) -> Option<&'t str> {
         let node = self.node(id);
         match node.kind() {
-            NodeKind::Scalar { decoded: 0, .. } => Some(node.span.slice(text)),
-            NodeKind::Scalar { decoded, .. } => Some(&self.values[decoded as usize - 1]),
+            NodeKind::Scalar { decoded, .. } => Some(self.values.of(text, node.span, decoded)),
             _ => None,
         }
     }
@@ -541,7 +576,7 @@ struct Builder<'a> {
     anchors: HashMap<usize, NodeId>,
     roots: Vec<NodeId>,
     duplicates: Vec<(NodeId, NodeId)>,
-    values: Vec<Box<str>>,
+    values: Values,
     decorations: HashMap<NodeId, Decoration>,
     pending: Option<PendingPlain>,
     /// End of the most recent node: where a following empty scalar sits.
@@ -561,7 +596,7 @@ impl<'a> Builder<'a> {
             anchors: HashMap::new(),
             roots: Vec::new(),
             duplicates: Vec::new(),
-            values: Vec::new(),
+            values: Values::default(),
             decorations: HashMap::new(),
             pending: None,
             last_end: 0,
@@ -613,7 +648,7 @@ impl<'a> Builder<'a> {
         let start = self.nodes[pending.node.0 as usize].span.start();
         let end = plain_scalar_end(self.text, start, bound, pending.in_flow);
         let span = Span::new(start, end);
-        let decoded = self.store_value(pending.value, span);
+        let decoded = self.store_value(&pending.value, span);
         let kind = NodeKind::Scalar {
             style: ScalarStyle::Plain,
             decoded,
@@ -622,13 +657,19 @@ impl<'a> Builder<'a> {
         self.last_end = end;
     }
 
-    /// Keeps a decoded value only when it differs from its source text.
-    fn store_value(&mut self, value: String, span: Span) -> u32 {
-        if value == span.slice(self.text) {
+    /// Keeps a decoded value only when it differs from its source text,
+    /// and from the text between its quotes.
+    fn store_value(&mut self, value: &str, span: Span) -> u32 {
+        let source = span.slice(self.text);
+        if value == source {
             return 0;
         }
-        self.values.push(value.into_boxed_str());
-        self.values.len() as u32
+        let quoted = matches!(source.as_bytes(), [b'"' | b'\'', .., b'"' | b'\''])
+            && source.as_bytes()[0] == source.as_bytes()[source.len() - 1];
+        if quoted && value == &source[1..source.len() - 1] {
+            return INSIDE_QUOTES;
+        }
+        self.values.push(value)
     }
 
     fn decorate(&mut self, id: NodeId, (anchor, tag): (Option<Span>, Option<Span>)) {
@@ -672,7 +713,7 @@ impl<'a> Builder<'a> {
         let (decoded, value) = if awaits_end {
             (0, Some(value))
         } else {
-            (self.store_value(value, span), None)
+            (self.store_value(&value, span), None)
         };
         let id = self.push_node(
             Node::new(span, NodeKind::Scalar { style, decoded }),
@@ -783,8 +824,7 @@ impl<'a> Builder<'a> {
         for &key in children.iter().step_by(2) {
             let node = &self.nodes[key.0 as usize];
             let name = match node.kind() {
-                NodeKind::Scalar { decoded: 0, .. } => node.span.slice(self.text),
-                NodeKind::Scalar { decoded, .. } => &*self.values[decoded as usize - 1],
+                NodeKind::Scalar { decoded, .. } => self.values.of(self.text, node.span, decoded),
                 _ => continue,
             };
             if name == "<<" {

@@ -173,3 +173,17 @@ fn a_node_packs_into_sixteen_bytes_and_unpacks_every_kind() {
         assert_eq!(Node::new(Span::new(1, 2), kind).kind(), kind);
     }
 }
+
+#[test]
+fn quoted_values_are_read_from_their_source_unless_escaped() {
+    let text = "a: \"x y\"\nb: 'it''s'\nc: \"t\\tq\"\nd: ''\ne: \"\"\nf: \"two\n  lines\"\n";
+    let tree = Tree::parse(text).unwrap();
+    let root = tree.root().unwrap();
+    let values: Vec<&str> = tree
+        .pairs(root)
+        .map(|(_, value)| tree.scalar(text, value).unwrap())
+        .collect();
+    assert_eq!(values, ["x y", "it's", "t\tq", "", "", "two lines"]);
+    // Only the escaped and the folded values are copied.
+    assert_eq!(tree.values.ends.len(), 3);
+}
