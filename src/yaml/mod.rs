@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
 
-use crate::span::Span;
+use crate::span::{LineIndex, Span};
 
 pub mod scalar;
 
@@ -103,6 +103,9 @@ const ALIAS: u32 = 3;
 /// A quoted scalar's `decoded` when its value is its source text without
 /// the quotes: most quoted scalars, which need no copy then.
 pub const INSIDE_QUOTES: u32 = u32::MAX;
+
+/// Mappings up to this many pairs look for duplicate keys without a table.
+const SMALL_MAPPING: usize = 16;
 
 /// The most items (or pairs) a collection can hold in a packed node.
 const MAX_ITEMS: u32 = (1 << 29) - 1;
@@ -253,6 +256,12 @@ impl Tree {
     /// of the first key, so the body after it is parsed and offsets are
     /// shifted back to the whole text.
     pub fn parse(text: &str) -> Result<Tree, SyntaxError> {
+        Tree::parse_with_lines(text).map(|(tree, _)| tree)
+    }
+
+    /// Parses `text` and returns its line index too: the parse finds the
+    /// line starts anyway, and a second scan of the text cost `check` 2%.
+    pub fn parse_with_lines(text: &str) -> Result<(Tree, LineIndex), SyntaxError> {
         if text.len() >= u32::MAX as usize {
             return Err(SyntaxError {
                 offset: 0,
@@ -262,14 +271,24 @@ impl Tree {
         match text.strip_prefix('\u{feff}') {
             Some(body) => {
                 let bom = text.len() - body.len();
-                let mut tree = Tree::parse_body(body).map_err(|mut err| {
+                let (mut tree, _) = Tree::parse_body(body).map_err(|mut err| {
                     err.offset += bom;
                     err
                 })?;
                 tree.shift(bom);
-                Ok(tree)
+                Ok((tree, LineIndex::new(text)))
             }
-            None => Tree::parse_body(text),
+            None => {
+                let (tree, starts) = Tree::parse_body(text)?;
+                // yaml-rust2 also breaks lines at a lone `\r`; the index
+                // only at `\n`.
+                let lines = if text.contains('\r') {
+                    LineIndex::new(text)
+                } else {
+                    LineIndex::from_starts(starts)
+                };
+                Ok((tree, lines))
+            }
         }
     }
 
@@ -284,7 +303,8 @@ impl Tree {
         }
     }
 
-    fn parse_body(text: &str) -> Result<Tree, SyntaxError> {
+    /// The tree of `text`, and where its lines start.
+    fn parse_body(text: &str) -> Result<(Tree, Vec<u32>), SyntaxError> {
         let index = CharIndex::new(text);
         let mut builder = Builder::new(text, &index);
         // Events are pulled one by one: `Parser::load` recurses once per
@@ -303,7 +323,8 @@ impl Tree {
         if let Some(err) = builder.error.take() {
             return Err(err);
         }
-        Ok(builder.finish())
+        let tree = builder.finish();
+        Ok((tree, index.line_starts))
     }
 
     /// The tree of an empty text: no document.
@@ -820,16 +841,40 @@ impl<'a> Builder<'a> {
         if children.len() < 4 {
             return duplicates;
         }
-        let mut seen: HashMap<&str, NodeId> = HashMap::with_capacity(children.len() / 2);
-        for &key in children.iter().step_by(2) {
+        let name = |key: NodeId| {
             let node = &self.nodes[key.0 as usize];
-            let name = match node.kind() {
-                NodeKind::Scalar { decoded, .. } => self.values.of(self.text, node.span, decoded),
-                _ => continue,
-            };
-            if name == "<<" {
-                continue;
+            match node.kind() {
+                NodeKind::Scalar { decoded, .. } => {
+                    Some(self.values.of(self.text, node.span, decoded)).filter(|name| *name != "<<")
+                }
+                _ => None,
             }
+        };
+        let keys = children.iter().step_by(2).copied();
+        // Most mappings are small: comparing each key with the ones before
+        // it costs less than hashing every key into a table of its own.
+        if children.len() <= 2 * SMALL_MAPPING {
+            let mut seen: [(&str, NodeId); SMALL_MAPPING] = [("", NodeId(0)); SMALL_MAPPING];
+            for (count, key) in keys.enumerate() {
+                // "<<" is never a name here: it marks a slot to skip.
+                seen[count] = ("<<", key);
+                let Some(name) = name(key) else {
+                    continue;
+                };
+                // As with the table below, a later duplicate pairs with
+                // the one before it.
+                match seen[..count].iter_mut().find(|(seen, _)| *seen == name) {
+                    Some(earlier) => duplicates.push((std::mem::replace(&mut earlier.1, key), key)),
+                    None => seen[count] = (name, key),
+                }
+            }
+            return duplicates;
+        }
+        let mut seen: HashMap<&str, NodeId> = HashMap::with_capacity(children.len() / 2);
+        for key in keys {
+            let Some(name) = name(key) else {
+                continue;
+            };
             if let Some(first) = seen.insert(name, key) {
                 duplicates.push((first, key));
             }

@@ -187,3 +187,49 @@ fn quoted_values_are_read_from_their_source_unless_escaped() {
     // Only the escaped and the folded values are copied.
     assert_eq!(tree.values.ends.len(), 3);
 }
+
+#[test]
+fn duplicate_keys_pair_each_with_the_one_before_in_small_and_large_mappings() {
+    for filler in [0, 40] {
+        let mut text = String::from("a: 1\nb: 2\na: 3\n<<: {}\n<<: {}\n'a': 4\n");
+        for i in 0..filler {
+            text += &format!("k{i}: x\n");
+        }
+        let tree = Tree::parse(&text).unwrap();
+        let pairs: Vec<(&str, &str)> = tree
+            .duplicate_keys()
+            .iter()
+            .map(|&(first, later)| {
+                let line = |id: NodeId| tree.node(id).span.slice(&text);
+                (line(first), line(later))
+            })
+            .collect();
+        let first_a = tree.pairs(tree.root().unwrap()).next().unwrap().0;
+        assert_eq!(tree.duplicate_keys()[0].0, first_a);
+        assert_eq!(pairs, [("a", "a"), ("a", "'a'")], "{filler} more keys");
+        // The third `a` pairs with the second, not the first.
+        assert_eq!(tree.duplicate_keys()[1].0, tree.duplicate_keys()[0].1);
+    }
+}
+
+#[test]
+fn the_line_index_of_a_parse_is_that_of_the_text() {
+    for text in [
+        "a: 1\nb:\n  - x\n",
+        "a: 1\r\nb: 2\r\n",
+        "a: 1\rb: 2\n",
+        "\u{feff}a: 1\nb: 2",
+        "",
+    ] {
+        let (_, lines) = Tree::parse_with_lines(text).unwrap();
+        let expected = LineIndex::new(text);
+        assert_eq!(lines.line_count(), expected.line_count(), "{text:?}");
+        for line in 0..=expected.line_count() {
+            assert_eq!(
+                lines.line_start(line, text),
+                expected.line_start(line, text),
+                "{text:?}"
+            );
+        }
+    }
+}
