@@ -528,7 +528,11 @@ struct CharIndex<'a> {
 impl<'a> CharIndex<'a> {
     fn new(text: &'a str) -> Self {
         let mut line_starts = vec![0];
-        line_starts.extend(line_breaks(text).map(|pos| pos as u32 + 1));
+        if text.as_bytes().contains(&b'\r') {
+            line_starts.extend(line_breaks(text).map(|pos| pos as u32 + 1));
+        } else {
+            push_line_starts(text.as_bytes(), &mut line_starts);
+        }
         CharIndex {
             text,
             line_starts,
@@ -541,7 +545,14 @@ impl<'a> CharIndex<'a> {
             return self.text.len();
         };
         let line = &self.text[start as usize..];
-        let column = if self.ascii {
+        // A line whose start is ASCII up to the column needs no walk: in a
+        // file with a few accented words, nearly every line.
+        let ascii_before = || {
+            line.as_bytes()
+                .get(..mark.col())
+                .is_some_and(<[u8]>::is_ascii)
+        };
+        let column = if self.ascii || ascii_before() {
             mark.col()
         } else {
             line.char_indices()
@@ -549,6 +560,33 @@ impl<'a> CharIndex<'a> {
                 .map_or(line.len(), |(offset, _)| offset)
         };
         (start as usize + column).min(self.text.len())
+    }
+}
+
+/// Pushes one past each `\n` of `bytes`, eight bytes at a time: most
+/// words of a pipeline hold no line break, and its lines are too short
+/// for memchr's set-up per line to pay off.
+fn push_line_starts(bytes: &[u8], starts: &mut Vec<u32>) {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const NEWLINES: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default()) ^ NEWLINES;
+        // The high bit of each byte that was `\n` (now 0): exact per byte,
+        // since `(byte & 0x7f) + 0x7f` cannot carry into the next one.
+        let mut found = !(((word & LOW7) + LOW7) | word | LOW7);
+        while found != 0 {
+            let at = base + found.trailing_zeros() as usize / 8;
+            starts.push(at as u32 + 1);
+            found &= found - 1;
+        }
+        base += 8;
+    }
+    for (offset, &byte) in chunks.remainder().iter().enumerate() {
+        if byte == b'\n' {
+            starts.push((base + offset) as u32 + 1);
+        }
     }
 }
 

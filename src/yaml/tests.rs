@@ -233,3 +233,23 @@ fn the_line_index_of_a_parse_is_that_of_the_text() {
         }
     }
 }
+
+#[test]
+fn line_starts_found_a_word_at_a_time_are_those_of_every_newline() {
+    let samples: [&[u8]; 5] = [
+        b"",
+        b"\n",
+        b"a\n\x0b\n\x0b\x0b\n\x8a\n\xff\n\x0a\x0a\x0a\x0a\x0a\x0a\x0a\x0a\x0a",
+        b"abcdefg\nabcdefgh\n\n\nxyz",
+        b"\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x09\x0b\n\x8b\x0b",
+    ];
+    for bytes in samples {
+        let mut starts = Vec::new();
+        push_line_starts(bytes, &mut starts);
+        let expected: Vec<u32> = (0..bytes.len())
+            .filter(|&pos| bytes[pos] == b'\n')
+            .map(|pos| pos as u32 + 1)
+            .collect();
+        assert_eq!(starts, expected, "{bytes:?}");
+    }
+}
