@@ -73,6 +73,13 @@ impl LineIndex {
         LineIndex { starts }
     }
 
+    /// The index of line starts found by another scan of the text: 0
+    /// first, then one past each `\n`.
+    pub fn from_starts(starts: Vec<u32>) -> Self {
+        debug_assert_eq!(starts.first(), Some(&0));
+        LineIndex { starts }
+    }
+
     /// The 0-based line that holds `offset`.
     pub fn line_of(&self, offset: usize) -> usize {
         self.starts

@@ -432,7 +432,7 @@ fn scalar_regions(file: &SourceFile) -> Vec<(usize, usize)> {
         .node_ids()
         .filter_map(|id| {
             let node = tree.node(id);
-            let NodeKind::Scalar { style, .. } = node.kind else {
+            let NodeKind::Scalar { style, .. } = node.kind() else {
                 return None;
             };
             let start = if style.is_block() {

@@ -269,7 +269,7 @@ fn every_corpus_scalar_maps_back_to_its_source() {
                     && text.is_char_boundary(span.start())
                     && text.is_char_boundary(span.end())
             );
-            if let NodeKind::Scalar { style, .. } = node.kind {
+            if let NodeKind::Scalar { style, .. } = node.kind() {
                 scalars += 1;
                 let value = tree.scalar(&text, id).unwrap();
                 if SourceMap::new(&text, span, style, value).is_none() {

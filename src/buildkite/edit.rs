@@ -235,7 +235,7 @@ impl<'a> Editor<'a> {
     /// A scalar gets a new value, in its own quoting style where it can.
     pub fn set_scalar(&mut self, node: NodeId, value: &str) {
         let span = self.tree.node(node).span;
-        let written = match self.tree.node(node).kind {
+        let written = match self.tree.node(node).kind() {
             NodeKind::Scalar {
                 style: ScalarStyle::SingleQuoted,
                 ..

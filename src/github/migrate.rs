@@ -615,7 +615,7 @@ fn image_output_edits(
         let scalar = tree.node(node);
         let map = SourceMap::of_node(text, scalar, decoded)
             .ok_or_else(|| refuse("a scalar that reads the `image` output could not be mapped"))?;
-        let style = match scalar.kind {
+        let style = match scalar.kind() {
             crate::yaml::NodeKind::Scalar { style, .. } => style,
             _ => return Err(refuse("the `image` output is read by a collection")),
         };

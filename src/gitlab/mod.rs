@@ -187,12 +187,12 @@ impl Pipeline {
         text: String,
         by_content: bool,
     ) -> Option<FileId> {
-        let tree = match Tree::parse(&text) {
-            Ok(tree) if by_content => {
+        let (tree, lines) = match Tree::parse_with_lines(&text) {
+            Ok((tree, lines)) if by_content => {
                 self.system = System::by_content(&tree, &text).unwrap_or_default();
-                tree
+                (tree, lines)
             }
-            Ok(tree) => tree,
+            Ok(parsed) => parsed,
             Err(err) => {
                 let offset = err.offset.min(text.len());
                 self.errors.push(LoadError {
@@ -226,7 +226,6 @@ impl Pipeline {
             return None;
         }
         let file = self.files.len();
-        let lines = LineIndex::new(&text);
         for &(first, later) in tree.duplicate_keys() {
             let key = tree.scalar(&text, later).unwrap_or_default();
             let line = lines.line_of(tree.node(first).span.start()) + 1;
@@ -404,8 +403,8 @@ impl Pipeline {
         let mut files = Vec::with_capacity(self.files.len());
         for (id, file) in self.files.iter().enumerate() {
             let text = texts.get(&id).cloned().unwrap_or_else(|| file.text.clone());
-            let tree = Tree::parse(&text).map_err(|e| format!("{}: {}", file.name, e.message))?;
-            let lines = LineIndex::new(&text);
+            let (tree, lines) = Tree::parse_with_lines(&text)
+                .map_err(|e| format!("{}: {}", file.name, e.message))?;
             files.push(SourceFile {
                 name: file.name.clone(),
                 path: file.path.clone(),

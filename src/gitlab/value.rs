@@ -117,7 +117,7 @@ impl<'p> Converter<'p> {
             return Value::TooComplex(at);
         }
         self.budget -= 1;
-        match &tree.node(node).kind {
+        match &tree.node(node).kind() {
             NodeKind::Sequence { .. } if tree.tag_is(text, node, "!reference") => {
                 let path = tree
                     .items(node)

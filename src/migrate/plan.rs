@@ -1226,7 +1226,7 @@ impl Emitter<'_, '_> {
         let file = &self.pipeline.files[at.file];
         let (tree, source) = (&file.tree, file.text.as_str());
         let node = tree.node(at.node);
-        if !matches!(node.kind, NodeKind::Scalar { .. }) {
+        if !matches!(node.kind(), NodeKind::Scalar { .. }) {
             return;
         }
         let decoded = tree.scalar(source, at.node).unwrap_or_default().to_string();
@@ -1625,7 +1625,7 @@ fn variables_owner(tree: &Tree, text: &str, holder: At) -> At {
 fn job_mapping(tree: &Tree, key: NodeId) -> Option<NodeId> {
     let root = tree.root()?;
     let (_, value) = tree.pairs(root).find(|&(k, _)| k == key)?;
-    let is_alias = matches!(tree.node(value).kind, NodeKind::Alias { .. });
+    let is_alias = matches!(tree.node(value).kind(), NodeKind::Alias { .. });
     (!is_alias && tree.is_mapping(value) && !is_flow(tree, value)).then_some(value)
 }
 

@@ -29,7 +29,7 @@ pub fn starts_line(text: &str, at: usize) -> bool {
 /// How to lay out new lines inside a scalar.
 pub fn layout(text: &str, tree: &Tree, node: NodeId) -> Option<Layout> {
     let scalar = tree.node(node);
-    let NodeKind::Scalar { style, .. } = scalar.kind else {
+    let NodeKind::Scalar { style, .. } = scalar.kind() else {
         return None;
     };
     let span = scalar.span;
@@ -82,7 +82,7 @@ pub fn get(tree: &Tree, text: &str, mapping: NodeId, key: &str) -> Option<(NodeI
 /// True when the mapping is written in flow style (`{a: b}`).
 pub fn is_flow(tree: &Tree, node: NodeId) -> bool {
     matches!(
-        tree.node(node).kind,
+        tree.node(node).kind(),
         NodeKind::Mapping { flow: true, .. } | NodeKind::Sequence { flow: true, .. }
     )
 }

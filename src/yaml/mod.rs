@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
 
-use crate::span::Span;
+use crate::span::{LineIndex, Span};
 
 pub mod scalar;
 
@@ -54,10 +54,11 @@ impl ScalarStyle {
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NodeKind {
     /// `decoded` is 0 when the value equals the source text of the span,
-    /// else one more than its index in the tree's decoded values.
+    /// [`INSIDE_QUOTES`] when it equals the text between its quotes, else
+    /// one more than its index in the tree's decoded values.
     Scalar {
         style: ScalarStyle,
         decoded: u32,
@@ -79,12 +80,107 @@ pub enum NodeKind {
     },
 }
 
+/// A node in 16 bytes: its span and its [`NodeKind`] packed into two words,
+/// since a pipeline holds a node per 9 to 14 bytes of YAML and the tree is
+/// most of `check`'s memory.
 #[derive(Debug)]
 pub struct Node {
     /// The node's own text: for a block scalar from the `|`/`>` header to the
     /// end of its last content line; anchors and tags are not included.
     pub span: Span,
-    pub kind: NodeKind,
+    /// A scalar's decoded index, a collection's first child, an alias' target.
+    data: u32,
+    /// The kind in the low two bits; then a collection's flow bit and its
+    /// length, or a scalar's style, chomping and indentation indicator.
+    bits: u32,
+}
+
+const SCALAR: u32 = 0;
+const SEQUENCE: u32 = 1;
+const MAPPING: u32 = 2;
+const ALIAS: u32 = 3;
+
+/// A quoted scalar's `decoded` when its value is its source text without
+/// the quotes: most quoted scalars, which need no copy then.
+pub const INSIDE_QUOTES: u32 = u32::MAX;
+
+/// Mappings up to this many pairs look for duplicate keys without a table.
+const SMALL_MAPPING: usize = 16;
+
+/// The most items (or pairs) a collection can hold in a packed node.
+const MAX_ITEMS: u32 = (1 << 29) - 1;
+
+impl Node {
+    /// Packs `kind`; a collection's length must not exceed [`MAX_ITEMS`].
+    fn new(span: Span, kind: NodeKind) -> Node {
+        let (data, bits) = match kind {
+            NodeKind::Scalar { style, decoded } => (decoded, SCALAR | pack_style(style) << 2),
+            NodeKind::Sequence { first, len, flow } => (
+                first,
+                SEQUENCE | u32::from(flow) << 2 | len.min(MAX_ITEMS) << 3,
+            ),
+            NodeKind::Mapping { first, len, flow } => (
+                first,
+                MAPPING | u32::from(flow) << 2 | len.min(MAX_ITEMS) << 3,
+            ),
+            NodeKind::Alias { target } => (target.0, ALIAS),
+        };
+        Node { span, data, bits }
+    }
+
+    pub fn kind(&self) -> NodeKind {
+        let (first, len, flow) = (self.data, self.bits >> 3, self.bits & 4 != 0);
+        match self.bits & 3 {
+            SCALAR => NodeKind::Scalar {
+                style: unpack_style(self.bits >> 2),
+                decoded: self.data,
+            },
+            SEQUENCE => NodeKind::Sequence { first, len, flow },
+            MAPPING => NodeKind::Mapping { first, len, flow },
+            _ => NodeKind::Alias {
+                target: NodeId(self.data),
+            },
+        }
+    }
+}
+
+/// A scalar style in 9 bits: the style (3), the chomping (2), the
+/// indentation indicator (4, 0 for none).
+fn pack_style(style: ScalarStyle) -> u32 {
+    let block = |code: u32, chomping: Chomping, indent: Option<u8>| {
+        let chomping = match chomping {
+            Chomping::Clip => 0,
+            Chomping::Strip => 1,
+            Chomping::Keep => 2,
+        };
+        code | chomping << 3 | u32::from(indent.unwrap_or(0) & 15) << 5
+    };
+    match style {
+        ScalarStyle::Plain => 0,
+        ScalarStyle::SingleQuoted => 1,
+        ScalarStyle::DoubleQuoted => 2,
+        ScalarStyle::Literal { chomping, indent } => block(3, chomping, indent),
+        ScalarStyle::Folded { chomping, indent } => block(4, chomping, indent),
+    }
+}
+
+fn unpack_style(bits: u32) -> ScalarStyle {
+    let chomping = match bits >> 3 & 3 {
+        0 => Chomping::Clip,
+        1 => Chomping::Strip,
+        _ => Chomping::Keep,
+    };
+    let indent = match (bits >> 5 & 15) as u8 {
+        0 => None,
+        indent => Some(indent),
+    };
+    match bits & 7 {
+        0 => ScalarStyle::Plain,
+        1 => ScalarStyle::SingleQuoted,
+        2 => ScalarStyle::DoubleQuoted,
+        3 => ScalarStyle::Literal { chomping, indent },
+        _ => ScalarStyle::Folded { chomping, indent },
+    }
 }
 
 /// `&name` and `!tag` as written before a node. Few nodes have them, so they
@@ -106,11 +202,42 @@ pub struct Tree {
     /// Keys written twice in one mapping: (first, later).
     duplicates: Vec<(NodeId, NodeId)>,
     /// Scalar values that differ from their source text.
-    values: Vec<Box<str>>,
+    values: Values,
     decorations: HashMap<NodeId, Decoration>,
     /// Each node's collection and position in it; built on first use, since
     /// only the rewrite walks upwards.
     parents: std::sync::OnceLock<Vec<Option<(NodeId, u32)>>>,
+}
+
+/// Decoded scalar values that differ from their source text, in one
+/// buffer rather than an allocation each.
+#[derive(Debug, Default)]
+struct Values {
+    text: String,
+    /// Where each value ends in `text`; it starts where the previous ends.
+    ends: Vec<usize>,
+}
+
+impl Values {
+    /// Stores `value`; returns its `decoded` number (one more than its index).
+    fn push(&mut self, value: &str) -> u32 {
+        self.text.push_str(value);
+        self.ends.push(self.text.len());
+        self.ends.len() as u32
+    }
+
+    /// The value of a scalar node with this span and `decoded` number.
+    fn of<'t>(&'t self, source: &'t str, span: Span, decoded: u32) -> &'t str {
+        match decoded {
+            0 => span.slice(source),
+            INSIDE_QUOTES => &source[span.start() + 1..span.end() - 1],
+            number => {
+                let index = number as usize - 1;
+                let start = index.checked_sub(1).map_or(0, |before| self.ends[before]);
+                &self.text[start..self.ends[index]]
+            }
+        }
+    }
 }
 
 /// A YAML syntax error, with the byte offset where the parser stopped.
@@ -129,6 +256,12 @@ impl Tree {
     /// of the first key, so the body after it is parsed and offsets are
     /// shifted back to the whole text.
     pub fn parse(text: &str) -> Result<Tree, SyntaxError> {
+        Tree::parse_with_lines(text).map(|(tree, _)| tree)
+    }
+
+    /// Parses `text` and returns its line index too: the parse finds the
+    /// line starts anyway, and a second scan of the text cost `check` 2%.
+    pub fn parse_with_lines(text: &str) -> Result<(Tree, LineIndex), SyntaxError> {
         if text.len() >= u32::MAX as usize {
             return Err(SyntaxError {
                 offset: 0,
@@ -138,14 +271,24 @@ impl Tree {
         match text.strip_prefix('\u{feff}') {
             Some(body) => {
                 let bom = text.len() - body.len();
-                let mut tree = Tree::parse_body(body).map_err(|mut err| {
+                let (mut tree, _) = Tree::parse_body(body).map_err(|mut err| {
                     err.offset += bom;
                     err
                 })?;
                 tree.shift(bom);
-                Ok(tree)
+                Ok((tree, LineIndex::new(text)))
             }
-            None => Tree::parse_body(text),
+            None => {
+                let (tree, starts) = Tree::parse_body(text)?;
+                // yaml-rust2 also breaks lines at a lone `\r`; the index
+                // only at `\n`.
+                let lines = if text.contains('\r') {
+                    LineIndex::new(text)
+                } else {
+                    LineIndex::from_starts(starts)
+                };
+                Ok((tree, lines))
+            }
         }
     }
 
@@ -160,7 +303,8 @@ impl Tree {
         }
     }
 
-    fn parse_body(text: &str) -> Result<Tree, SyntaxError> {
+    /// The tree of `text`, and where its lines start.
+    fn parse_body(text: &str) -> Result<(Tree, Vec<u32>), SyntaxError> {
         let index = CharIndex::new(text);
         let mut builder = Builder::new(text, &index);
         // Events are pulled one by one: `Parser::load` recurses once per
@@ -179,7 +323,8 @@ impl Tree {
         if let Some(err) = builder.error.take() {
             return Err(err);
         }
-        Ok(builder.finish())
+        let tree = builder.finish();
+        Ok((tree, index.line_starts))
     }
 
     /// The tree of an empty text: no document.
@@ -190,7 +335,7 @@ impl Tree {
             root: None,
             document: 0,
             duplicates: Vec::new(),
-            values: Vec::new(),
+            values: Values::default(),
             decorations: HashMap::new(),
             parents: std::sync::OnceLock::new(),
         }
@@ -218,7 +363,7 @@ impl Tree {
     /// Follows alias nodes to the node they name.
     pub fn deref(&self, mut id: NodeId) -> NodeId {
         // Aliases always point backwards, so this terminates.
-        while let NodeKind::Alias { target } = self.node(id).kind {
+        while let NodeKind::Alias { target } = self.node(id).kind() {
             id = target;
         }
         id
@@ -226,7 +371,7 @@ impl Tree {
 
     /// Items of a sequence, or an empty slice for any other node.
     pub fn items(&self, id: NodeId) -> &[NodeId] {
-        match self.node(id).kind {
+        match self.node(id).kind() {
             NodeKind::Sequence { first, len, .. } => {
                 &self.children[first as usize..(first + len) as usize]
             }
@@ -236,7 +381,7 @@ impl Tree {
 
     /// Key/value pairs of a mapping, in source order.
     pub fn pairs(&self, id: NodeId) -> impl Iterator<Item = (NodeId, NodeId)> + '_ {
-        let slice: &[NodeId] = match self.node(id).kind {
+        let slice: &[NodeId] = match self.node(id).kind() {
             NodeKind::Mapping { first, len, .. } => {
                 &self.children[first as usize..(first + 2 * len) as usize]
             }
@@ -248,9 +393,8 @@ impl Tree {
     /// The value of a scalar node, decoded; `None` for collections and aliases.
     pub fn scalar<'t>(&'t self, text: &'t str, id: NodeId) -> Option<&'t str> {
         let node = self.node(id);
-        match node.kind {
-            NodeKind::Scalar { decoded: 0, .. } => Some(node.span.slice(text)),
-            NodeKind::Scalar { decoded, .. } => Some(&self.values[decoded as usize - 1]),
+        match node.kind() {
+            NodeKind::Scalar { decoded, .. } => Some(self.values.of(text, node.span, decoded)),
             _ => None,
         }
     }
@@ -266,16 +410,16 @@ impl Tree {
     }
 
     pub fn is_mapping(&self, id: NodeId) -> bool {
-        matches!(self.node(id).kind, NodeKind::Mapping { .. })
+        matches!(self.node(id).kind(), NodeKind::Mapping { .. })
     }
 
     pub fn is_sequence(&self, id: NodeId) -> bool {
-        matches!(self.node(id).kind, NodeKind::Sequence { .. })
+        matches!(self.node(id).kind(), NodeKind::Sequence { .. })
     }
 
     /// True for a plain empty scalar or `~`/`null`: YAML's null.
     pub fn is_null(&self, text: &str, id: NodeId) -> bool {
-        match &self.node(id).kind {
+        match self.node(id).kind() {
             NodeKind::Scalar {
                 style: ScalarStyle::Plain,
                 ..
@@ -303,7 +447,7 @@ impl Tree {
         let parents = self.parents.get_or_init(|| {
             let mut parents = vec![None; self.nodes.len()];
             for (index, node) in self.nodes.iter().enumerate() {
-                let (first, count) = match node.kind {
+                let (first, count) = match node.kind() {
                     NodeKind::Sequence { first, len, .. } => (first, len),
                     NodeKind::Mapping { first, len, .. } => (first, 2 * len),
                     _ => continue,
@@ -325,7 +469,7 @@ impl Tree {
         let (mapping, position) = self
             .parent(value)
             .filter(|(p, pos)| self.is_mapping(*p) && pos % 2 == 1)?;
-        let NodeKind::Mapping { first, .. } = self.node(mapping).kind else {
+        let NodeKind::Mapping { first, .. } = self.node(mapping).kind() else {
             return None;
         };
         Some((mapping, self.children[first as usize + position - 1]))
@@ -384,7 +528,11 @@ struct CharIndex<'a> {
 impl<'a> CharIndex<'a> {
     fn new(text: &'a str) -> Self {
         let mut line_starts = vec![0];
-        line_starts.extend(line_breaks(text).map(|pos| pos as u32 + 1));
+        if text.as_bytes().contains(&b'\r') {
+            line_starts.extend(line_breaks(text).map(|pos| pos as u32 + 1));
+        } else {
+            push_line_starts(text.as_bytes(), &mut line_starts);
+        }
         CharIndex {
             text,
             line_starts,
@@ -397,7 +545,14 @@ impl<'a> CharIndex<'a> {
             return self.text.len();
         };
         let line = &self.text[start as usize..];
-        let column = if self.ascii {
+        // A line whose start is ASCII up to the column needs no walk: in a
+        // file with a few accented words, nearly every line.
+        let ascii_before = || {
+            line.as_bytes()
+                .get(..mark.col())
+                .is_some_and(<[u8]>::is_ascii)
+        };
+        let column = if self.ascii || ascii_before() {
             mark.col()
         } else {
             line.char_indices()
@@ -405,6 +560,33 @@ impl<'a> CharIndex<'a> {
                 .map_or(line.len(), |(offset, _)| offset)
         };
         (start as usize + column).min(self.text.len())
+    }
+}
+
+/// Pushes one past each `\n` of `bytes`, eight bytes at a time: most
+/// words of a pipeline hold no line break, and its lines are too short
+/// for memchr's set-up per line to pay off.
+fn push_line_starts(bytes: &[u8], starts: &mut Vec<u32>) {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const NEWLINES: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default()) ^ NEWLINES;
+        // The high bit of each byte that was `\n` (now 0): exact per byte,
+        // since `(byte & 0x7f) + 0x7f` cannot carry into the next one.
+        let mut found = !(((word & LOW7) + LOW7) | word | LOW7);
+        while found != 0 {
+            let at = base + found.trailing_zeros() as usize / 8;
+            starts.push(at as u32 + 1);
+            found &= found - 1;
+        }
+        base += 8;
+    }
+    for (offset, &byte) in chunks.remainder().iter().enumerate() {
+        if byte == b'\n' {
+            starts.push((base + offset) as u32 + 1);
+        }
     }
 }
 
@@ -453,7 +635,7 @@ struct Builder<'a> {
     anchors: HashMap<usize, NodeId>,
     roots: Vec<NodeId>,
     duplicates: Vec<(NodeId, NodeId)>,
-    values: Vec<Box<str>>,
+    values: Values,
     decorations: HashMap<NodeId, Decoration>,
     pending: Option<PendingPlain>,
     /// End of the most recent node: where a following empty scalar sits.
@@ -473,7 +655,7 @@ impl<'a> Builder<'a> {
             anchors: HashMap::new(),
             roots: Vec::new(),
             duplicates: Vec::new(),
-            values: Vec::new(),
+            values: Values::default(),
             decorations: HashMap::new(),
             pending: None,
             last_end: 0,
@@ -525,22 +707,28 @@ impl<'a> Builder<'a> {
         let start = self.nodes[pending.node.0 as usize].span.start();
         let end = plain_scalar_end(self.text, start, bound, pending.in_flow);
         let span = Span::new(start, end);
-        let decoded = self.store_value(pending.value, span);
+        let decoded = self.store_value(&pending.value, span);
         let kind = NodeKind::Scalar {
             style: ScalarStyle::Plain,
             decoded,
         };
-        self.nodes[pending.node.0 as usize] = Node { span, kind };
+        self.nodes[pending.node.0 as usize] = Node::new(span, kind);
         self.last_end = end;
     }
 
-    /// Keeps a decoded value only when it differs from its source text.
-    fn store_value(&mut self, value: String, span: Span) -> u32 {
-        if value == span.slice(self.text) {
+    /// Keeps a decoded value only when it differs from its source text,
+    /// and from the text between its quotes.
+    fn store_value(&mut self, value: &str, span: Span) -> u32 {
+        let source = span.slice(self.text);
+        if value == source {
             return 0;
         }
-        self.values.push(value.into_boxed_str());
-        self.values.len() as u32
+        let quoted = matches!(source.as_bytes(), [b'"' | b'\'', .., b'"' | b'\''])
+            && source.as_bytes()[0] == source.as_bytes()[source.len() - 1];
+        if quoted && value == &source[1..source.len() - 1] {
+            return INSIDE_QUOTES;
+        }
+        self.values.push(value)
     }
 
     fn decorate(&mut self, id: NodeId, (anchor, tag): (Option<Span>, Option<Span>)) {
@@ -584,13 +772,10 @@ impl<'a> Builder<'a> {
         let (decoded, value) = if awaits_end {
             (0, Some(value))
         } else {
-            (self.store_value(value, span), None)
+            (self.store_value(&value, span), None)
         };
         let id = self.push_node(
-            Node {
-                span,
-                kind: NodeKind::Scalar { style, decoded },
-            },
+            Node::new(span, NodeKind::Scalar { style, decoded }),
             anchor_id,
         );
         self.decorate(id, decoration);
@@ -621,10 +806,7 @@ impl<'a> Builder<'a> {
                 flow,
             }
         };
-        let node = Node {
-            span: Span::empty(at),
-            kind,
-        };
+        let node = Node::new(Span::empty(at), kind);
         let id = self.push_node(node, anchor_id);
         let frame = Frame {
             node: id,
@@ -667,9 +849,13 @@ impl<'a> Builder<'a> {
         self.open_children.truncate(frame.children_from);
         let decoration = decorations(self.text, start, frame.has_anchor, frame.has_tag);
         self.decorate(frame.node, decoration);
-        let node = &mut self.nodes[frame.node.0 as usize];
-        node.span = Span::new(start, end.max(start));
-        node.kind = if frame.is_mapping {
+        if count / 2 > MAX_ITEMS || !frame.is_mapping && count > MAX_ITEMS {
+            self.error = Some(SyntaxError {
+                offset: start,
+                message: format!("a collection holds more than {MAX_ITEMS} items"),
+            });
+        }
+        let kind = if frame.is_mapping {
             NodeKind::Mapping {
                 first,
                 len: count / 2,
@@ -682,7 +868,9 @@ impl<'a> Builder<'a> {
                 flow: frame.flow,
             }
         };
-        self.last_end = node.span.end();
+        let span = Span::new(start, end.max(start));
+        self.nodes[frame.node.0 as usize] = Node::new(span, kind);
+        self.last_end = span.end();
     }
 
     /// Keys written twice in one mapping (scalar keys only).
@@ -691,17 +879,40 @@ impl<'a> Builder<'a> {
         if children.len() < 4 {
             return duplicates;
         }
-        let mut seen: HashMap<&str, NodeId> = HashMap::with_capacity(children.len() / 2);
-        for &key in children.iter().step_by(2) {
+        let name = |key: NodeId| {
             let node = &self.nodes[key.0 as usize];
-            let name = match node.kind {
-                NodeKind::Scalar { decoded: 0, .. } => node.span.slice(self.text),
-                NodeKind::Scalar { decoded, .. } => &*self.values[decoded as usize - 1],
-                _ => continue,
-            };
-            if name == "<<" {
-                continue;
+            match node.kind() {
+                NodeKind::Scalar { decoded, .. } => {
+                    Some(self.values.of(self.text, node.span, decoded)).filter(|name| *name != "<<")
+                }
+                _ => None,
             }
+        };
+        let keys = children.iter().step_by(2).copied();
+        // Most mappings are small: comparing each key with the ones before
+        // it costs less than hashing every key into a table of its own.
+        if children.len() <= 2 * SMALL_MAPPING {
+            let mut seen: [(&str, NodeId); SMALL_MAPPING] = [("", NodeId(0)); SMALL_MAPPING];
+            for (count, key) in keys.enumerate() {
+                // "<<" is never a name here: it marks a slot to skip.
+                seen[count] = ("<<", key);
+                let Some(name) = name(key) else {
+                    continue;
+                };
+                // As with the table below, a later duplicate pairs with
+                // the one before it.
+                match seen[..count].iter_mut().find(|(seen, _)| *seen == name) {
+                    Some(earlier) => duplicates.push((std::mem::replace(&mut earlier.1, key), key)),
+                    None => seen[count] = (name, key),
+                }
+            }
+            return duplicates;
+        }
+        let mut seen: HashMap<&str, NodeId> = HashMap::with_capacity(children.len() / 2);
+        for key in keys {
+            let Some(name) = name(key) else {
+                continue;
+            };
             if let Some(first) = seen.insert(name, key) {
                 duplicates.push((first, key));
             }
@@ -730,10 +941,7 @@ impl<'a> Builder<'a> {
             return;
         };
         let end = name_end(self.text, at + 1);
-        let node = Node {
-            span: Span::new(at, end),
-            kind: NodeKind::Alias { target },
-        };
+        let node = Node::new(Span::new(at, end), NodeKind::Alias { target });
         self.push_node(node, 0);
         self.last_end = end;
     }

@@ -62,7 +62,7 @@ impl SourceMap {
     /// The map of a scalar node whose decoded value is `decoded`; `None`
     /// for any other node.
     pub fn of_node(text: &str, node: &Node, decoded: &str) -> Option<SourceMap> {
-        match node.kind {
+        match node.kind() {
             NodeKind::Scalar { style, .. } => SourceMap::new(text, node.span, style, decoded),
             _ => None,
         }
@@ -344,7 +344,7 @@ mod tests {
         let mut out = Vec::new();
         for id in tree.node_ids() {
             let node = tree.node(id);
-            if let NodeKind::Scalar { style, .. } = node.kind {
+            if let NodeKind::Scalar { style, .. } = node.kind() {
                 let value = tree.scalar(text, id).unwrap();
                 let map = SourceMap::new(text, node.span, style, value)
                     .unwrap_or_else(|| panic!("no map for {value:?} ({style:?})"));

@@ -6,7 +6,7 @@ fn dump(text: &str) -> Vec<String> {
     (0..tree.len())
         .map(|i| {
             let node = tree.node(NodeId(i as u32));
-            let kind = match &node.kind {
+            let kind = match &node.kind() {
                 NodeKind::Scalar { style, .. } => format!("{style:?}"),
                 NodeKind::Sequence { flow, .. } => format!("Seq{}", if *flow { "[]" } else { "" }),
                 NodeKind::Mapping { flow, .. } => format!("Map{}", if *flow { "{}" } else { "" }),
@@ -128,5 +128,128 @@ fn lone_carriage_returns_do_not_break_spans() {
             tree.node_ids()
                 .all(|id| tree.node(id).span.end() <= text.len())
         );
+    }
+}
+
+#[test]
+fn a_node_packs_into_sixteen_bytes_and_unpacks_every_kind() {
+    assert_eq!(std::mem::size_of::<Node>(), 16);
+    let mut kinds = vec![
+        NodeKind::Sequence {
+            first: 7,
+            len: MAX_ITEMS,
+            flow: true,
+        },
+        NodeKind::Mapping {
+            first: u32::MAX,
+            len: 3,
+            flow: false,
+        },
+        NodeKind::Alias {
+            target: NodeId(u32::MAX),
+        },
+    ];
+    for chomping in [Chomping::Clip, Chomping::Strip, Chomping::Keep] {
+        for indent in [None, Some(1), Some(9)] {
+            for style in [
+                ScalarStyle::Literal { chomping, indent },
+                ScalarStyle::Folded { chomping, indent },
+            ] {
+                kinds.push(NodeKind::Scalar { style, decoded: 5 });
+            }
+        }
+    }
+    for style in [
+        ScalarStyle::Plain,
+        ScalarStyle::SingleQuoted,
+        ScalarStyle::DoubleQuoted,
+    ] {
+        kinds.push(NodeKind::Scalar {
+            style,
+            decoded: u32::MAX,
+        });
+    }
+    for kind in kinds {
+        assert_eq!(Node::new(Span::new(1, 2), kind).kind(), kind);
+    }
+}
+
+#[test]
+fn quoted_values_are_read_from_their_source_unless_escaped() {
+    let text = "a: \"x y\"\nb: 'it''s'\nc: \"t\\tq\"\nd: ''\ne: \"\"\nf: \"two\n  lines\"\n";
+    let tree = Tree::parse(text).unwrap();
+    let root = tree.root().unwrap();
+    let values: Vec<&str> = tree
+        .pairs(root)
+        .map(|(_, value)| tree.scalar(text, value).unwrap())
+        .collect();
+    assert_eq!(values, ["x y", "it's", "t\tq", "", "", "two lines"]);
+    // Only the escaped and the folded values are copied.
+    assert_eq!(tree.values.ends.len(), 3);
+}
+
+#[test]
+fn duplicate_keys_pair_each_with_the_one_before_in_small_and_large_mappings() {
+    for filler in [0, 40] {
+        let mut text = String::from("a: 1\nb: 2\na: 3\n<<: {}\n<<: {}\n'a': 4\n");
+        for i in 0..filler {
+            text += &format!("k{i}: x\n");
+        }
+        let tree = Tree::parse(&text).unwrap();
+        let pairs: Vec<(&str, &str)> = tree
+            .duplicate_keys()
+            .iter()
+            .map(|&(first, later)| {
+                let line = |id: NodeId| tree.node(id).span.slice(&text);
+                (line(first), line(later))
+            })
+            .collect();
+        let first_a = tree.pairs(tree.root().unwrap()).next().unwrap().0;
+        assert_eq!(tree.duplicate_keys()[0].0, first_a);
+        assert_eq!(pairs, [("a", "a"), ("a", "'a'")], "{filler} more keys");
+        // The third `a` pairs with the second, not the first.
+        assert_eq!(tree.duplicate_keys()[1].0, tree.duplicate_keys()[0].1);
+    }
+}
+
+#[test]
+fn the_line_index_of_a_parse_is_that_of_the_text() {
+    for text in [
+        "a: 1\nb:\n  - x\n",
+        "a: 1\r\nb: 2\r\n",
+        "a: 1\rb: 2\n",
+        "\u{feff}a: 1\nb: 2",
+        "",
+    ] {
+        let (_, lines) = Tree::parse_with_lines(text).unwrap();
+        let expected = LineIndex::new(text);
+        assert_eq!(lines.line_count(), expected.line_count(), "{text:?}");
+        for line in 0..=expected.line_count() {
+            assert_eq!(
+                lines.line_start(line, text),
+                expected.line_start(line, text),
+                "{text:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn line_starts_found_a_word_at_a_time_are_those_of_every_newline() {
+    let samples: [&[u8]; 5] = [
+        b"",
+        b"\n",
+        b"a\n\x0b\n\x0b\x0b\n\x8a\n\xff\n\x0a\x0a\x0a\x0a\x0a\x0a\x0a\x0a\x0a",
+        b"abcdefg\nabcdefgh\n\n\nxyz",
+        b"\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x09\x0b\n\x8b\x0b",
+    ];
+    for bytes in samples {
+        let mut starts = Vec::new();
+        push_line_starts(bytes, &mut starts);
+        let expected: Vec<u32> = (0..bytes.len())
+            .filter(|&pos| bytes[pos] == b'\n')
+            .map(|pos| pos as u32 + 1)
+            .collect();
+        assert_eq!(starts, expected, "{bytes:?}");
     }
 }

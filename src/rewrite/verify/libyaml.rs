@@ -261,7 +261,7 @@ impl<'a> Reader<'a> {
         };
         let id = plan.ids.next().ok_or_else(disagree)?;
         let agrees = matches!(
-            (kind, &plan.tree.node(id).kind),
+            (kind, &plan.tree.node(id).kind()),
             (Kind::Scalar, NodeKind::Scalar { .. })
                 | (Kind::Sequence, NodeKind::Sequence { .. })
                 | (Kind::Mapping, NodeKind::Mapping { .. })
@@ -288,7 +288,7 @@ impl<'a> Reader<'a> {
             Body::Sequence(items) => items.len(),
             Body::Mapping { entries, .. } => entries.len(),
         };
-        match plan.tree.node(node).kind {
+        match plan.tree.node(node).kind() {
             NodeKind::Sequence { len, .. } | NodeKind::Mapping { len, .. }
                 if len as usize == read =>
             {

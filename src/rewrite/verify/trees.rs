@@ -28,7 +28,7 @@ impl<'a> Side<'a> {
 
     fn is_plain(&self, node: NodeId) -> bool {
         matches!(
-            self.tree.node(node).kind,
+            self.tree.node(node).kind(),
             NodeKind::Scalar {
                 style: ScalarStyle::Plain,
                 ..
@@ -141,7 +141,7 @@ impl<'c> Walk<'_, 'c> {
         if self.old.tag(old) != self.new.tag(new) {
             return Err("a tag changed".into());
         }
-        let mut children: Vec<(String, Child<'c>)> = match self.old.tree.node(old).kind {
+        let mut children: Vec<(String, Child<'c>)> = match self.old.tree.node(old).kind() {
             NodeKind::Mapping { .. } => self
                 .old
                 .entries(old)
@@ -171,7 +171,10 @@ impl<'c> Walk<'_, 'c> {
         if self.old.tag(old) != self.new.tag(new) {
             return Err("a tag changed".into());
         }
-        match (&self.old.tree.node(old).kind, &self.new.tree.node(new).kind) {
+        match (
+            &self.old.tree.node(old).kind(),
+            &self.new.tree.node(new).kind(),
+        ) {
             (NodeKind::Scalar { .. }, NodeKind::Scalar { .. }) => {
                 if self.old.scalar(old) == self.new.scalar(new)
                     && self.old.is_plain(old) == self.new.is_plain(new)
