@@ -12,7 +12,7 @@ use super::workflow::{Job, Step};
 use crate::finding::Finding;
 use crate::gitlab::Pipeline;
 use crate::kaniko::shell;
-use crate::mapping::command::{self, Fate, Translation, Workspace};
+use crate::mapping::command::{self, Fate, FlagNote, Translation, Workspace};
 use crate::mapping::flavor::Flavor;
 use crate::migrate::Options;
 use crate::rules::Rule;
@@ -169,36 +169,33 @@ pub fn plan(
 fn notes(translation: &Translation, options: &Options) -> Result<Vec<Finding>, Refusal> {
     let mut findings = Vec::new();
     for note in &translation.notes {
-        match note.fate {
-            Fate::Blocked => return refuse(note.span, note.message.clone()),
-            Fate::Unsafe if !options.unsafe_fixes => {
-                return refuse(
-                    note.span,
-                    format!("{} (applied only with --unsafe)", note.message),
-                );
-            }
-            Fate::Unsafe => findings.push(
-                Finding::new(
-                    Rule::UnsafeFlag,
-                    0,
-                    note.span,
-                    format!("applied with --unsafe: {}", note.message),
-                )
-                .label("dropped"),
-            ),
-            Fate::Dropped => findings.push(
-                Finding::new(Rule::DroppedFlag, 0, note.span, note.message.clone())
-                    .label("dropped"),
-            ),
-            Fate::Note => findings.push(Finding::new(
-                Rule::MigrationNote,
-                0,
-                note.span,
-                note.message.clone(),
-            )),
-        }
+        let finding = note_finding(note, options)?;
+        findings.push(match note.fate {
+            Fate::Unsafe | Fate::Dropped => finding.label("dropped"),
+            _ => finding,
+        });
     }
     Ok(findings)
+}
+
+/// A translation note as a finding, or the refusal it stands for: a
+/// blocked note, or an unsafe one without `--unsafe`.
+pub(super) fn note_finding(note: &FlagNote, options: &Options) -> Result<Finding, Refusal> {
+    let message = note.message.clone();
+    Ok(match note.fate {
+        Fate::Blocked => return refuse(note.span, message),
+        Fate::Unsafe if !options.unsafe_fixes => {
+            return refuse(note.span, format!("{message} (applied only with --unsafe)"));
+        }
+        Fate::Unsafe => Finding::new(
+            Rule::UnsafeFlag,
+            0,
+            note.span,
+            format!("applied with --unsafe: {message}"),
+        ),
+        Fate::Dropped => Finding::new(Rule::DroppedFlag, 0, note.span, message),
+        Fate::Note => Finding::new(Rule::MigrationNote, 0, note.span, message),
+    })
 }
 
 /// buildx options as build-push-action inputs: the closed table of the

@@ -26,7 +26,7 @@ use crate::finding::Finding;
 use crate::gitlab::Pipeline;
 use crate::kaniko::LineUse;
 use crate::kaniko::invocation::{Invocation, Program};
-use crate::mapping::command::{self, Fate, FlagNote, Workspace};
+use crate::mapping::command::{self, Workspace};
 use crate::mapping::flavor::Flavor;
 use crate::migrate::text::{self, indentation, line_end, line_ending, line_start};
 use crate::migrate::{Options, busybox_replacement, mkdir_around, path_replacement};
@@ -271,9 +271,8 @@ fn script_plan(
         }
         let translation = command::translate(&call, &workspace);
         for note in &translation.notes {
-            if let Some(finding) = note_finding(note, options)? {
-                plan.findings.push(finding);
-            }
+            plan.findings
+                .push(super::build_push::note_finding(note, options)?);
         }
         let lines = translation
             .call_text()
@@ -382,33 +381,6 @@ fn check_shell(pipeline: &Pipeline, job: &Job, step: &Step) -> Result<(), Refusa
              have bash): use `shell: sh`"
         ),
     })
-}
-
-/// A translation note as a finding, or the refusal it stands for.
-fn note_finding(note: &FlagNote, options: &Options) -> Result<Option<Finding>, Refusal> {
-    let finding = match note.fate {
-        Fate::Blocked => {
-            return Err(Refusal {
-                span: note.span,
-                message: note.message.clone(),
-            });
-        }
-        Fate::Unsafe if !options.unsafe_fixes => {
-            return Err(Refusal {
-                span: note.span,
-                message: format!("{} (applied only with --unsafe)", note.message),
-            });
-        }
-        Fate::Unsafe => Finding::new(
-            Rule::UnsafeFlag,
-            0,
-            note.span,
-            format!("applied with --unsafe: {}", note.message),
-        ),
-        Fate::Dropped => Finding::new(Rule::DroppedFlag, 0, note.span, note.message.clone()),
-        Fate::Note => Finding::new(Rule::MigrationNote, 0, note.span, note.message.clone()),
-    };
-    Ok(Some(finding))
 }
 
 /// Why a path of the Kaniko image keeps the job, and what to do instead.

@@ -110,29 +110,7 @@ fn call_lines(
     let planned = docker_run::plan(&call.docker, &workspace, Builder::Own, false);
     let translated = planned.translation.iter().flat_map(|t| &t.notes);
     for note in planned.notes.iter().chain(translated) {
-        let finding = match note.fate {
-            Fate::Blocked => {
-                return Err(Refusal {
-                    span: note.span,
-                    message: note.message.clone(),
-                });
-            }
-            Fate::Unsafe if !options.unsafe_fixes => {
-                return Err(Refusal {
-                    span: note.span,
-                    message: format!("{} (applied only with --unsafe)", note.message),
-                });
-            }
-            Fate::Unsafe => Finding::new(
-                Rule::UnsafeFlag,
-                0,
-                note.span,
-                format!("applied with --unsafe: {}", note.message),
-            ),
-            Fate::Dropped => Finding::new(Rule::DroppedFlag, 0, note.span, note.message.clone()),
-            Fate::Note => Finding::new(Rule::MigrationNote, 0, note.span, note.message.clone()),
-        };
-        findings.push(finding);
+        findings.push(super::build_push::note_finding(note, options)?);
     }
     let call = planned.call.ok_or_else(|| Refusal {
         span: call.docker.image_span,
