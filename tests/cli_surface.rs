@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use clap::ValueEnum;
 use kaniko2buildkit::mapping::flavor::Flavor;
 use regex::Regex;
@@ -12,7 +11,7 @@ use serde_json::Value;
 
 #[path = "common/cli.rs"]
 mod cli;
-use cli::{Run, project, run};
+use cli::{k2b, project, run, run_in};
 
 const KANIKO_JOB: &str = "\
 build:
@@ -25,19 +24,6 @@ const CLEAN_JOB: &str = "test:\n  image: python:3.12\n  script:\n    - pytest\n"
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn k2b(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("kaniko2buildkit").unwrap();
-    cmd.current_dir(dir)
-        .env_remove("GITLAB_CI")
-        .env_remove("CLICOLOR_FORCE")
-        .timeout(std::time::Duration::from_secs(20));
-    cmd
-}
-
-fn run_in(dir: &Path, args: &[&str]) -> Run {
-    run(k2b(dir).args(args))
 }
 
 fn read(path: &str) -> String {

@@ -3,13 +3,9 @@
 //! image only, a help line specific to each blocker, and no contradictory
 //! pairs.
 
-use std::path::Path;
-
-use assert_cmd::Command;
-
 #[path = "common/cli.rs"]
 mod cli;
-use cli::Run;
+use cli::run_plain as run_in;
 
 const TEMPLATE_WITH_UNSAFE_FLAG: &str = "\
 .kaniko:
@@ -27,24 +23,6 @@ d:
 e:
   extends: .kaniko
 ";
-
-fn run_in(dir: &Path, args: &[&str]) -> Run {
-    let output = Command::cargo_bin("kaniko2buildkit")
-        .unwrap()
-        .current_dir(dir)
-        .env_remove("GITLAB_CI")
-        .env_remove("CLICOLOR_FORCE")
-        .args(["--color", "never"])
-        .args(args)
-        .timeout(std::time::Duration::from_secs(20))
-        .output()
-        .unwrap();
-    Run {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
 
 fn project(text: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

@@ -5,11 +5,9 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
-
 #[path = "common/cli.rs"]
 mod cli;
-use cli::{Run, project, run};
+use cli::{Run, k2b, project, run, run_in};
 
 const KANIKO_TEMPLATE: &str = "\
 .kaniko:
@@ -31,19 +29,6 @@ build:
   script:
     - /kaniko/executor --context . --destination registry.example.com/app:1
 ";
-
-fn k2b(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("kaniko2buildkit").unwrap();
-    cmd.current_dir(dir)
-        .env_remove("GITLAB_CI")
-        .env_remove("CLICOLOR_FORCE")
-        .timeout(std::time::Duration::from_secs(20));
-    cmd
-}
-
-fn run_in(dir: &Path, args: &[&str]) -> Run {
-    run(k2b(dir).args(args))
-}
 
 /// `check --color never --output-format concise ARGS` in `dir`.
 fn concise(dir: &Path, args: &[&str]) -> Run {

@@ -2,14 +2,11 @@
 //! a `-o` report, load errors in every report format, `--statistics` in the
 //! chosen format and file, colour decided per stream, and `audit`'s counts.
 
-use std::path::Path;
-
-use assert_cmd::Command;
 use serde_json::Value;
 
 #[path = "common/cli.rs"]
 mod cli;
-use cli::{Run, project, run};
+use cli::{k2b, project, run, run_in};
 
 const KANIKO_JOB: &str = "\
 build:
@@ -19,21 +16,6 @@ build:
 ";
 
 const INVALID: &str = "build:\n  script: [unclosed\n";
-
-fn k2b(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("kaniko2buildkit").unwrap();
-    cmd.current_dir(dir)
-        .env_remove("GITLAB_CI")
-        .env_remove("CLICOLOR_FORCE")
-        .env_remove("NO_COLOR")
-        .env_remove("TERM")
-        .timeout(std::time::Duration::from_secs(20));
-    cmd
-}
-
-fn run_in(dir: &Path, args: &[&str]) -> Run {
-    run(k2b(dir).args(args))
-}
 
 fn has_escape(text: &str) -> bool {
     text.contains("\x1b[")

@@ -5,11 +5,10 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
-
 #[path = "common/cli.rs"]
 mod cli;
-use cli::{Run, project};
+use cli::project;
+use cli::run_plain as run_in;
 
 /// The README's own example: a job kept on Kaniko on purpose, next to one
 /// that migrates.
@@ -31,24 +30,6 @@ build:
   script:
     - /kaniko/executor --context . --destination registry.example.com/app:1
 ";
-
-fn run_in(dir: &Path, args: &[&str]) -> Run {
-    let output = Command::cargo_bin("kaniko2buildkit")
-        .unwrap()
-        .current_dir(dir)
-        .env_remove("GITLAB_CI")
-        .env_remove("CLICOLOR_FORCE")
-        .args(["--color", "never"])
-        .args(args)
-        .timeout(std::time::Duration::from_secs(20))
-        .output()
-        .unwrap();
-    Run {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
 
 fn read(dir: &Path, name: &str) -> String {
     std::fs::read_to_string(dir.join(name)).unwrap()

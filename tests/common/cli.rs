@@ -21,6 +21,30 @@ impl std::fmt::Debug for Run {
     }
 }
 
+/// The binary, run in `dir`, with a timeout so that a hang fails instead
+/// of stalling, and without the settings of the CI system or terminal the
+/// tests run in (`GITLAB_CI`, `CLICOLOR_FORCE`, `NO_COLOR`, `TERM`).
+pub fn k2b(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::cargo_bin("kaniko2buildkit").unwrap();
+    cmd.current_dir(dir)
+        .env_remove("GITLAB_CI")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("NO_COLOR")
+        .env_remove("TERM")
+        .timeout(std::time::Duration::from_secs(20));
+    cmd
+}
+
+/// Runs the binary in `dir` with `args`.
+pub fn run_in(dir: &std::path::Path, args: &[&str]) -> Run {
+    run(k2b(dir).args(args))
+}
+
+/// [`run_in`] with `--color never` first.
+pub fn run_plain(dir: &std::path::Path, args: &[&str]) -> Run {
+    run(k2b(dir).args(["--color", "never"]).args(args))
+}
+
 pub fn run(cmd: &mut Command) -> Run {
     let output = cmd.output().unwrap();
     Run {
