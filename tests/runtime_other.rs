@@ -91,7 +91,10 @@ fn buildkite_command(migrated: &str, label: &str) -> String {
         _ => vec![step["command"].as_str().unwrap().to_string()],
     };
     let text = commands.join("\n");
-    assert!(!text.contains("kaniko/executor"), "not migrated:\n{migrated}");
+    assert!(
+        !text.contains("kaniko/executor"),
+        "not migrated:\n{migrated}"
+    );
     format!("set -e\n{}\n", unescape_upload(&text))
 }
 
@@ -139,8 +142,15 @@ fn buildx_build(run: &Run) -> &Build {
     let position = run
         .builds
         .iter()
-        .position(|b| b.program == "docker" && b.args.starts_with(&["buildx".into(), "build".into()]))
-        .unwrap_or_else(|| panic!("no `docker buildx build`: {:?}\n{}", run.builds, run.migrated));
+        .position(|b| {
+            b.program == "docker" && b.args.starts_with(&["buildx".into(), "build".into()])
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no `docker buildx build`: {:?}\n{}",
+                run.builds, run.migrated
+            )
+        });
     assert!(
         run.builds[..position]
             .iter()
@@ -194,11 +204,30 @@ fn a_buildkite_docker_run_builds_with_buildx() {
     };
     assert_passed(&run);
     let build = buildx_build(&run);
-    assert_eq!(build.args.last().map(String::as_str), Some("sub"), "{:?}", build.args);
-    assert_eq!(build.values("--file"), ["sub/app.Dockerfile"], "{:?}", build.args);
-    assert_eq!(build.values("--build-arg"), ["VERSION=1.2.3"], "{:?}", build.args);
+    assert_eq!(
+        build.args.last().map(String::as_str),
+        Some("sub"),
+        "{:?}",
+        build.args
+    );
+    assert_eq!(
+        build.values("--file"),
+        ["sub/app.Dockerfile"],
+        "{:?}",
+        build.args
+    );
+    assert_eq!(
+        build.values("--build-arg"),
+        ["VERSION=1.2.3"],
+        "{:?}",
+        build.args
+    );
+    assert_eq!(build.env.get("VERSION").map(String::as_str), Some("1.2.3"));
     let outputs = build.values("--output").join(" ");
-    for tag in ["registry.example.com/app:42", "registry.example.com/app:latest"] {
+    for tag in [
+        "registry.example.com/app:42",
+        "registry.example.com/app:latest",
+    ] {
         assert!(outputs.contains(tag), "{tag}: {outputs}");
     }
     assert!(outputs.contains("push=true"), "{outputs}");
@@ -225,8 +254,14 @@ fn github_run_text(migrated: &str) -> String {
         .find(|s| s["name"].as_str() == Some("Build with Kaniko"))
         .unwrap();
     let text = step["run"].as_str().unwrap().to_string();
-    assert!(!text.contains("kaniko-project"), "not migrated:\n{migrated}");
-    assert!(!text.contains("${{"), "an expression to substitute:\n{text}");
+    assert!(
+        !text.contains("kaniko-project"),
+        "not migrated:\n{migrated}"
+    );
+    assert!(
+        !text.contains("${{"),
+        "an expression to substitute:\n{text}"
+    );
     text
 }
 
@@ -265,15 +300,28 @@ fn a_github_run_step_builds_with_buildx() {
         assert_passed(&run);
         let build = buildx_build(&run);
         let context = build.args.last().map(String::as_str);
-        assert!(matches!(context, Some("." | "./")), "{shell:?}: {:?}", build.args);
+        assert!(
+            matches!(context, Some("." | "./")),
+            "{shell:?}: {:?}",
+            build.args
+        );
         let file = build.values("--file");
         assert!(
             matches!(file.as_slice(), [f] if f == "Dockerfile" || f == "./Dockerfile"),
             "{shell:?}: {:?}",
             build.args
         );
-        assert_eq!(build.values("--build-arg"), ["V=1.2.3"], "{shell:?}: {:?}", build.args);
-        assert_eq!(build.env.get("V").map(String::as_str), Some("1.2.3"), "{shell:?}");
+        assert_eq!(
+            build.values("--build-arg"),
+            ["V=1.2.3"],
+            "{shell:?}: {:?}",
+            build.args
+        );
+        assert_eq!(
+            build.env.get("V").map(String::as_str),
+            Some("1.2.3"),
+            "{shell:?}"
+        );
         let outputs = build.values("--output").join(" ");
         assert!(
             outputs.contains("name=ghcr.io/o/app:1") && outputs.contains("push=true"),
