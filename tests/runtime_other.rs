@@ -5,8 +5,6 @@
 //! written), and it runs with the fakes of `runtime/harness.rs` under
 //! busybox `sh -e` (and `bash -e` where `/bin/bash` exists).
 
-#[path = "common/cli.rs"]
-mod cli;
 // Only some of the harness serves these front-ends.
 #[allow(dead_code)]
 #[path = "runtime/harness.rs"]

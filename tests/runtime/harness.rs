@@ -173,7 +173,13 @@ pub fn run_script(script: &str, migrated: &str, setup: &Setup) -> Option<Run> {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, content).unwrap();
     }
-    Some(execute(&busybox, scratch, script, migrated.to_string(), setup))
+    Some(execute(
+        &busybox,
+        scratch,
+        script,
+        migrated.to_string(),
+        setup,
+    ))
 }
 
 /// `yaml` migrated as a project's `.gitlab-ci.yml`, and the messages of the
