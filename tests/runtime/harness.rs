@@ -159,6 +159,29 @@ pub fn run_job(yaml: &str, job: &str, setup: &Setup) -> Option<Run> {
     Some(execute(&busybox, scratch, &script, migrated, setup))
 }
 
+/// Runs `script` (already migrated, any front-end) in the same layout as
+/// [`run_job`], with `setup`'s files in the project; `migrated` is kept in
+/// the [`Run`] for messages.
+#[allow(dead_code)] // Used by `runtime_other.rs` only.
+pub fn run_script(script: &str, migrated: &str, setup: &Setup) -> Option<Run> {
+    let busybox = busybox()?;
+    let scratch = tempfile::tempdir().unwrap();
+    let root = scratch.path().join("project");
+    std::fs::create_dir_all(root.join(".git")).unwrap();
+    for (path, content) in &setup.files {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    Some(execute(
+        &busybox,
+        scratch,
+        script,
+        migrated.to_string(),
+        setup,
+    ))
+}
+
 /// `yaml` migrated as a project's `.gitlab-ci.yml`, and the messages of the
 /// migration's findings.
 pub fn migrate_with_findings(yaml: &str) -> (String, Vec<String>) {
