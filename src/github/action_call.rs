@@ -639,22 +639,16 @@ fn lines(reader: &Reader, name: &str, resolve: bool) -> Result<Vec<(String, Span
         }
     };
     let map = reader.map(name).filter(|_| resolved.names.is_empty());
-    let value = resolved.value;
-    let mut out = Vec::new();
-    let mut offset = 0;
-    for line in value.split_inclusive('\n') {
-        let content = line.trim_end_matches(['\n', '\r']);
-        let trimmed = content.trim();
-        if !trimmed.is_empty() {
-            let start = offset + (content.len() - content.trim_start().len());
+    let words = super::findings::lines(&resolved.value);
+    Ok(words
+        .into_iter()
+        .map(|word| {
             let at = map
                 .as_ref()
-                .map_or(span, |m| m.span_of(start, start + trimmed.len()));
-            out.push((trimmed.to_string(), at));
-        }
-        offset += line.len();
-    }
-    Ok(out)
+                .map_or(span, |m| m.span_of(word.range.start, word.range.end));
+            (word.value, at)
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -258,7 +258,7 @@ pub fn arguments_of(pipeline: &Pipeline, entry: &Entry, per_line: bool) -> Optio
 
 /// One word per non-empty line, trimmed: how `core.getMultilineInput`
 /// splits an input.
-fn lines(value: &str) -> Vec<Word> {
+pub(super) fn lines(value: &str) -> Vec<Word> {
     let mut words = Vec::new();
     let mut offset = 0;
     for line in value.split_inclusive('\n') {

@@ -68,6 +68,33 @@ struct Plan {
     left: BTreeMap<String, usize>,
 }
 
+impl Plan {
+    /// Takes a step's (or a container job's) edits, changes and notes, the
+    /// notes naming `job`; returns the edits, for the job's own list.
+    fn absorb(&mut self, job: &Job, step_plan: StepPlan) -> Vec<Edit> {
+        let edits = step_plan.edits.clone();
+        self.edits.extend(step_plan.edits);
+        self.changes.extend(step_plan.changes);
+        let named = step_plan.findings.into_iter();
+        self.findings
+            .extend(named.map(|f| f.jobs(vec![job.id.clone()])));
+        edits
+    }
+
+    /// `job` stays on Kaniko with `steps` of its Kaniko steps.
+    fn leave(&mut self, job: &Job, steps: usize) {
+        self.remaining.insert(job.id.clone());
+        self.left.insert(job.id.clone(), steps);
+    }
+
+    /// `job` is migrated by `edits`.
+    fn migrated(&mut self, job: &Job, edits: Vec<Edit>) {
+        self.migrated.insert(job.id.clone());
+        self.job_edits
+            .insert(job.id.clone(), edits.into_iter().map(|e| (0, e)).collect());
+    }
+}
+
 pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refused> {
     let Some(source) = pipeline.files.first() else {
         return Ok(Migration::default());
@@ -176,31 +203,18 @@ fn plan_job(
         return;
     }
     if options.kept_jobs.contains_key(&job.id) {
-        plan.remaining.insert(job.id.clone());
-        plan.left.insert(job.id.clone(), steps.len());
+        plan.leave(job, steps.len());
         return;
     }
     if in_container {
         match super::container_job::plan(pipeline, job, &steps, options) {
             Ok(step_plan) => {
-                plan.job_edits.insert(
-                    job.id.clone(),
-                    step_plan.edits.iter().cloned().map(|e| (0, e)).collect(),
-                );
-                plan.edits.extend(step_plan.edits);
-                plan.changes.extend(step_plan.changes);
-                plan.findings.extend(
-                    step_plan
-                        .findings
-                        .into_iter()
-                        .map(|f| f.jobs(vec![job.id.clone()])),
-                );
-                plan.migrated.insert(job.id.clone());
+                let edits = plan.absorb(job, step_plan);
+                plan.migrated(job, edits);
             }
             Err(refusal) => {
                 plan.findings.push(not_migrated(job, None, &refusal));
-                plan.remaining.insert(job.id.clone());
-                plan.left.insert(job.id.clone(), steps.len());
+                plan.leave(job, steps.len());
             }
         }
         return;
@@ -219,8 +233,7 @@ fn plan_job(
                     .into(),
             },
         ));
-        plan.remaining.insert(job.id.clone());
-        plan.left.insert(job.id.clone(), steps.len());
+        plan.leave(job, steps.len());
         return;
     }
     let first = steps.first().map_or(0, |f| f.step);
@@ -250,17 +263,7 @@ fn plan_job(
             Kind::UnknownAction { .. } | Kind::Executor { .. } => continue,
         };
         match planned {
-            Ok(step_plan) => {
-                edits.extend(step_plan.edits.iter().cloned());
-                plan.edits.extend(step_plan.edits);
-                plan.changes.extend(step_plan.changes);
-                plan.findings.extend(
-                    step_plan
-                        .findings
-                        .into_iter()
-                        .map(|f| f.jobs(vec![job.id.clone()])),
-                );
-            }
+            Ok(step_plan) => edits.extend(plan.absorb(job, step_plan)),
             Err(refusal) => {
                 left += 1;
                 plan.findings.push(not_migrated(job, Some(step), &refusal));
@@ -268,13 +271,10 @@ fn plan_job(
         }
     }
     if left > 0 {
-        plan.remaining.insert(job.id.clone());
-        plan.left.insert(job.id.clone(), left);
+        plan.leave(job, left);
     }
     if !edits.is_empty() {
-        plan.migrated.insert(job.id.clone());
-        plan.job_edits
-            .insert(job.id.clone(), edits.into_iter().map(|e| (0, e)).collect());
+        plan.migrated(job, edits);
     }
 }
 
