@@ -1,7 +1,8 @@
 //! The `check` command: find the CI files, analyse each pipeline, render.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::Write;
+use std::path::Path;
 
 use crate::analysis::Analysis;
 use crate::cli::{CheckArgs, OutputFormat};
@@ -116,39 +117,43 @@ pub fn run(args: &CheckArgs, out: &mut Output) -> u8 {
 
 /// Loads, analyses and filters every pipeline of the run; load errors are
 /// added to `errors`. Returns the analyses and how many findings comments
-/// suppressed.
+/// suppressed. Each pipeline is analysed on the thread that loaded it, and
+/// its trees are freed there when the report does not read them: a fleet
+/// is never held whole in memory.
 fn analyse_all(
     args: &CheckArgs,
     config: &Config,
     errors: &mut Vec<LoadError>,
 ) -> (Vec<(Pipeline, Analysis)>, usize) {
-    let loaded = discover::load(&args.request(), config);
-    errors.extend(loaded.errors);
-    let mut suppressed = 0;
-    let mut filter = |pipeline: &Pipeline, findings: Vec<crate::finding::Finding>| {
-        let outcome = suppress::apply(pipeline, findings);
-        suppressed += outcome.suppressed;
-        config.apply(pipeline, outcome.findings)
-    };
-    let mut analyses: Vec<(Pipeline, Analysis)> = Vec::new();
-    for mut pipeline in loaded.pipelines {
+    // Only the JSON report carries fixes: which jobs a comment keeps on
+    // Kaniko is asked only then.
+    let fixes = args.output_format == OutputFormat::Json && !args.statistics;
+    let keep_trees = !args.statistics && report_reads_trees(args.output_format);
+    let loaded = discover::load(&args.request(), config, |mut pipeline| {
         let mut analysis = crate::frontend::analyse(&mut pipeline, config);
-        // Only the JSON report carries fixes: which jobs a comment keeps on
-        // Kaniko is asked only then.
-        let fixes = args.output_format == OutputFormat::Json && !args.statistics;
         let kept_jobs = fixes.then(|| suppress::kept_jobs(&pipeline, config, &analysis.findings));
-        analysis.findings = filter(&pipeline, std::mem::take(&mut analysis.findings));
+        let suppressed;
+        (analysis.findings, suppressed) =
+            filter(&pipeline, std::mem::take(&mut analysis.findings), config);
         if let Some(kept_jobs) = kept_jobs {
             attach_fixes(&pipeline, &mut analysis, config, kept_jobs);
         }
-        if args.statistics || !report_reads_trees(args.output_format) {
+        if !keep_trees {
             pipeline.drop_trees();
         }
+        (pipeline, analysis, suppressed)
+    });
+    errors.extend(loaded.errors);
+    let mut suppressed = 0;
+    let mut analyses: Vec<(Pipeline, Analysis)> = Vec::new();
+    for (pipeline, analysis, count) in loaded.pipelines {
+        suppressed += count;
         analyses.push((pipeline, analysis));
     }
     for mut pipeline in loaded.mentions {
         let mentioned = std::mem::take(&mut pipeline.findings);
-        let findings = filter(&pipeline, mentioned);
+        let (findings, count) = filter(&pipeline, mentioned, config);
+        suppressed += count;
         let analysis = Analysis {
             findings,
             kaniko_jobs: 0,
@@ -160,6 +165,17 @@ fn analyse_all(
         errors.extend(pipeline.errors.iter().cloned());
     }
     (analyses, suppressed)
+}
+
+/// The findings that comments do not suppress nor the config ignore, and
+/// how many comments suppressed.
+fn filter(
+    pipeline: &Pipeline,
+    findings: Vec<crate::finding::Finding>,
+    config: &Config,
+) -> (Vec<crate::finding::Finding>, usize) {
+    let outcome = suppress::apply(pipeline, findings);
+    (config.apply(pipeline, outcome.findings), outcome.suppressed)
 }
 
 /// Whether the report walks the YAML trees: Code Quality and SARIF
@@ -229,20 +245,39 @@ fn concise_lines(checked: &[Checked], color: bool) -> String {
 
 /// A file that two pipelines include (two entry files sharing a template)
 /// is analysed with each; what it says the same way twice is reported once.
+/// The findings are compared in place (a path is numbered once per file of
+/// each pipeline), without a copy of each one's path and message.
 fn drop_repeated_findings(analyses: &mut [(Pipeline, Analysis)]) {
-    let mut seen = std::collections::HashSet::new();
-    for (pipeline, analysis) in analyses {
-        analysis.findings.retain(|finding| {
-            let Some(path) = &pipeline.files[finding.file].path else {
-                return true;
-            };
-            seen.insert((
-                path.clone(),
-                finding.span,
-                finding.rule,
-                finding.message.clone(),
-            ))
-        });
+    let mut numbers: HashMap<&Path, usize> = HashMap::new();
+    let mut seen = HashSet::new();
+    let repeated: Vec<Vec<bool>> = analyses
+        .iter()
+        .map(|(pipeline, analysis)| {
+            let files: Vec<Option<usize>> = pipeline
+                .files
+                .iter()
+                .map(|file| {
+                    let path = file.path.as_deref()?;
+                    let next = numbers.len();
+                    Some(*numbers.entry(path).or_insert(next))
+                })
+                .collect();
+            analysis
+                .findings
+                .iter()
+                .map(|finding| {
+                    files[finding.file].is_some_and(|file| {
+                        !seen.insert((file, finding.span, finding.rule, finding.message.as_str()))
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    for ((_, analysis), repeated) in analyses.iter_mut().zip(repeated) {
+        let mut repeated = repeated.into_iter();
+        analysis
+            .findings
+            .retain(|_| !repeated.next().unwrap_or(false));
     }
 }
 
@@ -345,10 +380,10 @@ fn summary(analyses: &[(Pipeline, Analysis)], suppressed: usize, errors: usize) 
         .flat_map(|(_, a)| &a.findings)
         .filter(|f| f.rule == Rule::KanikoJob)
         .count();
-    let key = |pipeline: &Pipeline, file: usize| {
+    fn key(pipeline: &Pipeline, file: usize) -> (Option<&Path>, &str) {
         let file = &pipeline.files[file];
-        (file.path.clone(), file.name.clone())
-    };
+        (file.path.as_deref(), file.name.as_str())
+    }
     let files: BTreeSet<_> = analyses
         .iter()
         .flat_map(|(p, _)| (0..p.files.len()).map(move |file| key(p, file)))

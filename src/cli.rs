@@ -148,6 +148,11 @@ pub struct FixArgs {
     /// (binary units) [default: 10M].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_file_size: Option<u64>,
+
+    /// How many files to read and check at once [default: one per core].
+    /// The output does not depend on it.
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<std::num::NonZeroUsize>,
 }
 
 /// The options `check`, `diff`, `fix` and `audit` share, as one request.
@@ -165,6 +170,9 @@ macro_rules! request {
                     max_file_size: self
                         .max_file_size
                         .unwrap_or(crate::gitlab::DEFAULT_MAX_FILE_SIZE),
+                    threads: self
+                        .threads
+                        .map_or_else(crate::parallel::default_threads, |n| n.get()),
                 }
             }
         }
@@ -246,6 +254,11 @@ pub struct CheckArgs {
     /// (binary units) [default: 10M].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_file_size: Option<u64>,
+
+    /// How many files to read and check at once [default: one per core].
+    /// The output does not depend on it.
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<std::num::NonZeroUsize>,
 }
 
 /// `4096`, `512K`, `10M`, `1G` (powers of 1024).

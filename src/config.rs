@@ -201,6 +201,11 @@ impl Config {
         self.exclude.matches(path)
     }
 
+    /// Whether `exclude` names anything: when not, no path needs a name.
+    pub fn excludes_any(&self) -> bool {
+        !self.exclude.is_empty()
+    }
+
     /// Drops findings in files a rule ignores and applies severity overrides.
     pub fn apply(&self, pipeline: &Pipeline, findings: Vec<Finding>) -> Vec<Finding> {
         findings

@@ -13,9 +13,12 @@
 //! still build with it.
 //!
 //! A file that another loaded file includes is analysed once, as part of the
-//! pipeline that includes it, however many times it is named.
+//! pipeline that includes it, however many times it is named ([`load`]).
+//! Files are sniffed and pipelines loaded on `--threads` threads, with the
+//! results of one thread (see [`crate::parallel`]).
 
-use std::collections::{HashMap, HashSet};
+mod load;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -25,6 +28,8 @@ use crate::gitlab::{Input, LoadError, Pipeline, display_name};
 use crate::rules::Rule;
 use crate::system::System;
 use crate::yaml::Tree;
+
+pub use load::{Loaded, load};
 
 /// GitLab's default limit on one CI file (`max_yaml_size_bytes`): a larger
 /// YAML file found by a search cannot be CI and is not read.
@@ -43,17 +48,8 @@ pub struct Request<'a> {
     pub no_config: bool,
     /// The largest file read (`--max-file-size`).
     pub max_file_size: u64,
-}
-
-/// The pipelines a command works on.
-#[derive(Debug, Default)]
-pub struct Loaded {
-    /// One per entry file, each analysed (and migrated) on its own.
-    pub pipelines: Vec<Pipeline>,
-    /// YAML files that are not GitLab CI but name a Kaniko image; each
-    /// pipeline's `findings` hold the one info finding to report.
-    pub mentions: Vec<Pipeline>,
-    pub errors: Vec<LoadError>,
+    /// How many files are read and worked on at once (`--threads`).
+    pub threads: usize,
 }
 
 /// The config for a run: `--config`/`--no-config`, else
@@ -80,71 +76,6 @@ pub fn load_config(request: &Request) -> Result<Config, LoadError> {
     };
     let root = project_root(request.root, &first);
     Config::load(&root, request.config, request.no_config)
-}
-
-/// Loads every pipeline the request names.
-pub fn load(request: &Request, config: &Config) -> Loaded {
-    let mut loaded = Loaded::default();
-    // Every file the pipelines loaded so far hold: a set, so that a fleet of
-    // ten thousand files is not checked against every earlier one.
-    let mut held: HashSet<PathBuf> = HashSet::new();
-    let default = [PathBuf::from(".gitlab-ci.yml")];
-    let paths = if request.paths.is_empty() {
-        &default[..]
-    } else {
-        request.paths
-    };
-    for path in paths {
-        if path.as_os_str() == "-" {
-            match read_stdin(request) {
-                Ok(pipeline) => loaded.pipelines.push(pipeline),
-                Err(error) => loaded.errors.push(error),
-            }
-            continue;
-        }
-        let found = match discover(path, request.root, config) {
-            Ok(found) => found,
-            Err(error) => {
-                loaded.errors.push(error);
-                continue;
-            }
-        };
-        for (file, system) in found.ci {
-            if !is_loaded(&held, &file) {
-                let root = project_root(request.root, &file);
-                let input = Input::Path(file);
-                let limit = request.max_file_size;
-                let pipeline = match system {
-                    Some(system) => Pipeline::load_system(&root, input, limit, system),
-                    None => Pipeline::load_by_content(&root, input, limit),
-                };
-                held.extend(pipeline.files.iter().filter_map(|f| f.path.clone()));
-                loaded.pipelines.push(pipeline);
-            }
-        }
-        for (file, mention) in found.mentions {
-            if !is_loaded(&held, &file) {
-                let root = project_root(request.root, &file);
-                loaded.mentions.push(mention_pipeline(
-                    &root,
-                    file,
-                    mention,
-                    request.max_file_size,
-                ));
-            }
-        }
-    }
-    loaded.pipelines = drop_included(loaded.pipelines);
-    let held: HashSet<&Path> = loaded
-        .pipelines
-        .iter()
-        .flat_map(|p| p.files.iter().filter_map(|f| f.path.as_deref()))
-        .collect();
-    loaded.mentions.retain(|mention| {
-        let path = mention.files.first().and_then(|f| f.path.as_deref());
-        !path.is_some_and(|path| held.contains(path))
-    });
-    loaded
 }
 
 /// `--root`, else the nearest parent of `file` holding `.git`, else the
@@ -252,7 +183,7 @@ struct Mention {
 }
 
 /// The file itself, or what a directory holds (see the module docs).
-fn discover(path: &Path, root: Option<&Path>, config: &Config) -> Result<Found, LoadError> {
+fn discover(path: &Path, request: &Request, config: &Config) -> Result<Found, LoadError> {
     let missing = |message: String| LoadError {
         name: path.display().to_string(),
         text: None,
@@ -269,21 +200,14 @@ fn discover(path: &Path, root: Option<&Path>, config: &Config) -> Result<Found, 
         });
     }
     let base = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    let root = project_root(root, &base.join(".gitlab-ci.yml"));
+    let root = project_root(request.root, &base.join(".gitlab-ci.yml"));
+    let files = yaml_files(&base, &root);
+    let sorted = crate::parallel::map(files, request.threads, |_, file| {
+        sort_out(&root, config, file)
+    });
     let mut found = Found::default();
-    for file in yaml_files(&base, &root) {
-        if config.is_excluded(&display_name(&root, &file)) {
-            continue;
-        }
-        if let Some(system) = System::by_path(&file) {
-            found.ci.push((file, Some(system)));
-            continue;
-        }
-        if is_named_ci(&root, &file) {
-            found.ci.push((file, Some(System::GitLab)));
-            continue;
-        }
-        match sniff(&file) {
+    for (file, sniffed) in sorted {
+        match sniffed {
             Sniffed::Ci(system) => found.ci.push((file, Some(system))),
             Sniffed::Mentions(mention) => found.mentions.push((file, mention)),
             Sniffed::Other => {}
@@ -301,6 +225,23 @@ fn discover(path: &Path, root: Option<&Path>, config: &Config) -> Result<Found, 
         ));
     }
     Ok(found)
+}
+
+/// What a YAML file found by a search is: CI by its path when that says,
+/// else by its content; a file the config excludes is nothing. (Its name,
+/// a real path, is not asked for when nothing is excluded.)
+fn sort_out(root: &Path, config: &Config, file: PathBuf) -> (PathBuf, Sniffed) {
+    let excluded = config.excludes_any() && config.is_excluded(&display_name(root, &file));
+    let sniffed = if excluded {
+        Sniffed::Other
+    } else if let Some(system) = System::by_path(&file) {
+        Sniffed::Ci(system)
+    } else if is_named_ci(root, &file) {
+        Sniffed::Ci(System::GitLab)
+    } else {
+        sniff(&file)
+    };
+    (file, sniffed)
 }
 
 /// Every YAML file under `base` that no ignore file excludes. Hidden files
@@ -452,7 +393,7 @@ fn kaniko_image_in(tree: &Tree, text: &str) -> Option<Mention> {
 /// A pipeline holding only the non-CI file, with its one info finding.
 /// Whatever the file calls `include` is not GitLab's: nothing it names is
 /// read or reported.
-fn mention_pipeline(root: &Path, file: PathBuf, mention: Mention, limit: u64) -> Pipeline {
+fn mention_pipeline(root: &Path, file: PathBuf, mention: &Mention, limit: u64) -> Pipeline {
     let mut pipeline = Pipeline::load_limited(root, Input::Path(file), limit);
     pipeline.files.truncate(1);
     if let Some(entry) = pipeline.files.first_mut() {
@@ -476,54 +417,6 @@ fn mention_pipeline(root: &Path, file: PathBuf, mention: Mention, limit: u64) ->
     );
     pipeline.findings = vec![finding];
     pipeline
-}
-
-/// Whether some loaded pipeline already holds `file`.
-fn is_loaded(held: &HashSet<PathBuf>, file: &Path) -> bool {
-    file.canonicalize().is_ok_and(|real| held.contains(&real))
-}
-
-/// Drops each pipeline whose entry file another pipeline includes: that
-/// file is analysed (and migrated) in the context of the file including it,
-/// once. Of two pipelines that include each other, the first is kept.
-fn drop_included(pipelines: Vec<Pipeline>) -> Vec<Pipeline> {
-    let entry = |p: &Pipeline| p.files.first().and_then(|f| f.path.clone());
-    let included_by = |p: &Pipeline, path: &Path| {
-        p.files
-            .iter()
-            .skip(1)
-            .any(|f| f.path.as_deref() == Some(path))
-    };
-    // Which pipelines include each file: only they can cover its pipeline
-    // (asking every pipeline made a fleet audit quadratic).
-    let mut includers: HashMap<&Path, Vec<usize>> = HashMap::new();
-    for (j, pipeline) in pipelines.iter().enumerate() {
-        for file in pipeline.files.iter().skip(1) {
-            if let Some(path) = file.path.as_deref() {
-                includers.entry(path).or_default().push(j);
-            }
-        }
-    }
-    let mut kept: Vec<bool> = vec![true; pipelines.len()];
-    for i in 0..pipelines.len() {
-        let Some(path) = entry(&pipelines[i]) else {
-            continue;
-        };
-        let candidates = includers.get(path.as_path()).map_or(&[][..], Vec::as_slice);
-        let covered = candidates.iter().copied().any(|j| {
-            j != i && kept[j] && included_by(&pipelines[j], &path) && {
-                // Mutual includes: the earlier pipeline stays.
-                let mutual = entry(&pipelines[j]).is_some_and(|e| included_by(&pipelines[i], &e));
-                !mutual || j < i
-            }
-        });
-        kept[i] = !covered;
-    }
-    pipelines
-        .into_iter()
-        .zip(kept)
-        .filter_map(|(pipeline, keep)| keep.then_some(pipeline))
-        .collect()
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use crate::check::{EXIT_CLEAN, EXIT_ERROR, EXIT_FOUND, Output};
 use crate::cli::{DiffFormat, FixArgs};
+use crate::config::Config;
 use crate::discover::load_config;
 use crate::finding::Finding;
 use crate::gitlab::{LoadError, Pipeline, SourceFile};
@@ -71,49 +72,63 @@ pub(crate) fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
         config.flavor = flavor;
         config.flavor_explicit = true;
     }
-    let loaded = crate::discover::load(&request, &config);
-    let (pipelines, mut errors) = (loaded.pipelines, loaded.errors);
     let buildkit_image = args
         .buildkit_image
         .clone()
         .or_else(|| config.buildkit_image.clone())
         .unwrap_or_else(|| config.flavor.default_image());
-    let mut outcomes = Vec::new();
-    for pipeline in pipelines {
-        errors.extend(pipeline.errors.iter().cloned());
+    // Each pipeline is migrated on the thread that loaded it.
+    let loaded = crate::discover::load(&request, &config, |pipeline| {
         if !pipeline.errors.is_empty() {
-            continue;
+            return (pipeline.errors, None);
         }
-        let analysis = crate::frontend::findings(&pipeline, &config);
-        let options = Options {
-            unsafe_fixes: args.unsafe_fixes,
-            buildkit_image: buildkit_image.clone(),
-            root: Some(pipeline.root.clone()),
-            config: config.clone(),
-            kept_jobs: suppress::kept_jobs(&pipeline, &config, &analysis.findings),
-        };
-        let mut result = crate::frontend::migrate(&pipeline, &options).map_err(|refused| {
-            let file = &pipeline.files[refused.file];
-            LoadError {
-                name: file.name.clone(),
-                text: None,
-                span: None,
-                message: refused.message,
-                help: Some("nothing was written; please report this with the file".into()),
-            }
-        });
-        let mut kept = Vec::new();
-        if let Ok(migration) = &mut result {
-            kept = honour_suppressions(&pipeline, &options, migration);
-        }
-        outcomes.push(Outcome {
-            pipeline,
-            result,
-            flavor: config.flavor,
-            kept,
-        });
+        let outcome = migrate_one(pipeline, args, &config, &buildkit_image);
+        (Vec::new(), Some(outcome))
+    });
+    let mut errors = loaded.errors;
+    let mut outcomes = Vec::new();
+    for (failed, outcome) in loaded.pipelines {
+        errors.extend(failed);
+        outcomes.extend(outcome);
     }
     (outcomes, errors)
+}
+
+/// The migration of one pipeline that loaded without error.
+fn migrate_one(
+    pipeline: Pipeline,
+    args: &FixArgs,
+    config: &Config,
+    buildkit_image: &str,
+) -> Outcome {
+    let analysis = crate::frontend::findings(&pipeline, config);
+    let options = Options {
+        unsafe_fixes: args.unsafe_fixes,
+        buildkit_image: buildkit_image.to_string(),
+        root: Some(pipeline.root.clone()),
+        config: config.clone(),
+        kept_jobs: suppress::kept_jobs(&pipeline, config, &analysis.findings),
+    };
+    let mut result = crate::frontend::migrate(&pipeline, &options).map_err(|refused| {
+        let file = &pipeline.files[refused.file];
+        LoadError {
+            name: file.name.clone(),
+            text: None,
+            span: None,
+            message: refused.message,
+            help: Some("nothing was written; please report this with the file".into()),
+        }
+    });
+    let mut kept = Vec::new();
+    if let Ok(migration) = &mut result {
+        kept = honour_suppressions(&pipeline, &options, migration);
+    }
+    Outcome {
+        pipeline,
+        result,
+        flavor: config.flavor,
+        kept,
+    }
 }
 
 /// "…shares a definition with job `X`, which cannot be migrated" is not
