@@ -8,6 +8,7 @@ use crate::analysis::Analysis;
 use crate::cli::{CheckArgs, OutputFormat};
 use crate::config::Config;
 use crate::discover::{self, load_config};
+use crate::finding::Finding;
 use crate::gitlab::{LoadError, Pipeline};
 use crate::report::{self, Checked, Renderer};
 use crate::rules::{Rule, Severity};
@@ -138,6 +139,7 @@ fn analyse_all(
         if let Some(kept_jobs) = kept_jobs {
             attach_fixes(&pipeline, &mut analysis, config, kept_jobs);
         }
+        drop_repeated_within(&pipeline, &mut analysis.findings);
         if !keep_trees {
             pipeline.drop_trees();
         }
@@ -169,11 +171,7 @@ fn analyse_all(
 
 /// The findings that comments do not suppress nor the config ignore, and
 /// how many comments suppressed.
-fn filter(
-    pipeline: &Pipeline,
-    findings: Vec<crate::finding::Finding>,
-    config: &Config,
-) -> (Vec<crate::finding::Finding>, usize) {
+fn filter(pipeline: &Pipeline, findings: Vec<Finding>, config: &Config) -> (Vec<Finding>, usize) {
     let outcome = suppress::apply(pipeline, findings);
     (config.apply(pipeline, outcome.findings), outcome.suppressed)
 }
@@ -244,41 +242,85 @@ fn concise_lines(checked: &[Checked], color: bool) -> String {
 }
 
 /// A file that two pipelines include (two entry files sharing a template)
-/// is analysed with each; what it says the same way twice is reported once.
-/// The findings are compared in place (a path is numbered once per file of
-/// each pipeline), without a copy of each one's path and message.
+/// is analysed with each; what it says the same way twice is reported once,
+/// the first time. Each pipeline has dropped its own repeats on the thread
+/// that analysed it ([`drop_repeated_within`]): here only the findings in a
+/// file that several pipelines hold are compared, in the run's order.
 fn drop_repeated_findings(analyses: &mut [(Pipeline, Analysis)]) {
-    let mut numbers: HashMap<&Path, usize> = HashMap::new();
+    let mut holders: HashMap<&Path, usize> = HashMap::new();
+    for (pipeline, _) in analyses.iter() {
+        for path in pipeline.files.iter().filter_map(|f| f.path.as_deref()) {
+            *holders.entry(path).or_default() += 1;
+        }
+    }
     let mut seen = HashSet::new();
-    let repeated: Vec<Vec<bool>> = analyses
+    let repeated: Vec<Vec<usize>> = analyses
         .iter()
         .map(|(pipeline, analysis)| {
-            let files: Vec<Option<usize>> = pipeline
-                .files
-                .iter()
-                .map(|file| {
-                    let path = file.path.as_deref()?;
-                    let next = numbers.len();
-                    Some(*numbers.entry(path).or_insert(next))
+            let findings = analysis.findings.iter().enumerate();
+            findings
+                .filter(|(_, finding)| {
+                    let Some(path) = pipeline.files[finding.file].path.as_deref() else {
+                        return false;
+                    };
+                    holders[path] > 1
+                        && !seen.insert((
+                            path,
+                            finding.span,
+                            finding.rule,
+                            finding.message.as_str(),
+                        ))
                 })
-                .collect();
-            analysis
-                .findings
-                .iter()
-                .map(|finding| {
-                    files[finding.file].is_some_and(|file| {
-                        !seen.insert((file, finding.span, finding.rule, finding.message.as_str()))
-                    })
-                })
+                .map(|(at, _)| at)
                 .collect()
         })
         .collect();
     for ((_, analysis), repeated) in analyses.iter_mut().zip(repeated) {
-        let mut repeated = repeated.into_iter();
-        analysis
-            .findings
-            .retain(|_| !repeated.next().unwrap_or(false));
+        drop_at(&mut analysis.findings, &repeated);
     }
+}
+
+/// Drops the findings of one pipeline that repeat one before them: the
+/// same file, place, rule and message.
+fn drop_repeated_within(pipeline: &Pipeline, findings: &mut Vec<Finding>) {
+    // A file is known by its path: the first file of the pipeline with it.
+    let first_with_path: Vec<Option<usize>> = pipeline
+        .files
+        .iter()
+        .map(|file| {
+            let path = file.path.as_deref()?;
+            pipeline
+                .files
+                .iter()
+                .position(|other| other.path.as_deref() == Some(path))
+        })
+        .collect();
+    let mut seen = HashSet::new();
+    let repeated: Vec<usize> = findings
+        .iter()
+        .enumerate()
+        .filter(|(_, finding)| {
+            first_with_path[finding.file].is_some_and(|file| {
+                !seen.insert((file, finding.span, finding.rule, finding.message.as_str()))
+            })
+        })
+        .map(|(at, _)| at)
+        .collect();
+    drop_at(findings, &repeated);
+}
+
+/// Removes the findings at the positions `at`, which are in order.
+fn drop_at(findings: &mut Vec<Finding>, at: &[usize]) {
+    if at.is_empty() {
+        return;
+    }
+    let mut position = 0;
+    let mut dropped = at.iter().peekable();
+    findings.retain(|_| {
+        let drop = dropped.next_if_eq(&&position).is_some();
+        position += 1;
+        !drop
+    });
 }
 
 /// `--statistics`: a count per rule, most frequent first, as ruff prints it.
