@@ -140,8 +140,16 @@ fn analyse_all(
             attach_fixes(&pipeline, &mut analysis, config, kept_jobs);
         }
         drop_repeated_within(&pipeline, &mut analysis.findings);
+        analysis.findings.shrink_to_fit();
         if !keep_trees {
             pipeline.drop_trees();
+        }
+        if args.statistics {
+            // Only counts are printed: no excerpt, no line number.
+            for file in &mut pipeline.files {
+                file.text = String::new();
+                file.lines = crate::span::LineIndex::default();
+            }
         }
         (pipeline, analysis, suppressed)
     });
