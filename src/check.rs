@@ -224,7 +224,13 @@ fn report_text(
     summary: Option<&str>,
 ) -> String {
     if !args.statistics {
-        return render(args.output_format, checked, color, summary);
+        return render(
+            args.output_format,
+            checked,
+            color,
+            summary,
+            args.request().threads,
+        );
     }
     let counts = statistics(checked);
     if args.output_format == OutputFormat::Json {
@@ -393,27 +399,58 @@ fn attach_fixes(
 
 /// The report in `format`. Machine formats are the report alone; the human
 /// ones end with the summary when it goes to the same place.
-fn render(format: OutputFormat, checked: &[Checked], color: bool, summary: Option<&str>) -> String {
-    let findings = || report::each(checked);
+fn render(
+    format: OutputFormat,
+    checked: &[Checked],
+    color: bool,
+    summary: Option<&str>,
+    threads: usize,
+) -> String {
     let mut text = match format {
         OutputFormat::Json => return report::render_json(checked),
         OutputFormat::Gitlab => return report::render_gitlab(checked),
         OutputFormat::Sarif => return report::render_sarif(checked),
         OutputFormat::Junit => return report::render_junit(checked),
         OutputFormat::Github => return report::render_github(checked),
-        OutputFormat::Concise => findings()
-            .map(|(pipeline, finding)| report::concise_styled(pipeline, finding, color) + "\n")
-            .collect::<String>(),
+        OutputFormat::Concise => each_pipeline(checked, threads, |pipeline, finding| {
+            report::concise_styled(pipeline, finding, color) + "\n"
+        }),
         OutputFormat::Full => {
             let renderer = Renderer::new(color);
-            findings()
-                .map(|(pipeline, finding)| renderer.finding(pipeline, finding))
-                .collect()
+            each_pipeline(checked, threads, |pipeline, finding| {
+                renderer.finding(pipeline, finding)
+            })
         }
     };
     if let Some(summary) = summary {
         text.push_str(summary);
         text.push('\n');
+    }
+    text
+}
+
+/// The findings rendered one by one, each pipeline's on one of `threads`
+/// threads (a diagnostic with its excerpt costs about what analysing its
+/// job did), joined in the report's order. Pipelines are taken a window at
+/// a time, so that the parts waiting to be joined stay small beside the
+/// report (96 MB for a fleet of 10,000 pipelines).
+fn each_pipeline(
+    checked: &[Checked],
+    threads: usize,
+    render: impl Fn(&Pipeline, &Finding) -> String + Sync,
+) -> String {
+    const WINDOW: usize = 256;
+    let mut text = String::new();
+    for window in checked.chunks(WINDOW) {
+        let parts = crate::parallel::map(window.iter().collect(), threads, |_, checked| {
+            let findings = checked.findings.iter();
+            findings
+                .map(|finding| render(checked.pipeline, finding))
+                .collect::<String>()
+        });
+        for part in parts {
+            text.push_str(&part);
+        }
     }
     text
 }
