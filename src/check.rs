@@ -144,8 +144,9 @@ fn analyse_all(
         if !keep_trees {
             pipeline.drop_trees();
         }
-        if args.statistics {
-            // Only counts are printed: no excerpt, no line number.
+        if args.statistics && args.output_file.is_none() {
+            // Only counts are printed: no excerpt, no line number (with
+            // `-o`, the job log lists the findings).
             for file in &mut pipeline.files {
                 file.text = String::new();
                 file.lines = crate::span::LineIndex::default();
