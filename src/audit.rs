@@ -30,7 +30,7 @@ struct JobRow {
 }
 
 pub fn run(args: &FixArgs, format: DiffFormat, out: &mut Output) -> u8 {
-    let (outcomes, errors) = migrate_all(args);
+    let (outcomes, errors) = migrate_all(args, true);
     let rows = rows(&outcomes);
     let text = match format {
         DiffFormat::Unified => text_report(&rows, out.colors.stdout),

@@ -62,7 +62,11 @@ fn honour_suppressions(
     kept_jobs
 }
 
-pub(crate) fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
+/// Loads and migrates every pipeline of the run. Each is migrated on the
+/// thread that loaded it, and its trees are freed there unless `keep_trees`
+/// (`audit` lists each job under the file that defines it; `diff` and
+/// `fix` need only the texts).
+pub(crate) fn migrate_all(args: &FixArgs, keep_trees: bool) -> (Vec<Outcome>, Vec<LoadError>) {
     let request = args.request();
     let mut config = match load_config(&request) {
         Ok(config) => config,
@@ -77,12 +81,14 @@ pub(crate) fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
         .clone()
         .or_else(|| config.buildkit_image.clone())
         .unwrap_or_else(|| config.flavor.default_image());
-    // Each pipeline is migrated on the thread that loaded it.
     let loaded = crate::discover::load(&request, &config, |pipeline| {
         if !pipeline.errors.is_empty() {
             return (pipeline.errors, None);
         }
-        let outcome = migrate_one(pipeline, args, &config, &buildkit_image);
+        let mut outcome = migrate_one(pipeline, args, &config, &buildkit_image);
+        if !keep_trees {
+            outcome.pipeline.drop_trees();
+        }
         (Vec::new(), Some(outcome))
     });
     let mut errors = loaded.errors;
@@ -148,7 +154,7 @@ fn name_kept_cause(mut finding: Finding, kept: &BTreeMap<String, String>) -> Fin
 
 /// `diff`: prints what `fix` would change; exit 1 when there is a change.
 pub fn run_diff(args: &FixArgs, format: DiffFormat, out: &mut Output) -> u8 {
-    let (outcomes, errors) = migrate_all(args);
+    let (outcomes, errors) = migrate_all(args, false);
     // Diagnostics go to stderr: its colour is decided apart from the diff's.
     let renderer = Renderer::new(out.colors.stderr);
     let mut changed = false;
@@ -218,7 +224,7 @@ pub fn run_diff(args: &FixArgs, format: DiffFormat, out: &mut Output) -> u8 {
 /// they renamed into place, so that a template and the jobs that use it
 /// are not left half migrated.
 pub fn run_fix(args: &FixArgs, out: &mut Output) -> u8 {
-    let (outcomes, errors) = migrate_all(args);
+    let (outcomes, errors) = migrate_all(args, false);
     let renderer = Renderer::new(out.colors.stderr);
     let mut write_errors = Vec::new();
     let mut written = vec![false; outcomes.len()];
