@@ -19,7 +19,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::{Mention, Request, discover, mention_pipeline, project_root, read_stdin};
 use crate::config::Config;
@@ -46,71 +46,93 @@ where
     W: Fn(Pipeline) -> T + Sync,
 {
     let (items, errors) = items(request, config);
-    let order = Mutex::new(Order::new(items.len()));
-    let lock = || order.lock().unwrap_or_else(PoisonError::into_inner);
+    let loader = Loader {
+        request,
+        order: Mutex::new(Order::new(items.len())),
+        work,
+    };
     let done = crate::parallel::map(items, request.threads, |index, item| {
+        loader.take(index, item)
+    });
+    let kept = loader
+        .order
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+        .kept;
+    assemble(done, kept, errors)
+}
+
+/// What the threads share: the request, the order of loading, the work.
+struct Loader<'a, W> {
+    request: &'a Request<'a>,
+    order: Mutex<Order>,
+    work: W,
+}
+
+impl<W> Loader<'_, W> {
+    fn order(&self) -> MutexGuard<'_, Order> {
+        self.order.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Loads item `index` and works on it, unless the order of loading
+    /// skips it.
+    fn take<T>(&self, index: usize, item: Item) -> Done<T>
+    where
+        W: Fn(Pipeline) -> T,
+    {
         let real = item.file().and_then(|file| file.canonicalize().ok());
         {
-            let mut order = lock();
+            let mut order = self.order();
             if order.holds(real.as_deref()) {
-                order.record(
-                    index,
-                    Entry {
-                        real,
-                        holds: vec![],
-                    },
-                );
+                order.record(index, Entry::file(real));
                 return Done::Skipped;
             }
         }
-        let limit = request.max_file_size;
+        let limit = self.request.max_file_size;
         match item {
             Item::Stdin(pipeline) => {
                 // Never skipped, and holds nothing for the files after it,
                 // as when standard input was loaded in order.
-                lock().record(index, Entry::default());
-                let files = file_paths(&pipeline);
-                Done::Pipeline {
-                    files,
-                    result: work(pipeline),
-                }
+                self.order().record(index, Entry::file(None));
+                self.work_on(pipeline)
             }
             Item::Ci { file, system } => {
-                let root = project_root(request.root, &file);
+                let root = project_root(self.request.root, &file);
                 let input = Input::Path(file);
                 let pipeline = match system {
                     Some(system) => Pipeline::load_system(&root, input, limit, system),
                     None => Pipeline::load_by_content(&root, input, limit),
                 };
-                let files = file_paths(&pipeline);
-                let holds = files.iter().flatten().cloned().collect();
-                if lock().record(index, Entry { real, holds }) == Some(false) {
-                    return Done::Skipped;
-                }
-                Done::Pipeline {
-                    files,
-                    result: work(pipeline),
+                let holds = pipeline.files.iter().filter_map(|f| f.path.clone());
+                let entry = Entry {
+                    real,
+                    holds: holds.collect(),
+                };
+                match self.order().record(index, entry) {
+                    Some(false) => Done::Skipped,
+                    _ => self.work_on(pipeline),
                 }
             }
             Item::Mention { file, mention } => {
-                let root = project_root(request.root, &file);
+                let root = project_root(self.request.root, &file);
                 let pipeline = mention_pipeline(&root, file, &mention, limit);
-                let entry = Entry {
-                    real,
-                    holds: vec![],
-                };
-                match lock().record(index, entry) {
+                match self.order().record(index, Entry::file(real)) {
                     Some(false) => Done::Skipped,
                     _ => Done::Mention(pipeline),
                 }
             }
         }
-    });
-    let kept = order
-        .into_inner()
-        .unwrap_or_else(PoisonError::into_inner)
-        .kept;
-    assemble(done, kept, errors)
+    }
+
+    fn work_on<T>(&self, pipeline: Pipeline) -> Done<T>
+    where
+        W: Fn(Pipeline) -> T,
+    {
+        Done::Pipeline {
+            files: pipeline.files.iter().map(|f| f.path.clone()).collect(),
+            result: (self.work)(pipeline),
+        }
+    }
 }
 
 /// What the command line names, in the order one thread would load it:
@@ -156,11 +178,11 @@ fn assemble<T>(done: Vec<Done<T>>, kept: Vec<Option<bool>>, errors: Vec<LoadErro
             Done::Pipeline {
                 files: held,
                 result,
-            } if kept != Some(false) => {
+            } if kept == Some(true) => {
                 results.push(result);
                 files.push(held);
             }
-            Done::Mention(pipeline) if kept != Some(false) => mentions.push(pipeline),
+            Done::Mention(pipeline) if kept == Some(true) => mentions.push(pipeline),
             _ => {}
         }
     }
@@ -224,7 +246,6 @@ enum Done<T> {
 }
 
 /// What an item brings to the order of loading.
-#[derive(Default)]
 struct Entry {
     /// The item's real path: skipped when an earlier pipeline holds it.
     /// `None` (standard input, a file that is gone) is never skipped.
@@ -232,6 +253,17 @@ struct Entry {
     /// Every file the pipeline holds, once it is kept; none for a mention
     /// or standard input, which hold nothing for the files after them.
     holds: Vec<PathBuf>,
+}
+
+impl Entry {
+    /// An item that holds nothing for the files after it: one skipped, a
+    /// mention, standard input.
+    fn file(real: Option<PathBuf>) -> Entry {
+        Entry {
+            real,
+            holds: Vec::new(),
+        }
+    }
 }
 
 /// The sequential load's decisions, taken in the items' order as the items
@@ -276,11 +308,6 @@ impl Order {
         }
         self.kept[index]
     }
-}
-
-/// The real path of each file of a pipeline, entry first.
-fn file_paths(pipeline: &Pipeline) -> Vec<Option<PathBuf>> {
-    pipeline.files.iter().map(|f| f.path.clone()).collect()
 }
 
 /// Which pipelines to keep, given each one's files (entry first): not
