@@ -506,3 +506,20 @@ fn summary(analyses: &[(Pipeline, Analysis)], suppressed: usize, errors: usize) 
         ),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::span::Span;
+
+    #[test]
+    fn findings_are_dropped_at_the_positions_given() {
+        let finding = |n: usize| Finding::new(Rule::KanikoJob, 0, Span::new(n, n), "");
+        let mut findings: Vec<Finding> = (0..6).map(finding).collect();
+        drop_at(&mut findings, &[0, 2, 5]);
+        let left: Vec<usize> = findings.iter().map(|f| f.span.start()).collect();
+        assert_eq!(left, [1, 3, 4]);
+        drop_at(&mut findings, &[]);
+        assert_eq!(findings.len(), 3);
+    }
+}

@@ -175,6 +175,43 @@ fn a_fleet_is_checked_as_one_thread_checks_it() {
     );
 }
 
+/// `fix` writes the same files, and says the same, on any number of threads.
+#[test]
+fn fix_writes_the_same_files_on_any_number_of_threads() {
+    let written = |threads: &str| {
+        let dir = fleet();
+        let out = with_threads(dir.path(), threads, &["fix", "."]);
+        let mut files = Vec::new();
+        collect_files(dir.path(), dir.path(), &mut files);
+        files.sort();
+        (out.code, out.stdout, out.stderr, files)
+    };
+    let one = written("1");
+    assert!(
+        one.3
+            .iter()
+            .any(|(_, text)| text.contains("buildctl-daemonless.sh")),
+        "nothing was migrated: {}",
+        one.2
+    );
+    assert_eq!(written("4"), one);
+}
+
+/// Every file under `dir` but `.git`, by its path from `root`, and its text.
+fn collect_files(root: &Path, dir: &Path, files: &mut Vec<(String, String)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            if !path.ends_with(".git") {
+                collect_files(root, &path, files);
+            }
+        } else {
+            let name = path.strip_prefix(root).unwrap().display().to_string();
+            files.push((name, std::fs::read_to_string(&path).unwrap()));
+        }
+    }
+}
+
 #[test]
 fn zero_threads_is_refused() {
     let dir = fleet();
