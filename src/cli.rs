@@ -149,7 +149,7 @@ pub struct FixArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_file_size: Option<u64>,
 
-    /// How many files to read and check at once [default: one per core].
+    /// How many files to read and migrate at once [default: one per core].
     /// The output does not depend on it.
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<std::num::NonZeroUsize>,
