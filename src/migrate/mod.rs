@@ -94,7 +94,7 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
         ..Default::default()
     };
     let mut planned = plan_settled(pipeline, options, &mut constraints)?;
-    let (mut texts, mut rewritten) = apply_all(pipeline, &planned.edits, &planned.changes)?;
+    let mut rewritten = apply_all(pipeline, &planned.edits, &planned.changes)?;
     // The rewritten pipeline's jobs, resolved once for both checks below.
     let mut resolved = jobs::resolve(&rewritten);
     // Jobs whose BUILDKITD_FLAGS variable would not reach them (a `<<` merge
@@ -106,7 +106,7 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
     if !unreached.is_empty() {
         constraints.prefix_jobs = unreached;
         planned = plan_settled(pipeline, options, &mut constraints)?;
-        (texts, rewritten) = apply_all(pipeline, &planned.edits, &planned.changes)?;
+        rewritten = apply_all(pipeline, &planned.edits, &planned.changes)?;
         resolved = jobs::resolve(&rewritten);
         let still = plan::jobs_missing_daemon_flags(&rewritten, &resolved, &planned.builders);
         if let Some(job) = still.iter().next() {
@@ -125,10 +125,13 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
             message: format!("job `{job}` would still use Kaniko after the rewrite"),
         });
     }
-    let rewrites = texts
-        .into_iter()
-        .filter(|(file, text)| *text != pipeline.files[*file].text)
-        .map(|(file, text)| Rewrite { file, text })
+    let rewrites = planned
+        .edits
+        .keys()
+        .filter_map(|&file| {
+            let text = std::mem::take(&mut rewritten.files[file].text);
+            (text != pipeline.files[file].text).then_some(Rewrite { file, text })
+        })
         .collect();
     Ok(Migration {
         rewrites,
@@ -137,15 +140,6 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
         remaining_jobs: planned.remaining,
         job_edits: planned.job_edits,
         in_place_jobs: planned.in_place.into_iter().collect(),
-    })
-}
-
-/// The pipeline as the rewrite leaves it, parsed once for the checks that
-/// resolve its jobs again.
-fn reparse(pipeline: &Pipeline, texts: &BTreeMap<FileId, String>) -> Result<Pipeline, Refused> {
-    pipeline.with_texts(texts).map_err(|message| Refused {
-        file: 0,
-        message: format!("the rewrite does not parse: {message}"),
     })
 }
 
@@ -175,41 +169,42 @@ fn plan_settled(
     })
 }
 
-/// Applies every file's edits, parses the results, and verifies each
-/// rewritten file against the intended changes with both parsers.
+/// Applies every file's edits, reads the results again (only where they
+/// changed, when the file allows it: [`rewrite::window`]), and verifies
+/// each rewritten file against the intended changes with both parsers.
 fn apply_all(
     pipeline: &Pipeline,
     edits: &BTreeMap<FileId, Vec<Edit>>,
     changes: &BTreeMap<FileId, Vec<Change>>,
-) -> Result<(BTreeMap<FileId, String>, Pipeline), Refused> {
-    let mut texts = BTreeMap::new();
+) -> Result<Pipeline, Refused> {
+    let mut trees = BTreeMap::new();
     for (&file, file_edits) in edits {
         let source: &SourceFile = &pipeline.files[file];
-        let text = rewrite::apply(&source.text, file_edits).map_err(|overlap| Refused {
-            file,
-            message: overlap.to_string(),
-        })?;
-        texts.insert(file, text);
-    }
-    // Parsed once: the tree of each rewritten file serves both the
-    // verification and the checks that resolve the jobs again.
-    let rewritten = reparse(pipeline, &texts)?;
-    for (&file, text) in &texts {
-        let source: &SourceFile = &pipeline.files[file];
+        let refused = |message: String| Refused { file, message };
+        let text = rewrite::apply(&source.text, file_edits)
+            .map_err(|overlap| refused(overlap.to_string()))?;
         let intended = changes.get(&file).map_or(&[][..], Vec::as_slice);
+        let reread =
+            rewrite::window::reread(&source.text, &source.tree, file_edits, &text, intended)
+                .map_err(|err| {
+                    refused(format!(
+                        "the rewrite does not parse: {}: {}",
+                        source.name, err.message
+                    ))
+                })?;
         rewrite::verify::verify(
             &source.text,
             &source.tree,
-            text,
-            &rewritten.files[file].tree,
+            &text,
+            &reread.tree,
             intended,
+            reread.windows.as_deref(),
         )
-        .map_err(|message| Refused {
-            file,
-            message: format!("the rewrite was not verified: {message}"),
-        })?;
+        .map_err(|message| refused(format!("the rewrite was not verified: {message}")))?;
+        trees.insert(file, (text, reread.tree));
     }
-    Ok((texts, rewritten))
+    // The verified trees serve the checks that resolve the jobs again.
+    Ok(pipeline.with_rewrites(trees))
 }
 
 /// The fix `fix` would make for each Kaniko job of a pipeline: safe when the

@@ -6,6 +6,7 @@
 
 pub mod encode;
 pub mod verify;
+pub mod window;
 
 use crate::span::Span;
 use crate::yaml::Tree;
@@ -64,11 +65,18 @@ pub fn apply_verified(
     changes: &[verify::Change],
 ) -> Result<(String, Tree), String> {
     let rewritten = apply(text, edits).map_err(|overlap| overlap.to_string())?;
-    let new_tree = Tree::parse(&rewritten)
+    let reread = window::reread(text, tree, edits, &rewritten, changes)
         .map_err(|err| format!("the rewrite does not parse: {}", err.message))?;
-    verify::verify(text, tree, &rewritten, &new_tree, changes)
-        .map_err(|message| format!("the rewrite was not verified: {message}"))?;
-    Ok((rewritten, new_tree))
+    verify::verify(
+        text,
+        tree,
+        &rewritten,
+        &reread.tree,
+        changes,
+        reread.windows.as_deref(),
+    )
+    .map_err(|message| format!("the rewrite was not verified: {message}"))?;
+    Ok((rewritten, reread.tree))
 }
 
 /// Applies non-overlapping edits to `text`. Insertions at the same offset

@@ -23,6 +23,7 @@ mod trees;
 
 use std::collections::{HashMap, HashSet};
 
+use super::window::Window;
 use crate::yaml::{NodeId, Tree};
 
 /// A value the rewrite puts into the document.
@@ -59,7 +60,7 @@ pub enum Change {
 
 impl Change {
     /// The node of the original tree the change edits.
-    fn node(&self) -> NodeId {
+    pub(crate) fn node(&self) -> NodeId {
         match self {
             Change::Set { node, .. } => *node,
             Change::Insert { mapping, .. } | Change::Remove { mapping, .. } => *mapping,
@@ -104,18 +105,23 @@ impl<'c> Edits<'c> {
     }
 }
 
-/// Checks that `rewritten` (parsed as `new_tree`) is `original` (parsed as
-/// `tree`) with exactly `changes` applied.
+/// Checks that `rewritten` (read as `new_tree`) is `original` (parsed as
+/// `tree`) with exactly `changes` applied. With `windows`, libyaml reads
+/// only them, and `new_tree` is spliced from them ([`super::window`]).
 pub fn verify(
     original: &str,
     tree: &Tree,
     rewritten: &str,
     new_tree: &Tree,
     changes: &[Change],
+    windows: Option<&[Window]>,
 ) -> Result<(), String> {
     let edits = Edits::new(changes);
     trees::verify(original, tree, rewritten, new_tree, &edits)?;
-    libyaml::verify(original, tree, rewritten, &edits)
+    match windows {
+        Some(windows) => libyaml::verify_windows(original, tree, rewritten, &edits, windows),
+        None => libyaml::verify(original, tree, rewritten, &edits),
+    }
 }
 
 /// Where `node` sits in its document, for a refusal message: `.a.b[2]`.
@@ -152,7 +158,7 @@ mod tests {
         changes: &[Change],
     ) -> Result<(), String> {
         let new_tree = Tree::parse(rewritten).map_err(|e| e.message)?;
-        verify(original, tree, rewritten, &new_tree, changes)
+        verify(original, tree, rewritten, &new_tree, changes, None)
     }
 
     fn set(tree: &Tree, text: &str, old: &str, new: &str) -> Vec<Change> {
