@@ -13,7 +13,7 @@ mod plan;
 pub(crate) use plan::{busybox_replacement, mkdir_around, path_replacement};
 pub mod text;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use crate::config::Config;
@@ -95,8 +95,9 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
     };
     let mut planned = plan_settled(pipeline, options, &mut constraints)?;
     let mut rewritten = apply_all(pipeline, &planned.edits, &planned.changes)?;
-    // The rewritten pipeline's jobs, resolved once for both checks below.
-    let mut resolved = jobs::resolve(&rewritten);
+    // The rewritten pipeline's migrated jobs, resolved once for both
+    // checks below.
+    let mut resolved = jobs::resolve_named(&rewritten, &checked_jobs(&planned));
     // Jobs whose BUILDKITD_FLAGS variable would not reach them (a `<<` merge
     // replaces a whole `variables:` mapping) get it on the command instead.
     let unreached = match options.config.flavor.daemon_flags() {
@@ -107,7 +108,7 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
         constraints.prefix_jobs = unreached;
         planned = plan_settled(pipeline, options, &mut constraints)?;
         rewritten = apply_all(pipeline, &planned.edits, &planned.changes)?;
-        resolved = jobs::resolve(&rewritten);
+        resolved = jobs::resolve_named(&rewritten, &checked_jobs(&planned));
         let still = plan::jobs_missing_daemon_flags(&rewritten, &resolved, &planned.builders);
         if let Some(job) = still.iter().next() {
             return Err(Refused {
@@ -141,6 +142,12 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
         job_edits: planned.job_edits,
         in_place_jobs: planned.in_place.into_iter().collect(),
     })
+}
+
+/// The jobs the checks after a rewrite look at: the migrated ones and
+/// those that got a builder.
+fn checked_jobs(planned: &plan::Planned) -> BTreeSet<String> {
+    planned.migrated.union(&planned.builders).cloned().collect()
 }
 
 /// Plans until no script line refuses its new text: each round leaves the

@@ -117,7 +117,7 @@ pub fn verify(
     windows: Option<&[Window]>,
 ) -> Result<(), String> {
     let edits = Edits::new(changes);
-    trees::verify(original, tree, rewritten, new_tree, &edits)?;
+    trees::verify(original, tree, rewritten, new_tree, &edits, windows)?;
     match windows {
         Some(windows) => libyaml::verify_windows(original, tree, rewritten, &edits, windows),
         None => libyaml::verify(original, tree, rewritten, &edits),
@@ -315,6 +315,37 @@ mod tests {
     }
 
     #[test]
+    fn each_parser_refuses_a_leak_in_a_window_on_its_own() {
+        let original = "a: &x {k: old, l: 1}\nb: *x\nc: [1, 2]\nd: 0\n";
+        let tree = Tree::parse(original).unwrap();
+        let changes = set(&tree, original, "old", "new");
+        let edits = Edits::new(&changes);
+        let mapping = tree
+            .node_ids()
+            .find(|&id| tree.is_mapping(id) && tree.node(id).span.start() > 0)
+            .unwrap();
+        for (text, refused) in [("{k: new, l: 2}", true), ("{k: new, l: 1}", false)] {
+            let edit = crate::rewrite::Edit::replace(tree.node(mapping).span, text);
+            let rewritten = crate::rewrite::apply(original, std::slice::from_ref(&edit)).unwrap();
+            let reread =
+                super::super::window::reread(original, &tree, &[edit], &rewritten, &changes)
+                    .unwrap();
+            let windows = reread.windows.expect("windows");
+            let by_trees = trees::verify(
+                original,
+                &tree,
+                &rewritten,
+                &reread.tree,
+                &edits,
+                Some(&windows),
+            );
+            let by_libyaml = libyaml::verify_windows(original, &tree, &rewritten, &edits, &windows);
+            assert_eq!(by_trees.is_err(), refused, "{text}: {by_trees:?}");
+            assert_eq!(by_libyaml.is_err(), refused, "{text}: {by_libyaml:?}");
+        }
+    }
+
+    #[test]
     fn each_parser_refuses_a_leak_on_its_own() {
         let original = "a: &x {k: old, l: 1}\nb: *x\nc: [1, 2]\n";
         let tree = Tree::parse(original).unwrap();
@@ -326,12 +357,12 @@ mod tests {
             "a: &x {k: new, l: 1}\nb: {k: new, l: 1, m: 0}\nc: [1, 2]\n",
         ] {
             let new_tree = Tree::parse(leaked).unwrap();
-            assert!(trees::verify(original, &tree, leaked, &new_tree, &edits).is_err());
+            assert!(trees::verify(original, &tree, leaked, &new_tree, &edits, None).is_err());
             assert!(libyaml::verify(original, &tree, leaked, &edits).is_err());
         }
         let fine = "a: &x {k: new, l: 1}\nb: *x\nc: [1, 2]\n";
         let new_tree = Tree::parse(fine).unwrap();
-        trees::verify(original, &tree, fine, &new_tree, &edits).unwrap();
+        trees::verify(original, &tree, fine, &new_tree, &edits, None).unwrap();
         libyaml::verify(original, &tree, fine, &edits).unwrap();
     }
 }

@@ -280,9 +280,7 @@ fn window_holds(original: &str, rewritten: &str, window: &Window) -> bool {
             == Some(&b'\n');
     let old = &original[window.original.clone()];
     let new = &rewritten[window.rewritten.clone()];
-    ends_in_line_break
-        && count_marker_lines(old) == count_marker_lines(new)
-        && !has_directive(new)
+    ends_in_line_break && count_marker_lines(old) == count_marker_lines(new) && !has_directive(new)
 }
 
 /// Splices the rewritten file's tree: the original's entries between the
@@ -373,4 +371,163 @@ fn has_directive(text: &str) -> bool {
 
 fn lines(text: &str) -> impl Iterator<Item = &str> {
     text.split('\n')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rewrite::verify::{Expected, verify};
+    use crate::rewrite::{Edit, apply};
+    use crate::span::Span;
+
+    /// A pipeline of `jobs` jobs merging an anchor defined at the top.
+    fn pipeline(jobs: usize) -> String {
+        let mut text = String::from(".base: &base\n  image: alpine\n  tags: [docker]\n\n");
+        for i in 0..jobs {
+            text += &format!("job-{i}:\n  <<: *base\n  script:\n    - make {i}\n\n");
+        }
+        text
+    }
+
+    /// Replaces the scalar `old` (its first occurrence) with `new`.
+    fn set(text: &str, tree: &Tree, old: &str, new: &str) -> (Edit, Change) {
+        let node = tree
+            .node_ids()
+            .find(|&id| tree.scalar(text, id) == Some(old))
+            .unwrap();
+        let edit = Edit::replace(tree.node(node).span, new);
+        let change = Change::Set {
+            node,
+            value: Expected::Str(new.into()),
+        };
+        (edit, change)
+    }
+
+    /// Reads and verifies `rewritten` as the migration does.
+    fn check(
+        original: &str,
+        tree: &Tree,
+        edits: &[Edit],
+        rewritten: &str,
+        changes: &[Change],
+    ) -> Result<Reread, String> {
+        let reread = reread(original, tree, edits, rewritten, changes).map_err(|e| e.message)?;
+        verify(
+            original,
+            tree,
+            rewritten,
+            &reread.tree,
+            changes,
+            reread.windows.as_deref(),
+        )?;
+        Ok(reread)
+    }
+
+    #[test]
+    fn one_changed_job_is_read_as_one_window() {
+        let original = pipeline(50);
+        let tree = Tree::parse(&original).unwrap();
+        let (edit, change) = set(&original, &tree, "make 20", "build 20");
+        let rewritten = apply(&original, std::slice::from_ref(&edit)).unwrap();
+        let reread = check(&original, &tree, &[edit], &rewritten, &[change]).unwrap();
+        let windows = reread.windows.expect("windows");
+        assert_eq!(windows.len(), 1);
+        // The job and the one before it: the edit does not touch its start.
+        assert_eq!(windows[0].entries, 21..22);
+        assert!(windows[0].has_prelude(), "the window names `*base`");
+        assert_eq!(windows[0].key_text(&tree, &original), "job-20");
+    }
+
+    #[test]
+    fn a_leak_inside_a_window_is_refused_by_each_parser() {
+        let original = pipeline(5);
+        let tree = Tree::parse(&original).unwrap();
+        let (edit, change) = set(&original, &tree, "make 2", "build 2");
+        // The edit's text also changes the job's key: a leak.
+        let leaked = Edit::replace(edit.span, "build 2\n  extra: 1");
+        let rewritten = apply(&original, std::slice::from_ref(&leaked)).unwrap();
+        let reread = reread(
+            &original,
+            &tree,
+            &[leaked],
+            &rewritten,
+            std::slice::from_ref(&change),
+        )
+        .unwrap();
+        let windows = reread.windows.as_deref();
+        assert!(windows.is_some());
+        let refused = verify(
+            &original,
+            &tree,
+            &rewritten,
+            &reread.tree,
+            &[change],
+            windows,
+        );
+        assert!(refused.is_err(), "{refused:?}");
+    }
+
+    #[test]
+    fn an_edit_that_joins_two_entries_is_read_in_full() {
+        let original = "a: old\nb: 1\n";
+        let tree = Tree::parse(original).unwrap();
+        let node = tree
+            .node_ids()
+            .find(|&id| tree.scalar(original, id) == Some("old"))
+            .unwrap();
+        // Replaces `old\n`: the next key now continues the line.
+        let edit = Edit::replace(Span::new(3, 7), "new ");
+        let rewritten = apply(original, std::slice::from_ref(&edit)).unwrap();
+        let change = Change::Set {
+            node,
+            value: Expected::Str("new".into()),
+        };
+        // `a: new b: 1` is read in full, where it does not parse.
+        let read = reread(original, &tree, &[edit], &rewritten, &[change]);
+        assert!(!read.is_ok_and(|read| read.windows.is_some()));
+    }
+
+    #[test]
+    fn files_that_cannot_be_cut_are_read_in_full() {
+        for original in [
+            "{a: old, b: 1}\n",
+            "a: old\n---\nb: 1\n",
+            "%YAML 1.2\n---\na: old\n",
+            "  a: old\n  b: 1\n",
+            "? a\n: old\n",
+        ] {
+            let tree = Tree::parse(original).unwrap();
+            let (edit, change) = set(original, &tree, "old", "new");
+            let rewritten = apply(original, std::slice::from_ref(&edit)).unwrap();
+            let reread = check(original, &tree, &[edit], &rewritten, &[change])
+                .unwrap_or_else(|e| panic!("{original:?}: {e}"));
+            assert!(reread.windows.is_none(), "{original:?}");
+        }
+    }
+
+    #[test]
+    fn a_renamed_anchor_the_rest_of_the_file_names_is_refused() {
+        let original = "a: &x old\nb: *x\n";
+        let tree = Tree::parse(original).unwrap();
+        let (_, change) = set(original, &tree, "old", "new");
+        // The edit also renames the anchor (its span is before the node's).
+        let edit = Edit::replace(Span::new(3, 9), "&y new");
+        let rewritten = apply(original, std::slice::from_ref(&edit)).unwrap();
+        assert!(check(original, &tree, &[edit], &rewritten, &[change]).is_err());
+    }
+
+    #[test]
+    fn an_anchor_moved_inside_a_window_is_refused() {
+        let original = "a:\n  k: &x old\n  l: 1\nb: *x\n";
+        let tree = Tree::parse(original).unwrap();
+        let (_, change) = set(original, &tree, "old", "new");
+        // `&x` moves from `k` to `l`: `b` would read `1`.
+        let rewritten = "a:\n  k: new\n  l: &x 1\nb: *x\n";
+        let edit = Edit::replace(Span::new(8, 19), "new\n  l: &x");
+        assert_eq!(
+            apply(original, std::slice::from_ref(&edit)).unwrap(),
+            rewritten
+        );
+        assert!(check(original, &tree, &[edit], rewritten, &[change]).is_err());
+    }
 }
