@@ -84,13 +84,18 @@ pub(crate) fn migrate_all(args: &FixArgs) -> (Vec<Outcome>, Vec<LoadError>) {
         if !pipeline.errors.is_empty() {
             continue;
         }
-        let analysis = crate::frontend::findings(&pipeline, &config);
+        let kept_jobs = if suppress::may_keep_jobs(&pipeline, &config) {
+            let analysis = crate::frontend::findings(&pipeline, &config);
+            suppress::kept_jobs(&pipeline, &config, &analysis.findings)
+        } else {
+            BTreeMap::new()
+        };
         let options = Options {
             unsafe_fixes: args.unsafe_fixes,
             buildkit_image: buildkit_image.clone(),
             root: Some(pipeline.root.clone()),
             config: config.clone(),
-            kept_jobs: suppress::kept_jobs(&pipeline, &config, &analysis.findings),
+            kept_jobs,
         };
         let mut result = crate::frontend::migrate(&pipeline, &options).map_err(|refused| {
             let file = &pipeline.files[refused.file];

@@ -191,24 +191,10 @@ fn apply_all(
         let text = rewrite::apply(&source.text, file_edits)
             .map_err(|overlap| refused(overlap.to_string()))?;
         let intended = changes.get(&file).map_or(&[][..], Vec::as_slice);
-        let reread =
-            rewrite::window::reread(&source.text, &source.tree, file_edits, &text, intended)
-                .map_err(|err| {
-                    refused(format!(
-                        "the rewrite does not parse: {}: {}",
-                        source.name, err.message
-                    ))
-                })?;
-        rewrite::verify::verify(
-            &source.text,
-            &source.tree,
-            &text,
-            &reread.tree,
-            intended,
-            reread.windows.as_deref(),
-        )
-        .map_err(|message| refused(format!("the rewrite was not verified: {message}")))?;
-        trees.insert(file, (text, reread.tree));
+        let new_tree =
+            rewrite::reread_verified(&source.text, &source.tree, file_edits, &text, intended)
+                .map_err(refused)?;
+        trees.insert(file, (text, new_tree));
     }
     // The verified trees serve the checks that resolve the jobs again.
     Ok(pipeline.with_rewrites(trees))

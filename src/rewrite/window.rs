@@ -43,7 +43,7 @@ use std::ops::Range;
 use super::Edit;
 use super::verify::Change;
 use crate::yaml::splice::Piece;
-use crate::yaml::{NodeId, NodeKind, SyntaxError, Tree};
+use crate::yaml::{NodeId, NodeKind, Tree};
 
 /// A run of whole top-level entries that holds edits.
 #[derive(Debug)]
@@ -87,41 +87,9 @@ impl Window {
     }
 }
 
-/// The rewritten text's tree and, when the rewrite could be cut into
-/// windows, the windows (else the tree is a parse of the whole text).
-pub struct Reread {
-    pub tree: Tree,
-    pub windows: Option<Vec<Window>>,
-}
-
-/// Reads `rewritten`, the result of applying `edits` to `original`: only
-/// the windows when it can, else the whole text.
-pub fn reread(
-    original: &str,
-    tree: &Tree,
-    edits: &[Edit],
-    rewritten: &str,
-    changes: &[Change],
-) -> Result<Reread, SyntaxError> {
-    if let Some(windows) = cut(original, tree, edits, rewritten, changes)
-        && let Some(spliced) = splice(original, tree, rewritten, &windows)
-    {
-        #[cfg(debug_assertions)]
-        crate::yaml::splice::assert_same(&spliced, &Tree::parse(rewritten)?, rewritten);
-        return Ok(Reread {
-            tree: spliced,
-            windows: Some(windows),
-        });
-    }
-    Ok(Reread {
-        tree: Tree::parse(rewritten)?,
-        windows: None,
-    })
-}
-
 /// The windows of a rewrite, or `None` when the file or the edits do not
 /// allow them (see the module's conditions).
-fn cut(
+pub fn cut(
     original: &str,
     tree: &Tree,
     edits: &[Edit],
@@ -285,8 +253,25 @@ fn window_holds(original: &str, rewritten: &str, window: &Window) -> bool {
 
 /// Splices the rewritten file's tree: the original's entries between the
 /// windows, moved, and each window's own parse. `None` when a window does
-/// not parse on its own as the same number of entries.
-fn splice(original: &str, tree: &Tree, rewritten: &str, windows: &[Window]) -> Option<Tree> {
+/// not parse on its own as the same number of entries. In a debug build
+/// (the test suite) the splice is compared with a parse of the whole text.
+pub fn splice(original: &str, tree: &Tree, rewritten: &str, windows: &[Window]) -> Option<Tree> {
+    let spliced = splice_windows(original, tree, rewritten, windows)?;
+    #[cfg(debug_assertions)]
+    if let Ok(parsed) = Tree::parse(rewritten) {
+        crate::yaml::splice::assert_same(&spliced, &parsed, rewritten);
+    } else {
+        panic!("a splice was made of a text that does not parse");
+    }
+    Some(spliced)
+}
+
+fn splice_windows(
+    original: &str,
+    tree: &Tree,
+    rewritten: &str,
+    windows: &[Window],
+) -> Option<Tree> {
     let documents: Vec<String> = windows
         .iter()
         .map(|window| window.document(rewritten, &window.rewritten))
@@ -382,7 +367,7 @@ fn lines(text: &str) -> impl Iterator<Item = &str> {
 mod tests {
     use super::*;
     use crate::rewrite::verify::{Expected, verify};
-    use crate::rewrite::{Edit, apply};
+    use crate::rewrite::{Edit, apply, reread_verified};
     use crate::span::Span;
 
     /// A pipeline of `jobs` jobs merging an anchor defined at the top.
@@ -408,24 +393,18 @@ mod tests {
         (edit, change)
     }
 
-    /// Reads and verifies `rewritten` as the migration does.
+    /// Reads and verifies `rewritten` as the migration does; returns the
+    /// windows it was cut into, if any.
     fn check(
         original: &str,
         tree: &Tree,
         edits: &[Edit],
         rewritten: &str,
         changes: &[Change],
-    ) -> Result<Reread, String> {
-        let reread = reread(original, tree, edits, rewritten, changes).map_err(|e| e.message)?;
-        verify(
-            original,
-            tree,
-            rewritten,
-            &reread.tree,
-            changes,
-            reread.windows.as_deref(),
-        )?;
-        Ok(reread)
+    ) -> Result<Option<Vec<Window>>, String> {
+        reread_verified(original, tree, edits, rewritten, changes)?;
+        let windows = cut(original, tree, edits, rewritten, changes);
+        Ok(windows.filter(|windows| splice(original, tree, rewritten, windows).is_some()))
     }
 
     #[test]
@@ -434,8 +413,9 @@ mod tests {
         let tree = Tree::parse(&original).unwrap();
         let (edit, change) = set(&original, &tree, "make 20", "build 20");
         let rewritten = apply(&original, std::slice::from_ref(&edit)).unwrap();
-        let reread = check(&original, &tree, &[edit], &rewritten, &[change]).unwrap();
-        let windows = reread.windows.expect("windows");
+        let windows = check(&original, &tree, &[edit], &rewritten, &[change])
+            .unwrap()
+            .expect("windows");
         assert_eq!(windows.len(), 1);
         // The job and the one before it: the edit does not touch its start.
         assert_eq!(windows[0].entries, 21..22);
@@ -451,25 +431,20 @@ mod tests {
         // The edit's text also changes the job's key: a leak.
         let leaked = Edit::replace(edit.span, "build 2\n  extra: 1");
         let rewritten = apply(&original, std::slice::from_ref(&leaked)).unwrap();
-        let reread = reread(
-            &original,
-            &tree,
-            &[leaked],
-            &rewritten,
-            std::slice::from_ref(&change),
-        )
-        .unwrap();
-        let windows = reread.windows.as_deref();
-        assert!(windows.is_some());
+        let changes = std::slice::from_ref(&change);
+        let leaked = std::slice::from_ref(&leaked);
+        let windows = cut(&original, &tree, leaked, &rewritten, changes).expect("windows");
+        let spliced = splice(&original, &tree, &rewritten, &windows).unwrap();
         let refused = verify(
             &original,
             &tree,
             &rewritten,
-            &reread.tree,
-            &[change],
-            windows,
+            &spliced,
+            changes,
+            Some(&windows),
         );
         assert!(refused.is_err(), "{refused:?}");
+        assert!(reread_verified(&original, &tree, leaked, &rewritten, changes).is_err());
     }
 
     #[test]
@@ -488,8 +463,17 @@ mod tests {
             value: Expected::Str("new".into()),
         };
         // `a: new b: 1` is read in full, where it does not parse.
-        let read = reread(original, &tree, &[edit], &rewritten, &[change]);
-        assert!(!read.is_ok_and(|read| read.windows.is_some()));
+        assert!(
+            cut(
+                original,
+                &tree,
+                std::slice::from_ref(&edit),
+                &rewritten,
+                std::slice::from_ref(&change)
+            )
+            .is_none()
+        );
+        assert!(reread_verified(original, &tree, &[edit], &rewritten, &[change]).is_err());
     }
 
     #[test]
@@ -504,9 +488,9 @@ mod tests {
             let tree = Tree::parse(original).unwrap();
             let (edit, change) = set(original, &tree, "old", "new");
             let rewritten = apply(original, std::slice::from_ref(&edit)).unwrap();
-            let reread = check(original, &tree, &[edit], &rewritten, &[change])
+            let windows = check(original, &tree, &[edit], &rewritten, &[change])
                 .unwrap_or_else(|e| panic!("{original:?}: {e}"));
-            assert!(reread.windows.is_none(), "{original:?}");
+            assert!(windows.is_none(), "{original:?}");
         }
     }
 
