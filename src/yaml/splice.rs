@@ -36,56 +36,70 @@ pub struct Unbound;
 impl Tree {
     /// The tree of `text`, whose root is a block mapping holding the
     /// `pieces`' entries in order, starting at `root_start`.
+    ///
+    /// A run of whole entries is a run of consecutive ids (ids follow
+    /// document order), and so is its copy: each node's new id is its old
+    /// one plus the piece's offset, and a node is copied in a few steps,
+    /// with no walk of the tree.
     pub fn splice(text: &str, pieces: &[Piece], root_start: usize) -> Result<Tree, Unbound> {
-        let mut copy = Copy::default();
+        let ranges: Vec<Range<u32>> = pieces
+            .iter()
+            .map(node_range)
+            .collect::<Option<_>>()
+            .ok_or(Unbound)?;
+        let size: usize = ranges.iter().map(|range| range.len()).sum();
         let total: usize = pieces.iter().map(|piece| 2 * piece.entries.len()).sum();
-        let root = copy.push(Node::new(
+        let mut copy = Copy {
+            nodes: Vec::with_capacity(1 + size),
+            children: Vec::with_capacity(total + size),
+            ..Copy::default()
+        };
+        // The root, written once its children are known.
+        copy.nodes.push(Node::new(
             Span::empty(root_start),
-            NodeKind::Scalar {
-                style: super::ScalarStyle::Plain,
-                decoded: 0,
-            },
+            NodeKind::Alias { target: NodeId(0) },
         ));
-        let first = copy.reserve(total);
+        let first = copy.children.len();
+        copy.children.resize(first + total, NodeId(0));
         let mut slot = first;
-        // Each source tree's nodes under their new ids, for its repeated keys.
-        let mut ids: Vec<(&Tree, &str, Vec<u32>)> = Vec::new();
-        for piece in pieces {
-            let root_of_piece = piece.tree.root.ok_or(Unbound)?;
-            let at = match ids
+        let mut sources: Vec<Source> = Vec::new();
+        for (piece, range) in pieces.iter().zip(ranges) {
+            let source = match sources
                 .iter()
-                .position(|(tree, ..)| std::ptr::eq(*tree, piece.tree))
+                .position(|s| std::ptr::eq(s.tree, piece.tree))
             {
                 Some(at) => at,
                 None => {
-                    ids.push((piece.tree, piece.text, Vec::new()));
-                    ids.len() - 1
+                    sources.push(Source::new(piece.tree));
+                    sources.len() - 1
                 }
             };
-            let pairs = piece
+            let offset = copy.nodes.len() as i64 - i64::from(range.start);
+            let new = |id: NodeId| NodeId((i64::from(id.0) + offset) as u32);
+            let root = piece.tree.root.ok_or(Unbound)?;
+            for (key, value) in piece
                 .tree
-                .pairs(root_of_piece)
+                .pairs(root)
                 .skip(piece.entries.start)
-                .take(piece.entries.len());
-            for (key, value) in pairs {
-                copy.subtree(piece, key, slot, &mut ids[at].2)?;
-                copy.subtree(piece, value, slot + 1, &mut ids[at].2)?;
+                .take(piece.entries.len())
+            {
+                copy.children[slot] = new(key);
+                copy.children[slot + 1] = new(value);
                 slot += 2;
             }
+            copy.piece(piece, &sources[source], range.clone(), offset)?;
+            copy.nested_duplicates(&sources[source], range, offset);
         }
         let root_keys: Vec<NodeId> = copy.children[first..first + total]
             .iter()
             .step_by(2)
             .copied()
             .collect();
-        for (tree, _, ids) in &ids {
-            copy.nested_duplicates(tree, ids);
-        }
         copy.root_duplicates(&root_keys, text);
         let end = copy.children[first..first + total]
             .last()
             .map_or(root_start, |last| copy.nodes[last.0 as usize].span.end());
-        copy.nodes[root.0 as usize] = Node::new(
+        copy.nodes[0] = Node::new(
             Span::new(root_start, end.max(root_start)),
             NodeKind::Mapping {
                 first: first as u32,
@@ -96,13 +110,61 @@ impl Tree {
         Ok(Tree {
             nodes: copy.nodes,
             children: copy.children,
-            root: Some(root),
+            root: Some(NodeId(0)),
             document: 0,
             duplicates: copy.duplicate_pairs,
             values: copy.values,
             decorations: copy.decorations,
             parents: std::sync::OnceLock::new(),
         })
+    }
+}
+
+/// The ids of a piece's entries: from its first key to the next entry's
+/// key, or to the end of the tree.
+fn node_range(piece: &Piece) -> Option<Range<u32>> {
+    let root = piece.tree.root?;
+    let mut keys = piece.tree.pairs(root).map(|(key, _)| key.0);
+    let start = keys.nth(piece.entries.start)?;
+    let end = match piece.entries.len() {
+        0 => start,
+        len => keys.nth(len - 1).unwrap_or(piece.tree.nodes.len() as u32),
+    };
+    Some(start..end)
+}
+
+/// What a source tree is asked for, found once however many pieces it
+/// gives: its decorated nodes and repeated keys in id order, its root keys.
+struct Source<'a> {
+    tree: &'a Tree,
+    decorated: Vec<NodeId>,
+    duplicates: Vec<(NodeId, NodeId)>,
+    root_keys: std::collections::HashSet<NodeId>,
+}
+
+impl<'a> Source<'a> {
+    fn new(tree: &'a Tree) -> Source<'a> {
+        let mut decorated: Vec<NodeId> = tree.decorations.keys().copied().collect();
+        decorated.sort_unstable();
+        let mut duplicates = tree.duplicates.clone();
+        duplicates.sort_unstable();
+        let root_keys = tree
+            .root
+            .map(|root| tree.pairs(root).map(|(key, _)| key).collect())
+            .unwrap_or_default();
+        Source {
+            tree,
+            decorated,
+            duplicates,
+            root_keys,
+        }
+    }
+
+    /// The entries of `sorted` whose (first) id lies in `range`.
+    fn within<'s, T>(sorted: &'s [T], range: &Range<u32>, id: impl Fn(&T) -> u32) -> &'s [T] {
+        let from = sorted.partition_point(|item| id(item) < range.start);
+        let to = sorted.partition_point(|item| id(item) < range.end);
+        &sorted[from..to]
     }
 }
 
@@ -118,135 +180,93 @@ struct Copy {
 }
 
 impl Copy {
-    fn push(&mut self, node: Node) -> NodeId {
-        self.nodes.push(node);
-        NodeId(self.nodes.len() as u32 - 1)
-    }
-
-    /// Room for `count` children, filled as they are copied.
-    fn reserve(&mut self, count: usize) -> usize {
-        let first = self.children.len();
-        self.children.resize(first + count, NodeId(0));
-        first
-    }
-
-    /// Copies the subtree at `source` into `slot` of `children`, in
-    /// document order (so ids stay in the order a parser gives them),
-    /// recording each copied node's new id in `ids`.
-    fn subtree(
+    /// Copies the nodes `range` of a piece, in order, `offset` ids on.
+    fn piece(
         &mut self,
         piece: &Piece,
-        source: NodeId,
-        slot: usize,
-        ids: &mut Vec<u32>,
+        source: &Source,
+        range: Range<u32>,
+        offset: i64,
     ) -> Result<(), Unbound> {
-        // An explicit stack: a deeply nested document must not overflow.
-        let mut work = vec![(source, slot)];
-        while let Some((source, slot)) = work.pop() {
-            let id = self.node(piece, source, &mut work)?;
-            self.children[slot] = id;
-            let index = source.0 as usize;
-            if ids.len() <= index {
-                ids.resize(index + 1, u32::MAX);
+        let tree = piece.tree;
+        let new = |id: u32| NodeId((i64::from(id) + offset) as u32);
+        let mut decorated = Source::within(&source.decorated, &range, |id| id.0)
+            .iter()
+            .peekable();
+        for id in range {
+            let old = &tree.nodes[id as usize];
+            let kind = match old.kind() {
+                NodeKind::Scalar { style, decoded } => {
+                    let decoded = match decoded {
+                        0 | super::INSIDE_QUOTES => decoded,
+                        _ => self
+                            .values
+                            .push(tree.values.of(piece.text, old.span, decoded)),
+                    };
+                    NodeKind::Scalar { style, decoded }
+                }
+                NodeKind::Alias { target } => {
+                    let name = tree.anchor(target).ok_or(Unbound)?.slice(piece.text);
+                    let bound = self.bindings.get(name).ok_or(Unbound)?;
+                    NodeKind::Alias { target: *bound }
+                }
+                NodeKind::Sequence { first, len, flow } => NodeKind::Sequence {
+                    first: self.children_of(tree, first, len as usize, &new),
+                    len,
+                    flow,
+                },
+                NodeKind::Mapping { first, len, flow } => NodeKind::Mapping {
+                    first: self.children_of(tree, first, 2 * len as usize, &new),
+                    len,
+                    flow,
+                },
+            };
+            self.nodes
+                .push(Node::new(moved(old.span, piece.shift), kind));
+            if decorated.next_if(|node| node.0 == id).is_some() {
+                self.decorate(piece, NodeId(id), new(id));
             }
-            ids[index] = id.0;
         }
         Ok(())
     }
 
-    /// Copies one node; a collection's children are queued on `work`.
-    fn node(
-        &mut self,
-        piece: &Piece,
-        source: NodeId,
-        work: &mut Vec<(NodeId, usize)>,
-    ) -> Result<NodeId, Unbound> {
-        let tree = piece.tree;
-        let old = tree.node(source);
-        let span = moved(old.span, piece.shift);
-        let kind = match old.kind() {
-            NodeKind::Scalar { style, decoded } => {
-                let decoded = match decoded {
-                    0 | super::INSIDE_QUOTES => decoded,
-                    _ => self
-                        .values
-                        .push(tree.values.of(piece.text, old.span, decoded)),
-                };
-                NodeKind::Scalar { style, decoded }
-            }
-            NodeKind::Alias { target } => {
-                let name = tree.anchor(target).ok_or(Unbound)?.slice(piece.text);
-                let bound = self.bindings.get(name).ok_or(Unbound)?;
-                NodeKind::Alias { target: *bound }
-            }
-            NodeKind::Sequence { len, flow, .. } => NodeKind::Sequence {
-                first: self.queue(tree, source, len as usize, work),
-                len,
-                flow,
-            },
-            NodeKind::Mapping { len, flow, .. } => NodeKind::Mapping {
-                first: self.queue(tree, source, 2 * len as usize, work),
-                len,
-                flow,
-            },
-        };
-        let id = self.push(Node::new(span, kind));
-        if let Some(decoration) = tree.decorations.get(&source) {
-            let decoration = Decoration {
-                anchor: decoration.anchor.map(|span| moved(span, piece.shift)),
-                tag: decoration.tag.map(|span| moved(span, piece.shift)),
-            };
-            if let Some(anchor) = tree.anchor(source) {
-                self.bindings.insert(anchor.slice(piece.text).into(), id);
-            }
-            self.decorations.insert(id, decoration);
-        }
-        Ok(id)
-    }
-
-    /// Reserves a collection's children and queues them, first on top.
-    fn queue(
+    /// Copies a collection's child list, moved to the new ids.
+    fn children_of(
         &mut self,
         tree: &Tree,
-        source: NodeId,
+        first: u32,
         count: usize,
-        work: &mut Vec<(NodeId, usize)>,
+        new: &impl Fn(u32) -> NodeId,
     ) -> u32 {
-        let first = self.reserve(count);
-        let children: &[NodeId] = match tree.node(source).kind() {
-            NodeKind::Sequence { first, .. } | NodeKind::Mapping { first, .. } => {
-                &tree.children[first as usize..first as usize + count]
-            }
-            _ => &[],
-        };
-        work.extend(
-            children
-                .iter()
-                .enumerate()
-                .rev()
-                .map(|(offset, &child)| (child, first + offset)),
-        );
-        first as u32
+        let at = self.children.len() as u32;
+        let old = &tree.children[first as usize..first as usize + count];
+        self.children.extend(old.iter().map(|child| new(child.0)));
+        at
     }
 
-    /// A source tree's repeated keys below its root that were copied,
-    /// under their new ids.
-    fn nested_duplicates(&mut self, tree: &Tree, ids: &[u32]) {
-        let new = |id: NodeId| {
-            ids.get(id.0 as usize)
-                .filter(|&&new| new != u32::MAX)
-                .map(|&new| NodeId(new))
+    /// Copies a node's anchor and tag; an anchor binds its name.
+    fn decorate(&mut self, piece: &Piece, old: NodeId, new: NodeId) {
+        let Some(decoration) = piece.tree.decorations.get(&old) else {
+            return;
         };
-        let root_keys: std::collections::HashSet<NodeId> = tree
-            .root
-            .map(|root| tree.pairs(root).map(|(key, _)| key).collect())
-            .unwrap_or_default();
-        for &(first, later) in &tree.duplicates {
-            if root_keys.contains(&first) {
-                continue;
-            }
-            if let (Some(first), Some(later)) = (new(first), new(later)) {
-                self.duplicate_pairs.push((first, later));
+        if let Some(anchor) = decoration.anchor {
+            self.bindings.insert(anchor.slice(piece.text).into(), new);
+        }
+        self.decorations.insert(
+            new,
+            Decoration {
+                anchor: decoration.anchor.map(|span| moved(span, piece.shift)),
+                tag: decoration.tag.map(|span| moved(span, piece.shift)),
+            },
+        );
+    }
+
+    /// A piece's repeated keys below the root, under their new ids.
+    fn nested_duplicates(&mut self, source: &Source, range: Range<u32>, offset: i64) {
+        let new = |id: NodeId| NodeId((i64::from(id.0) + offset) as u32);
+        for &(first, later) in Source::within(&source.duplicates, &range, |pair| pair.0.0) {
+            if !source.root_keys.contains(&first) && range.contains(&later.0) {
+                self.duplicate_pairs.push((new(first), new(later)));
             }
         }
     }
