@@ -519,4 +519,75 @@ mod tests {
         );
         assert!(check(original, &tree, &[edit], rewritten, &[change]).is_err());
     }
+
+    /// A top-level entry of a generated pipeline: anchors, aliases, flow
+    /// and block collections, block scalars, comments.
+    fn entry() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let word = "[a-z]{1,6}";
+        prop_oneof![
+            (word, word)
+                .prop_map(|(a, b)| format!(".t-{a}: &t{a}\n  image: {b}\n  tags: [{a}, {b}]\n")),
+            (word, word).prop_map(|(a, b)| format!(
+                "job-{a}:\n  <<: *base\n  script:\n    - make {b}\n    - |\n      echo {a}\n"
+            )),
+            (word, word)
+                .prop_map(|(a, b)| format!("# {a}\nvars-{a}: {{A: \"{b}\", B: '{a}'}}\n\n")),
+            (word, word)
+                .prop_map(|(a, b)| format!("list-{a}:\n  - {b}\n  - *base\n  - key: {a} # note\n")),
+            (word, word).prop_map(|(a, b)| format!("plain-{a}: {b}\n  continued {a}\n")),
+        ]
+    }
+
+    /// Text an edit may write: the intended word, or the word with a leak.
+    fn replacement() -> impl proptest::strategy::Strategy<Value = (String, String)> {
+        use proptest::prelude::*;
+        let leak = prop_oneof![
+            Just(""),
+            Just("\nextra: 1"),
+            Just("\n---\nx: 1"),
+            Just("\n%TAG ! tag:x,2000:"),
+            Just(" &base"),
+            Just(" *base"),
+            Just("\n  - y"),
+            Just(" #"),
+            Just(": z"),
+            Just("\""),
+            Just("["),
+            Just("\n"),
+            Just("\nplain-x: 1"),
+        ];
+        ("[a-z]{1,6}", leak).prop_map(|(word, leak)| (word.clone(), format!("{word}{leak}")))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Reading only the windows accepts exactly the rewrites that
+        /// reading the whole rewritten text accepts.
+        #[test]
+        fn windows_agree_with_a_full_reading(
+            entries in proptest::collection::vec(entry(), 1..8),
+            pick in proptest::prelude::any::<proptest::sample::Index>(),
+            (word, written) in replacement(),
+        ) {
+            let original = format!(".base: &base\n  image: alpine\n{}", entries.concat());
+            let Ok(tree) = Tree::parse(&original) else {
+                return Ok(());
+            };
+            let values: Vec<NodeId> = tree
+                .node_ids()
+                .filter(|&id| tree.scalar(&original, id).is_some() && tree.owner(id).is_some())
+                .collect();
+            let node = *pick.get(&values);
+            let edit = Edit::replace(tree.node(node).span, written);
+            let change = Change::Set { node, value: Expected::Str(word) };
+            let rewritten = apply(&original, std::slice::from_ref(&edit)).unwrap();
+            let windowed = reread_verified(&original, &tree, std::slice::from_ref(&edit), &rewritten, std::slice::from_ref(&change));
+            let full = Tree::parse(&rewritten)
+                .map_err(|e| e.message)
+                .and_then(|new| verify(&original, &tree, &rewritten, &new, std::slice::from_ref(&change), None));
+            proptest::prop_assert_eq!(windowed.is_ok(), full.is_ok(), "{:?}\n{:?}\n{:?}", rewritten, windowed.err(), full.err());
+        }
+    }
 }
