@@ -206,6 +206,15 @@ impl Config {
         !self.exclude.is_empty()
     }
 
+    /// Whether the settings ignore any of `rules` in some files.
+    pub fn ignores_any(&self, rules: &[Rule]) -> bool {
+        rules.iter().any(|rule| {
+            self.rules
+                .get(rule)
+                .is_some_and(|settings| !settings.ignore.is_empty())
+        })
+    }
+
     /// Drops findings in files a rule ignores and applies severity overrides.
     pub fn apply(&self, pipeline: &Pipeline, findings: Vec<Finding>) -> Vec<Finding> {
         findings

@@ -107,13 +107,18 @@ fn migrate_one(
     config: &Config,
     buildkit_image: &str,
 ) -> Outcome {
-    let analysis = crate::frontend::findings(&pipeline, config);
+    let kept_jobs = if suppress::may_keep_jobs(&pipeline, config) {
+        let analysis = crate::frontend::findings(&pipeline, config);
+        suppress::kept_jobs(&pipeline, config, &analysis.findings)
+    } else {
+        BTreeMap::new()
+    };
     let options = Options {
         unsafe_fixes: args.unsafe_fixes,
         buildkit_image: buildkit_image.to_string(),
         root: Some(pipeline.root.clone()),
         config: config.clone(),
-        kept_jobs: suppress::kept_jobs(&pipeline, config, &analysis.findings),
+        kept_jobs,
     };
     let mut result = crate::frontend::migrate(&pipeline, &options).map_err(|refused| {
         let file = &pipeline.files[refused.file];
@@ -152,16 +157,18 @@ fn name_kept_cause(mut finding: Finding, kept: &BTreeMap<String, String>) -> Fin
     finding
 }
 
-/// `diff`: prints what `fix` would change; exit 1 when there is a change.
-pub fn run_diff(args: &FixArgs, format: DiffFormat, out: &mut Output) -> u8 {
-    let (outcomes, errors) = migrate_all(args, false);
-    // Diagnostics go to stderr: its colour is decided apart from the diff's.
-    let renderer = Renderer::new(out.colors.stderr);
+/// Each rewritten file's diff, in the requested format, and whether any
+/// file changes; files that cannot be diffed add to `errors`.
+fn diffs(
+    outcomes: &[Outcome],
+    format: DiffFormat,
+    color: bool,
+    errors: &mut Vec<LoadError>,
+) -> (bool, String) {
     let mut changed = false;
     let mut report = String::new();
     let mut shared = SharedFiles::default();
-    let mut errors = errors;
-    for outcome in &outcomes {
+    for outcome in outcomes {
         let Ok(migration) = &outcome.result else {
             continue;
         };
@@ -177,7 +184,7 @@ pub fn run_diff(args: &FixArgs, format: DiffFormat, out: &mut Output) -> u8 {
             }
             let diff = unified_diff(&file.name, &file.text, &rewrite.text);
             match format {
-                DiffFormat::Unified => report.push_str(&colorize(&diff, out.colors.stdout)),
+                DiffFormat::Unified => report.push_str(&colorize(&diff, color)),
                 DiffFormat::Markdown => {
                     let _ = write!(
                         report,
@@ -188,12 +195,34 @@ pub fn run_diff(args: &FixArgs, format: DiffFormat, out: &mut Output) -> u8 {
             }
         }
     }
+    (changed, report)
+}
+
+/// `diff`: prints what `fix` would change; exit 1 when there is a change.
+pub fn run_diff(args: &FixArgs, format: DiffFormat, out: &mut Output) -> u8 {
+    let (outcomes, errors) = migrate_all(args, false);
+    // Diagnostics go to stderr: its colour is decided apart from the diff's.
+    let renderer = Renderer::new(out.colors.stderr);
+    let mut errors = errors;
+    // The findings are rendered beside the diffs, on a second thread, and
+    // printed after them as before.
+    let (changed, mut report, findings) = std::thread::scope(|scope| {
+        let findings = (format == DiffFormat::Unified)
+            .then(|| scope.spawn(|| rendered_findings(&outcomes, &renderer)));
+        let (changed, report) = diffs(&outcomes, format, out.colors.stdout, &mut errors);
+        let findings = findings.map(|rendering| {
+            rendering
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        (changed, report, findings)
+    });
     if format == DiffFormat::Markdown {
         report = format!("{}{report}", markdown_summary(&outcomes));
     }
     let _ = out.stdout.write_all(report.as_bytes());
-    if format == DiffFormat::Unified {
-        print_findings(&outcomes, &renderer, out);
+    if let Some(findings) = findings {
+        let _ = out.stderr.write_all(findings.as_bytes());
         if !out.quiet {
             print_run_notes(&outcomes, &|_| true, out);
             let failures = errors.len() + refused(&outcomes);
@@ -402,18 +431,23 @@ fn finish(
 }
 
 fn print_findings(outcomes: &[Outcome], renderer: &Renderer, out: &mut Output) {
+    let _ = out
+        .stderr
+        .write_all(rendered_findings(outcomes, renderer).as_bytes());
+}
+
+/// The migrations' findings, by root cause, as `diff` and `fix` print them.
+fn rendered_findings(outcomes: &[Outcome], renderer: &Renderer) -> String {
+    let mut text = String::new();
     for outcome in outcomes {
         let Ok(migration) = &outcome.result else {
             continue;
         };
         for finding in &crate::causes::by_root_cause(&migration.findings) {
-            let _ = write!(
-                out.stderr,
-                "{}",
-                renderer.finding(&outcome.pipeline, finding)
-            );
+            text.push_str(&renderer.finding(&outcome.pipeline, finding).to_string());
         }
     }
+    text
 }
 
 /// What holds for every migrated job, said once per run rather than once

@@ -84,6 +84,16 @@ pub fn shown(pipeline: &Pipeline, findings: Vec<Finding>) -> Vec<Finding> {
         .collect()
 }
 
+/// The findings that keep a job on Kaniko when suppressed or ignored.
+const KEEPING: [Rule; 3] = [Rule::KanikoJob, Rule::KanikoExecutor, Rule::KanikoWarmer];
+
+/// Whether [`kept_jobs`] can keep any job: only an ignore comment (which
+/// holds the marker) or the config's ignores can. Without them `diff` and
+/// `fix` need not analyse the pipeline first (half a parse's time).
+pub fn may_keep_jobs(pipeline: &Pipeline, config: &crate::config::Config) -> bool {
+    config.ignores_any(&KEEPING) || pipeline.files.iter().any(|file| file.text.contains(MARKER))
+}
+
 /// The jobs kept on Kaniko on purpose, with the reason `diff` and `fix`
 /// give: those whose `kaniko/job` finding, or whose executor or warmer
 /// call's finding, a comment suppresses or the config ignores. Such a job
@@ -100,8 +110,7 @@ pub fn kept_jobs(
         .map(|(id, file)| directives_in(id, file).0)
         .collect();
     let mut kept = BTreeMap::new();
-    let kinds = [Rule::KanikoJob, Rule::KanikoExecutor, Rule::KanikoWarmer];
-    for finding in findings.iter().filter(|f| kinds.contains(&f.rule)) {
+    for finding in findings.iter().filter(|f| KEEPING.contains(&f.rule)) {
         let file = &pipeline.files[finding.file];
         let line = file.position(finding.span.start()).line;
         let reason = if suppress(&mut directives[finding.file], file, finding) {

@@ -2,8 +2,8 @@
 //! legacy top-level keywords, `inherit:` and variables, resolved as GitLab
 //! resolves them, with every script line and image kept at its definition site.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap};
 
 use super::value::{At, Converter, Value};
 use super::{FileId, Pipeline};
@@ -116,6 +116,23 @@ pub fn resolve(pipeline: &Pipeline) -> Jobs {
     let mut jobs = Vec::new();
     let findings = resolve_each(pipeline, |job| jobs.push(job));
     Jobs { jobs, findings }
+}
+
+/// Resolves the jobs named in `names` that the pipeline defines, in name
+/// order: the checks after a rewrite look at the migrated jobs only.
+pub fn resolve_named(pipeline: &Pipeline, names: &BTreeSet<String>) -> Jobs {
+    let mut resolver = Resolver::new(pipeline);
+    let mut jobs = Vec::new();
+    for name in names.iter().map(String::as_str) {
+        if RESERVED.contains(&name) || !resolver.defines_mapping(name) {
+            continue;
+        }
+        jobs.extend(resolver.job(name));
+    }
+    Jobs {
+        jobs,
+        findings: std::mem::take(&mut resolver.findings),
+    }
 }
 
 /// Resolves every job, in name order, handing each to `each` as soon as it

@@ -424,6 +424,41 @@ impl Pipeline {
         })
     }
 
+    /// The same pipeline with some files rewritten, each with its tree
+    /// (read and verified by the rewrite): used to check a rewrite by
+    /// resolving its jobs again. The other files keep their trees.
+    pub fn with_rewrites(
+        &self,
+        mut rewritten: std::collections::BTreeMap<FileId, (String, Tree)>,
+    ) -> Pipeline {
+        let files = self
+            .files
+            .iter()
+            .enumerate()
+            .map(|(id, file)| {
+                let (text, tree) = rewritten
+                    .remove(&id)
+                    .unwrap_or_else(|| (file.text.clone(), file.tree.clone()));
+                SourceFile {
+                    name: file.name.clone(),
+                    path: file.path.clone(),
+                    lines: LineIndex::new(&text),
+                    text,
+                    tree,
+                    includes: file.includes.clone(),
+                }
+            })
+            .collect();
+        Pipeline {
+            files,
+            has_unfollowed_includes: self.has_unfollowed_includes,
+            root: self.root.clone(),
+            max_file_size: self.max_file_size,
+            system: self.system,
+            ..Pipeline::default()
+        }
+    }
+
     /// Files in GitLab's merge order: included files before the file that
     /// includes them, so that later files override earlier ones.
     pub fn merge_order(&self) -> Vec<FileId> {

@@ -13,7 +13,7 @@ mod plan;
 pub(crate) use plan::{busybox_replacement, mkdir_around, path_replacement};
 pub mod text;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use crate::config::Config;
@@ -94,9 +94,10 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
         ..Default::default()
     };
     let mut planned = plan_settled(pipeline, options, &mut constraints)?;
-    let (mut texts, mut rewritten) = apply_all(pipeline, &planned.edits, &planned.changes)?;
-    // The rewritten pipeline's jobs, resolved once for both checks below.
-    let mut resolved = jobs::resolve(&rewritten);
+    let mut rewritten = apply_all(pipeline, &planned.edits, &planned.changes)?;
+    // The rewritten pipeline's migrated jobs, resolved once for both
+    // checks below.
+    let mut resolved = jobs::resolve_named(&rewritten, &checked_jobs(&planned));
     // Jobs whose BUILDKITD_FLAGS variable would not reach them (a `<<` merge
     // replaces a whole `variables:` mapping) get it on the command instead.
     let unreached = match options.config.flavor.daemon_flags() {
@@ -106,8 +107,8 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
     if !unreached.is_empty() {
         constraints.prefix_jobs = unreached;
         planned = plan_settled(pipeline, options, &mut constraints)?;
-        (texts, rewritten) = apply_all(pipeline, &planned.edits, &planned.changes)?;
-        resolved = jobs::resolve(&rewritten);
+        rewritten = apply_all(pipeline, &planned.edits, &planned.changes)?;
+        resolved = jobs::resolve_named(&rewritten, &checked_jobs(&planned));
         let still = plan::jobs_missing_daemon_flags(&rewritten, &resolved, &planned.builders);
         if let Some(job) = still.iter().next() {
             return Err(Refused {
@@ -125,10 +126,13 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
             message: format!("job `{job}` would still use Kaniko after the rewrite"),
         });
     }
-    let rewrites = texts
-        .into_iter()
-        .filter(|(file, text)| *text != pipeline.files[*file].text)
-        .map(|(file, text)| Rewrite { file, text })
+    let rewrites = planned
+        .edits
+        .keys()
+        .filter_map(|&file| {
+            let text = std::mem::take(&mut rewritten.files[file].text);
+            (text != pipeline.files[file].text).then_some(Rewrite { file, text })
+        })
         .collect();
     Ok(Migration {
         rewrites,
@@ -140,13 +144,10 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
     })
 }
 
-/// The pipeline as the rewrite leaves it, parsed once for the checks that
-/// resolve its jobs again.
-fn reparse(pipeline: &Pipeline, texts: &BTreeMap<FileId, String>) -> Result<Pipeline, Refused> {
-    pipeline.with_texts(texts).map_err(|message| Refused {
-        file: 0,
-        message: format!("the rewrite does not parse: {message}"),
-    })
+/// The jobs the checks after a rewrite look at: the migrated ones and
+/// those that got a builder.
+fn checked_jobs(planned: &plan::Planned) -> BTreeSet<String> {
+    planned.migrated.union(&planned.builders).cloned().collect()
 }
 
 /// Plans until no script line refuses its new text: each round leaves the
@@ -175,41 +176,28 @@ fn plan_settled(
     })
 }
 
-/// Applies every file's edits, parses the results, and verifies each
-/// rewritten file against the intended changes with both parsers.
+/// Applies every file's edits, reads the results again (only where they
+/// changed, when the file allows it: [`rewrite::window`]), and verifies
+/// each rewritten file against the intended changes with both parsers.
 fn apply_all(
     pipeline: &Pipeline,
     edits: &BTreeMap<FileId, Vec<Edit>>,
     changes: &BTreeMap<FileId, Vec<Change>>,
-) -> Result<(BTreeMap<FileId, String>, Pipeline), Refused> {
-    let mut texts = BTreeMap::new();
+) -> Result<Pipeline, Refused> {
+    let mut trees = BTreeMap::new();
     for (&file, file_edits) in edits {
         let source: &SourceFile = &pipeline.files[file];
-        let text = rewrite::apply(&source.text, file_edits).map_err(|overlap| Refused {
-            file,
-            message: overlap.to_string(),
-        })?;
-        texts.insert(file, text);
-    }
-    // Parsed once: the tree of each rewritten file serves both the
-    // verification and the checks that resolve the jobs again.
-    let rewritten = reparse(pipeline, &texts)?;
-    for (&file, text) in &texts {
-        let source: &SourceFile = &pipeline.files[file];
+        let refused = |message: String| Refused { file, message };
+        let text = rewrite::apply(&source.text, file_edits)
+            .map_err(|overlap| refused(overlap.to_string()))?;
         let intended = changes.get(&file).map_or(&[][..], Vec::as_slice);
-        rewrite::verify::verify(
-            &source.text,
-            &source.tree,
-            text,
-            &rewritten.files[file].tree,
-            intended,
-        )
-        .map_err(|message| Refused {
-            file,
-            message: format!("the rewrite was not verified: {message}"),
-        })?;
+        let new_tree =
+            rewrite::reread_verified(&source.text, &source.tree, file_edits, &text, intended)
+                .map_err(refused)?;
+        trees.insert(file, (text, new_tree));
     }
-    Ok((texts, rewritten))
+    // The verified trees serve the checks that resolve the jobs again.
+    Ok(pipeline.with_rewrites(trees))
 }
 
 /// The fix `fix` would make for each Kaniko job of a pipeline: safe when the

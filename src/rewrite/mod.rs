@@ -6,6 +6,7 @@
 
 pub mod encode;
 pub mod verify;
+pub mod window;
 
 use crate::span::Span;
 use crate::yaml::Tree;
@@ -64,11 +65,47 @@ pub fn apply_verified(
     changes: &[verify::Change],
 ) -> Result<(String, Tree), String> {
     let rewritten = apply(text, edits).map_err(|overlap| overlap.to_string())?;
-    let new_tree = Tree::parse(&rewritten)
-        .map_err(|err| format!("the rewrite does not parse: {}", err.message))?;
-    verify::verify(text, tree, &rewritten, &new_tree, changes)
-        .map_err(|message| format!("the rewrite was not verified: {message}"))?;
+    let new_tree = reread_verified(text, tree, edits, &rewritten, changes)?;
     Ok((rewritten, new_tree))
+}
+
+/// Reads `rewritten` (the result of `edits` on `original`) again and
+/// verifies it against the intended `changes` with both parsers; returns
+/// its tree, or why the rewrite is refused.
+///
+/// Where the rewrite can be cut into windows ([`window`]), libyaml reads
+/// them on a second thread while the rewritten tree is spliced and walked:
+/// the two readings are independent by design. If a window then does not
+/// parse on its own, the whole text is read and verified instead.
+pub fn reread_verified(
+    original: &str,
+    tree: &Tree,
+    edits: &[Edit],
+    rewritten: &str,
+    changes: &[verify::Change],
+) -> Result<Tree, String> {
+    let not_verified = |message: String| format!("the rewrite was not verified: {message}");
+    if let Some(windows) = window::cut(original, tree, edits, rewritten, changes) {
+        let verified = std::thread::scope(|scope| {
+            let libyaml = scope.spawn(|| {
+                verify::verify_libyaml(original, tree, rewritten, changes, Some(&windows))
+            });
+            let spliced = window::splice(original, tree, rewritten, &windows)?;
+            let trees =
+                verify::verify_trees(original, tree, rewritten, &spliced, changes, Some(&windows));
+            let libyaml = libyaml
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            Some(trees.and(libyaml).map(|()| spliced))
+        });
+        if let Some(verified) = verified {
+            return verified.map_err(not_verified);
+        }
+    }
+    let new_tree = Tree::parse(rewritten)
+        .map_err(|err| format!("the rewrite does not parse: {}", err.message))?;
+    verify::verify(original, tree, rewritten, &new_tree, changes, None).map_err(not_verified)?;
+    Ok(new_tree)
 }
 
 /// Applies non-overlapping edits to `text`. Insertions at the same offset

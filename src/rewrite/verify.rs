@@ -23,6 +23,7 @@ mod trees;
 
 use std::collections::{HashMap, HashSet};
 
+use super::window::Window;
 use crate::yaml::{NodeId, Tree};
 
 /// A value the rewrite puts into the document.
@@ -59,7 +60,7 @@ pub enum Change {
 
 impl Change {
     /// The node of the original tree the change edits.
-    fn node(&self) -> NodeId {
+    pub(crate) fn node(&self) -> NodeId {
         match self {
             Change::Set { node, .. } => *node,
             Change::Insert { mapping, .. } | Change::Remove { mapping, .. } => *mapping,
@@ -104,18 +105,54 @@ impl<'c> Edits<'c> {
     }
 }
 
-/// Checks that `rewritten` (parsed as `new_tree`) is `original` (parsed as
-/// `tree`) with exactly `changes` applied.
+/// Checks that `rewritten` (read as `new_tree`) is `original` (parsed as
+/// `tree`) with exactly `changes` applied. With `windows`, libyaml reads
+/// only them, and `new_tree` is spliced from them ([`super::window`]).
 pub fn verify(
     original: &str,
     tree: &Tree,
     rewritten: &str,
     new_tree: &Tree,
     changes: &[Change],
+    windows: Option<&[Window]>,
+) -> Result<(), String> {
+    verify_trees(original, tree, rewritten, new_tree, changes, windows)?;
+    verify_libyaml(original, tree, rewritten, changes, windows)
+}
+
+/// The yaml-rust2 half of [`verify`].
+pub fn verify_trees(
+    original: &str,
+    tree: &Tree,
+    rewritten: &str,
+    new_tree: &Tree,
+    changes: &[Change],
+    windows: Option<&[Window]>,
+) -> Result<(), String> {
+    trees::verify(
+        original,
+        tree,
+        rewritten,
+        new_tree,
+        &Edits::new(changes),
+        windows,
+    )
+}
+
+/// The libyaml half of [`verify`]: it needs no tree of the rewritten text,
+/// so it can run beside the other.
+pub fn verify_libyaml(
+    original: &str,
+    tree: &Tree,
+    rewritten: &str,
+    changes: &[Change],
+    windows: Option<&[Window]>,
 ) -> Result<(), String> {
     let edits = Edits::new(changes);
-    trees::verify(original, tree, rewritten, new_tree, &edits)?;
-    libyaml::verify(original, tree, rewritten, &edits)
+    match windows {
+        Some(windows) => libyaml::verify_windows(original, tree, rewritten, &edits, windows),
+        None => libyaml::verify(original, tree, rewritten, &edits),
+    }
 }
 
 /// Where `node` sits in its document, for a refusal message: `.a.b[2]`.
@@ -152,7 +189,7 @@ mod tests {
         changes: &[Change],
     ) -> Result<(), String> {
         let new_tree = Tree::parse(rewritten).map_err(|e| e.message)?;
-        verify(original, tree, rewritten, &new_tree, changes)
+        verify(original, tree, rewritten, &new_tree, changes, None)
     }
 
     fn set(tree: &Tree, text: &str, old: &str, new: &str) -> Vec<Change> {
@@ -309,6 +346,37 @@ mod tests {
     }
 
     #[test]
+    fn each_parser_refuses_a_leak_in_a_window_on_its_own() {
+        let original = "a: &x {k: old, l: 1}\nb: *x\nc: [1, 2]\nd: 0\n";
+        let tree = Tree::parse(original).unwrap();
+        let changes = set(&tree, original, "old", "new");
+        let edits = Edits::new(&changes);
+        let mapping = tree
+            .node_ids()
+            .find(|&id| tree.is_mapping(id) && tree.node(id).span.start() > 0)
+            .unwrap();
+        for (text, refused) in [("{k: new, l: 2}", true), ("{k: new, l: 1}", false)] {
+            let edit = crate::rewrite::Edit::replace(tree.node(mapping).span, text);
+            let rewritten = crate::rewrite::apply(original, std::slice::from_ref(&edit)).unwrap();
+            let windows = super::super::window::cut(original, &tree, &[edit], &rewritten, &changes)
+                .expect("windows");
+            let spliced = super::super::window::splice(original, &tree, &rewritten, &windows)
+                .expect("a splice");
+            let by_trees = trees::verify(
+                original,
+                &tree,
+                &rewritten,
+                &spliced,
+                &edits,
+                Some(&windows),
+            );
+            let by_libyaml = libyaml::verify_windows(original, &tree, &rewritten, &edits, &windows);
+            assert_eq!(by_trees.is_err(), refused, "{text}: {by_trees:?}");
+            assert_eq!(by_libyaml.is_err(), refused, "{text}: {by_libyaml:?}");
+        }
+    }
+
+    #[test]
     fn each_parser_refuses_a_leak_on_its_own() {
         let original = "a: &x {k: old, l: 1}\nb: *x\nc: [1, 2]\n";
         let tree = Tree::parse(original).unwrap();
@@ -320,12 +388,12 @@ mod tests {
             "a: &x {k: new, l: 1}\nb: {k: new, l: 1, m: 0}\nc: [1, 2]\n",
         ] {
             let new_tree = Tree::parse(leaked).unwrap();
-            assert!(trees::verify(original, &tree, leaked, &new_tree, &edits).is_err());
+            assert!(trees::verify(original, &tree, leaked, &new_tree, &edits, None).is_err());
             assert!(libyaml::verify(original, &tree, leaked, &edits).is_err());
         }
         let fine = "a: &x {k: new, l: 1}\nb: *x\nc: [1, 2]\n";
         let new_tree = Tree::parse(fine).unwrap();
-        trees::verify(original, &tree, fine, &new_tree, &edits).unwrap();
+        trees::verify(original, &tree, fine, &new_tree, &edits, None).unwrap();
         libyaml::verify(original, &tree, fine, &edits).unwrap();
     }
 }

@@ -17,10 +17,19 @@ use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
 use crate::span::{LineIndex, Span};
 
 pub mod scalar;
+pub mod splice;
 
 /// Index of a node inside a [`Tree`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NodeId(u32);
+
+impl NodeId {
+    /// The ids from this one up to `end`, not included: the nodes of a run
+    /// of whole entries, since ids follow document order.
+    pub fn up_to(self, end: NodeId) -> impl Iterator<Item = NodeId> + Clone {
+        (self.0..end.0).map(NodeId)
+    }
+}
 
 /// How a block scalar treats its final line breaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,7 +92,7 @@ pub enum NodeKind {
 /// A node in 16 bytes: its span and its [`NodeKind`] packed into two words,
 /// since a pipeline holds a node per 9 to 14 bytes of YAML and the tree is
 /// most of `check`'s memory.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Node {
     /// The node's own text: for a block scalar from the `|`/`>` header to the
     /// end of its last content line; anchors and tags are not included.
@@ -192,7 +201,7 @@ struct Decoration {
 }
 
 /// A parsed YAML document.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Tree {
     nodes: Vec<Node>,
     children: Vec<NodeId>,
@@ -211,7 +220,7 @@ pub struct Tree {
 
 /// Decoded scalar values that differ from their source text, in one
 /// buffer rather than an allocation each.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Values {
     text: String,
     /// Where each value ends in `text`; it starts where the previous ends.
@@ -399,6 +408,17 @@ impl Tree {
         }
     }
 
+    /// Where `id` starts in the source, its anchor and tag included.
+    pub fn start(&self, id: NodeId) -> usize {
+        let decoration = self.decorations.get(&id).copied().unwrap_or_default();
+        [Some(self.node(id).span), decoration.anchor, decoration.tag]
+            .into_iter()
+            .flatten()
+            .map(|span| span.start())
+            .min()
+            .unwrap_or(self.node(id).span.start())
+    }
+
     /// `&name` as written, when the node has an anchor.
     pub fn anchor(&self, id: NodeId) -> Option<Span> {
         self.decorations.get(&id).and_then(|d| d.anchor)
@@ -479,6 +499,11 @@ impl Tree {
     pub fn item_of(&self, node: NodeId) -> Option<(NodeId, usize)> {
         self.parent(node)
             .filter(|(parent, _)| self.is_sequence(*parent))
+    }
+
+    /// The id after the last node's.
+    pub fn end_id(&self) -> NodeId {
+        NodeId(self.nodes.len() as u32)
     }
 
     /// Every node, in the order the parser produced them.

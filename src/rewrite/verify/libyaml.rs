@@ -27,6 +27,7 @@ use std::hash::{BuildHasher, Hash, RandomState};
 use super::events::{Event, Events, Properties, Stopped};
 use super::scalars::{self, Scalar};
 use super::{Change, Edits, Expected};
+use crate::rewrite::window::Window;
 use crate::yaml::{NodeId, NodeKind, Tree};
 
 pub(super) fn verify(
@@ -55,6 +56,45 @@ pub(super) fn verify(
         "libyaml reads the rewritten file differently from what the edits intended, at {}",
         explain(original, tree, rewritten, edits, &digest)
     ))
+}
+
+/// The same reading, of each window only: the original's entries there,
+/// with the changes applied, must read as the rewritten entries, and the
+/// anchors they define must be the same, in the same order (later text
+/// names them). Outside the windows the texts are the same bytes, read from
+/// the same parser state ([`crate::rewrite::window`]).
+pub(super) fn verify_windows(
+    original: &str,
+    tree: &Tree,
+    rewritten: &str,
+    edits: &Edits,
+    windows: &[Window],
+) -> Result<(), String> {
+    let digest = Digest(RandomState::new());
+    for window in windows {
+        let plan = Plan::window(tree, edits, window.nodes.clone());
+        let expected = Reader::window(&digest, plan.into(), window.has_prelude())
+            .read(&window.document(original, &window.original))
+            .map_err(|e| format!("libyaml cannot read the original file: {e}"))?;
+        let found = Reader::window(&digest, None, window.has_prelude())
+            .read(&window.document(rewritten, &window.rewritten))
+            .map_err(|e| format!("libyaml cannot read the rewritten file: {e}"))?;
+        if expected.documents.len() != 1 || found.documents.len() != 1 {
+            return Err(
+                "libyaml reads a different number of documents in the rewritten file".into(),
+            );
+        }
+        if expected.anchors != found.anchors {
+            return Err("the rewrite changes which anchors the file defines".into());
+        }
+        if expected.entries != found.entries {
+            let key = window.key_text(tree, original);
+            return Err(format!(
+                "libyaml reads the rewritten file differently from what the edits intended, at .{key} or the entries after it"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Where the readings differ: the top-level key (the job) whose entry does,
@@ -99,6 +139,10 @@ struct Reading {
     /// The content document's root mapping, entry by entry (key digest, key
     /// text, value digest), when recorded for a refusal message.
     root_entries: Vec<(u64, String, u64)>,
+    /// A window's entries, its stand-in anchors left out.
+    entries: Vec<(u64, u64)>,
+    /// The anchors a window defines, in order.
+    anchors: Vec<Box<[u8]>>,
 }
 
 /// The original's tree and the changes to apply to its reading.
@@ -108,6 +152,8 @@ struct Plan<'a> {
     ids: Box<dyn Iterator<Item = NodeId> + 'a>,
     /// Edited nodes met so far.
     reached: usize,
+    /// How many edited nodes the reading must meet.
+    edited: usize,
 }
 
 impl<'a> Plan<'a> {
@@ -117,6 +163,19 @@ impl<'a> Plan<'a> {
             edits,
             ids: Box::new(tree.node_ids()),
             reached: 0,
+            edited: edits.nodes().count(),
+        }
+    }
+
+    /// The plan of a window: its nodes only, and the edits among them.
+    fn window(tree: &'a Tree, edits: &'a Edits<'a>, nodes: std::ops::Range<NodeId>) -> Plan<'a> {
+        let edited = edits.nodes().filter(|node| nodes.contains(node)).count();
+        Plan {
+            tree,
+            edits,
+            ids: Box::new(nodes.start.up_to(nodes.end)),
+            reached: 0,
+            edited,
         }
     }
 }
@@ -161,6 +220,8 @@ struct Reader<'a> {
     stack: Vec<Open>,
     document: usize,
     reading: Reading,
+    /// Reading a window: `Some(true)` when it opens with stand-in anchors.
+    window: Option<bool>,
 }
 
 impl<'a> Reader<'a> {
@@ -176,7 +237,41 @@ impl<'a> Reader<'a> {
             reading: Reading {
                 documents: Vec::new(),
                 root_entries: Vec::new(),
+                entries: Vec::new(),
+                anchors: Vec::new(),
             },
+            window: None,
+        }
+    }
+
+    /// A reader of a window's document, whose root is no node of the tree.
+    fn window(digest: &'a Digest, plan: Option<Plan<'a>>, prelude: bool) -> Reader<'a> {
+        let mut reader = Reader::new(digest, 0, plan);
+        reader.window = Some(prelude);
+        reader
+    }
+
+    /// Whether the event read now belongs to no node of the tree: a
+    /// window's root, or its stand-in anchors (its first entry).
+    fn outside_tree(&self) -> bool {
+        let Some(prelude) = self.window else {
+            return false;
+        };
+        match self.stack.first() {
+            None => true,
+            Some(root) => {
+                prelude && matches!(&root.body, Body::Mapping { entries, .. } if entries.is_empty())
+            }
+        }
+    }
+
+    /// Notes an anchor a window defines, outside its stand-ins.
+    fn defines(&mut self, anchor: Option<&[u8]>) {
+        if let Some(anchor) = anchor
+            && self.window.is_some()
+            && !self.outside_tree()
+        {
+            self.reading.anchors.push(Box::from(anchor));
         }
     }
 
@@ -231,6 +326,11 @@ impl<'a> Reader<'a> {
                 }
                 Event::SequenceEnd | Event::MappingEnd => {
                     let open = self.stack.pop().ok_or("an unbalanced collection")?;
+                    if let (Some(prelude), true) = (self.window, self.stack.is_empty())
+                        && let Body::Mapping { entries, .. } = &open.body
+                    {
+                        self.reading.entries = entries[usize::from(prelude)..].to_vec();
+                    }
                     self.same_size(open.node, &open.body)?;
                     let done = self.collection(open.tag.as_deref(), open.body)?;
                     let digest = self.changed(open.node, done)?;
@@ -245,7 +345,7 @@ impl<'a> Reader<'a> {
             if plan.ids.next().is_some() {
                 return Err(disagree());
             }
-            if plan.reached != plan.edits.nodes().count() {
+            if plan.reached != plan.edited {
                 return Err(unreachable_edit());
             }
         }
@@ -256,6 +356,9 @@ impl<'a> Reader<'a> {
     /// kind as the event: with [`Self::same_size`], the two parsers see the
     /// same shape, so each change meets the node it names.
     fn node(&mut self, kind: Kind) -> Result<Option<NodeId>, String> {
+        if self.outside_tree() {
+            return Ok(None);
+        }
         let Some(plan) = &mut self.plan else {
             return Ok(None);
         };
@@ -305,6 +408,7 @@ impl<'a> Reader<'a> {
     }
 
     fn open(&mut self, node: Option<NodeId>, properties: Properties, body: Body) {
+        self.defines(properties.anchor);
         let anchor: Option<Box<[u8]>> = properties.anchor.map(Box::from);
         if let Some(anchor) = &anchor {
             self.anchors.insert(anchor.clone(), None);
@@ -349,6 +453,7 @@ impl<'a> Reader<'a> {
         done: Done,
     ) -> Result<(), String> {
         let digest = self.changed(node, Working::Scalar(done.digest))?;
+        self.defines(properties.anchor);
         if let Some(anchor) = properties.anchor {
             self.anchors.insert(Box::from(anchor), Some(digest));
         }

@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 use yaml_rust2::Yaml;
 
 use super::{Change, Edits, Expected, path_of};
+use crate::rewrite::window::Window;
 use crate::yaml::{NodeId, NodeKind, ScalarStyle, Tree};
 
 /// One side of the comparison: a tree and its text.
@@ -34,6 +35,11 @@ impl<'a> Side<'a> {
                 ..
             }
         )
+    }
+
+    /// The node's anchor name as written (`&name`).
+    fn anchor(&self, node: NodeId) -> Option<&'a str> {
+        self.tree.anchor(node).map(|span| span.slice(self.text))
     }
 
     fn tag(&self, node: NodeId) -> Option<&'a str> {
@@ -83,13 +89,14 @@ pub(super) fn verify(
     rewritten: &str,
     new_tree: &Tree,
     edits: &Edits,
+    windows: Option<&[Window]>,
 ) -> Result<(), String> {
     if tree.document() != new_tree.document() {
         return Err(
             "the rewrite changes which document of the file holds the configuration".into(),
         );
     }
-    let mut walk = Walk {
+    let walk = || Walk {
         old: Side {
             tree,
             text: original,
@@ -103,28 +110,103 @@ pub(super) fn verify(
         stack: Vec::new(),
         reached: HashSet::new(),
     };
+    if let Some(windows) = windows {
+        let mut walk = walk();
+        if walk.windows(windows)? {
+            return Ok(());
+        }
+    }
+    let mut walk = walk();
     match (tree.root(), new_tree.root()) {
         (Some(old), Some(new)) => walk.stack.push((old, new)),
         (None, None) => {}
         _ => return Err("yaml-rust2 reads the rewritten file as a different document".into()),
     }
-    while let Some((old, new)) = walk.stack.pop() {
-        let (old, new) = (tree.deref(old), new_tree.deref(new));
-        // Only an anchored node can be reached twice: through its aliases.
-        if tree.anchor(old).is_some() && !walk.compared.insert((old, new)) {
-            continue;
-        }
-        walk.pair(old, new).map_err(|what| {
-            format!(
-                "yaml-rust2 reads the rewritten file differently from what the edits intended, at {}: {what}",
-                path_of(tree, original, old)
-            )
-        })?;
-    }
+    walk.run()?;
     if edits.nodes().any(|node| !walk.reached.contains(&node)) {
         return Err("an edited node is not reachable from the document root".into());
     }
     Ok(())
+}
+
+impl Walk<'_, '_> {
+    /// Compares the queued pairs and everything below them.
+    fn run(&mut self) -> Result<(), String> {
+        let (tree, new_tree) = (self.old.tree, self.new.tree);
+        while let Some((old, new)) = self.stack.pop() {
+            if self.old.anchor(old) != self.new.anchor(new) {
+                return Err(self.refusal(old, "an anchor changed".into()));
+            }
+            let (old, new) = (tree.deref(old), new_tree.deref(new));
+            // Only an anchored node can be reached twice: through its aliases.
+            if tree.anchor(old).is_some() && !self.compared.insert((old, new)) {
+                continue;
+            }
+            self.pair(old, new)
+                .map_err(|what| self.refusal(old, what))?;
+        }
+        Ok(())
+    }
+
+    fn refusal(&self, old: NodeId, what: String) -> String {
+        format!(
+            "yaml-rust2 reads the rewritten file differently from what the edits intended, at {}: {what}",
+            path_of(self.old.tree, self.old.text, old)
+        )
+    }
+
+    /// Compares the windows' entries only: outside them the rewritten tree
+    /// is the original's, copied. An alias outside names the anchored node
+    /// of the same name, so every anchored node in a window must be paired
+    /// with one of the same name, and the windows must hold as many: when an
+    /// anchored node lies inside a replaced value, the whole tree is walked
+    /// instead (`Ok(false)`).
+    fn windows(&mut self, windows: &[Window]) -> Result<bool, String> {
+        let (Some(old_root), Some(new_root)) = (self.old.tree.root(), self.new.tree.root()) else {
+            return Ok(false);
+        };
+        let old_pairs: Vec<_> = self.old.tree.pairs(old_root).collect();
+        let new_pairs: Vec<_> = self.new.tree.pairs(new_root).collect();
+        if old_pairs.len() != new_pairs.len() {
+            return Ok(false);
+        }
+        let (mut old_anchors, mut new_anchors) = (Vec::new(), 0);
+        for window in windows {
+            for entry in window.entries.clone() {
+                let ((old_key, old_value), (new_key, new_value)) =
+                    (old_pairs[entry], new_pairs[entry]);
+                self.stack.push((old_value, new_value));
+                self.stack.push((old_key, new_key));
+            }
+            let new_end = new_pairs
+                .get(window.entries.end)
+                .map_or(self.new.tree.end_id(), |(key, _)| *key);
+            old_anchors.extend(anchored(
+                self.old.tree,
+                window.nodes.start.up_to(window.nodes.end),
+            ));
+            new_anchors += anchored(
+                self.new.tree,
+                new_pairs[window.entries.start].0.up_to(new_end),
+            )
+            .count();
+        }
+        self.run()?;
+        let in_windows = |node: &NodeId| windows.iter().any(|w| w.nodes.contains(node));
+        let all_reached = self
+            .edits
+            .nodes()
+            .all(|node| self.reached.contains(&node) || !in_windows(&node));
+        let paired: HashSet<NodeId> = self.compared.iter().map(|(old, _)| *old).collect();
+        let anchors_paired = old_anchors.len() == new_anchors
+            && old_anchors.iter().all(|node| paired.contains(node));
+        Ok(all_reached && anchors_paired)
+    }
+}
+
+/// The nodes among `nodes` that carry an anchor.
+fn anchored(tree: &Tree, nodes: impl Iterator<Item = NodeId>) -> impl Iterator<Item = NodeId> {
+    nodes.filter(|&node| tree.anchor(node).is_some())
 }
 
 impl<'c> Walk<'_, 'c> {

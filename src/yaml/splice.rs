@@ -1,0 +1,350 @@
+//! A tree assembled from the top-level entries of other trees.
+//!
+//! A rewrite changes a few top-level entries (jobs) of a pipeline. The
+//! rewritten file's tree is then the original's tree outside those entries,
+//! moved by the length the edits added before them, and the trees of the
+//! rewritten entries, each parsed on its own (`rewrite::window`): copying
+//! nodes costs a fraction of parsing the whole file again. Why the pieces
+//! read as the whole file would is argued, and checked, where the windows
+//! are cut; this module only copies.
+//!
+//! An alias is bound by name as the copy goes, in document order, exactly
+//! as a parser binds it: to the latest node anchored with that name. That
+//! is what lets a piece parsed on its own (whose aliases named stand-in
+//! anchors) point at the real anchored nodes of the whole.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use super::{Decoration, Node, NodeId, NodeKind, Tree, Values};
+use crate::span::Span;
+
+/// A run of top-level entries of `tree` (whose text is `text`), placed in
+/// the new text `shift` bytes from where they are in `text`.
+pub struct Piece<'a> {
+    pub tree: &'a Tree,
+    pub text: &'a str,
+    pub entries: Range<usize>,
+    pub shift: isize,
+}
+
+/// Why a splice could not be made: an alias whose anchor is not bound
+/// where it stands. The caller then parses the whole text.
+#[derive(Debug)]
+pub struct Unbound;
+
+impl Tree {
+    /// The tree of `text`, whose root is a block mapping holding the
+    /// `pieces`' entries in order, starting at `root_start`.
+    ///
+    /// A run of whole entries is a run of consecutive ids (ids follow
+    /// document order), and so is its copy: each node's new id is its old
+    /// one plus the piece's offset, and a node is copied in a few steps,
+    /// with no walk of the tree.
+    pub fn splice(text: &str, pieces: &[Piece], root_start: usize) -> Result<Tree, Unbound> {
+        let ranges: Vec<Range<u32>> = pieces
+            .iter()
+            .map(node_range)
+            .collect::<Option<_>>()
+            .ok_or(Unbound)?;
+        let size: usize = ranges.iter().map(|range| range.len()).sum();
+        let total: usize = pieces.iter().map(|piece| 2 * piece.entries.len()).sum();
+        let mut copy = Copy {
+            nodes: Vec::with_capacity(1 + size),
+            children: Vec::with_capacity(total + size),
+            ..Copy::default()
+        };
+        // The root, written once its children are known.
+        copy.nodes.push(Node::new(
+            Span::empty(root_start),
+            NodeKind::Alias { target: NodeId(0) },
+        ));
+        let first = copy.children.len();
+        copy.children.resize(first + total, NodeId(0));
+        let mut slot = first;
+        let mut sources: Vec<Source> = Vec::new();
+        for (piece, range) in pieces.iter().zip(ranges) {
+            let source = match sources
+                .iter()
+                .position(|s| std::ptr::eq(s.tree, piece.tree))
+            {
+                Some(at) => at,
+                None => {
+                    sources.push(Source::new(piece.tree));
+                    sources.len() - 1
+                }
+            };
+            let offset = copy.nodes.len() as i64 - i64::from(range.start);
+            let new = |id: NodeId| NodeId((i64::from(id.0) + offset) as u32);
+            let root = piece.tree.root.ok_or(Unbound)?;
+            for (key, value) in piece
+                .tree
+                .pairs(root)
+                .skip(piece.entries.start)
+                .take(piece.entries.len())
+            {
+                copy.children[slot] = new(key);
+                copy.children[slot + 1] = new(value);
+                slot += 2;
+            }
+            copy.piece(piece, &sources[source], range.clone(), offset)?;
+            copy.nested_duplicates(&sources[source], range, offset);
+        }
+        let root_keys: Vec<NodeId> = copy.children[first..first + total]
+            .iter()
+            .step_by(2)
+            .copied()
+            .collect();
+        copy.root_duplicates(&root_keys, text);
+        let end = copy.children[first..first + total]
+            .last()
+            .map_or(root_start, |last| copy.nodes[last.0 as usize].span.end());
+        copy.nodes[0] = Node::new(
+            Span::new(root_start, end.max(root_start)),
+            NodeKind::Mapping {
+                first: first as u32,
+                len: (total / 2) as u32,
+                flow: false,
+            },
+        );
+        Ok(Tree {
+            nodes: copy.nodes,
+            children: copy.children,
+            root: Some(NodeId(0)),
+            document: 0,
+            duplicates: copy.duplicate_pairs,
+            values: copy.values,
+            decorations: copy.decorations,
+            parents: std::sync::OnceLock::new(),
+        })
+    }
+}
+
+/// The ids of a piece's entries: from its first key to the next entry's
+/// key, or to the end of the tree.
+fn node_range(piece: &Piece) -> Option<Range<u32>> {
+    let root = piece.tree.root?;
+    let mut keys = piece.tree.pairs(root).map(|(key, _)| key.0);
+    let start = keys.nth(piece.entries.start)?;
+    let end = match piece.entries.len() {
+        0 => start,
+        len => keys.nth(len - 1).unwrap_or(piece.tree.nodes.len() as u32),
+    };
+    Some(start..end)
+}
+
+/// What a source tree is asked for, found once however many pieces it
+/// gives: its decorated nodes and repeated keys in id order, its root keys.
+struct Source<'a> {
+    tree: &'a Tree,
+    decorated: Vec<NodeId>,
+    duplicates: Vec<(NodeId, NodeId)>,
+    root_keys: std::collections::HashSet<NodeId>,
+}
+
+impl<'a> Source<'a> {
+    fn new(tree: &'a Tree) -> Source<'a> {
+        let mut decorated: Vec<NodeId> = tree.decorations.keys().copied().collect();
+        decorated.sort_unstable();
+        let mut duplicates = tree.duplicates.clone();
+        duplicates.sort_unstable();
+        let root_keys = tree
+            .root
+            .map(|root| tree.pairs(root).map(|(key, _)| key).collect())
+            .unwrap_or_default();
+        Source {
+            tree,
+            decorated,
+            duplicates,
+            root_keys,
+        }
+    }
+
+    /// The entries of `sorted` whose (first) id lies in `range`.
+    fn within<'s, T>(sorted: &'s [T], range: &Range<u32>, id: impl Fn(&T) -> u32) -> &'s [T] {
+        let from = sorted.partition_point(|item| id(item) < range.start);
+        let to = sorted.partition_point(|item| id(item) < range.end);
+        &sorted[from..to]
+    }
+}
+
+#[derive(Default)]
+struct Copy {
+    nodes: Vec<Node>,
+    children: Vec<NodeId>,
+    values: Values,
+    decorations: HashMap<NodeId, Decoration>,
+    duplicate_pairs: Vec<(NodeId, NodeId)>,
+    /// Each anchor name's latest node, as a parser binds it.
+    bindings: HashMap<Box<str>, NodeId>,
+}
+
+impl Copy {
+    /// Copies the nodes `range` of a piece, in order, `offset` ids on.
+    fn piece(
+        &mut self,
+        piece: &Piece,
+        source: &Source,
+        range: Range<u32>,
+        offset: i64,
+    ) -> Result<(), Unbound> {
+        let tree = piece.tree;
+        let new = |id: u32| NodeId((i64::from(id) + offset) as u32);
+        let mut decorated = Source::within(&source.decorated, &range, |id| id.0)
+            .iter()
+            .peekable();
+        for id in range {
+            let old = &tree.nodes[id as usize];
+            let kind = match old.kind() {
+                NodeKind::Scalar { style, decoded } => {
+                    let decoded = match decoded {
+                        0 | super::INSIDE_QUOTES => decoded,
+                        _ => self
+                            .values
+                            .push(tree.values.of(piece.text, old.span, decoded)),
+                    };
+                    NodeKind::Scalar { style, decoded }
+                }
+                NodeKind::Alias { target } => {
+                    let name = tree.anchor(target).ok_or(Unbound)?.slice(piece.text);
+                    let bound = self.bindings.get(name).ok_or(Unbound)?;
+                    NodeKind::Alias { target: *bound }
+                }
+                NodeKind::Sequence { first, len, flow } => NodeKind::Sequence {
+                    first: self.children_of(tree, first, len as usize, &new),
+                    len,
+                    flow,
+                },
+                NodeKind::Mapping { first, len, flow } => NodeKind::Mapping {
+                    first: self.children_of(tree, first, 2 * len as usize, &new),
+                    len,
+                    flow,
+                },
+            };
+            self.nodes
+                .push(Node::new(moved(old.span, piece.shift), kind));
+            if decorated.next_if(|node| node.0 == id).is_some() {
+                self.decorate(piece, NodeId(id), new(id));
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies a collection's child list, moved to the new ids.
+    fn children_of(
+        &mut self,
+        tree: &Tree,
+        first: u32,
+        count: usize,
+        new: &impl Fn(u32) -> NodeId,
+    ) -> u32 {
+        let at = self.children.len() as u32;
+        let old = &tree.children[first as usize..first as usize + count];
+        self.children.extend(old.iter().map(|child| new(child.0)));
+        at
+    }
+
+    /// Copies a node's anchor and tag; an anchor binds its name.
+    fn decorate(&mut self, piece: &Piece, old: NodeId, new: NodeId) {
+        let Some(decoration) = piece.tree.decorations.get(&old) else {
+            return;
+        };
+        if let Some(anchor) = decoration.anchor {
+            self.bindings.insert(anchor.slice(piece.text).into(), new);
+        }
+        self.decorations.insert(
+            new,
+            Decoration {
+                anchor: decoration.anchor.map(|span| moved(span, piece.shift)),
+                tag: decoration.tag.map(|span| moved(span, piece.shift)),
+            },
+        );
+    }
+
+    /// A piece's repeated keys below the root, under their new ids.
+    fn nested_duplicates(&mut self, source: &Source, range: Range<u32>, offset: i64) {
+        let new = |id: NodeId| NodeId((i64::from(id.0) + offset) as u32);
+        for &(first, later) in Source::within(&source.duplicates, &range, |pair| pair.0.0) {
+            if !source.root_keys.contains(&first) && range.contains(&later.0) {
+                self.duplicate_pairs.push((new(first), new(later)));
+            }
+        }
+    }
+
+    /// The new root's repeated keys, found again: its entries come from
+    /// several trees. As the parser pairs them: each with the one before.
+    fn root_duplicates(&mut self, keys: &[NodeId], text: &str) {
+        let mut seen: HashMap<&str, NodeId> = HashMap::new();
+        let mut pairs = Vec::new();
+        for &key in keys {
+            let node = &self.nodes[key.0 as usize];
+            let NodeKind::Scalar { decoded, .. } = node.kind() else {
+                continue;
+            };
+            let name = self.values.of(text, node.span, decoded);
+            if name == "<<" {
+                continue;
+            }
+            if let Some(earlier) = seen.insert(name, key) {
+                pairs.push((earlier, key));
+            }
+        }
+        self.duplicate_pairs.extend(pairs);
+    }
+}
+
+fn moved(span: Span, shift: isize) -> Span {
+    let at = |offset: usize| offset.checked_add_signed(shift).unwrap_or(0);
+    Span::new(at(span.start()), at(span.end()))
+}
+
+/// Panics unless `spliced` is the tree `parsed` of the same `text`: the
+/// same nodes under the same ids, with the same spans, values, anchors,
+/// tags, children and repeated keys. Every rewrite in a debug build (the
+/// test suite) checks its splice with it.
+#[cfg(debug_assertions)]
+pub fn assert_same(spliced: &Tree, parsed: &Tree, text: &str) {
+    let differ = |what: String| -> ! {
+        let excerpt: String = text.chars().take(2_000).collect();
+        panic!("the spliced tree differs from the parse of the rewritten text: {what}\n{excerpt}")
+    };
+    if spliced.nodes.len() != parsed.nodes.len() || spliced.root != parsed.root {
+        differ(format!(
+            "{} nodes, root {:?}; parsed {} nodes, root {:?}",
+            spliced.nodes.len(),
+            spliced.root,
+            parsed.nodes.len(),
+            parsed.root
+        ));
+    }
+    for id in spliced.node_ids() {
+        let (a, b) = (spliced.node(id), parsed.node(id));
+        let same_kind = match (a.kind(), b.kind()) {
+            (NodeKind::Scalar { style: x, .. }, NodeKind::Scalar { style: y, .. }) => {
+                x == y && spliced.scalar(text, id) == parsed.scalar(text, id)
+            }
+            (NodeKind::Alias { target: x }, NodeKind::Alias { target: y }) => x == y,
+            (NodeKind::Sequence { .. }, NodeKind::Sequence { .. }) => {
+                spliced.items(id) == parsed.items(id)
+            }
+            (NodeKind::Mapping { flow: x, .. }, NodeKind::Mapping { flow: y, .. }) => {
+                x == y && spliced.pairs(id).eq(parsed.pairs(id))
+            }
+            _ => false,
+        };
+        if a.span != b.span || !same_kind {
+            differ(format!("{id:?}: {a:?} against {b:?}"));
+        }
+        if spliced.anchor(id) != parsed.anchor(id) || spliced.tag(id) != parsed.tag(id) {
+            differ(format!("the anchor or tag of {id:?}"));
+        }
+    }
+    let sorted = |tree: &Tree| {
+        let mut pairs = tree.duplicates.clone();
+        pairs.sort();
+        pairs
+    };
+    if sorted(spliced) != sorted(parsed) {
+        differ("the repeated keys".into());
+    }
+}
