@@ -150,11 +150,20 @@ pub fn cut(
         windows.push(window);
     }
     // Every change must edit a node inside a window.
-    let inside = |node: NodeId| windows.iter().any(|w| w.nodes.contains(&node));
     changes
         .iter()
-        .all(|change| inside(change.node()))
+        .all(|change| window_of(&windows, change.node()).is_some())
         .then_some(windows)
+}
+
+/// The window holding `node`, found by halving: the windows are in
+/// document order and do not overlap.
+pub fn window_of(windows: &[Window], node: NodeId) -> Option<usize> {
+    let at = windows.partition_point(|window| window.nodes.end <= node);
+    windows
+        .get(at)
+        .filter(|window| window.nodes.contains(&node))
+        .map(|_| at)
 }
 
 /// Where each top-level entry starts; `None` unless every key is a scalar

@@ -123,14 +123,25 @@ impl Tree {
 /// The ids of a piece's entries: from its first key to the next entry's
 /// key, or to the end of the tree.
 fn node_range(piece: &Piece) -> Option<Range<u32>> {
-    let root = piece.tree.root?;
-    let mut keys = piece.tree.pairs(root).map(|(key, _)| key.0);
-    let start = keys.nth(piece.entries.start)?;
+    let children = root_children(piece.tree)?;
+    let key = |entry: usize| children.get(2 * entry).map(|key| key.0);
+    let start = key(piece.entries.start)?;
     let end = match piece.entries.len() {
         0 => start,
-        len => keys.nth(len - 1).unwrap_or(piece.tree.nodes.len() as u32),
+        _ => key(piece.entries.end).unwrap_or(piece.tree.nodes.len() as u32),
     };
     Some(start..end)
+}
+
+/// The root mapping's keys and values, alternating: indexed, not walked,
+/// since a splice of thousands of pieces looks up as many entries.
+fn root_children(tree: &Tree) -> Option<&[NodeId]> {
+    match tree.node(tree.root?).kind() {
+        NodeKind::Mapping { first, len, .. } => {
+            Some(&tree.children[first as usize..(first + 2 * len) as usize])
+        }
+        _ => None,
+    }
 }
 
 /// What a source tree is asked for, found once however many pieces it

@@ -27,7 +27,7 @@ use std::hash::{BuildHasher, Hash, RandomState};
 use super::events::{Event, Events, Properties, Stopped};
 use super::scalars::{self, Scalar};
 use super::{Change, Edits, Expected};
-use crate::rewrite::window::Window;
+use crate::rewrite::window::{Window, window_of};
 use crate::yaml::{NodeId, NodeKind, Tree};
 
 pub(super) fn verify(
@@ -71,8 +71,15 @@ pub(super) fn verify_windows(
     windows: &[Window],
 ) -> Result<(), String> {
     let digest = Digest(RandomState::new());
-    for window in windows {
-        let plan = Plan::window(tree, edits, window.nodes.clone());
+    // How many edited nodes each window holds, counted once.
+    let mut edited = vec![0; windows.len()];
+    for node in edits.nodes() {
+        if let Some(at) = window_of(windows, node) {
+            edited[at] += 1;
+        }
+    }
+    for (window, edited) in windows.iter().zip(edited) {
+        let plan = Plan::window(tree, edits, window.nodes.clone(), edited);
         let expected = Reader::window(&digest, plan.into(), window.has_prelude())
             .read(&window.document(original, &window.original))
             .map_err(|e| format!("libyaml cannot read the original file: {e}"))?;
@@ -168,8 +175,12 @@ impl<'a> Plan<'a> {
     }
 
     /// The plan of a window: its nodes only, and the edits among them.
-    fn window(tree: &'a Tree, edits: &'a Edits<'a>, nodes: std::ops::Range<NodeId>) -> Plan<'a> {
-        let edited = edits.nodes().filter(|node| nodes.contains(node)).count();
+    fn window(
+        tree: &'a Tree,
+        edits: &'a Edits<'a>,
+        nodes: std::ops::Range<NodeId>,
+        edited: usize,
+    ) -> Plan<'a> {
         Plan {
             tree,
             edits,

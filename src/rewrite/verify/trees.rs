@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use yaml_rust2::Yaml;
 
 use super::{Change, Edits, Expected, path_of};
-use crate::rewrite::window::Window;
+use crate::rewrite::window::{Window, window_of};
 use crate::yaml::{NodeId, NodeKind, ScalarStyle, Tree};
 
 /// One side of the comparison: a tree and its text.
@@ -192,11 +192,10 @@ impl Walk<'_, '_> {
             .count();
         }
         self.run()?;
-        let in_windows = |node: &NodeId| windows.iter().any(|w| w.nodes.contains(node));
         let all_reached = self
             .edits
             .nodes()
-            .all(|node| self.reached.contains(&node) || !in_windows(&node));
+            .all(|node| self.reached.contains(&node) || window_of(windows, node).is_none());
         let paired: HashSet<NodeId> = self.compared.iter().map(|(old, _)| *old).collect();
         let anchors_paired = old_anchors.len() == new_anchors
             && old_anchors.iter().all(|node| paired.contains(node));
