@@ -62,33 +62,22 @@ impl Tree {
         let first = copy.children.len();
         copy.children.resize(first + total, NodeId(0));
         let mut slot = first;
-        let mut sources: Vec<Source> = Vec::new();
+        // Keyed by address: the original tree gives a piece between every
+        // two windows, and each window's tree one.
+        let mut sources: HashMap<*const Tree, Source> = HashMap::new();
         for (piece, range) in pieces.iter().zip(ranges) {
-            let source = match sources
-                .iter()
-                .position(|s| std::ptr::eq(s.tree, piece.tree))
-            {
-                Some(at) => at,
-                None => {
-                    sources.push(Source::new(piece.tree));
-                    sources.len() - 1
-                }
-            };
+            let source = sources
+                .entry(std::ptr::from_ref(piece.tree))
+                .or_insert_with(|| Source::new(piece.tree));
             let offset = copy.nodes.len() as i64 - i64::from(range.start);
             let new = |id: NodeId| NodeId((i64::from(id.0) + offset) as u32);
-            let root = piece.tree.root.ok_or(Unbound)?;
-            for (key, value) in piece
-                .tree
-                .pairs(root)
-                .skip(piece.entries.start)
-                .take(piece.entries.len())
-            {
-                copy.children[slot] = new(key);
-                copy.children[slot + 1] = new(value);
-                slot += 2;
+            let entries = 2 * piece.entries.start..2 * piece.entries.end;
+            for &child in &root_children(piece.tree).ok_or(Unbound)?[entries] {
+                copy.children[slot] = new(child);
+                slot += 1;
             }
-            copy.piece(piece, &sources[source], range.clone(), offset)?;
-            copy.nested_duplicates(&sources[source], range, offset);
+            copy.piece(piece, source, range.clone(), offset)?;
+            copy.nested_duplicates(source, range, offset);
         }
         let root_keys: Vec<NodeId> = copy.children[first..first + total]
             .iter()
@@ -146,15 +135,14 @@ fn root_children(tree: &Tree) -> Option<&[NodeId]> {
 
 /// What a source tree is asked for, found once however many pieces it
 /// gives: its decorated nodes and repeated keys in id order, its root keys.
-struct Source<'a> {
-    tree: &'a Tree,
+struct Source {
     decorated: Vec<NodeId>,
     duplicates: Vec<(NodeId, NodeId)>,
     root_keys: std::collections::HashSet<NodeId>,
 }
 
-impl<'a> Source<'a> {
-    fn new(tree: &'a Tree) -> Source<'a> {
+impl Source {
+    fn new(tree: &Tree) -> Source {
         let mut decorated: Vec<NodeId> = tree.decorations.keys().copied().collect();
         decorated.sort_unstable();
         let mut duplicates = tree.duplicates.clone();
@@ -164,7 +152,6 @@ impl<'a> Source<'a> {
             .map(|root| tree.pairs(root).map(|(key, _)| key).collect())
             .unwrap_or_default();
         Source {
-            tree,
             decorated,
             duplicates,
             root_keys,
