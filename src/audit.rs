@@ -70,12 +70,9 @@ fn rows(outcomes: &[Outcome]) -> Vec<JobRow> {
             .first()
             .map_or(String::new(), |f| f.name.clone());
         let file_of = |job: &String| files.get(job).cloned().unwrap_or_else(|| entry.clone());
+        let by_job = Finding::by_job(&migration.findings);
         let about = |job: &String| -> Vec<&Finding> {
-            migration
-                .findings
-                .iter()
-                .filter(|f| f.jobs.contains(job))
-                .collect()
+            by_job.get(job.as_str()).cloned().unwrap_or_default()
         };
         for job in &migration.migrated_jobs {
             let notes: Vec<String> = about(job).iter().map(|f| f.message.clone()).collect();

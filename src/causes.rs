@@ -12,7 +12,10 @@
 //! The migration's own findings stay per job (audit counts them, JSON fixes
 //! list them); only what people read is grouped.
 
+use std::collections::{HashMap, HashSet};
+
 use crate::finding::Finding;
+use crate::gitlab::FileId;
 use crate::kaniko::invocation::Program;
 use crate::rules::Rule;
 use crate::span::Span;
@@ -27,31 +30,47 @@ const SHARED: &str = "it shares a definition with job `";
 /// naming the jobs it keeps, in file order.
 pub fn by_root_cause(findings: &[Finding]) -> Vec<Finding> {
     let blocked: Vec<Blocked> = findings.iter().filter_map(Blocked::read).collect();
+    // Each job's reasons, and each group's place in `groups`: looked up,
+    // not scanned, since a file may keep thousands of jobs.
+    let mut reasons: HashMap<&str, Vec<&str>> = HashMap::new();
+    for item in &blocked {
+        reasons.entry(&item.job).or_default().push(&item.reason);
+    }
     let mut groups: Vec<Group> = Vec::new();
-    for item in blocked.iter().filter(|b| !is_consequence(b, &blocked)) {
+    let mut index: HashMap<(FileId, &str, Option<Span>), usize> = HashMap::new();
+    for item in blocked
+        .iter()
+        .filter(|b| !is_consequence(b, &reasons[b.job.as_str()]))
+    {
         let shared = item.reason.starts_with(SHARED);
-        let existing = groups.iter_mut().find(|g| {
-            g.file == item.finding.file
-                && g.reason == item.reason
-                && (shared || g.span == item.finding.span)
-        });
-        match existing {
-            Some(group) => {
-                if !group.jobs.contains(&item.job) {
+        let key = (
+            item.finding.file,
+            item.reason.as_str(),
+            (!shared).then_some(item.finding.span),
+        );
+        match index.get(&key) {
+            Some(&at) => {
+                let group = &mut groups[at];
+                if group.named.insert(item.job.clone()) {
                     group.jobs.push(item.job.clone());
                 }
-                if shared && !group.spans.contains(&item.finding.span) {
+                if shared && group.placed.insert(item.finding.span) {
                     group.spans.push(item.finding.span);
                 }
             }
-            None => groups.push(Group {
-                file: item.finding.file,
-                span: item.finding.span,
-                spans: vec![item.finding.span],
-                reason: item.reason.clone(),
-                jobs: vec![item.job.clone()],
-                first: item.finding,
-            }),
+            None => {
+                index.insert(key, groups.len());
+                groups.push(Group {
+                    file: item.finding.file,
+                    span: item.finding.span,
+                    spans: vec![item.finding.span],
+                    placed: HashSet::from([item.finding.span]),
+                    reason: item.reason.clone(),
+                    jobs: vec![item.job.clone()],
+                    named: HashSet::from([item.job.clone()]),
+                    first: item.finding,
+                });
+            }
         }
     }
     let mut out: Vec<Finding> = findings
@@ -90,16 +109,13 @@ impl<'f> Blocked<'f> {
 /// A reason that only follows from another reason of the same job: "shares
 /// a definition" beside a cause of its own, and "no --X" beside "--X (held
 /// in a variable) must be written in the call".
-fn is_consequence(item: &Blocked, all: &[Blocked]) -> bool {
-    let others = || {
-        all.iter()
-            .filter(|other| other.job == item.job && other.reason != item.reason)
-    };
+fn is_consequence(item: &Blocked, reasons_of_job: &[&str]) -> bool {
+    let others = || reasons_of_job.iter().filter(|other| **other != item.reason);
     if item.reason.starts_with(SHARED) {
-        return others().any(|other| !other.reason.starts_with(SHARED));
+        return others().any(|other| !other.starts_with(SHARED));
     }
     match missing_flag(&item.reason) {
-        Some(flag) => others().any(|other| other.reason.starts_with(&format!("{flag} "))),
+        Some(flag) => others().any(|other| other.starts_with(&format!("{flag} "))),
         None => false,
     }
 }
@@ -118,8 +134,10 @@ struct Group<'f> {
     /// Every place the reason is reported at (the keys of the jobs that
     /// share a definition), the first one primary.
     spans: Vec<Span>,
+    placed: HashSet<Span>,
     reason: String,
     jobs: Vec<String>,
+    named: HashSet<String>,
     first: &'f Finding,
 }
 

@@ -53,6 +53,55 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// Each job's findings, in the findings' order: asked of every job of a
+    /// file, a scan of all findings per job was quadratic.
+    pub fn by_job(findings: &[Finding]) -> std::collections::HashMap<&str, Vec<&Finding>> {
+        let mut by_job: std::collections::HashMap<&str, Vec<&Finding>> =
+            std::collections::HashMap::new();
+        for finding in findings {
+            for job in &finding.jobs {
+                let list = by_job.entry(job.as_str()).or_default();
+                if !list.last().is_some_and(|last| std::ptr::eq(*last, finding)) {
+                    list.push(finding);
+                }
+            }
+        }
+        by_job
+    }
+
+    /// Merges each run of findings (sorted by place) with the same rule,
+    /// place and message into its first, which then names every job of the
+    /// run once, in the order met: a definition shared by several jobs is
+    /// one finding naming them all. The names seen are kept in a set: a
+    /// template merged into thirty thousand jobs made a scan of the list
+    /// per name quadratic.
+    pub fn merge_repeated(findings: Vec<Finding>) -> Vec<Finding> {
+        let mut merged: Vec<Finding> = Vec::with_capacity(findings.len());
+        let mut named: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for mut finding in findings {
+            match merged.last_mut() {
+                Some(kept)
+                    if kept.rule == finding.rule
+                        && kept.file == finding.file
+                        && kept.span == finding.span
+                        && kept.message == finding.message =>
+                {
+                    for job in finding.jobs.drain(..) {
+                        if named.insert(job.clone()) {
+                            kept.jobs.push(job);
+                        }
+                    }
+                }
+                _ => {
+                    named.clear();
+                    named.extend(finding.jobs.iter().cloned());
+                    merged.push(finding);
+                }
+            }
+        }
+        merged
+    }
+
     pub fn new(rule: Rule, file: FileId, span: Span, message: impl Into<String>) -> Finding {
         Finding {
             rule,

@@ -144,18 +144,7 @@ pub fn analyse(pipeline: &Pipeline, config: &Config) -> Analysis {
     findings.sort_by_key(|f| (f.file, f.span.start(), f.rule));
     // A definition shared through an anchor is one finding naming every
     // step that uses it.
-    findings.dedup_by(|later, kept| {
-        let same =
-            later.rule == kept.rule && later.span == kept.span && later.message == kept.message;
-        if same {
-            for job in later.jobs.drain(..) {
-                if !kept.jobs.contains(&job) {
-                    kept.jobs.push(job);
-                }
-            }
-        }
-        same
-    });
+    let findings = Finding::merge_repeated(findings);
     Analysis {
         findings,
         kaniko_jobs,

@@ -252,14 +252,16 @@ pub fn proposed_fixes(pipeline: &Pipeline, options: &Options) -> BTreeMap<String
             );
         }
     }
+    let by_job = Finding::by_job(&safe.findings);
     for job in &safe.remaining_jobs {
         if fixes.contains_key(job) {
             continue;
         }
-        let reasons: Vec<&str> = safe
-            .findings
-            .iter()
-            .filter(|f| f.rule == crate::rules::Rule::NotMigrated && f.jobs.contains(job))
+        let reasons: Vec<&str> = by_job
+            .get(job.as_str())
+            .into_iter()
+            .flatten()
+            .filter(|f| f.rule == crate::rules::Rule::NotMigrated)
             .map(|f| f.message.as_str())
             .collect();
         let message = if reasons.is_empty() {

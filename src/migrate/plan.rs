@@ -177,20 +177,7 @@ pub fn plan(pipeline: &Pipeline, options: &Options, constraints: &Constraints) -
         .sort_by_key(|f| (f.file, f.span.start(), f.rule));
     // One finding per place and message; a definition shared by several
     // jobs names them all, so every job's verdict counts it.
-    planned.findings.dedup_by(|later, kept| {
-        let same = later.rule == kept.rule
-            && later.file == kept.file
-            && later.span == kept.span
-            && later.message == kept.message;
-        if same {
-            for job in later.jobs.drain(..) {
-                if !kept.jobs.contains(&job) {
-                    kept.jobs.push(job);
-                }
-            }
-        }
-        same
-    });
+    planned.findings = Finding::merge_repeated(std::mem::take(&mut planned.findings));
     planned
 }
 
