@@ -400,28 +400,13 @@ impl Pipeline {
         &self,
         texts: &std::collections::BTreeMap<FileId, String>,
     ) -> Result<Pipeline, String> {
-        let mut files = Vec::with_capacity(self.files.len());
-        for (id, file) in self.files.iter().enumerate() {
-            let text = texts.get(&id).cloned().unwrap_or_else(|| file.text.clone());
-            let (tree, lines) = Tree::parse_with_lines(&text)
-                .map_err(|e| format!("{}: {}", file.name, e.message))?;
-            files.push(SourceFile {
-                name: file.name.clone(),
-                path: file.path.clone(),
-                text,
-                tree,
-                lines,
-                includes: file.includes.clone(),
-            });
+        let mut rewritten = std::collections::BTreeMap::new();
+        for (&id, text) in texts {
+            let tree =
+                Tree::parse(text).map_err(|e| format!("{}: {}", self.files[id].name, e.message))?;
+            rewritten.insert(id, (text.clone(), tree));
         }
-        Ok(Pipeline {
-            files,
-            has_unfollowed_includes: self.has_unfollowed_includes,
-            root: self.root.clone(),
-            max_file_size: self.max_file_size,
-            system: self.system,
-            ..Pipeline::default()
-        })
+        Ok(self.with_rewrites(rewritten))
     }
 
     /// The same pipeline with some files rewritten, each with its tree
