@@ -105,9 +105,6 @@ pub fn cut(
     if tree.document() != 0 || !is_block_mapping || !plain_root || edits.is_empty() {
         return None;
     }
-    if changes.iter().any(|change| change.node() == root) {
-        return None;
-    }
     let keys: Vec<NodeId> = tree.pairs(root).map(|(key, _)| key).collect();
     let starts = entry_starts(original, tree, &keys)?;
     if has_marker_line(&original[starts[0]..]) || has_directive(&original[..starts[0]]) {
@@ -149,7 +146,8 @@ pub fn cut(
         }
         windows.push(window);
     }
-    // Every change must edit a node inside a window.
+    // Every change must edit a node inside a window: none edits the root
+    // mapping itself (its entries are what the windows are cut from).
     changes
         .iter()
         .all(|change| window_of(&windows, change.node()).is_some())

@@ -137,6 +137,16 @@ impl Node {
         Node { span, data, bits }
     }
 
+    /// Where the node starts, with its `decoration` (anchor, tag) if any.
+    fn start(&self, decoration: Option<&Decoration>) -> usize {
+        let decoration = decoration.copied().unwrap_or_default();
+        [decoration.anchor, decoration.tag]
+            .into_iter()
+            .flatten()
+            .map(|span| span.start())
+            .fold(self.span.start(), usize::min)
+    }
+
     pub fn kind(&self) -> NodeKind {
         let (first, len, flow) = (self.data, self.bits >> 3, self.bits & 4 != 0);
         match self.bits & 3 {
@@ -410,13 +420,7 @@ impl Tree {
 
     /// Where `id` starts in the source, its anchor and tag included.
     pub fn start(&self, id: NodeId) -> usize {
-        let decoration = self.decorations.get(&id).copied().unwrap_or_default();
-        [Some(self.node(id).span), decoration.anchor, decoration.tag]
-            .into_iter()
-            .flatten()
-            .map(|span| span.start())
-            .min()
-            .unwrap_or(self.node(id).span.start())
+        self.node(id).start(self.decorations.get(&id))
     }
 
     /// `&name` as written, when the node has an anchor.
@@ -947,14 +951,7 @@ impl<'a> Builder<'a> {
 
     /// Where a node starts in the source, including its anchor and tag.
     fn node_start(&self, id: NodeId) -> usize {
-        let node = &self.nodes[id.0 as usize];
-        let decoration = self.decorations.get(&id).copied().unwrap_or_default();
-        [Some(node.span), decoration.anchor, decoration.tag]
-            .into_iter()
-            .flatten()
-            .map(|span| span.start())
-            .min()
-            .unwrap_or(node.span.start())
+        self.nodes[id.0 as usize].start(self.decorations.get(&id))
     }
 
     fn alias(&mut self, anchor_id: usize, at: usize) {

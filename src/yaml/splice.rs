@@ -29,9 +29,10 @@ pub struct Piece<'a> {
 }
 
 /// Why a splice could not be made: an alias whose anchor is not bound
-/// where it stands. The caller then parses the whole text.
+/// where it stands, or a piece whose tree has no root mapping. The caller
+/// then parses the whole text.
 #[derive(Debug)]
-pub struct Unbound;
+pub struct Unspliceable;
 
 impl Tree {
     /// The tree of `text`, whose root is a block mapping holding the
@@ -41,12 +42,12 @@ impl Tree {
     /// document order), and so is its copy: each node's new id is its old
     /// one plus the piece's offset, and a node is copied in a few steps,
     /// with no walk of the tree.
-    pub fn splice(text: &str, pieces: &[Piece], root_start: usize) -> Result<Tree, Unbound> {
+    pub fn splice(text: &str, pieces: &[Piece], root_start: usize) -> Result<Tree, Unspliceable> {
         let ranges: Vec<Range<u32>> = pieces
             .iter()
             .map(node_range)
             .collect::<Option<_>>()
-            .ok_or(Unbound)?;
+            .ok_or(Unspliceable)?;
         let size: usize = ranges.iter().map(|range| range.len()).sum();
         let total: usize = pieces.iter().map(|piece| 2 * piece.entries.len()).sum();
         let mut copy = Copy {
@@ -72,7 +73,7 @@ impl Tree {
             let offset = copy.nodes.len() as i64 - i64::from(range.start);
             let new = |id: NodeId| NodeId((i64::from(id.0) + offset) as u32);
             let entries = 2 * piece.entries.start..2 * piece.entries.end;
-            for &child in &root_children(piece.tree).ok_or(Unbound)?[entries] {
+            for &child in &root_children(piece.tree).ok_or(Unspliceable)?[entries] {
                 copy.children[slot] = new(child);
                 slot += 1;
             }
@@ -185,7 +186,7 @@ impl Copy {
         source: &Source,
         range: Range<u32>,
         offset: i64,
-    ) -> Result<(), Unbound> {
+    ) -> Result<(), Unspliceable> {
         let tree = piece.tree;
         let new = |id: u32| NodeId((i64::from(id) + offset) as u32);
         let mut decorated = Source::within(&source.decorated, &range, |id| id.0)
@@ -204,8 +205,8 @@ impl Copy {
                     NodeKind::Scalar { style, decoded }
                 }
                 NodeKind::Alias { target } => {
-                    let name = tree.anchor(target).ok_or(Unbound)?.slice(piece.text);
-                    let bound = self.bindings.get(name).ok_or(Unbound)?;
+                    let name = tree.anchor(target).ok_or(Unspliceable)?.slice(piece.text);
+                    let bound = self.bindings.get(name).ok_or(Unspliceable)?;
                     NodeKind::Alias { target: *bound }
                 }
                 NodeKind::Sequence { first, len, flow } => NodeKind::Sequence {
