@@ -288,13 +288,10 @@ fn splice_windows(
         let parsed = Tree::parse(document).ok()?;
         let skip = usize::from(window.has_prelude());
         let entries = parsed.root().map_or(0, |root| parsed.pairs(root).count());
-        let block_root = parsed.root().is_some_and(|root| {
-            matches!(
-                parsed.node(root).kind(),
-                NodeKind::Mapping { flow: false, .. }
-            )
-        });
-        if parsed.document() != 0 || !block_root || entries != skip + window.entries.len() {
+        if parsed.document() != 0
+            || !has_block_root(&parsed)
+            || entries != skip + window.entries.len()
+        {
             return None;
         }
         trees.push(parsed);
@@ -303,13 +300,13 @@ fn splice_windows(
     let mut pieces = Vec::with_capacity(2 * windows.len() + 1);
     let mut next = 0;
     for ((window, parsed), document) in windows.iter().zip(&trees).zip(&documents) {
-        let before = shift_before(window);
         if next < window.entries.start {
+            // The text between windows moved by the edits before it.
             pieces.push(Piece {
                 tree,
                 text: original,
                 entries: next..window.entries.start,
-                shift: before,
+                shift: window.rewritten.start as isize - window.original.start as isize,
             });
         }
         let skip = usize::from(window.has_prelude());
@@ -337,9 +334,15 @@ fn splice_windows(
     Tree::splice(rewritten, &pieces, root_start).ok()
 }
 
-/// How far the text before a window moved: the edits before it.
-fn shift_before(window: &Window) -> isize {
-    window.rewritten.start as isize - window.original.start as isize
+/// Whether the tree's root is a block mapping, whose keys windows are cut
+/// at.
+fn has_block_root(tree: &Tree) -> bool {
+    tree.root().is_some_and(|root| {
+        matches!(
+            tree.node(root).kind(),
+            NodeKind::Mapping { flow: false, .. }
+        )
+    })
 }
 
 /// Whether a line of `text` starts a document or ends one.
@@ -353,7 +356,7 @@ fn count_marker_lines(text: &str) -> usize {
     if !may_hold("---") && !may_hold("...") {
         return 0;
     }
-    lines(text)
+    text.split('\n')
         .filter(|line| {
             (line.starts_with("---") || line.starts_with("..."))
                 && line[3..].chars().next().is_none_or(|c| c.is_whitespace())
@@ -363,11 +366,7 @@ fn count_marker_lines(text: &str) -> usize {
 
 /// Whether a line of `text` is a directive (`%YAML`, `%TAG`).
 fn has_directive(text: &str) -> bool {
-    lines(text).any(|line| line.starts_with('%'))
-}
-
-fn lines(text: &str) -> impl Iterator<Item = &str> {
-    text.split('\n')
+    text.split('\n').any(|line| line.starts_with('%'))
 }
 
 #[cfg(test)]
