@@ -1,3 +1,4 @@
+use super::build::push_line_starts;
 use super::*;
 
 /// Every node as `kind span-text`, in arena order, for compact assertions.

@@ -1,0 +1,516 @@
+//! Builds a [`Tree`] from yaml-rust2's events: markers become byte offsets,
+//! each node gets its end from the source text, anchors and tags are found
+//! before their nodes, and repeated keys are noted as mappings close.
+
+use std::collections::HashMap;
+
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
+
+use super::extent::{
+    block_scalar_span, decorations, empty_scalar_position, name_end, plain_scalar_end, quoted_end,
+};
+use super::*;
+
+/// The tree of `text`, and where its lines start.
+pub(super) fn parse_body(text: &str) -> Result<(Tree, Vec<u32>), SyntaxError> {
+    let index = CharIndex::new(text);
+    let mut builder = Builder::new(text, &index);
+    // Events are pulled one by one: `Parser::load` recurses once per
+    // nesting level and overflows the stack on deeply nested input.
+    let mut parser = Parser::new_from_str(text);
+    loop {
+        let (event, mark) = parser
+            .next_token()
+            .map_err(|err| syntax_error(&index, &err))?;
+        let end = event == Event::StreamEnd;
+        builder.on_event(event, mark);
+        if end || builder.error.is_some() {
+            break;
+        }
+    }
+    if let Some(err) = builder.error.take() {
+        return Err(err);
+    }
+    let tree = builder.finish();
+    Ok((tree, index.line_starts))
+}
+
+/// The document that holds the configuration: the second one when the first
+/// is only a `spec:` header.
+fn content_root(tree: &Tree, text: &str, roots: &[NodeId]) -> Option<(usize, NodeId)> {
+    let first = *roots.first()?;
+    let is_header = tree.is_mapping(first)
+        && tree
+            .pairs(first)
+            .all(|(key, _)| tree.scalar(text, key) == Some("spec"))
+        && tree.pairs(first).next().is_some();
+    match roots.get(1) {
+        Some(&second) if is_header => Some((1, second)),
+        _ => Some((0, first)),
+    }
+}
+
+fn syntax_error(index: &CharIndex, err: &ScanError) -> SyntaxError {
+    SyntaxError {
+        offset: index.byte_of(err.marker()),
+        message: err.info().to_string(),
+    }
+}
+
+/// Converts yaml-rust2 markers into byte offsets.
+///
+/// `Marker::index()` counts characters, and after a block scalar with CRLF
+/// line ends it is one too far, while the marker's line and column stay right.
+/// So offsets come from a table of line starts plus the column, walked in
+/// characters on lines that are not ASCII.
+struct CharIndex<'a> {
+    text: &'a str,
+    line_starts: Vec<u32>,
+    ascii: bool,
+}
+
+impl<'a> CharIndex<'a> {
+    fn new(text: &'a str) -> Self {
+        let mut line_starts = vec![0];
+        if text.as_bytes().contains(&b'\r') {
+            line_starts.extend(line_breaks(text).map(|pos| pos as u32 + 1));
+        } else {
+            push_line_starts(text.as_bytes(), &mut line_starts);
+        }
+        CharIndex {
+            text,
+            line_starts,
+            ascii: text.is_ascii(),
+        }
+    }
+
+    fn byte_of(&self, mark: &Marker) -> usize {
+        let Some(&start) = self.line_starts.get(mark.line().saturating_sub(1)) else {
+            return self.text.len();
+        };
+        let line = &self.text[start as usize..];
+        // A line whose start is ASCII up to the column needs no walk: in a
+        // file with a few accented words, nearly every line.
+        let ascii_before = || {
+            line.as_bytes()
+                .get(..mark.col())
+                .is_some_and(<[u8]>::is_ascii)
+        };
+        let column = if self.ascii || ascii_before() {
+            mark.col()
+        } else {
+            line.char_indices()
+                .nth(mark.col())
+                .map_or(line.len(), |(offset, _)| offset)
+        };
+        (start as usize + column).min(self.text.len())
+    }
+}
+
+/// Pushes one past each `\n` of `bytes`, eight bytes at a time: most
+/// words of a pipeline hold no line break, and its lines are too short
+/// for memchr's set-up per line to pay off.
+pub(super) fn push_line_starts(bytes: &[u8], starts: &mut Vec<u32>) {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const NEWLINES: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default()) ^ NEWLINES;
+        // The high bit of each byte that was `\n` (now 0): exact per byte,
+        // since `(byte & 0x7f) + 0x7f` cannot carry into the next one.
+        let mut found = !(((word & LOW7) + LOW7) | word | LOW7);
+        while found != 0 {
+            let at = base + found.trailing_zeros() as usize / 8;
+            starts.push(at as u32 + 1);
+            found &= found - 1;
+        }
+        base += 8;
+    }
+    for (offset, &byte) in chunks.remainder().iter().enumerate() {
+        if byte == b'\n' {
+            starts.push((base + offset) as u32 + 1);
+        }
+    }
+}
+
+/// Ends of YAML line breaks: `\n`, and a `\r` not followed by `\n` (old
+/// Mac line ends), which yaml-rust2 counts as a line of its own.
+fn line_breaks(text: &str) -> impl Iterator<Item = usize> + '_ {
+    let bytes = text.as_bytes();
+    bytes
+        .iter()
+        .enumerate()
+        .filter(move |&(pos, &b)| b == b'\n' || b == b'\r' && bytes.get(pos + 1) != Some(&b'\n'))
+        .map(|(pos, _)| pos)
+}
+
+/// An open collection while events stream in.
+struct Frame {
+    node: NodeId,
+    flow: bool,
+    is_mapping: bool,
+    /// Anchor and tag of a block collection are found when it ends, from the
+    /// start of its first child: a block mapping's start marker is unreliable.
+    has_anchor: bool,
+    has_tag: bool,
+    /// Where its children start in the builder's `open_children`: one
+    /// stack for every open collection, not a vector each.
+    children_from: usize,
+}
+
+/// A plain scalar whose end is only known once the next event arrives.
+struct PendingPlain {
+    node: NodeId,
+    in_flow: bool,
+    /// The decoded value, stored once the end shows whether it differs
+    /// from the source text.
+    value: String,
+}
+
+struct Builder<'a> {
+    text: &'a str,
+    index: &'a CharIndex<'a>,
+    nodes: Vec<Node>,
+    children: Vec<NodeId>,
+    stack: Vec<Frame>,
+    /// Children of the open collections, innermost last.
+    open_children: Vec<NodeId>,
+    anchors: HashMap<usize, NodeId>,
+    roots: Vec<NodeId>,
+    duplicates: Vec<(NodeId, NodeId)>,
+    values: Values,
+    decorations: HashMap<NodeId, Decoration>,
+    pending: Option<PendingPlain>,
+    /// End of the most recent node: where a following empty scalar sits.
+    last_end: usize,
+    error: Option<SyntaxError>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(text: &'a str, index: &'a CharIndex<'a>) -> Self {
+        Builder {
+            text,
+            index,
+            nodes: Vec::new(),
+            children: Vec::new(),
+            stack: Vec::new(),
+            open_children: Vec::new(),
+            anchors: HashMap::new(),
+            roots: Vec::new(),
+            duplicates: Vec::new(),
+            values: Values::default(),
+            decorations: HashMap::new(),
+            pending: None,
+            last_end: 0,
+            error: None,
+        }
+    }
+
+    fn finish(self) -> Tree {
+        let mut tree = Tree {
+            nodes: self.nodes,
+            children: self.children,
+            root: None,
+            document: 0,
+            duplicates: self.duplicates,
+            values: self.values,
+            decorations: self.decorations,
+            parents: std::sync::OnceLock::new(),
+        };
+        if let Some((document, root)) = content_root(&tree, self.text, &self.roots) {
+            tree.root = Some(root);
+            tree.document = document;
+        }
+        tree
+    }
+
+    fn in_flow(&self) -> bool {
+        self.stack.last().is_some_and(|frame| frame.flow)
+    }
+
+    fn push_node(&mut self, node: Node, anchor_id: usize) -> NodeId {
+        let id = NodeId(self.nodes.len() as u32);
+        self.nodes.push(node);
+        if anchor_id != 0 {
+            self.anchors.insert(anchor_id, id);
+        }
+        if self.stack.is_empty() {
+            self.roots.push(id);
+        } else {
+            self.open_children.push(id);
+        }
+        id
+    }
+
+    /// Ends the pending plain scalar now that the next event starts at `bound`.
+    fn settle_pending(&mut self, bound: usize) {
+        let Some(pending) = self.pending.take() else {
+            return;
+        };
+        let start = self.nodes[pending.node.0 as usize].span.start();
+        let end = plain_scalar_end(self.text, start, bound, pending.in_flow);
+        let span = Span::new(start, end);
+        let decoded = self.store_value(&pending.value, span);
+        let kind = NodeKind::Scalar {
+            style: ScalarStyle::Plain,
+            decoded,
+        };
+        self.nodes[pending.node.0 as usize] = Node::new(span, kind);
+        self.last_end = end;
+    }
+
+    /// Keeps a decoded value only when it differs from its source text,
+    /// and from the text between its quotes.
+    fn store_value(&mut self, value: &str, span: Span) -> u32 {
+        let source = span.slice(self.text);
+        if value == source {
+            return 0;
+        }
+        let quoted = matches!(source.as_bytes(), [b'"' | b'\'', .., b'"' | b'\''])
+            && source.as_bytes()[0] == source.as_bytes()[source.len() - 1];
+        if quoted && value == &source[1..source.len() - 1] {
+            return INSIDE_QUOTES;
+        }
+        self.values.push(value)
+    }
+
+    fn decorate(&mut self, id: NodeId, (anchor, tag): (Option<Span>, Option<Span>)) {
+        if anchor.is_some() || tag.is_some() {
+            self.decorations.insert(id, Decoration { anchor, tag });
+        }
+    }
+
+    fn scalar(
+        &mut self,
+        value: String,
+        style: TScalarStyle,
+        anchor_id: usize,
+        has_tag: bool,
+        at: usize,
+    ) {
+        let text = self.text;
+        let (span, style) = match style {
+            TScalarStyle::Plain if value.is_empty() => (
+                Span::empty(empty_scalar_position(text, at, self.last_end)),
+                ScalarStyle::Plain,
+            ),
+            TScalarStyle::Plain => (Span::new(at, at), ScalarStyle::Plain),
+            TScalarStyle::SingleQuoted => (
+                Span::new(at, quoted_end(text, at, b'\'')),
+                ScalarStyle::SingleQuoted,
+            ),
+            TScalarStyle::DoubleQuoted => (
+                Span::new(at, quoted_end(text, at, b'"')),
+                ScalarStyle::DoubleQuoted,
+            ),
+            TScalarStyle::Literal | TScalarStyle::Folded => {
+                let has_content = !value.trim_matches('\n').is_empty();
+                block_scalar_span(text, at, style == TScalarStyle::Literal, has_content)
+            }
+        };
+        // A non-empty plain scalar's end depends on the next event, so its
+        // decoded value is kept until `settle_pending` can compare it.
+        let awaits_end = style == ScalarStyle::Plain && !value.is_empty();
+        let decoration = decorations(text, span.start(), anchor_id != 0, has_tag);
+        let (decoded, value) = if awaits_end {
+            (0, Some(value))
+        } else {
+            (self.store_value(&value, span), None)
+        };
+        let id = self.push_node(
+            Node::new(span, NodeKind::Scalar { style, decoded }),
+            anchor_id,
+        );
+        self.decorate(id, decoration);
+        if let Some(value) = value {
+            let in_flow = self.in_flow();
+            self.pending = Some(PendingPlain {
+                node: id,
+                in_flow,
+                value,
+            });
+        } else {
+            self.last_end = span.end();
+        }
+    }
+
+    fn start_collection(&mut self, is_mapping: bool, anchor_id: usize, has_tag: bool, at: usize) {
+        let flow = matches!(self.text.as_bytes().get(at), Some(b'[' | b'{'));
+        let kind = if is_mapping {
+            NodeKind::Mapping {
+                first: 0,
+                len: 0,
+                flow,
+            }
+        } else {
+            NodeKind::Sequence {
+                first: 0,
+                len: 0,
+                flow,
+            }
+        };
+        let node = Node::new(Span::empty(at), kind);
+        let id = self.push_node(node, anchor_id);
+        let frame = Frame {
+            node: id,
+            flow,
+            is_mapping,
+            has_anchor: anchor_id != 0,
+            has_tag,
+            children_from: self.open_children.len(),
+        };
+        self.stack.push(frame);
+    }
+
+    fn end_collection(&mut self, at: usize) {
+        let Some(frame) = self.stack.pop() else {
+            return;
+        };
+        let first = self.children.len() as u32;
+        let children = &self.open_children[frame.children_from..];
+        let count = children.len() as u32;
+        // A block sequence's marker is its first `-`, a block mapping's may
+        // lie inside its first key: the earlier of marker and first child wins.
+        let marker = self.nodes[frame.node.0 as usize].span.start();
+        let start = match children.first() {
+            Some(&child) if !frame.flow => marker.min(self.node_start(child)),
+            _ => marker,
+        };
+        let end = if frame.flow {
+            (at + 1).min(self.text.len())
+        } else {
+            children
+                .last()
+                .map_or(start, |&child| self.nodes[child.0 as usize].span.end())
+        };
+        if frame.is_mapping {
+            let duplicates = self.duplicate_keys(children);
+            self.duplicates.extend(duplicates);
+        }
+        self.children
+            .extend_from_slice(&self.open_children[frame.children_from..]);
+        self.open_children.truncate(frame.children_from);
+        let decoration = decorations(self.text, start, frame.has_anchor, frame.has_tag);
+        self.decorate(frame.node, decoration);
+        if count / 2 > MAX_ITEMS || !frame.is_mapping && count > MAX_ITEMS {
+            self.error = Some(SyntaxError {
+                offset: start,
+                message: format!("a collection holds more than {MAX_ITEMS} items"),
+            });
+        }
+        let kind = if frame.is_mapping {
+            NodeKind::Mapping {
+                first,
+                len: count / 2,
+                flow: frame.flow,
+            }
+        } else {
+            NodeKind::Sequence {
+                first,
+                len: count,
+                flow: frame.flow,
+            }
+        };
+        let span = Span::new(start, end.max(start));
+        self.nodes[frame.node.0 as usize] = Node::new(span, kind);
+        self.last_end = span.end();
+    }
+
+    /// Keys written twice in one mapping (scalar keys only).
+    fn duplicate_keys(&self, children: &[NodeId]) -> Vec<(NodeId, NodeId)> {
+        let mut duplicates = Vec::new();
+        if children.len() < 4 {
+            return duplicates;
+        }
+        let name = |key: NodeId| {
+            let node = &self.nodes[key.0 as usize];
+            match node.kind() {
+                NodeKind::Scalar { decoded, .. } => {
+                    Some(self.values.of(self.text, node.span, decoded)).filter(|name| *name != "<<")
+                }
+                _ => None,
+            }
+        };
+        let keys = children.iter().step_by(2).copied();
+        // Most mappings are small: comparing each key with the ones before
+        // it costs less than hashing every key into a table of its own.
+        if children.len() <= 2 * SMALL_MAPPING {
+            let mut seen: [(&str, NodeId); SMALL_MAPPING] = [("", NodeId(0)); SMALL_MAPPING];
+            for (count, key) in keys.enumerate() {
+                // "<<" is never a name here: it marks a slot to skip.
+                seen[count] = ("<<", key);
+                let Some(name) = name(key) else {
+                    continue;
+                };
+                // As with the table below, a later duplicate pairs with
+                // the one before it.
+                match seen[..count].iter_mut().find(|(seen, _)| *seen == name) {
+                    Some(earlier) => duplicates.push((std::mem::replace(&mut earlier.1, key), key)),
+                    None => seen[count] = (name, key),
+                }
+            }
+            return duplicates;
+        }
+        let mut seen: HashMap<&str, NodeId> = HashMap::with_capacity(children.len() / 2);
+        for key in keys {
+            let Some(name) = name(key) else {
+                continue;
+            };
+            if let Some(first) = seen.insert(name, key) {
+                duplicates.push((first, key));
+            }
+        }
+        duplicates
+    }
+
+    /// Where a node starts in the source, including its anchor and tag.
+    fn node_start(&self, id: NodeId) -> usize {
+        self.nodes[id.0 as usize].start(self.decorations.get(&id))
+    }
+
+    fn alias(&mut self, anchor_id: usize, at: usize) {
+        let Some(&target) = self.anchors.get(&anchor_id) else {
+            self.error = Some(SyntaxError {
+                offset: at,
+                message: "alias to an unknown anchor".into(),
+            });
+            return;
+        };
+        let end = name_end(self.text, at + 1);
+        let node = Node::new(Span::new(at, end), NodeKind::Alias { target });
+        self.push_node(node, 0);
+        self.last_end = end;
+    }
+}
+
+impl MarkedEventReceiver for Builder<'_> {
+    fn on_event(&mut self, event: Event, mark: Marker) {
+        if self.error.is_some() {
+            return;
+        }
+        let at = self.index.byte_of(&mark);
+        if !matches!(event, Event::Nothing | Event::StreamStart) {
+            self.settle_pending(at);
+        }
+        match event {
+            Event::Scalar(value, style, anchor_id, tag) => {
+                self.scalar(value, style, anchor_id, tag.is_some(), at)
+            }
+            Event::SequenceStart(anchor_id, tag) => {
+                self.start_collection(false, anchor_id, tag.is_some(), at)
+            }
+            Event::MappingStart(anchor_id, tag) => {
+                self.start_collection(true, anchor_id, tag.is_some(), at)
+            }
+            Event::SequenceEnd | Event::MappingEnd => self.end_collection(at),
+            Event::Alias(anchor_id) => self.alias(anchor_id, at),
+            Event::Nothing
+            | Event::StreamStart
+            | Event::StreamEnd
+            | Event::DocumentStart
+            | Event::DocumentEnd => {}
+        }
+    }
+}
