@@ -66,9 +66,9 @@ impl System {
     pub fn by_content(tree: &Tree, text: &str) -> Option<System> {
         let root = tree.deref(tree.root()?);
         if tree.is_sequence(root) {
-            let steps = tree.items(root);
+            let mut steps = tree.items(root).peekable();
             let all_steps =
-                !steps.is_empty() && steps.iter().all(|&s| is_buildkite_step(tree, text, s));
+                steps.peek().is_some() && steps.all(|s| is_buildkite_step(tree, text, s));
             return all_steps.then_some(System::Buildkite);
         }
         if !tree.is_mapping(root) {

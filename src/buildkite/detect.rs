@@ -252,12 +252,12 @@ impl Detector<'_> {
             return;
         };
         let entrypoint: Vec<NodeId> = match value(tree, text, config, "entrypoint") {
-            Some(e) if tree.is_sequence(e) => tree.items(e).to_vec(),
+            Some(e) if tree.is_sequence(e) => tree.items(e).collect(),
             Some(e) => vec![e],
             None => Vec::new(),
         };
         let items: Vec<NodeId> = if tree.is_sequence(list) {
-            tree.items(list).iter().map(|&i| tree.deref(i)).collect()
+            tree.items(list).map(|i| tree.deref(i)).collect()
         } else {
             vec![list]
         };
@@ -344,7 +344,7 @@ impl Detector<'_> {
         let Some(containers) = value(tree, text, spec, "containers") else {
             return;
         };
-        for &container in tree.items(containers) {
+        for container in tree.items(containers) {
             let container = tree.deref(container);
             if !tree.is_mapping(container) {
                 continue;
@@ -354,7 +354,7 @@ impl Detector<'_> {
             let list = |key: &str| -> Vec<NodeId> {
                 match value(tree, text, container, key) {
                     Some(v) if tree.is_sequence(v) => {
-                        tree.items(v).iter().map(|&i| tree.deref(i)).collect()
+                        tree.items(v).map(|i| tree.deref(i)).collect()
                     }
                     Some(v) if tree.scalar(text, v).is_some() => vec![v],
                     _ => Vec::new(),
@@ -393,7 +393,7 @@ impl Detector<'_> {
                 self.scan(&script, image.is_some(), found);
             }
             if let Some(mounts) = value(tree, text, container, "volumeMounts") {
-                for &mount in tree.items(mounts) {
+                for mount in tree.items(mounts) {
                     let mount = tree.deref(mount);
                     if let Some(path) = value(tree, text, mount, "mountPath") {
                         self.path_value(path, found);
@@ -401,7 +401,7 @@ impl Detector<'_> {
                 }
             }
             if let Some(env) = value(tree, text, container, "env") {
-                for &item in tree.items(env) {
+                for item in tree.items(env) {
                     let item = tree.deref(item);
                     let named = value(tree, text, item, "name").and_then(|n| self.scalar(n));
                     if named == Some("DOCKER_CONFIG")
@@ -424,9 +424,7 @@ impl Detector<'_> {
         };
         let items = |key: &str| -> Vec<NodeId> {
             match value(tree, text, config, key) {
-                Some(v) if tree.is_sequence(v) => {
-                    tree.items(v).iter().map(|&i| tree.deref(i)).collect()
-                }
+                Some(v) if tree.is_sequence(v) => tree.items(v).map(|i| tree.deref(i)).collect(),
                 Some(v) => vec![v],
                 None => Vec::new(),
             }

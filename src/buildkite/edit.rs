@@ -329,7 +329,7 @@ impl<'a> Editor<'a> {
             return None;
         }
         let items = self.tree.items(sequence);
-        let first = *items.first()?;
+        let first = items.clone().next()?;
         let dash = self.text[..self.tree.node(first).span.start()].rfind('-')?;
         let indent = " ".repeat(self.column(dash));
         let end = line_end(
@@ -351,7 +351,7 @@ impl<'a> Editor<'a> {
         for value in values.iter().rev() {
             self.changes.push(Change::InsertItem {
                 sequence,
-                index: items.len(),
+                index: items.clone().count(),
                 value: value.expected(),
             });
         }

@@ -379,7 +379,7 @@ impl<'a, 'd> Planner<'a, 'd> {
                         else {
                             continue;
                         };
-                        for &container in self.tree.items(containers) {
+                        for container in self.tree.items(containers) {
                             let container = self.tree.deref(container);
                             let image = value(self.tree, self.text, container, "image");
                             if image.is_some_and(|i| images.contains(&i)) {
@@ -688,7 +688,7 @@ impl<'a, 'd> Planner<'a, 'd> {
     /// other busybox tools their bare names, in a program list or string.
     fn busybox(&mut self, node: NodeId) {
         let items: Vec<NodeId> = if self.tree.is_sequence(node) {
-            self.tree.items(node).to_vec()
+            self.tree.items(node).collect()
         } else {
             vec![node]
         };

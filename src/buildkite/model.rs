@@ -145,8 +145,7 @@ fn env_entries(tree: &Tree, text: &str, env: NodeId) -> Vec<(String, NodeId)> {
             .collect();
     }
     tree.items(env)
-        .iter()
-        .filter_map(|&item| {
+        .filter_map(|item| {
             let written = tree.scalar(text, tree.deref(item))?;
             let (name, _) = written.split_once('=')?;
             Some((name.to_string(), item))
@@ -165,7 +164,7 @@ impl Reader<'_> {
         if depth > MAX_GROUP_DEPTH || !self.tree.is_sequence(list) {
             return;
         }
-        for (index, &item) in self.tree.items(list).iter().enumerate() {
+        for (index, item) in self.tree.items(list).enumerate() {
             let item = self.tree.deref(item);
             if !self.tree.is_mapping(item) {
                 continue;
@@ -212,7 +211,7 @@ impl Reader<'_> {
         for key in ["command", "commands"] {
             if let Some(v) = value(tree, text, node, key) {
                 if tree.is_sequence(v) {
-                    commands.extend(tree.items(v).iter().map(|&i| tree.deref(i)));
+                    commands.extend(tree.items(v).map(|i| tree.deref(i)));
                 } else if tree.scalar(text, v).is_some() && !tree.is_null(text, v) {
                     commands.push(v);
                 }
@@ -263,7 +262,7 @@ fn plugins(tree: &Tree, text: &str, node: NodeId) -> Vec<Plugin> {
         }
         return found;
     }
-    for &item in tree.items(node) {
+    for item in tree.items(node) {
         let item = tree.deref(item);
         if tree.is_mapping(item) {
             for (key, config) in tree.pairs(item) {

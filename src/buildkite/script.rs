@@ -205,7 +205,7 @@ mod tests {
         let tree = Tree::parse(text).unwrap();
         let mut script = Script::default();
         let list = tree.root().unwrap();
-        for &item in tree.items(list) {
+        for item in tree.items(list) {
             script.push_argument(&tree, text, item);
         }
         let commands = shell::commands(&script.text);
@@ -231,7 +231,7 @@ mod tests {
         let text = "- echo a\n- |\n  /kaniko/executor --destination \"$$R\"\n";
         let tree = Tree::parse(text).unwrap();
         let mut script = Script::default();
-        for &item in tree.items(tree.root().unwrap()) {
+        for item in tree.items(tree.root().unwrap()) {
             script.push_shell(&tree, text, item, "\n");
         }
         let at = script.text.find("--destination").unwrap();

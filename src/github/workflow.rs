@@ -183,9 +183,8 @@ pub fn read(tree: &Tree, text: &str) -> Document {
 
 fn steps(tree: &Tree, text: &str, sequence: NodeId) -> Vec<Step> {
     tree.items(sequence)
-        .iter()
         .enumerate()
-        .filter_map(|(index, &item)| {
+        .filter_map(|(index, item)| {
             let node = tree.deref(item);
             tree.is_mapping(node).then(|| step(tree, text, node, index))
         })

@@ -35,8 +35,7 @@ pub fn entries(tree: &Tree, text: &str, include: NodeId) -> Vec<Entry> {
     let include = tree.deref(include);
     if tree.is_sequence(include) {
         tree.items(include)
-            .iter()
-            .filter_map(|&item| entry(tree, text, item))
+            .filter_map(|item| entry(tree, text, item))
             .collect()
     } else {
         entry(tree, text, include).into_iter().collect()

@@ -121,8 +121,7 @@ impl<'p> Converter<'p> {
             NodeKind::Sequence { .. } if tree.tag_is(text, node, "!reference") => {
                 let path = tree
                     .items(node)
-                    .iter()
-                    .filter_map(|&i| tree.scalar(text, tree.deref(i)))
+                    .filter_map(|i| tree.scalar(text, tree.deref(i)))
                     .map(str::to_string)
                     .collect();
                 Value::Reference(at, path)
@@ -130,8 +129,7 @@ impl<'p> Converter<'p> {
             NodeKind::Sequence { .. } => {
                 let items = tree
                     .items(node)
-                    .iter()
-                    .map(|&item| {
+                    .map(|item| {
                         self.convert_at(
                             At {
                                 file: at.file,
@@ -209,8 +207,7 @@ fn merge_sources(tree: &Tree, value: NodeId) -> Vec<NodeId> {
     let value = tree.deref(value);
     if tree.is_sequence(value) {
         tree.items(value)
-            .iter()
-            .map(|&item| tree.deref(item))
+            .map(|item| tree.deref(item))
             .filter(|&n| tree.is_mapping(n))
             .collect()
     } else if tree.is_mapping(value) {

@@ -1587,8 +1587,11 @@ fn image_value(image: &str) -> Expected {
 fn is_empty_entrypoint(pipeline: &Pipeline, at: At) -> bool {
     let file = &pipeline.files[at.file];
     let node = file.tree.deref(at.node);
-    let items = file.tree.items(node);
-    items.len() == 1 && file.tree.scalar(&file.text, items[0]) == Some("")
+    let mut items = file.tree.items(node);
+    match (items.next(), items.next()) {
+        (Some(only), None) => file.tree.scalar(&file.text, only) == Some(""),
+        _ => false,
+    }
 }
 
 /// The mapping whose `variables:` serve jobs that take `holder`'s image: the

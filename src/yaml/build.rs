@@ -173,7 +173,6 @@ struct Builder<'a> {
     text: &'a str,
     index: &'a CharIndex<'a>,
     nodes: Vec<Node>,
-    children: Vec<NodeId>,
     stack: Vec<Frame>,
     /// Children of the open collections, innermost last.
     open_children: Vec<NodeId>,
@@ -194,7 +193,6 @@ impl<'a> Builder<'a> {
             text,
             index,
             nodes: Vec::new(),
-            children: Vec::new(),
             stack: Vec::new(),
             open_children: Vec::new(),
             anchors: HashMap::new(),
@@ -211,13 +209,13 @@ impl<'a> Builder<'a> {
     fn finish(self) -> Tree {
         let mut tree = Tree {
             nodes: self.nodes,
-            children: self.children,
             root: None,
             document: 0,
             duplicates: self.duplicates,
             values: self.values,
             decorations: self.decorations,
-            parents: std::sync::OnceLock::new(),
+            entries: OnceLock::new(),
+            parents: OnceLock::new(),
         };
         if let Some((document, root)) = content_root(&tree, self.text, &self.roots) {
             tree.root = Some(root);
@@ -232,6 +230,12 @@ impl<'a> Builder<'a> {
 
     fn push_node(&mut self, node: Node, anchor_id: usize) -> NodeId {
         let id = NodeId(self.nodes.len() as u32);
+        if self.nodes.len() == MAX_NODES {
+            self.error = Some(SyntaxError {
+                offset: node.span.start(),
+                message: format!("the file holds more than {MAX_NODES} YAML nodes"),
+            });
+        }
         self.nodes.push(node);
         if anchor_id != 0 {
             self.anchors.insert(anchor_id, id);
@@ -252,28 +256,25 @@ impl<'a> Builder<'a> {
         let start = self.nodes[pending.node.0 as usize].span.start();
         let end = plain_scalar_end(self.text, start, bound, pending.in_flow);
         let span = Span::new(start, end);
-        let decoded = self.store_value(&pending.value, span);
-        let kind = NodeKind::Scalar {
-            style: ScalarStyle::Plain,
-            decoded,
-        };
-        self.nodes[pending.node.0 as usize] = Node::new(span, kind);
+        let value = self.store_value(pending.node, &pending.value, span);
+        self.nodes[pending.node.0 as usize] = Node::scalar(span, ScalarStyle::Plain, value);
         self.last_end = end;
     }
 
-    /// Keeps a decoded value only when it differs from its source text,
-    /// and from the text between its quotes.
-    fn store_value(&mut self, value: &str, span: Span) -> u32 {
+    /// Keeps node `id`'s decoded value only when it differs from its source
+    /// text, and from the text between its quotes.
+    fn store_value(&mut self, id: NodeId, value: &str, span: Span) -> Value {
         let source = span.slice(self.text);
         if value == source {
-            return 0;
+            return Value::Source;
         }
         let quoted = matches!(source.as_bytes(), [b'"' | b'\'', .., b'"' | b'\''])
             && source.as_bytes()[0] == source.as_bytes()[source.len() - 1];
         if quoted && value == &source[1..source.len() - 1] {
-            return INSIDE_QUOTES;
+            return Value::InsideQuotes;
         }
-        self.values.push(value)
+        self.values.push(id, value);
+        Value::Stored
     }
 
     fn decorate(&mut self, id: NodeId, (anchor, tag): (Option<Span>, Option<Span>)) {
@@ -314,15 +315,13 @@ impl<'a> Builder<'a> {
         // decoded value is kept until `settle_pending` can compare it.
         let awaits_end = style == ScalarStyle::Plain && !value.is_empty();
         let decoration = decorations(text, span.start(), anchor_id != 0, has_tag);
-        let (decoded, value) = if awaits_end {
-            (0, Some(value))
+        let (stored, value) = if awaits_end {
+            (Value::Source, Some(value))
         } else {
-            (self.store_value(&value, span), None)
+            let next = NodeId(self.nodes.len() as u32);
+            (self.store_value(next, &value, span), None)
         };
-        let id = self.push_node(
-            Node::new(span, NodeKind::Scalar { style, decoded }),
-            anchor_id,
-        );
+        let id = self.push_node(Node::scalar(span, style, stored), anchor_id);
         self.decorate(id, decoration);
         if let Some(value) = value {
             let in_flow = self.in_flow();
@@ -338,20 +337,8 @@ impl<'a> Builder<'a> {
 
     fn start_collection(&mut self, is_mapping: bool, anchor_id: usize, has_tag: bool, at: usize) {
         let flow = matches!(self.text.as_bytes().get(at), Some(b'[' | b'{'));
-        let kind = if is_mapping {
-            NodeKind::Mapping {
-                first: 0,
-                len: 0,
-                flow,
-            }
-        } else {
-            NodeKind::Sequence {
-                first: 0,
-                len: 0,
-                flow,
-            }
-        };
-        let node = Node::new(Span::empty(at), kind);
+        // Its end is written when it closes.
+        let node = Node::collection(Span::empty(at), is_mapping, flow, 0);
         let id = self.push_node(node, anchor_id);
         let frame = Frame {
             node: id,
@@ -368,9 +355,7 @@ impl<'a> Builder<'a> {
         let Some(frame) = self.stack.pop() else {
             return;
         };
-        let first = self.children.len() as u32;
         let children = &self.open_children[frame.children_from..];
-        let count = children.len() as u32;
         // A block sequence's marker is its first `-`, a block mapping's may
         // lie inside its first key: the earlier of marker and first child wins.
         let marker = self.nodes[frame.node.0 as usize].span.start();
@@ -389,32 +374,13 @@ impl<'a> Builder<'a> {
             let duplicates = self.duplicate_keys(children);
             self.duplicates.extend(duplicates);
         }
-        self.children
-            .extend_from_slice(&self.open_children[frame.children_from..]);
         self.open_children.truncate(frame.children_from);
         let decoration = decorations(self.text, start, frame.has_anchor, frame.has_tag);
         self.decorate(frame.node, decoration);
-        if count / 2 > MAX_ITEMS || !frame.is_mapping && count > MAX_ITEMS {
-            self.error = Some(SyntaxError {
-                offset: start,
-                message: format!("a collection holds more than {MAX_ITEMS} items"),
-            });
-        }
-        let kind = if frame.is_mapping {
-            NodeKind::Mapping {
-                first,
-                len: count / 2,
-                flow: frame.flow,
-            }
-        } else {
-            NodeKind::Sequence {
-                first,
-                len: count,
-                flow: frame.flow,
-            }
-        };
         let span = Span::new(start, end.max(start));
-        self.nodes[frame.node.0 as usize] = Node::new(span, kind);
+        let after = self.nodes.len() as u32;
+        self.nodes[frame.node.0 as usize] =
+            Node::collection(span, frame.is_mapping, frame.flow, after);
         self.last_end = span.end();
     }
 
@@ -427,8 +393,8 @@ impl<'a> Builder<'a> {
         let name = |key: NodeId| {
             let node = &self.nodes[key.0 as usize];
             match node.kind() {
-                NodeKind::Scalar { decoded, .. } => {
-                    Some(self.values.of(self.text, node.span, decoded)).filter(|name| *name != "<<")
+                NodeKind::Scalar { .. } => {
+                    Some(self.values.of(self.text, key, node)).filter(|name| *name != "<<")
                 }
                 _ => None,
             }
@@ -479,7 +445,7 @@ impl<'a> Builder<'a> {
             return;
         };
         let end = name_end(self.text, at + 1);
-        let node = Node::new(Span::new(at, end), NodeKind::Alias { target });
+        let node = Node::alias(Span::new(at, end), target);
         self.push_node(node, 0);
         self.last_end = end;
     }

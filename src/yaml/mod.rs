@@ -10,6 +10,7 @@
 //! it differs from its source text (quoted, folded or multi-line scalars).
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use crate::span::{LineIndex, Span};
 pub(crate) use extent::{line_end, line_start, next_line};
@@ -65,23 +66,15 @@ impl ScalarStyle {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NodeKind {
-    /// `decoded` is 0 when the value equals the source text of the span,
-    /// [`INSIDE_QUOTES`] when it equals the text between its quotes, else
-    /// one more than its index in the tree's decoded values.
     Scalar {
         style: ScalarStyle,
-        decoded: u32,
     },
-    /// Children are `children[first..first + len]`.
+    /// Its items follow it in id order, up to [`Tree::after`].
     Sequence {
-        first: u32,
-        len: u32,
         flow: bool,
     },
-    /// Keys and values alternate in `children[first..first + 2 * len]`.
+    /// Its keys and values alternate after it, up to [`Tree::after`].
     Mapping {
-        first: u32,
-        len: u32,
         flow: bool,
     },
     Alias {
@@ -89,18 +82,18 @@ pub enum NodeKind {
     },
 }
 
-/// A node in 16 bytes: its span and its [`NodeKind`] packed into two words,
-/// since a pipeline holds a node per 9 to 14 bytes of YAML and the tree is
-/// most of `check`'s memory.
+/// A node in 12 bytes: its span, and its kind packed into one word. A
+/// pipeline holds a node per 9 to 14 bytes of YAML and the tree is most of
+/// `check`'s memory, so a collection keeps no list of its children: ids
+/// are given in document order, its children follow it, and it keeps only
+/// the id after its last descendant, where its next sibling starts.
 #[derive(Clone, Debug)]
 pub struct Node {
     /// The node's own text: for a block scalar from the `|`/`>` header to the
     /// end of its last content line; anchors and tags are not included.
     pub span: Span,
-    /// A scalar's decoded index, a collection's first child, an alias' target.
-    data: u32,
-    /// The kind in the low two bits; then a collection's flow bit and its
-    /// length, or a scalar's style, chomping and indentation indicator.
+    /// The kind in the low two bits; then a scalar's style and where its
+    /// value is read, a collection's flow bit and end, an alias' target.
     bits: u32,
 }
 
@@ -109,32 +102,46 @@ const SEQUENCE: u32 = 1;
 const MAPPING: u32 = 2;
 const ALIAS: u32 = 3;
 
-/// A quoted scalar's `decoded` when its value is its source text without
-/// the quotes: most quoted scalars, which need no copy then.
-pub const INSIDE_QUOTES: u32 = u32::MAX;
+/// Where a scalar's value is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Value {
+    /// Its source text: most scalars.
+    Source,
+    /// The text between its quotes: most quoted scalars, which need no copy.
+    InsideQuotes,
+    /// The tree's stored values (escapes, folded lines).
+    Stored,
+}
 
 /// Mappings up to this many pairs look for duplicate keys without a table.
 const SMALL_MAPPING: usize = 16;
 
-/// The most items (or pairs) a collection can hold in a packed node.
-const MAX_ITEMS: u32 = (1 << 29) - 1;
+/// The most nodes a tree holds: a collection's end takes 29 bits of its
+/// word. A node takes at least two bytes (`[a,a,…]`), so only a file of
+/// more than a gigabyte can hold that many.
+pub const MAX_NODES: usize = (1 << 29) - 1;
 
 impl Node {
-    /// Packs `kind`; a collection's length must not exceed [`MAX_ITEMS`].
-    fn new(span: Span, kind: NodeKind) -> Node {
-        let (data, bits) = match kind {
-            NodeKind::Scalar { style, decoded } => (decoded, SCALAR | pack_style(style) << 2),
-            NodeKind::Sequence { first, len, flow } => (
-                first,
-                SEQUENCE | u32::from(flow) << 2 | len.min(MAX_ITEMS) << 3,
-            ),
-            NodeKind::Mapping { first, len, flow } => (
-                first,
-                MAPPING | u32::from(flow) << 2 | len.min(MAX_ITEMS) << 3,
-            ),
-            NodeKind::Alias { target } => (target.0, ALIAS),
-        };
-        Node { span, data, bits }
+    fn scalar(span: Span, style: ScalarStyle, value: Value) -> Node {
+        let bits = SCALAR | pack_style(style) << 2 | (value as u32) << 11;
+        Node { span, bits }
+    }
+
+    /// A collection whose descendants end before id `after`.
+    fn collection(span: Span, mapping: bool, flow: bool, after: u32) -> Node {
+        debug_assert!(after as usize <= MAX_NODES);
+        let kind = if mapping { MAPPING } else { SEQUENCE };
+        Node {
+            span,
+            bits: kind | u32::from(flow) << 2 | after << 3,
+        }
+    }
+
+    fn alias(span: Span, target: NodeId) -> Node {
+        Node {
+            span,
+            bits: ALIAS | target.0 << 2,
+        }
     }
 
     /// Where the node starts, with its `decoration` (anchor, tag) if any.
@@ -148,17 +155,37 @@ impl Node {
     }
 
     pub fn kind(&self) -> NodeKind {
-        let (first, len, flow) = (self.data, self.bits >> 3, self.bits & 4 != 0);
+        let flow = self.bits & 4 != 0;
         match self.bits & 3 {
             SCALAR => NodeKind::Scalar {
                 style: unpack_style(self.bits >> 2),
-                decoded: self.data,
             },
-            SEQUENCE => NodeKind::Sequence { first, len, flow },
-            MAPPING => NodeKind::Mapping { first, len, flow },
+            SEQUENCE => NodeKind::Sequence { flow },
+            MAPPING => NodeKind::Mapping { flow },
             _ => NodeKind::Alias {
-                target: NodeId(self.data),
+                target: NodeId(self.bits >> 2),
             },
+        }
+    }
+
+    fn value(&self) -> Value {
+        match self.bits >> 11 & 3 {
+            0 => Value::Source,
+            1 => Value::InsideQuotes,
+            _ => Value::Stored,
+        }
+    }
+
+    fn is_collection(&self) -> bool {
+        matches!(self.bits & 3, SEQUENCE | MAPPING)
+    }
+
+    /// The id after the node's last descendant, the node `id` itself.
+    fn after(&self, id: NodeId) -> u32 {
+        if self.is_collection() {
+            self.bits >> 3
+        } else {
+            id.0 + 1
         }
     }
 }
@@ -213,8 +240,8 @@ struct Decoration {
 /// A parsed YAML document.
 #[derive(Clone, Debug)]
 pub struct Tree {
+    /// In document order: a collection's descendants follow it.
     nodes: Vec<Node>,
-    children: Vec<NodeId>,
     root: Option<NodeId>,
     /// Which document of the stream `root` is: 1 after a `spec:` header.
     document: usize,
@@ -223,41 +250,91 @@ pub struct Tree {
     /// Scalar values that differ from their source text.
     values: Values,
     decorations: HashMap<NodeId, Decoration>,
-    /// Each node's collection and position in it; built on first use, since
-    /// only the rewrite walks upwards.
-    parents: std::sync::OnceLock<Vec<Option<(NodeId, u32)>>>,
+    /// The root mapping's keys; indexed on first use, since windows and
+    /// splices look thousands of entries up by position.
+    entries: OnceLock<Vec<NodeId>>,
+    /// Each node's collection and position in it ([`NO_PARENT`] for a
+    /// root); built on first use, since only the rewrite walks upwards.
+    parents: OnceLock<Vec<(u32, u32)>>,
 }
 
+const NO_PARENT: u32 = u32::MAX;
+
 /// Decoded scalar values that differ from their source text, in one
-/// buffer rather than an allocation each.
+/// buffer rather than an allocation each, found by their node's id.
 #[derive(Clone, Debug, Default)]
 struct Values {
     text: String,
     /// Where each value ends in `text`; it starts where the previous ends.
     ends: Vec<usize>,
+    /// The node of each value, in increasing order.
+    ids: Vec<NodeId>,
 }
 
 impl Values {
-    /// Stores `value`; returns its `decoded` number (one more than its index).
-    fn push(&mut self, value: &str) -> u32 {
+    /// Stores the value of node `id`, which comes after every node stored.
+    fn push(&mut self, id: NodeId, value: &str) {
+        debug_assert!(self.ids.last().is_none_or(|last| *last < id));
         self.text.push_str(value);
         self.ends.push(self.text.len());
-        self.ends.len() as u32
+        self.ids.push(id);
     }
 
-    /// The value of a scalar node with this span and `decoded` number.
-    fn of<'t>(&'t self, source: &'t str, span: Span, decoded: u32) -> &'t str {
-        match decoded {
-            0 => span.slice(source),
-            INSIDE_QUOTES => &source[span.start() + 1..span.end() - 1],
-            number => {
-                let index = number as usize - 1;
+    /// The value of scalar `node`, whose id is `id`, in `source`.
+    fn of<'t>(&'t self, source: &'t str, id: NodeId, node: &Node) -> &'t str {
+        let span = node.span;
+        match node.value() {
+            Value::Source => span.slice(source),
+            Value::InsideQuotes => &source[span.start() + 1..span.end() - 1],
+            Value::Stored => {
+                let index = self
+                    .ids
+                    .binary_search(&id)
+                    .expect("a stored scalar has its value stored");
                 let start = index.checked_sub(1).map_or(0, |before| self.ends[before]);
                 &self.text[start..self.ends[index]]
             }
         }
     }
 }
+
+/// The children of a collection, in order: each one's next sibling
+/// starts at the id after its descendants.
+#[derive(Clone, Debug)]
+pub struct Children<'t> {
+    nodes: &'t [Node],
+    next: u32,
+    end: u32,
+}
+
+impl Iterator for Children<'_> {
+    type Item = NodeId;
+
+    fn next(&mut self) -> Option<NodeId> {
+        if self.next >= self.end {
+            return None;
+        }
+        let id = NodeId(self.next);
+        self.next = self.nodes[self.next as usize].after(id);
+        Some(id)
+    }
+}
+
+impl std::iter::FusedIterator for Children<'_> {}
+
+/// The key/value pairs of a mapping, in order.
+#[derive(Clone, Debug)]
+pub struct Pairs<'t>(Children<'t>);
+
+impl Iterator for Pairs<'_> {
+    type Item = (NodeId, NodeId);
+
+    fn next(&mut self) -> Option<(NodeId, NodeId)> {
+        Some((self.0.next()?, self.0.next()?))
+    }
+}
+
+impl std::iter::FusedIterator for Pairs<'_> {}
 
 /// A YAML syntax error, with the byte offset where the parser stopped.
 #[derive(Debug, Clone)]
@@ -326,13 +403,13 @@ impl Tree {
     pub fn empty() -> Tree {
         Tree {
             nodes: Vec::new(),
-            children: Vec::new(),
             root: None,
             document: 0,
             duplicates: Vec::new(),
             values: Values::default(),
             decorations: HashMap::new(),
-            parents: std::sync::OnceLock::new(),
+            entries: OnceLock::new(),
+            parents: OnceLock::new(),
         }
     }
 
@@ -364,32 +441,70 @@ impl Tree {
         id
     }
 
-    /// Items of a sequence, or an empty slice for any other node.
-    pub fn items(&self, id: NodeId) -> &[NodeId] {
-        match self.node(id).kind() {
-            NodeKind::Sequence { first, len, .. } => {
-                &self.children[first as usize..(first + len) as usize]
-            }
-            _ => &[],
+    /// The id after `id`'s last descendant: where its next sibling starts.
+    pub fn after(&self, id: NodeId) -> NodeId {
+        NodeId(self.node(id).after(id))
+    }
+
+    /// The children of a collection; none for any other node.
+    fn children(&self, id: NodeId) -> Children<'_> {
+        let node = self.node(id);
+        let end = if node.is_collection() {
+            node.after(id)
+        } else {
+            0
+        };
+        Children {
+            nodes: &self.nodes,
+            next: id.0 + 1,
+            end,
         }
     }
 
-    /// Key/value pairs of a mapping, in source order.
-    pub fn pairs(&self, id: NodeId) -> impl Iterator<Item = (NodeId, NodeId)> + '_ {
-        let slice: &[NodeId] = match self.node(id).kind() {
-            NodeKind::Mapping { first, len, .. } => {
-                &self.children[first as usize..(first + 2 * len) as usize]
-            }
-            _ => &[],
-        };
-        slice.chunks_exact(2).map(|kv| (kv[0], kv[1]))
+    /// Items of a sequence; none for any other node.
+    pub fn items(&self, id: NodeId) -> Children<'_> {
+        match self.node(id).kind() {
+            NodeKind::Sequence { .. } => self.children(id),
+            _ => Children {
+                nodes: &self.nodes,
+                next: 0,
+                end: 0,
+            },
+        }
+    }
+
+    /// Key/value pairs of a mapping, in source order; none for any other node.
+    pub fn pairs(&self, id: NodeId) -> Pairs<'_> {
+        match self.node(id).kind() {
+            NodeKind::Mapping { .. } => Pairs(self.children(id)),
+            _ => Pairs(Children {
+                nodes: &self.nodes,
+                next: 0,
+                end: 0,
+            }),
+        }
+    }
+
+    /// The keys of the root mapping's entries, in order; none when the
+    /// root is not a mapping.
+    pub fn entry_keys(&self) -> &[NodeId] {
+        self.entries.get_or_init(|| match self.root {
+            Some(root) => self.pairs(root).map(|(key, _)| key).collect(),
+            None => Vec::new(),
+        })
+    }
+
+    /// The key and value of the root mapping's entry `index`.
+    pub fn entry(&self, index: usize) -> Option<(NodeId, NodeId)> {
+        let key = *self.entry_keys().get(index)?;
+        Some((key, self.after(key)))
     }
 
     /// The value of a scalar node, decoded; `None` for collections and aliases.
     pub fn scalar<'t>(&'t self, text: &'t str, id: NodeId) -> Option<&'t str> {
         let node = self.node(id);
         match node.kind() {
-            NodeKind::Scalar { decoded, .. } => Some(self.values.of(text, node.span, decoded)),
+            NodeKind::Scalar { .. } => Some(self.values.of(text, id, node)),
             _ => None,
         }
     }
@@ -422,7 +537,6 @@ impl Tree {
         match self.node(id).kind() {
             NodeKind::Scalar {
                 style: ScalarStyle::Plain,
-                ..
             } => {
                 matches!(
                     self.scalar(text, id),
@@ -445,34 +559,33 @@ impl Tree {
     /// collection's children (keys and values alternate in a mapping).
     fn parent(&self, id: NodeId) -> Option<(NodeId, usize)> {
         let parents = self.parents.get_or_init(|| {
-            let mut parents = vec![None; self.nodes.len()];
+            let mut parents = vec![(NO_PARENT, 0); self.nodes.len()];
             for (index, node) in self.nodes.iter().enumerate() {
-                let (first, count) = match node.kind() {
-                    NodeKind::Sequence { first, len, .. } => (first, len),
-                    NodeKind::Mapping { first, len, .. } => (first, 2 * len),
-                    _ => continue,
-                };
-                for (position, child) in self.children[first as usize..(first + count) as usize]
-                    .iter()
-                    .enumerate()
-                {
-                    parents[child.0 as usize] = Some((NodeId(index as u32), position as u32));
+                if !node.is_collection() {
+                    continue;
+                }
+                for (position, child) in self.children(NodeId(index as u32)).enumerate() {
+                    parents[child.0 as usize] = (index as u32, position as u32);
                 }
             }
             parents
         });
-        parents[id.0 as usize].map(|(parent, position)| (parent, position as usize))
+        let (parent, position) = parents[id.0 as usize];
+        (parent != NO_PARENT).then_some((NodeId(parent), position as usize))
     }
 
     /// The mapping and key whose value is `value`, if any.
     pub fn owner(&self, value: NodeId) -> Option<(NodeId, NodeId)> {
-        let (mapping, position) = self
+        let (mapping, _) = self
             .parent(value)
             .filter(|(p, pos)| self.is_mapping(*p) && pos % 2 == 1)?;
-        let NodeKind::Mapping { first, .. } = self.node(mapping).kind() else {
-            return None;
-        };
-        Some((mapping, self.children[first as usize + position - 1]))
+        // The key is the sibling just before: the node before `value` is
+        // the key or its last descendant.
+        let mut key = NodeId(value.0 - 1);
+        while let Some((parent, _)) = self.parent(key).filter(|(p, _)| *p != mapping) {
+            key = parent;
+        }
+        Some((mapping, key))
     }
 
     /// The sequence that holds `node` as an item, and its index.

@@ -16,7 +16,9 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use super::{Decoration, Node, NodeId, NodeKind, Tree, Values};
+use std::sync::OnceLock;
+
+use super::{Decoration, Node, NodeId, NodeKind, Tree, Value, Values};
 use crate::span::Span;
 
 /// A run of top-level entries of `tree` (whose text is `text`), placed in
@@ -49,20 +51,14 @@ impl Tree {
             .collect::<Option<_>>()
             .ok_or(Unspliceable)?;
         let size: usize = ranges.iter().map(|range| range.len()).sum();
-        let total: usize = pieces.iter().map(|piece| 2 * piece.entries.len()).sum();
         let mut copy = Copy {
             nodes: Vec::with_capacity(1 + size),
-            children: Vec::with_capacity(total + size),
             ..Copy::default()
         };
-        // The root, written once its children are known.
-        copy.nodes.push(Node::new(
-            Span::empty(root_start),
-            NodeKind::Alias { target: NodeId(0) },
-        ));
-        let first = copy.children.len();
-        copy.children.resize(first + total, NodeId(0));
-        let mut slot = first;
+        // The root, written once its end is known.
+        copy.nodes
+            .push(Node::collection(Span::empty(root_start), true, false, 0));
+        let mut root_keys = Vec::with_capacity(pieces.iter().map(|p| p.entries.len()).sum());
         // Keyed by address: the original tree gives a piece between every
         // two windows, and each window's tree one.
         let mut sources: HashMap<*const Tree, Source> = HashMap::new();
@@ -72,66 +68,50 @@ impl Tree {
                 .or_insert_with(|| Source::new(piece.tree));
             let offset = copy.nodes.len() as i64 - i64::from(range.start);
             let new = |id: NodeId| NodeId((i64::from(id.0) + offset) as u32);
-            let entries = 2 * piece.entries.start..2 * piece.entries.end;
-            for &child in &root_children(piece.tree).ok_or(Unspliceable)?[entries] {
-                copy.children[slot] = new(child);
-                slot += 1;
-            }
+            let keys = &piece.tree.entry_keys()[piece.entries.clone()];
+            root_keys.extend(keys.iter().map(|&key| new(key)));
             copy.piece(piece, source, range.clone(), offset)?;
             copy.nested_duplicates(source, range, offset);
         }
-        let root_keys: Vec<NodeId> = copy.children[first..first + total]
-            .iter()
-            .step_by(2)
-            .copied()
-            .collect();
         copy.root_duplicates(&root_keys, text);
-        let end = copy.children[first..first + total]
-            .last()
-            .map_or(root_start, |last| copy.nodes[last.0 as usize].span.end());
-        copy.nodes[0] = Node::new(
+        let end = match root_keys.last() {
+            Some(&key) => copy.nodes[copy.after(key) as usize].span.end(),
+            None => root_start,
+        };
+        let after = copy.nodes.len() as u32;
+        copy.nodes[0] = Node::collection(
             Span::new(root_start, end.max(root_start)),
-            NodeKind::Mapping {
-                first: first as u32,
-                len: (total / 2) as u32,
-                flow: false,
-            },
+            true,
+            false,
+            after,
         );
         Ok(Tree {
             nodes: copy.nodes,
-            children: copy.children,
             root: Some(NodeId(0)),
             document: 0,
             duplicates: copy.duplicate_pairs,
             values: copy.values,
             decorations: copy.decorations,
-            parents: std::sync::OnceLock::new(),
+            entries: root_keys.into(),
+            parents: OnceLock::new(),
         })
     }
 }
 
 /// The ids of a piece's entries: from its first key to the next entry's
-/// key, or to the end of the tree.
+/// key, or to the end of the root's descendants.
 fn node_range(piece: &Piece) -> Option<Range<u32>> {
-    let children = root_children(piece.tree)?;
-    let key = |entry: usize| children.get(2 * entry).map(|key| key.0);
-    let start = key(piece.entries.start)?;
+    let tree = piece.tree;
+    let keys = tree.entry_keys();
+    let start = keys.get(piece.entries.start)?.0;
     let end = match piece.entries.len() {
         0 => start,
-        _ => key(piece.entries.end).unwrap_or(piece.tree.nodes.len() as u32),
+        _ => match keys.get(piece.entries.end) {
+            Some(key) => key.0,
+            None => tree.after(tree.root?).0,
+        },
     };
     Some(start..end)
-}
-
-/// The root mapping's keys and values, alternating: indexed, not walked,
-/// since a splice of thousands of pieces looks up as many entries.
-fn root_children(tree: &Tree) -> Option<&[NodeId]> {
-    match tree.node(tree.root?).kind() {
-        NodeKind::Mapping { first, len, .. } => {
-            Some(&tree.children[first as usize..(first + 2 * len) as usize])
-        }
-        _ => None,
-    }
 }
 
 /// What a source tree is asked for, found once however many pieces it
@@ -148,10 +128,7 @@ impl Source {
         decorated.sort_unstable();
         let mut duplicates = tree.duplicates.clone();
         duplicates.sort_unstable();
-        let root_keys = tree
-            .root
-            .map(|root| tree.pairs(root).map(|(key, _)| key).collect())
-            .unwrap_or_default();
+        let root_keys = tree.entry_keys().iter().copied().collect();
         Source {
             decorated,
             duplicates,
@@ -170,7 +147,6 @@ impl Source {
 #[derive(Default)]
 struct Copy {
     nodes: Vec<Node>,
-    children: Vec<NodeId>,
     values: Values,
     decorations: HashMap<NodeId, Decoration>,
     duplicate_pairs: Vec<(NodeId, NodeId)>,
@@ -194,34 +170,27 @@ impl Copy {
             .peekable();
         for id in range {
             let old = &tree.nodes[id as usize];
-            let kind = match old.kind() {
-                NodeKind::Scalar { style, decoded } => {
-                    let decoded = match decoded {
-                        0 | super::INSIDE_QUOTES => decoded,
-                        _ => self
-                            .values
-                            .push(tree.values.of(piece.text, old.span, decoded)),
-                    };
-                    NodeKind::Scalar { style, decoded }
+            let span = moved(old.span, piece.shift);
+            let node = match old.kind() {
+                NodeKind::Scalar { style } => {
+                    let value = old.value();
+                    if value == Value::Stored {
+                        let text = tree.values.of(piece.text, NodeId(id), old);
+                        self.values.push(new(id), text);
+                    }
+                    Node::scalar(span, style, value)
                 }
                 NodeKind::Alias { target } => {
                     let name = tree.anchor(target).ok_or(Unspliceable)?.slice(piece.text);
                     let bound = self.bindings.get(name).ok_or(Unspliceable)?;
-                    NodeKind::Alias { target: *bound }
+                    Node::alias(span, *bound)
                 }
-                NodeKind::Sequence { first, len, flow } => NodeKind::Sequence {
-                    first: self.children_of(tree, first, len as usize, &new),
-                    len,
-                    flow,
-                },
-                NodeKind::Mapping { first, len, flow } => NodeKind::Mapping {
-                    first: self.children_of(tree, first, 2 * len as usize, &new),
-                    len,
-                    flow,
-                },
+                NodeKind::Sequence { flow } | NodeKind::Mapping { flow } => {
+                    let after = new(old.after(NodeId(id))).0;
+                    Node::collection(span, tree.is_mapping(NodeId(id)), flow, after)
+                }
             };
-            self.nodes
-                .push(Node::new(moved(old.span, piece.shift), kind));
+            self.nodes.push(node);
             if decorated.next_if(|node| node.0 == id).is_some() {
                 self.decorate(piece, NodeId(id), new(id));
             }
@@ -229,18 +198,9 @@ impl Copy {
         Ok(())
     }
 
-    /// Copies a collection's child list, moved to the new ids.
-    fn children_of(
-        &mut self,
-        tree: &Tree,
-        first: u32,
-        count: usize,
-        new: &impl Fn(u32) -> NodeId,
-    ) -> u32 {
-        let at = self.children.len() as u32;
-        let old = &tree.children[first as usize..first as usize + count];
-        self.children.extend(old.iter().map(|child| new(child.0)));
-        at
+    /// The id after the copied node `id`'s descendants.
+    fn after(&self, id: NodeId) -> u32 {
+        self.nodes[id.0 as usize].after(id)
     }
 
     /// Copies a node's anchor and tag; an anchor binds its name.
@@ -277,10 +237,10 @@ impl Copy {
         let mut pairs = Vec::new();
         for &key in keys {
             let node = &self.nodes[key.0 as usize];
-            let NodeKind::Scalar { decoded, .. } = node.kind() else {
+            if !matches!(node.kind(), NodeKind::Scalar { .. }) {
                 continue;
-            };
-            let name = self.values.of(text, node.span, decoded);
+            }
+            let name = self.values.of(text, key, node);
             if name == "<<" {
                 continue;
             }
@@ -323,8 +283,8 @@ pub fn assert_same(spliced: &Tree, parsed: &Tree, text: &str) {
                 x == y && spliced.scalar(text, id) == parsed.scalar(text, id)
             }
             (NodeKind::Alias { target: x }, NodeKind::Alias { target: y }) => x == y,
-            (NodeKind::Sequence { .. }, NodeKind::Sequence { .. }) => {
-                spliced.items(id) == parsed.items(id)
+            (NodeKind::Sequence { flow: x }, NodeKind::Sequence { flow: y }) => {
+                x == y && spliced.items(id).eq(parsed.items(id))
             }
             (NodeKind::Mapping { flow: x, .. }, NodeKind::Mapping { flow: y, .. }) => {
                 x == y && spliced.pairs(id).eq(parsed.pairs(id))

@@ -133,46 +133,79 @@ fn lone_carriage_returns_do_not_break_spans() {
 }
 
 #[test]
-fn a_node_packs_into_sixteen_bytes_and_unpacks_every_kind() {
-    assert_eq!(std::mem::size_of::<Node>(), 16);
-    let mut kinds = vec![
-        NodeKind::Sequence {
-            first: 7,
-            len: MAX_ITEMS,
-            flow: true,
-        },
-        NodeKind::Mapping {
-            first: u32::MAX,
-            len: 3,
-            flow: false,
-        },
-        NodeKind::Alias {
-            target: NodeId(u32::MAX),
-        },
-    ];
-    for chomping in [Chomping::Clip, Chomping::Strip, Chomping::Keep] {
-        for indent in [None, Some(1), Some(9)] {
-            for style in [
-                ScalarStyle::Literal { chomping, indent },
-                ScalarStyle::Folded { chomping, indent },
-            ] {
-                kinds.push(NodeKind::Scalar { style, decoded: 5 });
-            }
-        }
+fn a_node_packs_into_twelve_bytes_and_unpacks_every_kind() {
+    assert_eq!(std::mem::size_of::<Node>(), 12);
+    let span = Span::new(1, 2);
+    let last = MAX_NODES as u32;
+    for (mapping, flow) in [(false, false), (false, true), (true, false), (true, true)] {
+        let node = Node::collection(span, mapping, flow, last);
+        let kind = if mapping {
+            NodeKind::Mapping { flow }
+        } else {
+            NodeKind::Sequence { flow }
+        };
+        assert_eq!(node.kind(), kind);
+        assert_eq!(node.after(NodeId(3)), last);
     }
-    for style in [
+    let alias = Node::alias(span, NodeId(last - 1));
+    assert_eq!(
+        alias.kind(),
+        NodeKind::Alias {
+            target: NodeId(last - 1)
+        }
+    );
+    assert_eq!(alias.after(NodeId(3)), 4);
+    let mut styles = vec![
         ScalarStyle::Plain,
         ScalarStyle::SingleQuoted,
         ScalarStyle::DoubleQuoted,
-    ] {
-        kinds.push(NodeKind::Scalar {
-            style,
-            decoded: u32::MAX,
-        });
+    ];
+    for chomping in [Chomping::Clip, Chomping::Strip, Chomping::Keep] {
+        for indent in [None, Some(1), Some(9)] {
+            styles.push(ScalarStyle::Literal { chomping, indent });
+            styles.push(ScalarStyle::Folded { chomping, indent });
+        }
     }
-    for kind in kinds {
-        assert_eq!(Node::new(Span::new(1, 2), kind).kind(), kind);
+    for style in styles {
+        for value in [Value::Source, Value::InsideQuotes, Value::Stored] {
+            let node = Node::scalar(span, style, value);
+            assert_eq!(
+                (node.kind(), node.value()),
+                (NodeKind::Scalar { style }, value)
+            );
+            assert_eq!(node.after(NodeId(7)), 8);
+        }
     }
+}
+
+#[test]
+fn children_follow_their_collection_and_owners_are_found_upwards() {
+    let text = "a: {k: [1, {x: y}], j: &n 2}\nb: [*n, [], {}]\n? [c, d]\n: e\n";
+    let tree = Tree::parse(text).unwrap();
+    let root = tree.root().unwrap();
+    let slice = |id: NodeId| tree.node(id).span.slice(text);
+    let keys: Vec<&str> = tree.pairs(root).map(|(key, _)| slice(key)).collect();
+    assert_eq!(keys, ["a", "b", "[c, d]"]);
+    assert_eq!(tree.entry_keys().len(), 3);
+    let (b, list) = tree.entry(1).unwrap();
+    assert_eq!(slice(b), "b");
+    let items: Vec<&str> = tree.items(list).map(slice).collect();
+    assert_eq!(items, ["*n", "[]", "{}"]);
+    assert_eq!(tree.owner(list), Some((root, b)));
+    // A key that is a collection: the value's key is its sibling, not its
+    // last descendant.
+    let (complex, e) = tree.entry(2).unwrap();
+    assert_eq!(tree.owner(e), Some((root, complex)));
+    assert_eq!(
+        tree.item_of(tree.items(complex).nth(1).unwrap()),
+        Some((complex, 1))
+    );
+    let (_, a) = tree.entry(0).unwrap();
+    let (k, inner) = tree.pairs(a).next().unwrap();
+    assert_eq!(tree.owner(inner), Some((a, k)));
+    assert_eq!(tree.item_of(inner), None);
+    assert_eq!(tree.after(a), b);
+    assert_eq!(tree.after(root), tree.end_id());
 }
 
 #[test]

@@ -52,12 +52,9 @@ impl Planner<'_, '_> {
         };
         for key in keys {
             let items: Vec<NodeId> = match value(self.tree, self.text, config, key) {
-                Some(v) if self.tree.is_sequence(v) => self
-                    .tree
-                    .items(v)
-                    .iter()
-                    .map(|&i| self.tree.deref(i))
-                    .collect(),
+                Some(v) if self.tree.is_sequence(v) => {
+                    self.tree.items(v).map(|i| self.tree.deref(i)).collect()
+                }
                 Some(v) => vec![v],
                 None => Vec::new(),
             };
@@ -85,7 +82,7 @@ impl Planner<'_, '_> {
         if let Runner::Container { container, .. } = runner
             && let Some(mounts) = value(self.tree, self.text, *container, "volumeMounts")
         {
-            for &mount in self.tree.items(mounts) {
+            for mount in self.tree.items(mounts) {
                 let mount = self.tree.deref(mount);
                 let Some(path) = value(self.tree, self.text, mount, "mountPath") else {
                     continue;
@@ -111,7 +108,7 @@ impl Planner<'_, '_> {
             Runner::Container { .. } => None,
         };
         if let Some(environment) = environment {
-            for &item in self.tree.items(environment) {
+            for item in self.tree.items(environment) {
                 let written = self.tree.scalar(self.text, item).unwrap_or_default();
                 if let Some(("DOCKER_CONFIG", v)) = written.split_once('=')
                     && kaniko::image_path(v, false)
@@ -241,7 +238,7 @@ impl Planner<'_, '_> {
         let state = if rootless { ROOTLESS_STATE } else { ROOT_STATE };
         for (name, _) in VOLUMES {
             let taken = value(self.tree, self.text, spec, "volumes").is_some_and(|volumes| {
-                self.tree.items(volumes).iter().any(|&v| {
+                self.tree.items(volumes).any(|v| {
                     value(self.tree, self.text, self.tree.deref(v), "name")
                         .and_then(|n| self.tree.scalar(self.text, n))
                         == Some(name)

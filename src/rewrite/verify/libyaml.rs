@@ -402,13 +402,15 @@ impl<'a> Reader<'a> {
             Body::Sequence(items) => items.len(),
             Body::Mapping { entries, .. } => entries.len(),
         };
-        match plan.tree.node(node).kind() {
-            NodeKind::Sequence { len, .. } | NodeKind::Mapping { len, .. }
-                if len as usize == read =>
-            {
-                Ok(())
-            }
-            _ => Err(disagree()),
+        let held = match plan.tree.node(node).kind() {
+            NodeKind::Sequence { .. } => plan.tree.items(node).count(),
+            NodeKind::Mapping { .. } => plan.tree.pairs(node).count(),
+            _ => return Err(disagree()),
+        };
+        if held == read {
+            Ok(())
+        } else {
+            Err(disagree())
         }
     }
 

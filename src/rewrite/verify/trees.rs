@@ -233,8 +233,7 @@ impl<'c> Walk<'_, 'c> {
                 .old
                 .tree
                 .items(old)
-                .iter()
-                .map(|&item| (String::new(), Child::Old(item)))
+                .map(|item| (String::new(), Child::Old(item)))
                 .collect(),
             _ => Vec::new(),
         };
@@ -271,10 +270,11 @@ impl<'c> Walk<'_, 'c> {
             }
             (NodeKind::Sequence { .. }, NodeKind::Sequence { .. }) => {
                 let (a, b) = (self.old.tree.items(old), self.new.tree.items(new));
-                if a.len() != b.len() {
-                    return Err(format!("{} items became {}", a.len(), b.len()));
+                let (len_a, len_b) = (a.clone().count(), b.clone().count());
+                if len_a != len_b {
+                    return Err(format!("{len_a} items became {len_b}"));
                 }
-                self.stack.extend(a.iter().copied().zip(b.iter().copied()));
+                self.stack.extend(a.zip(b));
                 Ok(())
             }
             (NodeKind::Mapping { .. }, NodeKind::Mapping { .. }) => {
@@ -326,10 +326,11 @@ impl<'c> Walk<'_, 'c> {
             return Err("a sequence became something else".into());
         }
         let actual = self.new.tree.items(new);
-        if actual.len() != expected.len() {
-            return Err(format!("{} items became {}", expected.len(), actual.len()));
+        let len = actual.clone().count();
+        if len != expected.len() {
+            return Err(format!("{} items became {len}", expected.len()));
         }
-        for (index, ((_, child), &item)) in expected.into_iter().zip(actual).enumerate() {
+        for (index, ((_, child), item)) in expected.into_iter().zip(actual).enumerate() {
             self.child(child, item)
                 .map_err(|e| format!("[{index}]: {e}"))?;
         }
@@ -375,14 +376,14 @@ impl<'c> Walk<'_, 'c> {
             },
             Expected::Seq(items) => {
                 let actual = self.new.tree.items(new);
-                if !self.new.tree.is_sequence(new) || actual.len() != items.len() {
+                if !self.new.tree.is_sequence(new) || actual.clone().count() != items.len() {
                     return Err(format!("expected a sequence of {} items", items.len()));
                 }
                 items
                     .iter()
                     .zip(actual)
                     .enumerate()
-                    .try_for_each(|(index, (item, &node))| {
+                    .try_for_each(|(index, (item, node))| {
                         self.expected(item, node)
                             .map_err(|e| format!("[{index}]: {e}"))
                     })
