@@ -63,11 +63,21 @@ impl<'p> Analyser<'p> {
     /// The findings, in order: the pipeline's own, those of resolving its
     /// jobs (`resolving`), then the jobs', call sites' and paths'.
     pub fn finish(self, resolving: Vec<Finding>) -> Analysis {
-        let mut findings = self.pipeline.findings.clone();
-        findings.extend(resolving);
-        findings.extend(self.job_findings);
+        // The jobs' findings are most of them: the others join them in
+        // their buffer rather than all moving to a new one, and the sort
+        // orders keys, not findings (a stable sort's buffer of findings was
+        // the peak of `check` on a 50 MB pipeline).
+        let mut findings = self.job_findings;
+        let before: Vec<Finding> = self
+            .pipeline
+            .findings
+            .iter()
+            .cloned()
+            .chain(resolving)
+            .collect();
+        findings.splice(0..0, before);
         findings.extend(self.sites.into_findings());
-        findings.sort_by_key(|f| (f.file, f.span.start(), f.rule));
+        findings.sort_by_cached_key(|f| (f.file, f.span.start(), f.rule));
         Analysis {
             findings,
             kaniko_jobs: self.kaniko_jobs,

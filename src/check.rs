@@ -150,7 +150,6 @@ fn analyse_all(
             // `-o`, the job log lists the findings).
             for file in &mut pipeline.files {
                 file.text = String::new();
-                file.lines = crate::span::LineIndex::default();
             }
         }
         (pipeline, analysis, suppressed)

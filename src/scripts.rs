@@ -14,7 +14,7 @@ use crate::gitlab::jobs::Job;
 use crate::gitlab::{Pipeline, SourceFile};
 use crate::kaniko::{self, shell};
 use crate::rules::Rule;
-use crate::span::{LineIndex, Span};
+use crate::span::Span;
 use crate::yaml::Tree;
 
 /// The largest script read.
@@ -69,14 +69,12 @@ impl Runners {
                 continue;
             }
             let file = pipeline.files.len();
-            pipeline.files.push(SourceFile {
-                name: path.clone(),
-                path: Some(full),
-                lines: LineIndex::new(&text),
-                tree: Tree::empty(),
+            pipeline.files.push(SourceFile::new(
+                path.clone(),
+                Some(full),
                 text,
-                includes: Vec::new(),
-            });
+                Tree::empty(),
+            ));
             let runs = jobs
                 .iter()
                 .map(|j| format!("`{j}`"))

@@ -64,14 +64,7 @@ pub struct LineIndex {
 impl LineIndex {
     pub fn new(text: &str) -> Self {
         let mut starts = vec![0];
-        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|pos| pos as u32 + 1));
-        LineIndex { starts }
-    }
-
-    /// The index of line starts found by another scan of the text: 0
-    /// first, then one past each `\n`.
-    pub fn from_starts(starts: Vec<u32>) -> Self {
-        debug_assert_eq!(starts.first(), Some(&0));
+        push_line_starts(text.as_bytes(), &mut starts);
         LineIndex { starts }
     }
 
@@ -103,9 +96,56 @@ impl LineIndex {
     }
 }
 
+/// Pushes one past each `\n` of `bytes`, eight bytes at a time: most
+/// words of a pipeline hold no line break, and its lines are too short
+/// for memchr's set-up per line to pay off.
+fn push_line_starts(bytes: &[u8], starts: &mut Vec<u32>) {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const NEWLINES: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default()) ^ NEWLINES;
+        // The high bit of each byte that was `\n` (now 0): exact per byte,
+        // since `(byte & 0x7f) + 0x7f` cannot carry into the next one.
+        let mut found = !(((word & LOW7) + LOW7) | word | LOW7);
+        while found != 0 {
+            let at = base + found.trailing_zeros() as usize / 8;
+            starts.push(at as u32 + 1);
+            found &= found - 1;
+        }
+        base += 8;
+    }
+    for (offset, &byte) in chunks.remainder().iter().enumerate() {
+        if byte == b'\n' {
+            starts.push((base + offset) as u32 + 1);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_starts_found_a_word_at_a_time_are_those_of_every_newline() {
+        let samples: [&[u8]; 5] = [
+            b"",
+            b"\n",
+            b"a\n\x0b\n\x0b\x0b\n\x8a\n\xff\n\x0a\x0a\x0a\x0a\x0a\x0a\x0a\x0a\x0a",
+            b"abcdefg\nabcdefgh\n\n\nxyz",
+            b"\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x09\x0b\n\x8b\x0b",
+        ];
+        for bytes in samples {
+            let mut starts = Vec::new();
+            push_line_starts(bytes, &mut starts);
+            let expected: Vec<u32> = (0..bytes.len())
+                .filter(|&pos| bytes[pos] == b'\n')
+                .map(|pos| pos as u32 + 1)
+                .collect();
+            assert_eq!(starts, expected, "{bytes:?}");
+        }
+    }
 
     #[test]
     fn positions_count_characters() {

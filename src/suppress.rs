@@ -46,23 +46,29 @@ pub fn apply(pipeline: &Pipeline, findings: Vec<Finding>) -> Outcome {
         directives.push(found);
         reported.extend(invalid);
     }
-    let mut outcome = Outcome::default();
-    for finding in findings {
+    // Filtered in place: a copy of 30,000 jobs' findings was the peak of
+    // `check` on a 50 MB pipeline.
+    let mut findings = findings;
+    let mut suppressed = 0;
+    findings.retain(|finding| {
         let file = &pipeline.files[finding.file];
-        if suppress(&mut directives[finding.file], file, &finding) {
-            outcome.suppressed += 1;
-        } else {
-            outcome.findings.push(finding);
-        }
+        let keep = !suppress(&mut directives[finding.file], file, finding);
+        suppressed += usize::from(!keep);
+        keep
+    });
+    let count = findings.len();
+    findings.extend(reported);
+    findings.extend(directives.iter().flatten().filter_map(Directive::unused));
+    // An analysis' findings come sorted: a sort's buffer is needed only
+    // when the comments' own findings join them.
+    let key = |f: &Finding| (f.file, f.span.start(), f.rule);
+    if findings.len() > count || !findings.is_sorted_by_key(key) {
+        findings.sort_by_key(key);
     }
-    outcome.findings.extend(reported);
-    outcome
-        .findings
-        .extend(directives.iter().flatten().filter_map(Directive::unused));
-    outcome
-        .findings
-        .sort_by_key(|f| (f.file, f.span.start(), f.rule));
-    outcome
+    Outcome {
+        findings,
+        suppressed,
+    }
 }
 
 /// The findings of `diff` and `fix` that no comment suppresses. Unused and
@@ -137,8 +143,12 @@ pub fn kept_jobs(
 
 /// Marks every code that covers `finding` as used; true if there was one.
 fn suppress(directives: &mut [Directive], file: &SourceFile, finding: &Finding) -> bool {
-    let start = file.lines.line_of(finding.span.start());
-    let end = file.lines.line_of(
+    if directives.is_empty() {
+        // No line is asked for: the file's line index is not built.
+        return false;
+    }
+    let start = file.lines().line_of(finding.span.start());
+    let end = file.lines().line_of(
         finding
             .span
             .end()
@@ -313,9 +323,9 @@ fn directives_in(id: FileId, file: &SourceFile) -> (Vec<Directive>, Vec<Finding>
 
 /// The first line after `line` that holds something other than a comment.
 fn next_code_line(file: &SourceFile, line: usize, own_lines: &HashSet<usize>) -> Option<usize> {
-    (line + 1..file.lines.line_count()).find(|&next| {
-        let start = file.lines.line_start(next, &file.text);
-        let end = file.lines.line_start(next + 1, &file.text);
+    (line + 1..file.lines().line_count()).find(|&next| {
+        let start = file.lines().line_start(next, &file.text);
+        let end = file.lines().line_start(next + 1, &file.text);
         !own_lines.contains(&next) && !file.text[start..end].trim().is_empty()
     })
 }
@@ -332,7 +342,7 @@ fn scope<'b>(
     if !comment.own_line {
         return (Some(comment.line), keyed(comment.line));
     }
-    let column = comment.span.start() - file.lines.line_start(comment.line, &file.text);
+    let column = comment.span.start() - file.lines().line_start(comment.line, &file.text);
     let next = next_code_line(file, comment.line, own_lines);
     let indented = blocks
         .iter()
@@ -376,12 +386,16 @@ pub fn blocks(file: &SourceFile) -> Vec<Block<'_>> {
         .into_iter()
         .map(|key| {
             let start = file.tree.node(key).span.start();
-            let line = file.lines.line_of(start);
+            let line = file.lines().line_of(start);
             let name = file.tree.scalar(&file.text, key).unwrap_or_default();
-            (name, line, start - file.lines.line_start(line, &file.text))
+            (
+                name,
+                line,
+                start - file.lines().line_start(line, &file.text),
+            )
         })
         .collect();
-    let last_line = file.lines.line_count().saturating_sub(1);
+    let last_line = file.lines().line_count().saturating_sub(1);
     keys.iter()
         .enumerate()
         .map(|(index, &(name, line, column))| {
@@ -399,7 +413,7 @@ pub fn blocks(file: &SourceFile) -> Vec<Block<'_>> {
 
 /// The name of the top-level block that holds `offset`, if any.
 pub fn block_at(file: &SourceFile, offset: usize) -> Option<&str> {
-    let line = file.lines.line_of(offset);
+    let line = file.lines().line_of(offset);
     blocks(file)
         .into_iter()
         .find(|block| block.lines.contains(&line))
@@ -413,9 +427,9 @@ fn comments(file: &SourceFile) -> Vec<Comment> {
     let text = &file.text;
     let bytes = text.as_bytes();
     let mut comments = Vec::new();
-    for line in 0..file.lines.line_count() {
-        let start = file.lines.line_start(line, text);
-        let end = file.lines.line_start(line + 1, text);
+    for line in 0..file.lines().line_count() {
+        let start = file.lines().line_start(line, text);
+        let end = file.lines().line_start(line + 1, text);
         let hash = (start..end).find(|&at| {
             bytes[at] == b'#'
                 && (at == start || matches!(bytes[at - 1], b' ' | b'\t'))
@@ -445,8 +459,8 @@ fn scalar_regions(file: &SourceFile) -> Vec<(usize, usize)> {
                 return None;
             };
             let start = if style.is_block() {
-                let header = file.lines.line_of(node.span.start());
-                file.lines.line_start(header + 1, &file.text)
+                let header = file.lines().line_of(node.span.start());
+                file.lines().line_start(header + 1, &file.text)
             } else {
                 node.span.start()
             };

@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod value;
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::finding::Finding;
 use crate::mapping::command::CiVariables;
@@ -30,7 +31,9 @@ pub struct SourceFile {
     pub path: Option<PathBuf>,
     pub text: String,
     pub tree: Tree,
-    pub lines: LineIndex,
+    /// Where lines start; built when first asked (by a report, mostly):
+    /// while the tree is held it would add 4 bytes per line.
+    lines: OnceLock<LineIndex>,
     /// Files this one includes, in the order they are listed.
     pub includes: Vec<FileId>,
 }
@@ -187,10 +190,10 @@ impl Pipeline {
         text: String,
         by_content: bool,
     ) -> Option<FileId> {
-        let (tree, lines) = match Tree::parse_with_lines(&text) {
-            Ok((tree, lines)) if by_content => {
+        let tree = match Tree::parse(&text) {
+            Ok(tree) if by_content => {
                 self.system = System::by_content(&tree, &text).unwrap_or_default();
-                (tree, lines)
+                tree
             }
             Ok(parsed) => parsed,
             Err(err) => {
@@ -226,9 +229,11 @@ impl Pipeline {
             return None;
         }
         let file = self.files.len();
+        let source = SourceFile::new(name, path, text, tree);
+        let (text, tree) = (&source.text, &source.tree);
         for &(first, later) in tree.duplicate_keys() {
-            let key = tree.scalar(&text, later).unwrap_or_default();
-            let line = lines.line_of(tree.node(first).span.start()) + 1;
+            let key = tree.scalar(text, later).unwrap_or_default();
+            let line = source.lines().line_of(tree.node(first).span.start()) + 1;
             let finding = Finding::new(
                 Rule::DuplicateKey,
                 file,
@@ -239,14 +244,7 @@ impl Pipeline {
             .help("YAML forbids duplicate keys; GitLab keeps the last one, and so does this tool. Remove the other");
             self.findings.push(finding);
         }
-        self.files.push(SourceFile {
-            name,
-            path,
-            text,
-            tree,
-            lines,
-            includes: Vec::new(),
-        });
+        self.files.push(source);
         Some(file)
     }
 
@@ -425,12 +423,8 @@ impl Pipeline {
                     .remove(&id)
                     .unwrap_or_else(|| (file.text.clone(), file.tree.clone()));
                 SourceFile {
-                    name: file.name.clone(),
-                    path: file.path.clone(),
-                    lines: LineIndex::new(&text),
-                    text,
-                    tree,
                     includes: file.includes.clone(),
+                    ..SourceFile::new(file.name.clone(), file.path.clone(), text, tree)
                 }
             })
             .collect();
@@ -467,9 +461,26 @@ impl Pipeline {
 }
 
 impl SourceFile {
+    /// A file that includes nothing (yet).
+    pub fn new(name: String, path: Option<PathBuf>, text: String, tree: Tree) -> SourceFile {
+        SourceFile {
+            name,
+            path,
+            text,
+            tree,
+            lines: OnceLock::new(),
+            includes: Vec::new(),
+        }
+    }
+
+    /// Where the lines of the text start.
+    pub fn lines(&self) -> &LineIndex {
+        self.lines.get_or_init(|| LineIndex::new(&self.text))
+    }
+
     /// 1-based line and column (in characters) of a byte offset.
     pub fn position(&self, offset: usize) -> crate::report::Position {
-        let (line, column) = self.lines.position(&self.text, offset);
+        let (line, column) = self.lines().position(&self.text, offset);
         crate::report::Position { line, column }
     }
 }

@@ -89,7 +89,7 @@ fn end_line(pipeline: &Pipeline, finding: &Finding) -> usize {
         .end()
         .saturating_sub(1)
         .max(finding.span.start());
-    file.lines.line_of(last) + 1
+    file.lines().line_of(last) + 1
 }
 
 /// One fingerprint per finding, in report order: a hash of the rule, the
@@ -112,7 +112,7 @@ pub fn fingerprints(checked: &[Checked]) -> Vec<String> {
             let blocks = blocks
                 .entry(std::ptr::from_ref(file))
                 .or_insert_with(|| crate::suppress::blocks(file));
-            let line = file.lines.line_of(finding.span.start());
+            let line = file.lines().line_of(finding.span.start());
             let block = block_holding(blocks, line);
             // A span is checked, not trusted: a report must not panic.
             let subject = file

@@ -9,7 +9,7 @@
 use crate::finding::Finding;
 use crate::gitlab::{LoadError, Pipeline, SourceFile};
 use crate::rules::Rule;
-use crate::span::{LineIndex, Span};
+use crate::span::Span;
 use crate::yaml::Tree;
 
 /// The error as a pipeline holding its file (or just its name), and the
@@ -21,14 +21,7 @@ pub fn as_finding(error: &LoadError) -> (Pipeline, Vec<Finding>) {
         .filter(|span| span.end() <= text.len())
         .unwrap_or_else(|| Span::empty(0));
     let tree = Tree::empty();
-    let file = SourceFile {
-        name: error.name.clone(),
-        path: None,
-        lines: LineIndex::new(&text),
-        text,
-        tree,
-        includes: Vec::new(),
-    };
+    let file = SourceFile::new(error.name.clone(), None, text, tree);
     let pipeline = Pipeline {
         files: vec![file],
         ..Pipeline::default()

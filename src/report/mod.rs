@@ -142,7 +142,7 @@ impl<'a> FindingDiagnostic<'a> {
         let spans: Vec<Span> = std::iter::once(finding.focus.unwrap_or(finding.span))
             .chain(finding.labels[..shown].iter().map(|l| l.span))
             .collect();
-        let (source, spans) = Excerpt::new(&file.name, &file.text, &file.lines, &spans);
+        let (source, spans) = Excerpt::new(&file.name, &file.text, file.lines(), &spans);
         let labels = texts
             .iter()
             .zip(spans)

@@ -2,6 +2,7 @@
 //! each node gets its end from the source text, anchors and tags are found
 //! before their nodes, and repeated keys are noted as mappings close.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
@@ -12,8 +13,8 @@ use super::extent::{
 };
 use super::*;
 
-/// The tree of `text`, and where its lines start.
-pub(super) fn parse_body(text: &str) -> Result<(Tree, Vec<u32>), SyntaxError> {
+/// The tree of `text`.
+pub(super) fn parse_body(text: &str) -> Result<Tree, SyntaxError> {
     let index = CharIndex::new(text);
     let mut builder = Builder::new(text, &index);
     // Events are pulled one by one: `Parser::load` recurses once per
@@ -32,8 +33,7 @@ pub(super) fn parse_body(text: &str) -> Result<(Tree, Vec<u32>), SyntaxError> {
     if let Some(err) = builder.error.take() {
         return Err(err);
     }
-    let tree = builder.finish();
-    Ok((tree, index.line_starts))
+    Ok(builder.finish())
 }
 
 /// The document that holds the configuration: the second one when the first
@@ -60,78 +60,87 @@ fn syntax_error(index: &CharIndex, err: &ScanError) -> SyntaxError {
 
 /// Converts yaml-rust2 markers into byte offsets.
 ///
-/// `Marker::index()` counts characters, and after a block scalar with CRLF
-/// line ends it is one too far, while the marker's line and column stay right.
-/// So offsets come from a table of line starts plus the column, walked in
-/// characters on lines that are not ASCII.
+/// In ASCII text a marker's `index()` is its byte offset. Elsewhere it is
+/// not to be trusted (characters skipped in a comment may be counted as
+/// bytes), while its line and column are: the column is counted in
+/// characters from the line's start. The line is found by walking lines
+/// from the previous marker's: markers come nearly in document order, so
+/// the walks add up to about one pass over the text, and no table of lines
+/// is kept while the tree is built (the file's line index is built when a
+/// report first asks for it). After a block scalar with CRLF line ends the
+/// index is one too far too; a text with `\r` keeps a table of line
+/// starts, since yaml-rust2 also breaks lines at a lone `\r`.
 struct CharIndex<'a> {
     text: &'a str,
-    line_starts: Vec<u32>,
     ascii: bool,
+    /// Where lines start, for a text with `\r` only.
+    line_starts: Option<Vec<u32>>,
+    /// The previous marker's line (0-based) and where that line starts.
+    cursor: Cell<(usize, usize)>,
 }
 
 impl<'a> CharIndex<'a> {
     fn new(text: &'a str) -> Self {
-        let mut line_starts = vec![0];
-        if text.as_bytes().contains(&b'\r') {
-            line_starts.extend(line_breaks(text).map(|pos| pos as u32 + 1));
-        } else {
-            push_line_starts(text.as_bytes(), &mut line_starts);
-        }
+        let line_starts = text.as_bytes().contains(&b'\r').then(|| {
+            std::iter::once(0)
+                .chain(line_breaks(text).map(|pos| pos as u32 + 1))
+                .collect()
+        });
         CharIndex {
             text,
-            line_starts,
             ascii: text.is_ascii(),
+            line_starts,
+            cursor: Cell::new((0, 0)),
         }
     }
 
     fn byte_of(&self, mark: &Marker) -> usize {
-        let Some(&start) = self.line_starts.get(mark.line().saturating_sub(1)) else {
-            return self.text.len();
+        let line = mark.line().saturating_sub(1);
+        let start = match &self.line_starts {
+            Some(starts) => match starts.get(line) {
+                Some(&start) => start as usize,
+                None => return self.text.len(),
+            },
+            None if self.ascii => return mark.index().min(self.text.len()),
+            None => match self.line_start(line) {
+                Some(start) => start,
+                None => return self.text.len(),
+            },
         };
-        let line = &self.text[start as usize..];
+        self.column(start, mark.col())
+    }
+
+    /// Where 0-based `line` starts, walked from the cursor's line; `None`
+    /// past the last line.
+    fn line_start(&self, line: usize) -> Option<usize> {
+        let bytes = self.text.as_bytes();
+        let (mut at_line, mut start) = self.cursor.get();
+        while at_line < line {
+            start += memchr::memchr(b'\n', &bytes[start..])? + 1;
+            at_line += 1;
+        }
+        while at_line > line {
+            start = memchr::memrchr(b'\n', &bytes[..start - 1]).map_or(0, |pos| pos + 1);
+            at_line -= 1;
+        }
+        self.cursor.set((at_line, start));
+        Some(start)
+    }
+
+    /// The byte offset of character `column` of the line starting at `start`.
+    fn column(&self, start: usize, column: usize) -> usize {
+        let line = &self.text[start..];
         // A line whose start is ASCII up to the column needs no walk: in a
         // file with a few accented words, nearly every line.
-        let ascii_before = || {
-            line.as_bytes()
-                .get(..mark.col())
-                .is_some_and(<[u8]>::is_ascii)
-        };
+        let ascii_before = || line.as_bytes().get(..column).is_some_and(<[u8]>::is_ascii);
         let column = if self.ascii || ascii_before() {
-            mark.col()
+            column
         } else {
             line.char_indices()
-                .nth(mark.col())
+                .nth(column)
                 .map_or(line.len(), |(offset, _)| offset)
         };
-        (start as usize + column).min(self.text.len())
-    }
-}
-
-/// Pushes one past each `\n` of `bytes`, eight bytes at a time: most
-/// words of a pipeline hold no line break, and its lines are too short
-/// for memchr's set-up per line to pay off.
-pub(super) fn push_line_starts(bytes: &[u8], starts: &mut Vec<u32>) {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    const NEWLINES: u64 = 0x0a0a_0a0a_0a0a_0a0a;
-    let mut chunks = bytes.chunks_exact(8);
-    let mut base = 0;
-    for chunk in &mut chunks {
-        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default()) ^ NEWLINES;
-        // The high bit of each byte that was `\n` (now 0): exact per byte,
-        // since `(byte & 0x7f) + 0x7f` cannot carry into the next one.
-        let mut found = !(((word & LOW7) + LOW7) | word | LOW7);
-        while found != 0 {
-            let at = base + found.trailing_zeros() as usize / 8;
-            starts.push(at as u32 + 1);
-            found &= found - 1;
-        }
-        base += 8;
-    }
-    for (offset, &byte) in chunks.remainder().iter().enumerate() {
-        if byte == b'\n' {
-            starts.push((base + offset) as u32 + 1);
-        }
+        (start + column).min(self.text.len())
     }
 }
 

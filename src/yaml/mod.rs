@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::span::{LineIndex, Span};
+use crate::span::Span;
 pub(crate) use extent::{line_end, line_start, next_line};
 
 mod build;
@@ -352,12 +352,6 @@ impl Tree {
     /// of the first key, so the body after it is parsed and offsets are
     /// shifted back to the whole text.
     pub fn parse(text: &str) -> Result<Tree, SyntaxError> {
-        Tree::parse_with_lines(text).map(|(tree, _)| tree)
-    }
-
-    /// Parses `text` and returns its line index too: the parse finds the
-    /// line starts anyway, and a second scan of the text cost `check` 2%.
-    pub fn parse_with_lines(text: &str) -> Result<(Tree, LineIndex), SyntaxError> {
         if text.len() >= u32::MAX as usize {
             return Err(SyntaxError {
                 offset: 0,
@@ -367,24 +361,14 @@ impl Tree {
         match text.strip_prefix('\u{feff}') {
             Some(body) => {
                 let bom = text.len() - body.len();
-                let (mut tree, _) = build::parse_body(body).map_err(|mut err| {
+                let mut tree = build::parse_body(body).map_err(|mut err| {
                     err.offset += bom;
                     err
                 })?;
                 tree.shift(bom);
-                Ok((tree, LineIndex::new(text)))
+                Ok(tree)
             }
-            None => {
-                let (tree, starts) = build::parse_body(text)?;
-                // yaml-rust2 also breaks lines at a lone `\r`; the index
-                // only at `\n`.
-                let lines = if text.contains('\r') {
-                    LineIndex::new(text)
-                } else {
-                    LineIndex::from_starts(starts)
-                };
-                Ok((tree, lines))
-            }
+            None => build::parse_body(text),
         }
     }
 

@@ -1,4 +1,3 @@
-use super::build::push_line_starts;
 use super::*;
 
 /// Every node as `kind span-text`, in arena order, for compact assertions.
@@ -247,43 +246,21 @@ fn duplicate_keys_pair_each_with_the_one_before_in_small_and_large_mappings() {
 }
 
 #[test]
-fn the_line_index_of_a_parse_is_that_of_the_text() {
-    for text in [
-        "a: 1\nb:\n  - x\n",
-        "a: 1\r\nb: 2\r\n",
-        "a: 1\rb: 2\n",
-        "\u{feff}a: 1\nb: 2",
-        "",
-    ] {
-        let (_, lines) = Tree::parse_with_lines(text).unwrap();
-        let expected = LineIndex::new(text);
-        assert_eq!(lines.line_count(), expected.line_count(), "{text:?}");
-        for line in 0..=expected.line_count() {
-            assert_eq!(
-                lines.line_start(line, text),
-                expected.line_start(line, text),
-                "{text:?}"
-            );
-        }
-    }
-}
-
-#[test]
-fn line_starts_found_a_word_at_a_time_are_those_of_every_newline() {
-    let samples: [&[u8]; 5] = [
-        b"",
-        b"\n",
-        b"a\n\x0b\n\x0b\x0b\n\x8a\n\xff\n\x0a\x0a\x0a\x0a\x0a\x0a\x0a\x0a\x0a",
-        b"abcdefg\nabcdefgh\n\n\nxyz",
-        b"\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x09\x0b\n\x8b\x0b",
-    ];
-    for bytes in samples {
-        let mut starts = Vec::new();
-        push_line_starts(bytes, &mut starts);
-        let expected: Vec<u32> = (0..bytes.len())
-            .filter(|&pos| bytes[pos] == b'\n')
-            .map(|pos| pos as u32 + 1)
-            .collect();
-        assert_eq!(starts, expected, "{bytes:?}");
-    }
+fn markers_in_text_that_is_not_ascii_become_byte_offsets() {
+    // A comment's characters shift yaml-rust2's index; a block mapping's
+    // marker lies inside its first key, behind the previous marker.
+    let text = "# é ü ä\né: ü # ö\nä:\n  ö: [ß, 'ç']\n  ñ: |\n    ø\n";
+    let tree = Tree::parse(text).unwrap();
+    let scalars: Vec<&str> = tree
+        .node_ids()
+        .filter_map(|id| {
+            tree.scalar(text, id)
+                .map(|_| tree.node(id).span.slice(text))
+        })
+        .collect();
+    assert_eq!(scalars, ["é", "ü", "ä", "ö", "ß", "'ç'", "ñ", "|\n    ø"]);
+    let crlf = text.replace('\n', "\r\n");
+    let tree = Tree::parse(&crlf).unwrap();
+    let last = tree.node_ids().last().unwrap();
+    assert_eq!(tree.node(last).span.slice(&crlf), "|\r\n    ø");
 }
