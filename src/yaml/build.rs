@@ -113,8 +113,12 @@ impl<'a> CharIndex<'a> {
     /// Where 0-based `line` starts, walked from the cursor's line; `None`
     /// past the last line.
     fn line_start(&self, line: usize) -> Option<usize> {
-        let bytes = self.text.as_bytes();
         let (mut at_line, mut start) = self.cursor.get();
+        if at_line == line {
+            // Most markers share their line with the one before.
+            return Some(start);
+        }
+        let bytes = self.text.as_bytes();
         while at_line < line {
             start += memchr::memchr(b'\n', &bytes[start..])? + 1;
             at_line += 1;
