@@ -267,7 +267,13 @@ impl<'a> Builder<'a> {
             return;
         };
         let start = self.nodes[pending.node.0 as usize].span.start();
-        let end = plain_scalar_end(self.text, start, bound, pending.in_flow);
+        // A plain scalar written on one line is its value, as written: only
+        // one folded over lines needs its end found in the text.
+        let end = if self.text[start..].starts_with(pending.value.as_str()) {
+            start + pending.value.len()
+        } else {
+            plain_scalar_end(self.text, start, bound, pending.in_flow)
+        };
         let span = Span::new(start, end);
         let value = self.store_value(pending.node, &pending.value, span);
         self.nodes[pending.node.0 as usize] = Node::scalar(span, ScalarStyle::Plain, value);

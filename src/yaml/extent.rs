@@ -260,17 +260,26 @@ fn block_content_end(text: &str, first_line: usize, indent: usize, chomping: Cho
     let mut end = 0;
     let mut after_blank_lines = 0;
     while line < text.len() {
-        let stop = line_end(text, line);
+        // Each line's break is searched once: a pipeline's scripts are
+        // most of its lines.
+        let newline = memchr::memchr(b'\n', &bytes[line..]).map_or(text.len(), |at| line + at);
+        let next = (newline + 1).min(text.len());
+        // As `line_end`: before the `\r` of a `\r\n`.
+        let stop = if newline > line && bytes[newline - 1] == b'\r' {
+            newline - 1
+        } else {
+            newline
+        };
         let first = (line..stop).find(|&p| !is_blank(bytes[p]));
         match first {
-            None => after_blank_lines = next_line(text, line),
+            None => after_blank_lines = next,
             Some(first) if first - line < indent => break,
             Some(_) => {
                 end = stop;
                 after_blank_lines = 0;
             }
         }
-        line = next_line(text, line);
+        line = next;
     }
     if chomping == Chomping::Keep && after_blank_lines > end {
         // Keep the line breaks that belong to the value, but not the
