@@ -13,10 +13,12 @@ use super::extent::{
 };
 use super::*;
 
-/// The tree of `text`.
-pub(super) fn parse_body(text: &str) -> Result<Tree, SyntaxError> {
+/// The tree of `text`, refused when it would hold more than `max_nodes`
+/// nodes ([`MAX_NODES`] but in a test).
+pub(super) fn parse_body(text: &str, max_nodes: usize) -> Result<Tree, SyntaxError> {
     let index = CharIndex::new(text);
     let mut builder = Builder::new(text, &index);
+    builder.max_nodes = max_nodes;
     // Events are pulled one by one: `Parser::load` recurses once per
     // nesting level and overflows the stack on deeply nested input.
     let mut parser = Parser::new_from_str(text);
@@ -198,6 +200,8 @@ struct Builder<'a> {
     /// End of the most recent node: where a following empty scalar sits.
     last_end: usize,
     error: Option<SyntaxError>,
+    /// A node id takes 29 bits of a collection's word.
+    max_nodes: usize,
 }
 
 impl<'a> Builder<'a> {
@@ -216,6 +220,7 @@ impl<'a> Builder<'a> {
             pending: None,
             last_end: 0,
             error: None,
+            max_nodes: MAX_NODES,
         }
     }
 
@@ -243,10 +248,10 @@ impl<'a> Builder<'a> {
 
     fn push_node(&mut self, node: Node, anchor_id: usize) -> NodeId {
         let id = NodeId(self.nodes.len() as u32);
-        if self.nodes.len() == MAX_NODES {
+        if self.nodes.len() == self.max_nodes {
             self.error = Some(SyntaxError {
                 offset: node.span.start(),
-                message: format!("the file holds more than {MAX_NODES} YAML nodes"),
+                message: format!("the file holds more than {} YAML nodes", self.max_nodes),
             });
         }
         self.nodes.push(node);

@@ -361,14 +361,14 @@ impl Tree {
         match text.strip_prefix('\u{feff}') {
             Some(body) => {
                 let bom = text.len() - body.len();
-                let mut tree = build::parse_body(body).map_err(|mut err| {
+                let mut tree = build::parse_body(body, MAX_NODES).map_err(|mut err| {
                     err.offset += bom;
                     err
                 })?;
                 tree.shift(bom);
                 Ok(tree)
             }
-            None => build::parse_body(text),
+            None => build::parse_body(text, MAX_NODES),
         }
     }
 

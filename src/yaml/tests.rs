@@ -264,3 +264,13 @@ fn markers_in_text_that_is_not_ascii_become_byte_offsets() {
     let last = tree.node_ids().last().unwrap();
     assert_eq!(tree.node(last).span.slice(&crlf), "|\r\n    ø");
 }
+
+#[test]
+fn a_file_with_more_nodes_than_ids_can_name_is_refused_with_that_reason() {
+    // The bound is 2^29 - 1 nodes (a gigabyte of YAML at least); here, 6.
+    let text = "a: [1, 2]\nb: 3\n";
+    assert!(super::build::parse_body(text, 7).is_ok());
+    let err = super::build::parse_body(text, 6).unwrap_err();
+    assert_eq!(err.message, "the file holds more than 6 YAML nodes");
+    assert_eq!(err.offset, text.find('3').unwrap());
+}
