@@ -233,7 +233,7 @@ impl<'a> Builder<'a> {
             values: self.values,
             decorations: self.decorations,
             entries: OnceLock::new(),
-            parents: OnceLock::new(),
+            child_index: super::holder::ChildIndex::default(),
         };
         if let Some((document, root)) = content_root(&tree, self.text, &self.roots) {
             tree.root = Some(root);

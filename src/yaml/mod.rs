@@ -17,6 +17,7 @@ pub(crate) use extent::{line_end, line_start, next_line};
 
 mod build;
 mod extent;
+mod holder;
 pub mod scalar;
 pub mod splice;
 
@@ -253,12 +254,10 @@ pub struct Tree {
     /// The root mapping's keys; indexed on first use, since windows and
     /// splices look thousands of entries up by position.
     entries: OnceLock<Vec<NodeId>>,
-    /// Each node's collection and position in it ([`NO_PARENT`] for a
-    /// root); built on first use, since only the rewrite walks upwards.
-    parents: OnceLock<Vec<(u32, u32)>>,
+    /// Wide collections' children, for finding which collection holds a
+    /// node (`holder`).
+    child_index: holder::ChildIndex,
 }
-
-const NO_PARENT: u32 = u32::MAX;
 
 /// Decoded scalar values that differ from their source text, in one
 /// buffer rather than an allocation each, found by their node's id.
@@ -393,7 +392,7 @@ impl Tree {
             values: Values::default(),
             decorations: HashMap::new(),
             entries: OnceLock::new(),
-            parents: OnceLock::new(),
+            child_index: holder::ChildIndex::default(),
         }
     }
 
@@ -537,45 +536,6 @@ impl Tree {
 
     pub fn len(&self) -> usize {
         self.nodes.len()
-    }
-
-    /// The collection that holds `id` directly, and its position among the
-    /// collection's children (keys and values alternate in a mapping).
-    fn parent(&self, id: NodeId) -> Option<(NodeId, usize)> {
-        let parents = self.parents.get_or_init(|| {
-            let mut parents = vec![(NO_PARENT, 0); self.nodes.len()];
-            for (index, node) in self.nodes.iter().enumerate() {
-                if !node.is_collection() {
-                    continue;
-                }
-                for (position, child) in self.children(NodeId(index as u32)).enumerate() {
-                    parents[child.0 as usize] = (index as u32, position as u32);
-                }
-            }
-            parents
-        });
-        let (parent, position) = parents[id.0 as usize];
-        (parent != NO_PARENT).then_some((NodeId(parent), position as usize))
-    }
-
-    /// The mapping and key whose value is `value`, if any.
-    pub fn owner(&self, value: NodeId) -> Option<(NodeId, NodeId)> {
-        let (mapping, _) = self
-            .parent(value)
-            .filter(|(p, pos)| self.is_mapping(*p) && pos % 2 == 1)?;
-        // The key is the sibling just before: the node before `value` is
-        // the key or its last descendant.
-        let mut key = NodeId(value.0 - 1);
-        while let Some((parent, _)) = self.parent(key).filter(|(p, _)| *p != mapping) {
-            key = parent;
-        }
-        Some((mapping, key))
-    }
-
-    /// The sequence that holds `node` as an item, and its index.
-    pub fn item_of(&self, node: NodeId) -> Option<(NodeId, usize)> {
-        self.parent(node)
-            .filter(|(parent, _)| self.is_sequence(*parent))
     }
 
     /// The id after the last node's.

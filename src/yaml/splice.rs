@@ -16,8 +16,6 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use std::sync::OnceLock;
-
 use super::{Decoration, Node, NodeId, NodeKind, Tree, Value, Values};
 use crate::span::Span;
 
@@ -93,7 +91,7 @@ impl Tree {
             values: copy.values,
             decorations: copy.decorations,
             entries: root_keys.into(),
-            parents: OnceLock::new(),
+            child_index: super::holder::ChildIndex::default(),
         })
     }
 }

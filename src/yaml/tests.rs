@@ -274,3 +274,35 @@ fn a_file_with_more_nodes_than_ids_can_name_is_refused_with_that_reason() {
     assert_eq!(err.message, "the file holds more than 6 YAML nodes");
     assert_eq!(err.offset, text.find('3').unwrap());
 }
+
+#[test]
+fn every_node_s_holder_is_found_in_wide_and_deep_collections() {
+    // Wide (past the siblings scanned one by one) and deep collections,
+    // complex keys, aliases, and a header document before the content.
+    let mut text = String::from("spec:\n  inputs: {a: 1}\n---\n");
+    for job in 0..40 {
+        text += &format!("job{job}:\n  script:\n");
+        for line in 0..(job % 3) * 20 {
+            text += &format!("    - echo {line}\n");
+        }
+        text +=
+            &format!("  vars: {{x: [1, {{y: z}}], ? [k]: v}}\n  n: &a{job} {job}\n  m: *a{job}\n");
+    }
+    let tree = Tree::parse(&text).unwrap();
+    let mut expected = vec![None; tree.len()];
+    for id in tree.node_ids() {
+        for (position, child) in tree.children(id).enumerate() {
+            expected[child.0 as usize] = Some((id, position));
+        }
+    }
+    for id in tree.node_ids() {
+        let parent = expected[id.0 as usize];
+        let owner = parent.and_then(|(mapping, position)| {
+            let key = tree.children(mapping).nth(position.wrapping_sub(1));
+            (tree.is_mapping(mapping) && position % 2 == 1).then(|| (mapping, key.unwrap()))
+        });
+        let item = parent.filter(|(sequence, _)| tree.is_sequence(*sequence));
+        assert_eq!(tree.owner(id), owner, "{id:?}");
+        assert_eq!(tree.item_of(id), item, "{id:?}");
+    }
+}
