@@ -4,6 +4,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
+use std::rc::Rc;
 
 use super::value::{At, Converter, Value};
 use super::{FileId, Pipeline};
@@ -229,8 +230,9 @@ struct Resolver<'p> {
     /// job looks up its own name and the global keywords several times.
     definitions: HashMap<&'p str, Definitions>,
     /// Global keywords every job reads (`default:`, `variables:`, the
-    /// legacy `image:`…), converted once.
-    globals: HashMap<&'static str, Option<Value>>,
+    /// legacy `image:`…), converted once, and whether they hold a
+    /// `!reference` (only then does each job expand its own copy).
+    globals: HashMap<&'static str, Option<(Rc<Value>, bool)>>,
     /// Jobs with `extends` applied, by name; `None` while being resolved.
     extended: HashMap<String, Option<Value>>,
     /// How many `extends` levels are being resolved right now.
@@ -306,7 +308,7 @@ impl<'p> Resolver<'p> {
 
     /// A global keyword's own value, converted on first use: `default:`
     /// keeps only the keys jobs inherit from it.
-    fn global(&mut self, name: &'static str) -> Option<Value> {
+    fn global(&mut self, name: &'static str) -> Option<(Rc<Value>, bool)> {
         if let Some(value) = self.globals.get(name) {
             return value.clone();
         }
@@ -315,8 +317,22 @@ impl<'p> Resolver<'p> {
         } else {
             self.own(name, None)
         };
+        let value = value.map(|value| {
+            let references = holds_reference(&value);
+            (Rc::new(value), references)
+        });
         self.globals.insert(name, value.clone());
         value
+    }
+
+    /// A global keyword's value with its `!reference`s expanded for `job`.
+    /// Without any, expanding would copy it unchanged: every job shares it.
+    fn global_expanded(&mut self, name: &'static str, job: &str) -> Option<Rc<Value>> {
+        let (value, references) = self.global(name)?;
+        if !references {
+            return Some(value);
+        }
+        Some(Rc::new(self.expand(Value::clone(&value), job, 0)))
     }
 
     /// A job or template with `extends` applied (not yet `!reference`).
@@ -605,7 +621,7 @@ impl<'p> Resolver<'p> {
     /// the legacy top-level keywords, honouring `inherit: default:`.
     fn apply_defaults(&mut self, mut job: Value, name: &str) -> Value {
         let inherit = job.get("inherit").and_then(|i| i.get("default")).cloned();
-        let default = self.global("default").map(|d| self.expand(d, name, 0));
+        let default = self.global_expanded("default", name);
         for key in DEFAULT_KEYS {
             if job.get(key).is_some() || !self.inherits(inherit.as_ref(), key) {
                 continue;
@@ -613,7 +629,7 @@ impl<'p> Resolver<'p> {
             let from_default = default.as_ref().and_then(|d| d.get(key)).cloned();
             let inherited = match from_default {
                 Some(value) => Some(value),
-                None => self.global(key).map(|v| self.expand(v, name, 0)),
+                None => self.global_expanded(key, name).map(Rc::unwrap_or_clone),
             };
             if let (Some(value), Value::Mapping(_, entries)) = (inherited, &mut job) {
                 entries.push((key.to_string(), value));
@@ -642,9 +658,9 @@ impl<'p> Resolver<'p> {
     /// Job variables over global ones, honouring `inherit: variables:`.
     fn variables(&mut self, job: &Value, name: &str) -> Vec<(String, At)> {
         let inherit = job.get("inherit").and_then(|i| i.get("variables")).cloned();
-        let global = self.global("variables").map(|v| self.expand(v, name, 0));
+        let global = self.global_expanded("variables", name);
         let mut variables: Vec<(String, At)> = Vec::new();
-        let global_entries = global.as_ref().map(Value::entries).unwrap_or_default();
+        let global_entries = global.as_deref().map(Value::entries).unwrap_or_default();
         for (key, value) in global_entries {
             if let Some(at) = variable_value(value)
                 && self.inherits(inherit.as_ref(), key)
@@ -753,6 +769,16 @@ fn extends_targets(pipeline: &Pipeline, job: &Value) -> Vec<(String, At)> {
             })
             .collect(),
         _ => Vec::new(),
+    }
+}
+
+/// Whether a `!reference` appears anywhere in `value`.
+fn holds_reference(value: &Value) -> bool {
+    match value {
+        Value::Reference(..) => true,
+        Value::Sequence(_, items) => items.iter().any(holds_reference),
+        Value::Mapping(_, entries) => entries.iter().any(|(_, v)| holds_reference(v)),
+        Value::Scalar(_) | Value::TooComplex(_) => false,
     }
 }
 
