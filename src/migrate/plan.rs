@@ -1,7 +1,7 @@
 //! Decides, job by job, what changes and where, and turns it into edits and
 //! the intended changes that verification checks them against.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 
 use super::arguments;
@@ -178,6 +178,7 @@ pub fn plan(pipeline: &Pipeline, options: &Options, constraints: &Constraints) -
         planned: &mut planned,
         prefix_jobs,
         owners: Vec::new(),
+        images: HashMap::new(),
     };
     emitter.emit(&mut work);
     for job in work {
@@ -1154,6 +1155,17 @@ struct Emitter<'a, 'p> {
     prefix_jobs: &'a BTreeSet<String>,
     /// The jobs the edits being emitted are for.
     owners: Vec<String>,
+    /// Image sites rewritten in place (the name, and the job's entrypoint,
+    /// which `extends` may bring from elsewhere), with the edits made and
+    /// the mapping returned: the jobs that share a site share its edits.
+    images: HashMap<(At, Option<At>), ImageEdits>,
+}
+
+/// The edits that moved one image site, by index, and the mapping whose
+/// `variables:` serve its jobs.
+struct ImageEdits {
+    edits: Vec<(FileId, usize)>,
+    variables: Option<At>,
 }
 
 impl Emitter<'_, '_> {
@@ -1385,11 +1397,29 @@ impl Emitter<'_, '_> {
 
     /// Moves the job's image to BuildKit; returns the mapping whose
     /// `variables:` should carry `BUILDKITD_FLAGS`.
+    /// An image site shared by many jobs (an anchor merged into each) is
+    /// rewritten once; the later jobs are credited with its edits.
     fn image_edits(&mut self, job: &JobWork) -> Option<At> {
-        match job.image.clone()? {
-            ImagePlan::InPlace(name) => self.image_in_place(job, name),
-            ImagePlan::OwnKey => self.own_image_key(job),
+        let name = match job.image.clone()? {
+            ImagePlan::InPlace(name) => name,
+            ImagePlan::OwnKey => return self.own_image_key(job),
+        };
+        let entrypoint = job.job.image.as_ref().and_then(|i| i.entrypoint);
+        let credited = self
+            .planned
+            .job_edits
+            .entry(job.name().to_string())
+            .or_default();
+        if let Some(done) = self.images.get(&(name, entrypoint)) {
+            credited.extend_from_slice(&done.edits);
+            return done.variables;
         }
+        let before = credited.len();
+        let variables = self.image_in_place(job, name);
+        let edits = self.planned.job_edits[job.name()][before..].to_vec();
+        self.images
+            .insert((name, entrypoint), ImageEdits { edits, variables });
+        variables
     }
 
     fn image_in_place(&mut self, job: &JobWork, name: At) -> Option<At> {
