@@ -7,6 +7,9 @@ pub mod in_docker;
 pub mod invocation;
 pub mod shell;
 
+use std::cell::Cell;
+use std::collections::HashMap;
+
 use crate::config::Config;
 use crate::gitlab::jobs::{Job, ScriptLine};
 use crate::gitlab::value::At;
@@ -101,38 +104,81 @@ impl Usage<'_> {
 /// `config` adds the project's own Kaniko images (private mirrors) to the
 /// built-in patterns.
 pub fn detect<'j>(pipeline: &Pipeline, job: &'j Job, config: &Config) -> Usage<'j> {
-    // A job that runs no script (a trigger, a job only for `needs:`) never
-    // runs Kaniko, whatever image it inherits; a template may still give
-    // its image to jobs that do.
-    let runs_script = job.hidden || !job.scripts.is_empty();
-    let is_kaniko = |name: &str| image::is_kaniko_image(name) || config.is_extra_kaniko_image(name);
-    let image = job
-        .image
-        .as_ref()
-        .filter(|image| runs_script && is_kaniko(&image.name));
-    let in_kaniko_image = image.is_some();
-    // `docker run $KANIKO_IMAGE …`: an image named by one of the job's
-    // variables counts by the variable's value.
-    let run_image = |name: &str| {
-        is_kaniko(name)
-            || crate::mapping::quote::lone_variable(name).is_some_and(|variable| {
-                job.variables
-                    .iter()
-                    .filter(|(key, _)| key == variable)
-                    .filter_map(|(_, at)| {
-                        let file = &pipeline.files[at.file];
-                        file.tree.scalar(&file.text, file.tree.deref(at.node))
-                    })
-                    .next_back()
-                    .is_some_and(is_kaniko)
-            })
-    };
-    let lines = job
-        .scripts
-        .iter()
-        .filter_map(|line| scan_line(pipeline, line, in_kaniko_image, &run_image))
-        .collect();
-    Usage { job, image, lines }
+    Detector::new(config).detect(pipeline, job)
+}
+
+/// Detection over the jobs of one pipeline, reading each script scalar that
+/// uses Kaniko once: a template's script runs in every job that extends or
+/// references it, and lexing it again for each was half of detection on a
+/// pipeline of such jobs.
+pub struct Detector<'c> {
+    config: &'c Config,
+    /// What a script scalar holds, by scalar and whether the job runs in a
+    /// Kaniko image; only for lines whose reading does not depend on the
+    /// job's variables, and only lines that use Kaniko (the others are
+    /// dismissed by a substring test, cheaper than a lookup kept for each).
+    lines: HashMap<(At, bool), LineUse>,
+}
+
+impl<'c> Detector<'c> {
+    pub fn new(config: &'c Config) -> Detector<'c> {
+        Detector {
+            config,
+            lines: HashMap::new(),
+        }
+    }
+
+    /// [`detect`], with the script lines read before taken as read.
+    pub fn detect<'j>(&mut self, pipeline: &Pipeline, job: &'j Job) -> Usage<'j> {
+        let config = self.config;
+        // A job that runs no script (a trigger, a job only for `needs:`)
+        // never runs Kaniko, whatever image it inherits; a template may
+        // still give its image to jobs that do.
+        let runs_script = job.hidden || !job.scripts.is_empty();
+        let is_kaniko =
+            |name: &str| image::is_kaniko_image(name) || config.is_extra_kaniko_image(name);
+        let image = job
+            .image
+            .as_ref()
+            .filter(|image| runs_script && is_kaniko(&image.name));
+        let in_kaniko_image = image.is_some();
+        // `docker run $KANIKO_IMAGE …`: an image named by one of the job's
+        // variables counts by the variable's value; such a reading is the
+        // job's own and is not kept.
+        let read_variables = Cell::new(false);
+        let run_image = |name: &str| {
+            is_kaniko(name)
+                || crate::mapping::quote::lone_variable(name).is_some_and(|variable| {
+                    read_variables.set(true);
+                    job.variables
+                        .iter()
+                        .filter(|(key, _)| key == variable)
+                        .filter_map(|(_, at)| {
+                            let file = &pipeline.files[at.file];
+                            file.tree.scalar(&file.text, file.tree.deref(at.node))
+                        })
+                        .next_back()
+                        .is_some_and(is_kaniko)
+                })
+        };
+        let mut lines = Vec::new();
+        for line in &job.scripts {
+            let key = (line.at, in_kaniko_image);
+            if let Some(known) = self.lines.get(&key) {
+                lines.push(known.clone());
+                continue;
+            }
+            read_variables.set(false);
+            let Some(found) = scan_line(pipeline, line, in_kaniko_image, &run_image) else {
+                continue;
+            };
+            if !read_variables.get() {
+                self.lines.insert(key, found.clone());
+            }
+            lines.push(found);
+        }
+        Usage { job, image, lines }
+    }
 }
 
 /// A path that only the Kaniko image had, or that only worked there:

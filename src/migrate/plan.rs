@@ -223,9 +223,10 @@ impl Survey {
             detected: Vec::new(),
             others: OtherJobs::default(),
         };
+        let mut detector = kaniko::Detector::new(&options.config);
         // Resolution findings are the analysis's to report.
         let _ = jobs::resolve_each(pipeline, |job| {
-            let usage = kaniko::detect(pipeline, &job, &options.config);
+            let usage = detector.detect(pipeline, &job);
             if usage.uses_kaniko() {
                 let in_kaniko_image = usage.image.is_some();
                 survey.detected.push((in_kaniko_image, usage.lines));
