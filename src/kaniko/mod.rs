@@ -8,7 +8,7 @@ pub mod invocation;
 pub mod shell;
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::config::Config;
 use crate::gitlab::jobs::{Job, ScriptLine};
@@ -107,16 +107,19 @@ pub fn detect<'j>(pipeline: &Pipeline, job: &'j Job, config: &Config) -> Usage<'
     Detector::new(config).detect(pipeline, job)
 }
 
-/// Detection over the jobs of one pipeline, reading each script scalar that
-/// uses Kaniko once: a template's script runs in every job that extends or
-/// references it, and lexing it again for each was half of detection on a
-/// pipeline of such jobs.
+/// Detection over the jobs of one pipeline, reading a script scalar that
+/// uses Kaniko at most twice: a template's script runs in every job that
+/// extends or references it, and lexing it again for each was half of
+/// detection on a pipeline of such jobs.
 pub struct Detector<'c> {
     config: &'c Config,
-    /// What a script scalar holds, by scalar and whether the job runs in a
-    /// Kaniko image; only for lines whose reading does not depend on the
-    /// job's variables, and only lines that use Kaniko (the others are
-    /// dismissed by a substring test, cheaper than a lookup kept for each).
+    /// Script scalars that use Kaniko, read once, by scalar and by whether
+    /// the job runs in a Kaniko image. A job's own script is read once in
+    /// all: only a scalar met again has its reading kept.
+    seen: HashSet<(At, bool)>,
+    /// What a scalar met twice holds, when its reading does not depend on
+    /// the job's variables. Lines without Kaniko are in neither: a
+    /// substring test dismisses them, cheaper than a lookup kept for each.
     lines: HashMap<(At, bool), LineUse>,
 }
 
@@ -124,6 +127,7 @@ impl<'c> Detector<'c> {
     pub fn new(config: &'c Config) -> Detector<'c> {
         Detector {
             config,
+            seen: HashSet::new(),
             lines: HashMap::new(),
         }
     }
@@ -172,7 +176,7 @@ impl<'c> Detector<'c> {
             let Some(found) = scan_line(pipeline, line, in_kaniko_image, &run_image) else {
                 continue;
             };
-            if !read_variables.get() {
+            if !read_variables.get() && !self.seen.insert(key) {
                 self.lines.insert(key, found.clone());
             }
             lines.push(found);
