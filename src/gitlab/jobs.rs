@@ -117,17 +117,11 @@ pub struct Job {
     pub services: Option<At>,
 }
 
-/// All jobs of a pipeline, and what went wrong resolving them.
+/// Resolved jobs, and what went wrong resolving them.
 #[derive(Debug, Default)]
 pub struct Jobs {
     pub jobs: Vec<Job>,
     pub findings: Vec<Finding>,
-}
-
-pub fn resolve(pipeline: &Pipeline) -> Jobs {
-    let mut jobs = Vec::new();
-    let findings = resolve_each(pipeline, |job| jobs.push(job));
-    Jobs { jobs, findings }
 }
 
 /// Resolves the jobs named in `names` that the pipeline defines, in name
