@@ -208,9 +208,12 @@ struct Survey {
 /// What the jobs that do not use Kaniko share with those that do.
 #[derive(Default)]
 struct OtherJobs {
-    /// The shared defaults (`default:`, the top-level `image:`) they take
-    /// their image from: such a site is not edited in place. Only these are
-    /// asked about; a set of every job's own site took 5 MB for 200,000 jobs.
+    /// Where each file's shared defaults are written: the values of its
+    /// top-level `image:` and `default:` keys.
+    defaults: Vec<(FileId, Span)>,
+    /// The image sites they take from inside those values: a shared default
+    /// is not edited in place when they use it. Only such sites are asked
+    /// about; a set of every job's own site took 5 MB for 200,000 jobs.
     default_image_sites: BTreeSet<At>,
     /// Each `DOCKER_CONFIG` value a job (not a template) keeps, and the
     /// first such job by name.
@@ -222,7 +225,10 @@ impl Survey {
         let mut survey = Survey {
             kaniko_jobs: Vec::new(),
             detected: Vec::new(),
-            others: OtherJobs::default(),
+            others: OtherJobs {
+                defaults: default_values(pipeline),
+                ..OtherJobs::default()
+            },
         };
         let mut detector = kaniko::Detector::new(&options.config);
         // Resolution findings are the analysis's to report.
@@ -242,12 +248,20 @@ impl Survey {
 
 impl OtherJobs {
     fn note(&mut self, pipeline: &Pipeline, job: &Job) {
-        if let Some(image) = job
-            .image
-            .as_ref()
-            .filter(|image| is_default_site(pipeline, image.at))
-        {
-            self.default_image_sites.insert(image.at);
+        if let Some(image) = &job.image {
+            // Within a default's value, by its span: asking the tree for
+            // each node's parent would build its table of parents for a
+            // pipeline that may have no Kaniko job at all. Deeper sites than
+            // `is_default_site` accepts are kept too, and never asked about.
+            let span = key_span(pipeline, image.at);
+            let in_default = self.defaults.iter().any(|&(file, default)| {
+                file == image.at.file
+                    && default.start() <= span.start()
+                    && span.end() <= default.end()
+            });
+            if in_default {
+                self.default_image_sites.insert(image.at);
+            }
         }
         if job.hidden {
             return;
@@ -262,6 +276,23 @@ impl OtherJobs {
                 .or_insert_with(|| job.name.clone());
         }
     }
+}
+
+/// The values of every file's top-level `image:` and `default:` keys.
+fn default_values(pipeline: &Pipeline) -> Vec<(FileId, Span)> {
+    let mut values = Vec::new();
+    for (file, source) in pipeline.files.iter().enumerate() {
+        let (tree, text) = (&source.tree, source.text.as_str());
+        let Some(root) = tree.root() else {
+            continue;
+        };
+        for (key, value) in tree.pairs(root) {
+            if matches!(tree.scalar(text, key), Some("image" | "default")) {
+                values.push((file, tree.node(value).span));
+            }
+        }
+    }
+    values
 }
 
 /// Translates the job's calls and paths; anything untranslatable blocks it.
