@@ -494,3 +494,98 @@ fn program(name: &str, in_kaniko_image: bool) -> Option<Program> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gitlab::{Input, jobs};
+
+    /// A template run by several jobs: one through a Kaniko image named by a
+    /// job variable (`docker run $BUILDER`), one calling the executor.
+    const SHARED: &str = r#"
+.run:
+  image: docker:27
+  script:
+    - docker run --rm $BUILDER --context . --destination registry.example/app:1
+.build:
+  image:
+    name: gcr.io/kaniko-project/executor:v1.23.2-debug
+    entrypoint: [""]
+  script:
+    - /kaniko/executor --context . --destination registry.example/app:1
+a-kaniko:
+  extends: .run
+  variables:
+    BUILDER: gcr.io/kaniko-project/executor:v1.23.2
+b-kaniko:
+  extends: .run
+  variables:
+    BUILDER: gcr.io/kaniko-project/executor:v1.23.2
+c-alpine:
+  extends: .run
+  variables:
+    BUILDER: alpine:3.20
+d-build:
+  extends: .build
+e-build:
+  extends: .build
+"#;
+
+    fn pipeline() -> Pipeline {
+        let input = Input::Stdin {
+            text: SHARED.to_string(),
+            name: ".gitlab-ci.yml".to_string(),
+        };
+        Pipeline::load(std::path::Path::new("."), input)
+    }
+
+    /// Each job's usage, read by one detector over the pipeline.
+    fn shared_readings(pipeline: &Pipeline) -> Vec<(String, String)> {
+        let config = Config::default();
+        let mut detector = Detector::new(&config);
+        let mut readings = Vec::new();
+        let _ = jobs::resolve_each(pipeline, |job| {
+            let usage = detector.detect(pipeline, &job);
+            readings.push((job.name.clone(), format!("{:?}", usage.lines)));
+        });
+        readings
+    }
+
+    #[test]
+    fn a_shared_detector_reads_every_job_as_a_fresh_one_does() {
+        let pipeline = pipeline();
+        let config = Config::default();
+        let mut fresh = Vec::new();
+        let _ = jobs::resolve_each(&pipeline, |job| {
+            let usage = detect(&pipeline, &job, &config);
+            fresh.push((job.name.clone(), format!("{:?}", usage.lines)));
+        });
+        assert_eq!(shared_readings(&pipeline), fresh);
+    }
+
+    /// A line read through a job's variable is that job's reading: a job
+    /// after two that read it as Kaniko, whose variable names another image,
+    /// must not be handed it.
+    #[test]
+    fn a_reading_through_a_job_variable_is_not_shared() {
+        let pipeline = pipeline();
+        let uses: Vec<(String, bool)> = shared_readings(&pipeline)
+            .into_iter()
+            .map(|(name, lines)| (name, lines.contains("DockerUse")))
+            .collect();
+        let expected = [
+            (".build", false),
+            (".run", false),
+            ("a-kaniko", true),
+            ("b-kaniko", true),
+            ("c-alpine", false),
+            ("d-build", false),
+            ("e-build", false),
+        ];
+        let expected: Vec<(String, bool)> = expected
+            .iter()
+            .map(|(name, uses)| (name.to_string(), *uses))
+            .collect();
+        assert_eq!(uses, expected);
+    }
+}
