@@ -9,6 +9,7 @@
 
 mod arguments;
 mod plan;
+mod survey;
 // The Kaniko-path rewrites, shared with the GitHub container jobs.
 pub(crate) use plan::{busybox_replacement, mkdir_around, path_replacement};
 pub mod text;

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 
 use super::arguments;
+use super::survey::{OtherJobs, Survey};
 use super::text::{
     self, get, has_merge_key, indentation, is_flow, line_end, line_start, next_line,
 };
@@ -14,7 +15,7 @@ use crate::gitlab::jobs::{self, Job};
 use crate::gitlab::value::At;
 use crate::gitlab::{FileId, Pipeline};
 use crate::kaniko::invocation::Program;
-use crate::kaniko::{self, LineUse, PathUse, Usage};
+use crate::kaniko::{self, PathUse, Usage};
 use crate::mapping::command::{self, Fate, FlagNote, Translation, Workspace};
 use crate::mapping::docker_run::{self, Builder};
 use crate::mapping::flavor::Service;
@@ -191,108 +192,6 @@ pub fn plan(pipeline: &Pipeline, options: &Options, constraints: &Constraints) -
     // jobs names them all, so every job's verdict counts it.
     planned.findings = Finding::merge_repeated(std::mem::take(&mut planned.findings));
     planned
-}
-
-/// The pipeline's jobs, resolved and detected in one pass: the Kaniko jobs
-/// are kept whole, with what detection found in their script lines; of the
-/// others only what the blockers ask. Holding every resolved job of a
-/// pipeline (four in five use no Kaniko) took more memory than its plan.
-struct Survey {
-    kaniko_jobs: Vec<Job>,
-    /// For each Kaniko job: whether its image is a Kaniko image, and the
-    /// script lines that use Kaniko.
-    detected: Vec<(bool, Vec<LineUse>)>,
-    others: OtherJobs,
-}
-
-/// What the jobs that do not use Kaniko share with those that do.
-#[derive(Default)]
-struct OtherJobs {
-    /// Where each file's shared defaults are written: the values of its
-    /// top-level `image:` and `default:` keys.
-    defaults: Vec<(FileId, Span)>,
-    /// The image sites they take from inside those values: a shared default
-    /// is not edited in place when they use it. Only such sites are asked
-    /// about; a set of every job's own site took 5 MB for 200,000 jobs.
-    default_image_sites: BTreeSet<At>,
-    /// Each `DOCKER_CONFIG` value a job (not a template) keeps, and the
-    /// first such job by name.
-    docker_configs: BTreeMap<At, String>,
-}
-
-impl Survey {
-    fn of(pipeline: &Pipeline, options: &Options) -> Survey {
-        let mut survey = Survey {
-            kaniko_jobs: Vec::new(),
-            detected: Vec::new(),
-            others: OtherJobs {
-                defaults: default_values(pipeline),
-                ..OtherJobs::default()
-            },
-        };
-        let mut detector = kaniko::Detector::new(&options.config);
-        // Resolution findings are the analysis's to report.
-        let _ = jobs::resolve_each(pipeline, |job| {
-            let usage = detector.detect(pipeline, &job);
-            if usage.uses_kaniko() {
-                let in_kaniko_image = usage.image.is_some();
-                survey.detected.push((in_kaniko_image, usage.lines));
-                survey.kaniko_jobs.push(job);
-            } else {
-                survey.others.note(pipeline, &job);
-            }
-        });
-        survey
-    }
-}
-
-impl OtherJobs {
-    fn note(&mut self, pipeline: &Pipeline, job: &Job) {
-        if let Some(image) = &job.image {
-            // Within a default's value, by its span: asking the tree for
-            // each node's parent would build its table of parents for a
-            // pipeline that may have no Kaniko job at all. Deeper sites than
-            // `is_default_site` accepts are kept too, and never asked about.
-            let span = key_span(pipeline, image.at);
-            let in_default = self.defaults.iter().any(|&(file, default)| {
-                file == image.at.file
-                    && default.start() <= span.start()
-                    && span.end() <= default.end()
-            });
-            if in_default {
-                self.default_image_sites.insert(image.at);
-            }
-        }
-        if job.hidden {
-            return;
-        }
-        let docker_config = job
-            .variables
-            .iter()
-            .find(|(name, _)| name == "DOCKER_CONFIG");
-        if let Some((_, at)) = docker_config {
-            self.docker_configs
-                .entry(*at)
-                .or_insert_with(|| job.name.clone());
-        }
-    }
-}
-
-/// The values of every file's top-level `image:` and `default:` keys.
-fn default_values(pipeline: &Pipeline) -> Vec<(FileId, Span)> {
-    let mut values = Vec::new();
-    for (file, source) in pipeline.files.iter().enumerate() {
-        let (tree, text) = (&source.tree, source.text.as_str());
-        let Some(root) = tree.root() else {
-            continue;
-        };
-        for (key, value) in tree.pairs(root) {
-            if matches!(tree.scalar(text, key), Some("image" | "default")) {
-                values.push((file, tree.node(value).span));
-            }
-        }
-    }
-    values
 }
 
 /// Translates the job's calls and paths; anything untranslatable blocks it.
@@ -1025,9 +924,9 @@ fn block_shared_docker_config(pipeline: &Pipeline, others: &OtherJobs, work: &mu
     }
 }
 
-/// The other jobs are resolved again for it, only when a Kaniko job maps
-/// flags held in a variable (`$KANIKO_ARGS`): the survey keeps none of
-/// their scripts.
+/// The first half of the rule above. The other jobs are resolved again
+/// for it, only when a Kaniko job maps flags held in a variable
+/// (`$KANIKO_ARGS`): the survey keeps none of their scripts.
 fn block_foreign_variable_uses(pipeline: &Pipeline, work: &mut [JobWork]) {
     // By site, then name: a name looked up by a job resolved on the way
     // must not be borrowed from it.
