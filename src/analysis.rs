@@ -33,7 +33,8 @@ pub fn analyse(pipeline: &Pipeline, config: &Config) -> Analysis {
 /// needs every resolved job at once (`check` follows scripts alongside).
 pub struct Analyser<'p> {
     pipeline: &'p Pipeline,
-    config: &'p Config,
+    /// Shared by the jobs: a template's script is read once.
+    detector: kaniko::Detector<'p>,
     job_findings: Vec<Finding>,
     sites: CallSites,
     kaniko_jobs: usize,
@@ -43,7 +44,7 @@ impl<'p> Analyser<'p> {
     pub fn new(pipeline: &'p Pipeline, config: &'p Config) -> Self {
         Analyser {
             pipeline,
-            config,
+            detector: kaniko::Detector::new(config),
             job_findings: Vec::new(),
             sites: CallSites::default(),
             kaniko_jobs: 0,
@@ -51,7 +52,7 @@ impl<'p> Analyser<'p> {
     }
 
     pub fn add(&mut self, job: &Job) {
-        let usage = kaniko::detect(self.pipeline, job, self.config);
+        let usage = self.detector.detect(self.pipeline, job);
         if !usage.uses_kaniko() {
             return;
         }

@@ -25,7 +25,7 @@ use super::workflow::{self, Job, Step};
 use crate::finding::Finding;
 use crate::gitlab::Pipeline;
 use crate::migrate::text::{indentation, line_end, line_ending, line_start};
-use crate::migrate::{Migration, Options, Refused, Rewrite};
+use crate::migrate::{JobEdits, Migration, Options, Refused, Rewrite};
 use crate::rewrite::verify::{Change, Expected};
 use crate::rewrite::{self, Edit};
 use crate::rules::Rule;
@@ -63,7 +63,7 @@ struct Plan {
     findings: Vec<Finding>,
     migrated: BTreeSet<String>,
     remaining: BTreeSet<String>,
-    job_edits: BTreeMap<String, Vec<(usize, Edit)>>,
+    job_edits: JobEdits,
     /// Kaniko steps left in each job, for the check after the rewrite.
     left: BTreeMap<String, usize>,
 }

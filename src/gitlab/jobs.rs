@@ -4,6 +4,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
+use std::rc::Rc;
 
 use super::value::{At, Converter, Value};
 use super::{FileId, Pipeline};
@@ -41,6 +42,17 @@ const JOB_KEYS: &[&str] = &[
 
 /// Keys a job takes from `default:` unless it sets them or opts out.
 const DEFAULT_KEYS: &[&str] = &["image", "services", "before_script", "after_script"];
+
+/// The global keywords each job reads: `default:`, `variables:`, and the
+/// legacy top-level forms of the [`DEFAULT_KEYS`].
+const GLOBAL_KEYS: [&str; 6] = [
+    "default",
+    "variables",
+    "image",
+    "services",
+    "before_script",
+    "after_script",
+];
 
 /// How deep `extends` chains are followed. GitLab stops at 11 levels; this
 /// only keeps hostile input from exhausting the stack.
@@ -105,17 +117,11 @@ pub struct Job {
     pub services: Option<At>,
 }
 
-/// All jobs of a pipeline, and what went wrong resolving them.
+/// Resolved jobs, and what went wrong resolving them.
 #[derive(Debug, Default)]
 pub struct Jobs {
     pub jobs: Vec<Job>,
     pub findings: Vec<Finding>,
-}
-
-pub fn resolve(pipeline: &Pipeline) -> Jobs {
-    let mut jobs = Vec::new();
-    let findings = resolve_each(pipeline, |job| jobs.push(job));
-    Jobs { jobs, findings }
 }
 
 /// Resolves the jobs named in `names` that the pipeline defines, in name
@@ -221,6 +227,10 @@ impl Definitions {
     }
 }
 
+/// A global keyword's value, shared by every job, and whether it holds a
+/// `!reference`; `None` when the pipeline does not set it.
+type Global = Option<(Rc<Value>, bool)>;
+
 struct Resolver<'p> {
     pipeline: &'p Pipeline,
     converter: Converter<'p>,
@@ -228,11 +238,16 @@ struct Resolver<'p> {
     /// Names borrow from the pipeline's text: no copy per job. Hashed: each
     /// job looks up its own name and the global keywords several times.
     definitions: HashMap<&'p str, Definitions>,
-    /// Global keywords every job reads (`default:`, `variables:`, the
-    /// legacy `image:`…), converted once.
-    globals: HashMap<&'static str, Option<Value>>,
-    /// Jobs with `extends` applied, by name; `None` while being resolved.
-    extended: HashMap<String, Option<Value>>,
+    /// The [`GLOBAL_KEYS`] every job reads, by position, converted on first
+    /// use, and whether they hold a `!reference` (only then does each job
+    /// expand its own copy). A job asks for them six times: hashing the
+    /// names cost more than resolving a small job.
+    globals: [Option<Global>; GLOBAL_KEYS.len()],
+    /// Templates with `extends` applied, by name. Jobs are not kept.
+    extended: HashMap<&'p str, Value>,
+    /// The names whose `extends` are being resolved, innermost last: a
+    /// name met again is a cycle. At most [`MAX_EXTENDS_DEPTH`] deep.
+    resolving: Vec<&'p str>,
     /// How many `extends` levels are being resolved right now.
     extends_depth: usize,
     /// Expanded `!reference`s by path and depth, with their sizes.
@@ -279,8 +294,9 @@ impl<'p> Resolver<'p> {
             pipeline,
             converter: Converter::new(pipeline),
             definitions,
-            globals: HashMap::new(),
+            globals: Default::default(),
             extended: HashMap::new(),
+            resolving: Vec::new(),
             extends_depth: 0,
             references: HashMap::new(),
             expansion_budget: MAX_EXPANDED,
@@ -306,8 +322,9 @@ impl<'p> Resolver<'p> {
 
     /// A global keyword's own value, converted on first use: `default:`
     /// keeps only the keys jobs inherit from it.
-    fn global(&mut self, name: &'static str) -> Option<Value> {
-        if let Some(value) = self.globals.get(name) {
+    fn global(&mut self, name: &'static str) -> Global {
+        let slot = GLOBAL_KEYS.iter().position(|&key| key == name);
+        if let Some(value) = slot.and_then(|slot| self.globals[slot].as_ref()) {
             return value.clone();
         }
         let value = if name == "default" {
@@ -315,18 +332,49 @@ impl<'p> Resolver<'p> {
         } else {
             self.own(name, None)
         };
-        self.globals.insert(name, value.clone());
+        let value = value.map(|value| {
+            let references = holds_reference(&value);
+            (Rc::new(value), references)
+        });
+        if let Some(slot) = slot {
+            self.globals[slot] = Some(value.clone());
+        }
         value
+    }
+
+    /// A global keyword's value with its `!reference`s expanded for `job`.
+    /// Without any, expanding would copy it unchanged: every job shares it.
+    fn global_expanded(&mut self, name: &'static str, job: &str) -> Option<Rc<Value>> {
+        let (value, references) = self.global(name)?;
+        if !references {
+            return Some(value);
+        }
+        Some(Rc::new(self.expand(Value::clone(&value), job, 0)))
     }
 
     /// A job or template with `extends` applied (not yet `!reference`).
     fn extended(&mut self, name: &str) -> Option<Value> {
-        match self.extended.get(name) {
-            Some(Some(value)) => return Some(value.clone()),
-            Some(None) => return None,
-            None => {}
+        if let Some(value) = self.extended.get(name) {
+            return Some(value.clone());
         }
-        self.extended.insert(name.to_string(), None);
+        let (&key, _) = self.definitions.get_key_value(name)?;
+        if self.resolving.contains(&key) {
+            return None;
+        }
+        self.resolving.push(key);
+        let value = self.extend(name);
+        self.resolving.pop();
+        // Only templates are usually extended again: keeping every job's
+        // resolved value would hold the whole pipeline twice. A job that
+        // is extended later is simply resolved again.
+        if let Some(value) = value.as_ref().filter(|_| name.starts_with('.')) {
+            self.extended.insert(key, value.clone());
+        }
+        value
+    }
+
+    /// [`Self::extended`] for a name not resolved yet.
+    fn extend(&mut self, name: &str) -> Option<Value> {
         let keep = |key: &str| JOB_KEYS.contains(&key);
         let own = self.own(name, Some(&keep))?;
         let mut result: Option<Value> = None;
@@ -343,19 +391,10 @@ impl<'p> Resolver<'p> {
             });
         }
         let own = without_key(own, "extends");
-        let value = match result {
+        Some(match result {
             Some(base) => Value::merge(base, own),
             None => own,
-        };
-        // Only templates are usually extended again: keeping every job's
-        // resolved value would hold the whole pipeline twice. A job that
-        // is extended later is simply resolved again.
-        if name.starts_with('.') {
-            self.extended.insert(name.to_string(), Some(value.clone()));
-        } else {
-            self.extended.remove(name);
-        }
-        Some(value)
+        })
     }
 
     /// Resolves one `extends` target of `child`, reporting a missing one or a cycle.
@@ -386,7 +425,7 @@ impl<'p> Resolver<'p> {
                 .push(self.soften(finding, "it may come from an include that is not followed"));
             return None;
         }
-        if matches!(self.extended.get(parent), Some(None)) {
+        if self.resolving.contains(&parent) {
             let finding = Finding::new(
                 Rule::ExtendsCycle,
                 at.file,
@@ -572,7 +611,12 @@ impl<'p> Resolver<'p> {
     fn job(&mut self, name: &str) -> Option<Job> {
         let extended = self.extended(name)?;
         let hidden = name.starts_with('.');
-        let mut value = self.expand(extended, name, 0);
+        // Without a `!reference`, expanding would rebuild it unchanged.
+        let mut value = if holds_reference(&extended) {
+            self.expand(extended, name, 0)
+        } else {
+            extended
+        };
         if !hidden {
             value = self.apply_defaults(value, name);
         }
@@ -605,7 +649,7 @@ impl<'p> Resolver<'p> {
     /// the legacy top-level keywords, honouring `inherit: default:`.
     fn apply_defaults(&mut self, mut job: Value, name: &str) -> Value {
         let inherit = job.get("inherit").and_then(|i| i.get("default")).cloned();
-        let default = self.global("default").map(|d| self.expand(d, name, 0));
+        let default = self.global_expanded("default", name);
         for key in DEFAULT_KEYS {
             if job.get(key).is_some() || !self.inherits(inherit.as_ref(), key) {
                 continue;
@@ -613,7 +657,7 @@ impl<'p> Resolver<'p> {
             let from_default = default.as_ref().and_then(|d| d.get(key)).cloned();
             let inherited = match from_default {
                 Some(value) => Some(value),
-                None => self.global(key).map(|v| self.expand(v, name, 0)),
+                None => self.global_expanded(key, name).map(Rc::unwrap_or_clone),
             };
             if let (Some(value), Value::Mapping(_, entries)) = (inherited, &mut job) {
                 entries.push((key.to_string(), value));
@@ -642,9 +686,9 @@ impl<'p> Resolver<'p> {
     /// Job variables over global ones, honouring `inherit: variables:`.
     fn variables(&mut self, job: &Value, name: &str) -> Vec<(String, At)> {
         let inherit = job.get("inherit").and_then(|i| i.get("variables")).cloned();
-        let global = self.global("variables").map(|v| self.expand(v, name, 0));
+        let global = self.global_expanded("variables", name);
         let mut variables: Vec<(String, At)> = Vec::new();
-        let global_entries = global.as_ref().map(Value::entries).unwrap_or_default();
+        let global_entries = global.as_deref().map(Value::entries).unwrap_or_default();
         for (key, value) in global_entries {
             if let Some(at) = variable_value(value)
                 && self.inherits(inherit.as_ref(), key)
@@ -756,6 +800,16 @@ fn extends_targets(pipeline: &Pipeline, job: &Value) -> Vec<(String, At)> {
     }
 }
 
+/// Whether a `!reference` appears anywhere in `value`.
+fn holds_reference(value: &Value) -> bool {
+    match value {
+        Value::Reference(..) => true,
+        Value::Sequence(_, items) => items.iter().any(holds_reference),
+        Value::Mapping(_, entries) => entries.iter().any(|(_, v)| holds_reference(v)),
+        Value::Scalar(_) | Value::TooComplex(_) => false,
+    }
+}
+
 fn without_key(value: Value, key: &str) -> Value {
     match value {
         Value::Mapping(at, entries) => {
@@ -781,6 +835,10 @@ fn variable_value(value: &Value) -> Option<At> {
 /// (a variable may name another), leaving unknown ones as written.
 pub fn expand_variables<'v>(text: &str, lookup: &dyn Fn(&str) -> Option<&'v str>) -> String {
     let mut current = text.to_string();
+    // Most image names name no variable: nothing to look up.
+    if !current.contains('$') {
+        return current;
+    }
     for _ in 0..10 {
         let next = expand_once(&current, lookup);
         if next == current {

@@ -7,6 +7,9 @@ pub mod in_docker;
 pub mod invocation;
 pub mod shell;
 
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
+
 use crate::config::Config;
 use crate::gitlab::jobs::{Job, ScriptLine};
 use crate::gitlab::value::At;
@@ -101,38 +104,85 @@ impl Usage<'_> {
 /// `config` adds the project's own Kaniko images (private mirrors) to the
 /// built-in patterns.
 pub fn detect<'j>(pipeline: &Pipeline, job: &'j Job, config: &Config) -> Usage<'j> {
-    // A job that runs no script (a trigger, a job only for `needs:`) never
-    // runs Kaniko, whatever image it inherits; a template may still give
-    // its image to jobs that do.
-    let runs_script = job.hidden || !job.scripts.is_empty();
-    let is_kaniko = |name: &str| image::is_kaniko_image(name) || config.is_extra_kaniko_image(name);
-    let image = job
-        .image
-        .as_ref()
-        .filter(|image| runs_script && is_kaniko(&image.name));
-    let in_kaniko_image = image.is_some();
-    // `docker run $KANIKO_IMAGE …`: an image named by one of the job's
-    // variables counts by the variable's value.
-    let run_image = |name: &str| {
-        is_kaniko(name)
-            || crate::mapping::quote::lone_variable(name).is_some_and(|variable| {
-                job.variables
-                    .iter()
-                    .filter(|(key, _)| key == variable)
-                    .filter_map(|(_, at)| {
-                        let file = &pipeline.files[at.file];
-                        file.tree.scalar(&file.text, file.tree.deref(at.node))
-                    })
-                    .next_back()
-                    .is_some_and(is_kaniko)
-            })
-    };
-    let lines = job
-        .scripts
-        .iter()
-        .filter_map(|line| scan_line(pipeline, line, in_kaniko_image, &run_image))
-        .collect();
-    Usage { job, image, lines }
+    Detector::new(config).detect(pipeline, job)
+}
+
+/// Detection over the jobs of one pipeline, reading a script scalar that
+/// uses Kaniko at most twice: a template's script runs in every job that
+/// extends or references it, and lexing it again for each was half of
+/// detection on a pipeline of such jobs.
+pub struct Detector<'c> {
+    config: &'c Config,
+    /// Script scalars that use Kaniko, read once, by scalar and by whether
+    /// the job runs in a Kaniko image. A job's own script is read once in
+    /// all: only a scalar met again has its reading kept.
+    seen: HashSet<(At, bool)>,
+    /// What a scalar met twice holds, when its reading does not depend on
+    /// the job's variables. Lines without Kaniko are in neither: a
+    /// substring test dismisses them, cheaper than a lookup kept for each.
+    lines: HashMap<(At, bool), LineUse>,
+}
+
+impl<'c> Detector<'c> {
+    pub fn new(config: &'c Config) -> Detector<'c> {
+        Detector {
+            config,
+            seen: HashSet::new(),
+            lines: HashMap::new(),
+        }
+    }
+
+    /// [`detect`], with the script lines read before taken as read.
+    pub fn detect<'j>(&mut self, pipeline: &Pipeline, job: &'j Job) -> Usage<'j> {
+        let config = self.config;
+        // A job that runs no script (a trigger, a job only for `needs:`)
+        // never runs Kaniko, whatever image it inherits; a template may
+        // still give its image to jobs that do.
+        let runs_script = job.hidden || !job.scripts.is_empty();
+        let is_kaniko =
+            |name: &str| image::is_kaniko_image(name) || config.is_extra_kaniko_image(name);
+        let image = job
+            .image
+            .as_ref()
+            .filter(|image| runs_script && is_kaniko(&image.name));
+        let in_kaniko_image = image.is_some();
+        // `docker run $KANIKO_IMAGE …`: an image named by one of the job's
+        // variables counts by the variable's value; such a reading is the
+        // job's own and is not kept.
+        let read_variables = Cell::new(false);
+        let run_image = |name: &str| {
+            is_kaniko(name)
+                || crate::mapping::quote::lone_variable(name).is_some_and(|variable| {
+                    read_variables.set(true);
+                    job.variables
+                        .iter()
+                        .filter(|(key, _)| key == variable)
+                        .filter_map(|(_, at)| {
+                            let file = &pipeline.files[at.file];
+                            file.tree.scalar(&file.text, file.tree.deref(at.node))
+                        })
+                        .next_back()
+                        .is_some_and(is_kaniko)
+                })
+        };
+        let mut lines = Vec::new();
+        for line in &job.scripts {
+            let key = (line.at, in_kaniko_image);
+            if let Some(known) = self.lines.get(&key) {
+                lines.push(known.clone());
+                continue;
+            }
+            read_variables.set(false);
+            let Some(found) = scan_line(pipeline, line, in_kaniko_image, &run_image) else {
+                continue;
+            };
+            if !read_variables.get() && !self.seen.insert(key) {
+                self.lines.insert(key, found.clone());
+            }
+            lines.push(found);
+        }
+        Usage { job, image, lines }
+    }
 }
 
 /// A path that only the Kaniko image had, or that only worked there:
@@ -442,5 +492,100 @@ fn program(name: &str, in_kaniko_image: bool) -> Option<Program> {
         Some(Program::Warmer)
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gitlab::{Input, jobs};
+
+    /// A template run by several jobs: one through a Kaniko image named by a
+    /// job variable (`docker run $BUILDER`), one calling the executor.
+    const SHARED: &str = r#"
+.run:
+  image: docker:27
+  script:
+    - docker run --rm $BUILDER --context . --destination registry.example/app:1
+.build:
+  image:
+    name: gcr.io/kaniko-project/executor:v1.23.2-debug
+    entrypoint: [""]
+  script:
+    - /kaniko/executor --context . --destination registry.example/app:1
+a-kaniko:
+  extends: .run
+  variables:
+    BUILDER: gcr.io/kaniko-project/executor:v1.23.2
+b-kaniko:
+  extends: .run
+  variables:
+    BUILDER: gcr.io/kaniko-project/executor:v1.23.2
+c-alpine:
+  extends: .run
+  variables:
+    BUILDER: alpine:3.20
+d-build:
+  extends: .build
+e-build:
+  extends: .build
+"#;
+
+    fn pipeline() -> Pipeline {
+        let input = Input::Stdin {
+            text: SHARED.to_string(),
+            name: ".gitlab-ci.yml".to_string(),
+        };
+        Pipeline::load(std::path::Path::new("."), input)
+    }
+
+    /// Each job's usage, read by one detector over the pipeline.
+    fn shared_readings(pipeline: &Pipeline) -> Vec<(String, String)> {
+        let config = Config::default();
+        let mut detector = Detector::new(&config);
+        let mut readings = Vec::new();
+        let _ = jobs::resolve_each(pipeline, |job| {
+            let usage = detector.detect(pipeline, &job);
+            readings.push((job.name.clone(), format!("{:?}", usage.lines)));
+        });
+        readings
+    }
+
+    #[test]
+    fn a_shared_detector_reads_every_job_as_a_fresh_one_does() {
+        let pipeline = pipeline();
+        let config = Config::default();
+        let mut fresh = Vec::new();
+        let _ = jobs::resolve_each(&pipeline, |job| {
+            let usage = detect(&pipeline, &job, &config);
+            fresh.push((job.name.clone(), format!("{:?}", usage.lines)));
+        });
+        assert_eq!(shared_readings(&pipeline), fresh);
+    }
+
+    /// A line read through a job's variable is that job's reading: a job
+    /// after two that read it as Kaniko, whose variable names another image,
+    /// must not be handed it.
+    #[test]
+    fn a_reading_through_a_job_variable_is_not_shared() {
+        let pipeline = pipeline();
+        let uses: Vec<(String, bool)> = shared_readings(&pipeline)
+            .into_iter()
+            .map(|(name, lines)| (name, lines.contains("DockerUse")))
+            .collect();
+        let expected = [
+            (".build", false),
+            (".run", false),
+            ("a-kaniko", true),
+            ("b-kaniko", true),
+            ("c-alpine", false),
+            ("d-build", false),
+            ("e-build", false),
+        ];
+        let expected: Vec<(String, bool)> = expected
+            .iter()
+            .map(|(name, uses)| (name.to_string(), *uses))
+            .collect();
+        assert_eq!(uses, expected);
     }
 }

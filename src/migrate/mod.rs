@@ -9,6 +9,7 @@
 
 mod arguments;
 mod plan;
+mod survey;
 // The Kaniko-path rewrites, shared with the GitHub container jobs.
 pub(crate) use plan::{busybox_replacement, mkdir_around, path_replacement};
 pub mod text;
@@ -73,11 +74,51 @@ pub struct Migration {
     /// Jobs that still use Kaniko afterwards.
     pub remaining_jobs: Vec<String>,
     /// The edits that migrate each job, on the original text.
-    pub job_edits: BTreeMap<String, Vec<(FileId, Edit)>>,
+    pub job_edits: JobEdits,
     /// Migrated jobs that kept their image: Kaniko ran through `docker run`
     /// and became `docker buildx build` on the job's own daemon, so the
     /// flavour's runner requirements do not concern them.
     pub in_place_jobs: Vec<String>,
+}
+
+/// The edits that migrate each job, on the original text. Each edit is
+/// held once, in file order of planning, and each job names its edits by
+/// index: a definition shared by many jobs is one edit, and a copy of every
+/// edit per job took 1 KB per Kaniko job of a large pipeline.
+#[derive(Debug, Default)]
+pub struct JobEdits {
+    edits: BTreeMap<FileId, Vec<Edit>>,
+    by_job: BTreeMap<String, Vec<(FileId, usize)>>,
+}
+
+impl JobEdits {
+    /// The planner's edits, and each job's by index into them.
+    fn indexed(
+        edits: BTreeMap<FileId, Vec<Edit>>,
+        by_job: BTreeMap<String, Vec<(FileId, usize)>>,
+    ) -> JobEdits {
+        JobEdits { edits, by_job }
+    }
+
+    /// Adds `job`'s edits, for a front-end that plans each job by itself.
+    pub fn insert(&mut self, job: String, edits: Vec<(FileId, Edit)>) {
+        let mut indices = Vec::with_capacity(edits.len());
+        for (file, edit) in edits {
+            let list = self.edits.entry(file).or_default();
+            indices.push((file, list.len()));
+            list.push(edit);
+        }
+        self.by_job.insert(job, indices);
+    }
+
+    /// The edits that migrate `job`, in the order they were planned.
+    pub fn of(&self, job: &str) -> impl Iterator<Item = (FileId, &Edit)> {
+        self.by_job
+            .get(job)
+            .into_iter()
+            .flatten()
+            .map(|&(file, index)| (file, &self.edits[&file][index]))
+    }
 }
 
 /// A rewrite that failed its own checks: nothing may be written.
@@ -139,7 +180,7 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
         findings: planned.findings,
         migrated_jobs: planned.migrated.into_iter().collect(),
         remaining_jobs: planned.remaining,
-        job_edits: planned.job_edits,
+        job_edits: JobEdits::indexed(planned.edits, planned.job_edits),
         in_place_jobs: planned.in_place.into_iter().collect(),
     })
 }
@@ -229,10 +270,8 @@ pub fn proposed_fixes(pipeline: &Pipeline, options: &Options) -> BTreeMap<String
         for job in &migration.migrated_jobs {
             let mut edits: Vec<(FileId, crate::span::Span, String)> = migration
                 .job_edits
-                .get(job)
-                .into_iter()
-                .flatten()
-                .map(|(file, edit)| (*file, edit.span, edit.text.clone()))
+                .of(job)
+                .map(|(file, edit)| (file, edit.span, edit.text.clone()))
                 .collect();
             edits.sort_by_key(|(file, span, _)| (*file, span.start(), span.end()));
             edits.dedup();

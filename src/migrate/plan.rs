@@ -1,10 +1,11 @@
 //! Decides, job by job, what changes and where, and turns it into edits and
 //! the intended changes that verification checks them against.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 
 use super::arguments;
+use super::survey::{OtherJobs, Survey};
 use super::text::{
     self, get, has_merge_key, indentation, is_flow, line_end, line_start, next_line,
 };
@@ -63,8 +64,9 @@ pub struct Planned {
     pub changes: BTreeMap<FileId, Vec<Change>>,
     pub findings: Vec<Finding>,
     pub migrated: BTreeSet<String>,
-    /// The edits that migrate each job (shared edits appear under each).
-    pub job_edits: BTreeMap<String, Vec<(FileId, Edit)>>,
+    /// The edits that migrate each job, by index into `edits` (shared
+    /// edits appear under each).
+    pub job_edits: BTreeMap<String, Vec<(FileId, usize)>>,
     /// Script lines the new text did not fit (see [`Constraints`]).
     pub refused_lines: BTreeMap<At, String>,
     /// Migrated jobs that run buildctl, and so need `BUILDKITD_FLAGS`.
@@ -103,9 +105,17 @@ impl LineEdit {
     }
 }
 
-/// Everything one Kaniko job needs.
-struct JobWork<'u> {
-    usage: &'u Usage<'u>,
+/// Everything one Kaniko job needs. What detection found in its script
+/// lines is translated into `line_edits` and dropped: only what the later
+/// steps ask of it is kept.
+struct JobWork<'j> {
+    job: &'j Job,
+    /// The job's image, when it is a Kaniko image.
+    kaniko_image: Option<&'j jobs::Image>,
+    /// It calls the executor (not only a Kaniko path or image).
+    calls_executor: bool,
+    /// Kaniko runs only through `docker run`: the job keeps its image.
+    only_in_docker: bool,
     /// The job's key, where job-level findings point.
     key_span: Span,
     /// It writes CA certificates: its builds read them through `SSL_CERT_DIR`.
@@ -124,7 +134,7 @@ struct JobWork<'u> {
 
 impl JobWork<'_> {
     fn name(&self) -> &str {
-        &self.usage.job.name
+        &self.job.name
     }
 }
 
@@ -142,20 +152,22 @@ pub struct Constraints {
 
 pub fn plan(pipeline: &Pipeline, options: &Options, constraints: &Constraints) -> Planned {
     let prefix_jobs = &constraints.prefix_jobs;
-    let resolved = jobs::resolve(pipeline);
-    let usages: Vec<Usage> = resolved
-        .jobs
+    let Survey {
+        kaniko_jobs,
+        detected,
+        others,
+    } = Survey::of(pipeline, options);
+    let mut work: Vec<JobWork> = kaniko_jobs
         .iter()
-        .map(|job| kaniko::detect(pipeline, job, &options.config))
-        .filter(Usage::uses_kaniko)
+        .zip(detected)
+        .map(|(job, (in_kaniko_image, lines))| {
+            let image = job.image.as_ref().filter(|_| in_kaniko_image);
+            job_work(pipeline, Usage { job, image, lines }, options)
+        })
         .collect();
-    let mut work: Vec<JobWork> = usages
-        .iter()
-        .map(|usage| job_work(pipeline, usage, options))
-        .collect();
-    choose_images(pipeline, &resolved.jobs, &mut work, options);
-    block_foreign_variable_uses(pipeline, &resolved.jobs, &mut work);
-    block_shared_docker_config(pipeline, &resolved.jobs, &mut work);
+    choose_images(pipeline, &others, &mut work, options);
+    block_foreign_variable_uses(pipeline, &mut work);
+    block_shared_docker_config(pipeline, &others, &mut work);
     block_existing_services(options, &mut work);
     block_refused_lines(pipeline, &constraints.refused_lines, &mut work);
     block_kept_jobs(&constraints.kept_jobs, &mut work);
@@ -167,9 +179,10 @@ pub fn plan(pipeline: &Pipeline, options: &Options, constraints: &Constraints) -
         planned: &mut planned,
         prefix_jobs,
         owners: Vec::new(),
+        images: HashMap::new(),
     };
-    emitter.emit(&work);
-    for job in &work {
+    emitter.emit(&mut work);
+    for job in work {
         report(job, &mut planned);
     }
     planned
@@ -182,7 +195,7 @@ pub fn plan(pipeline: &Pipeline, options: &Options, constraints: &Constraints) -
 }
 
 /// Translates the job's calls and paths; anything untranslatable blocks it.
-fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) -> JobWork<'u> {
+fn job_work<'j>(pipeline: &Pipeline, usage: Usage<'j>, options: &Options) -> JobWork<'j> {
     let variables = usage
         .job
         .variables
@@ -201,7 +214,10 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
         ci: &crate::gitlab::CI_VARIABLES,
     };
     let mut work = JobWork {
-        usage,
+        job: usage.job,
+        kaniko_image: usage.image,
+        calls_executor: usage.invocations().next().is_some(),
+        only_in_docker: usage.only_in_docker(),
         key_span: key_span(pipeline, usage.job.key),
         uses_certs: usage.paths().any(|p| p.path.starts_with("/kaniko/ssl/")),
         image: None,
@@ -224,7 +240,7 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
     let writes_auth = usage
         .paths()
         .any(|p| p.path.trim_end_matches('/') == "/kaniko/.docker/config.json");
-    let helper_in_config = names_credential_helper(pipeline, usage);
+    let helper_in_config = names_credential_helper(pipeline, &usage);
     for line in &usage.lines {
         for call in &line.invocations {
             if call.program == Program::Warmer {
@@ -316,7 +332,7 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
             ));
         }
     }
-    docker_runs(&mut work, workspace, options);
+    docker_runs(&mut work, &usage, workspace, options);
     for (name, at) in job.variables.iter().filter(|(name, _)| {
         kaniko::is_kaniko_setting(name) && !command::MAPPED_SETTINGS.contains(&name.as_str())
     }) {
@@ -351,7 +367,7 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
             collect_note(&mut work, image.at.file, &note, options);
         }
     }
-    let calls_executor = usage.invocations().next().is_some();
+    let calls_executor = work.calls_executor;
     let elsewhere = if job.opaque_script {
         // Lines it could not read may call the executor.
         Some("a script too deeply nested to read".to_string())
@@ -383,8 +399,7 @@ fn job_work<'u>(pipeline: &Pipeline, usage: &'u Usage<'u>, options: &Options) ->
 
 /// Each `docker run` of a Kaniko image becomes `docker buildx build` in
 /// place (see [`docker_run`]).
-fn docker_runs(work: &mut JobWork, workspace: &Workspace, options: &Options) {
-    let usage = work.usage;
+fn docker_runs(work: &mut JobWork, usage: &Usage, workspace: &Workspace, options: &Options) {
     let job_docker_config = usage
         .job
         .variables
@@ -717,23 +732,23 @@ fn key_span(pipeline: &Pipeline, at: At) -> Span {
 /// that uses the same definition is migrated with it; the job's own key when
 /// the definition is a shared default (`default:` or top-level `image:`)
 /// that other jobs keep.
-fn choose_images(pipeline: &Pipeline, all_jobs: &[Job], work: &mut [JobWork], options: &Options) {
+fn choose_images(pipeline: &Pipeline, others: &OtherJobs, work: &mut [JobWork], options: &Options) {
     let builders: BTreeSet<String> = work
         .iter()
-        .filter(|w| w.blockers.is_empty() && w.usage.invocations().next().is_some())
+        .filter(|w| w.blockers.is_empty() && w.calls_executor)
         .map(|w| w.name().to_string())
         .collect();
-    let only_builders = image_sites_used_only_by(all_jobs, &builders);
+    let only_builders = image_sites_used_only_by(work, others, &builders);
     for job in work.iter_mut() {
         // `docker run` becomes `docker buildx build`: the image stays.
-        if job.usage.only_in_docker() {
+        if job.only_in_docker {
             continue;
         }
-        let calls_executor = job.usage.invocations().next().is_some();
-        let plan = match &job.usage.job.image {
+        let calls_executor = job.calls_executor;
+        let plan = match &job.job.image {
             // Not a Kaniko image and no build: only its `/kaniko/` paths move.
-            Some(_) if job.usage.image.is_none() && !calls_executor => continue,
-            Some(image) if job.usage.image.is_none() => {
+            Some(_) if job.kaniko_image.is_none() && !calls_executor => continue,
+            Some(image) if job.kaniko_image.is_none() => {
                 if let Some(message) = custom_image_problem(&image.name, options) {
                     let span = key_span(pipeline, image.at);
                     job.blockers.push((image.at.file, span, message));
@@ -760,10 +775,10 @@ fn choose_images(pipeline: &Pipeline, all_jobs: &[Job], work: &mut [JobWork], op
                 }
             }
             // A template without an image gets it from the jobs that use it.
-            None if job.usage.job.hidden => continue,
+            None if job.job.hidden => continue,
             None => ImagePlan::OwnKey,
         };
-        let key = job.usage.job.key;
+        let key = job.job.key;
         let problem = match &plan {
             ImagePlan::OwnKey if !calls_executor => Some(
                 "it runs in a shared Kaniko image without calling the executor: give it an image of its own".to_string(),
@@ -805,14 +820,23 @@ fn custom_image_problem(name: &str, options: &Options) -> Option<String> {
     })
 }
 
-/// For every image site, whether all the jobs that use it are `builders`;
-/// built once so that choosing images stays linear in the number of jobs.
-fn image_sites_used_only_by(all_jobs: &[Job], builders: &BTreeSet<String>) -> BTreeMap<At, bool> {
+/// For every image site, whether all the jobs that use it are `builders`
+/// (which only Kaniko jobs are; of the other jobs' sites only the shared
+/// defaults are known, the only ones asked about); built once so that
+/// choosing images stays linear in the number of jobs.
+fn image_sites_used_only_by(
+    work: &[JobWork],
+    others: &OtherJobs,
+    builders: &BTreeSet<String>,
+) -> BTreeMap<At, bool> {
     let mut sites: BTreeMap<At, bool> = BTreeMap::new();
-    for job in all_jobs {
-        if let Some(image) = &job.image {
-            *sites.entry(image.at).or_insert(true) &= builders.contains(&job.name);
+    for job in work {
+        if let Some(image) = &job.job.image {
+            *sites.entry(image.at).or_insert(true) &= builders.contains(job.name());
         }
+    }
+    for &at in &others.default_image_sites {
+        sites.insert(at, false);
     }
     sites
 }
@@ -884,26 +908,12 @@ fn sites(job: &JobWork) -> Vec<Site> {
 /// `DOCKER_CONFIG: /kaniko/.docker` goes when its jobs migrate; a job that
 /// does not run Kaniko but has the same variable (crane, skopeo and docker
 /// read it too) keeps it, so the Kaniko jobs that share it stay as they are.
-fn block_shared_docker_config(pipeline: &Pipeline, all_jobs: &[Job], work: &mut [JobWork]) {
-    let kaniko_jobs: BTreeSet<&str> = work.iter().map(|w| w.name()).collect();
-    let mut readers: BTreeMap<At, &str> = BTreeMap::new();
-    for other in all_jobs
-        .iter()
-        .filter(|j| !j.hidden && !kaniko_jobs.contains(j.name.as_str()))
-    {
-        if let Some((_, at)) = other
-            .variables
-            .iter()
-            .find(|(name, _)| name == "DOCKER_CONFIG")
-        {
-            readers.entry(*at).or_insert(other.name.as_str());
-        }
-    }
+fn block_shared_docker_config(pipeline: &Pipeline, others: &OtherJobs, work: &mut [JobWork]) {
     for job in work.iter_mut() {
         let Some(at) = job.docker_config else {
             continue;
         };
-        if let Some(reader) = readers.get(&at) {
+        if let Some(reader) = others.docker_configs.get(&at) {
             let message = format!(
                 "`DOCKER_CONFIG: /kaniko/.docker` is also set for job `{reader}`, which does not run Kaniko and \
                  keeps it: give this job `DOCKER_CONFIG` of its own (or move the variable into the Kaniko jobs), then rerun"
@@ -914,39 +924,42 @@ fn block_shared_docker_config(pipeline: &Pipeline, all_jobs: &[Job], work: &mut 
     }
 }
 
-fn block_foreign_variable_uses(pipeline: &Pipeline, all_jobs: &[Job], work: &mut [JobWork]) {
-    let edited: BTreeSet<(&str, At)> = work
-        .iter()
-        .flat_map(|w| {
-            w.variable_sites
-                .iter()
-                .map(|(name, at)| (name.as_str(), *at))
-        })
-        .collect();
+/// The first half of the rule above. The other jobs are resolved again
+/// for it, only when a Kaniko job maps flags held in a variable
+/// (`$KANIKO_ARGS`): the survey keeps none of their scripts.
+fn block_foreign_variable_uses(pipeline: &Pipeline, work: &mut [JobWork]) {
+    // By site, then name: a name looked up by a job resolved on the way
+    // must not be borrowed from it.
+    let mut edited: BTreeMap<At, BTreeSet<&str>> = BTreeMap::new();
+    for (name, at) in work.iter().flat_map(|w| &w.variable_sites) {
+        edited.entry(*at).or_default().insert(name.as_str());
+    }
     if edited.is_empty() {
         return;
     }
     let kaniko_jobs: BTreeSet<&str> = work.iter().map(|w| w.name()).collect();
     // One pass over the other jobs: the first that expands each edited value.
-    let mut users: BTreeMap<(&str, At), &str> = BTreeMap::new();
-    for other in all_jobs
-        .iter()
-        .filter(|j| !kaniko_jobs.contains(j.name.as_str()))
-    {
+    let mut users: BTreeMap<(&str, At), String> = BTreeMap::new();
+    let _ = jobs::resolve_each(pipeline, |other| {
+        if kaniko_jobs.contains(other.name.as_str()) {
+            return;
+        }
         for (name, at) in &other.variables {
             let site = At {
                 file: at.file,
                 node: pipeline.files[at.file].tree.deref(at.node),
             };
-            let key = (name.as_str(), site);
-            if edited.contains(&key)
-                && !users.contains_key(&key)
-                && arguments::uses_variable(pipeline, other, name)
+            let Some(&edited_name) = edited.get(&site).and_then(|names| names.get(name.as_str()))
+            else {
+                continue;
+            };
+            if !users.contains_key(&(edited_name, site))
+                && arguments::uses_variable(pipeline, &other, name)
             {
-                users.insert(key, &other.name);
+                users.insert((edited_name, site), other.name.clone());
             }
         }
-    }
+    });
     let blockers: Vec<Vec<(FileId, Span, String)>> = work
         .iter()
         .map(|job| {
@@ -974,8 +987,8 @@ fn block_existing_services(options: &Options, work: &mut [JobWork]) {
     if flavor.service().is_none() {
         return;
     }
-    for job in work.iter_mut().filter(|job| !job.usage.only_in_docker()) {
-        if let Some(services) = job.usage.job.services {
+    for job in work.iter_mut().filter(|job| !job.only_in_docker) {
+        if let Some(services) = job.job.services {
             let message = format!(
                 "it has `services:` already: add the `{}` flavour's service to them by hand",
                 flavor.as_str()
@@ -1007,7 +1020,7 @@ fn block_refused_lines(pipeline: &Pipeline, refused: &BTreeMap<At, String>, work
 fn block_kept_jobs(kept: &BTreeMap<String, String>, work: &mut [JobWork]) {
     for job in work.iter_mut() {
         if let Some(reason) = kept.get(job.name()) {
-            let file = job.usage.job.key.file;
+            let file = job.job.key.file;
             job.blockers.push((file, job.key_span, reason.clone()));
         }
     }
@@ -1031,8 +1044,7 @@ fn block_shared_sites(work: &mut [JobWork]) {
             if let Some((_, other)) = sites(job).iter().find_map(|s| blocked.get_key_value(s)) {
                 let message =
                     format!("it shares a definition with job `{other}`, which cannot be migrated");
-                job.blockers
-                    .push((job.usage.job.key.file, job.key_span, message));
+                job.blockers.push((job.job.key.file, job.key_span, message));
                 changed = true;
             }
         }
@@ -1043,22 +1055,22 @@ fn block_shared_sites(work: &mut [JobWork]) {
 }
 
 /// Findings for one job: why it stays, or the notes of its migration.
-fn report(job: &JobWork, planned: &mut Planned) {
+fn report(job: JobWork, planned: &mut Planned) {
     let name = job.name().to_string();
     if job.blockers.is_empty() {
-        if job.usage.invocations().next().is_some() {
+        if job.calls_executor {
             planned.builders.insert(name.clone());
         }
-        if job.usage.only_in_docker() {
+        if job.only_in_docker {
             planned.in_place.insert(name.clone());
         }
         planned.migrated.insert(name);
-        planned.findings.extend(job.notes.iter().cloned());
+        planned.findings.extend(job.notes);
         return;
     }
     planned.remaining.push(name.clone());
     for (file, span, reason) in &job.blockers {
-        let span = if span.is_empty() && *file == job.usage.job.key.file {
+        let span = if span.is_empty() && *file == job.job.key.file {
             job.key_span
         } else {
             *span
@@ -1080,11 +1092,24 @@ struct Emitter<'a, 'p> {
     prefix_jobs: &'a BTreeSet<String>,
     /// The jobs the edits being emitted are for.
     owners: Vec<String>,
+    /// Image sites rewritten in place (the name, and the job's entrypoint,
+    /// which `extends` may bring from elsewhere), with the edits made and
+    /// the mapping returned: the jobs that share a site share its edits.
+    images: HashMap<(At, Option<At>), ImageEdits>,
+}
+
+/// The edits that moved one image site, by index, and the mapping whose
+/// `variables:` serve its jobs.
+struct ImageEdits {
+    edits: Vec<(FileId, usize)>,
+    variables: Option<At>,
 }
 
 impl Emitter<'_, '_> {
-    fn emit(&mut self, work: &[JobWork]) {
-        let ready: Vec<&JobWork> = work.iter().filter(|w| w.blockers.is_empty()).collect();
+    /// Takes the jobs' line edits: they are written into the edits here.
+    fn emit(&mut self, work: &mut [JobWork]) {
+        let mut ready: Vec<&mut JobWork> =
+            work.iter_mut().filter(|w| w.blockers.is_empty()).collect();
         // Environment the daemon needs, set on the command when a variable
         // cannot carry it: BUILDKITD_FLAGS hidden by a `<<` merge, and the
         // certificates directory (a variable cannot expand `$HOME`).
@@ -1104,7 +1129,7 @@ impl Emitter<'_, '_> {
                     .extend(wanted.iter().cloned());
             }
         }
-        self.script_edits(&ready, &prefixes);
+        self.script_edits(&mut ready, &prefixes);
         let mut variable_targets: BTreeMap<At, Vec<String>> = BTreeMap::new();
         for job in &ready {
             self.owners = vec![job.name().to_string()];
@@ -1153,30 +1178,35 @@ impl Emitter<'_, '_> {
     /// Adds an edit, and credits it to the jobs being emitted, so that each
     /// job's finding can carry the edits that migrate it.
     fn record(&mut self, file: FileId, edit: Edit) {
+        let edits = self.planned.edits.entry(file).or_default();
+        let index = edits.len();
+        edits.push(edit);
         for job in &self.owners {
             self.planned
                 .job_edits
                 .entry(job.clone())
                 .or_default()
-                .push((file, edit.clone()));
+                .push((file, index));
         }
-        self.planned.edits.entry(file).or_default().push(edit);
     }
 
     /// Rewrites every script scalar once, with all its replacements.
-    fn script_edits(&mut self, ready: &[&JobWork], prefixes: &BTreeMap<Site, BTreeSet<String>>) {
+    fn script_edits(
+        &mut self,
+        ready: &mut [&mut JobWork],
+        prefixes: &BTreeMap<Site, BTreeSet<String>>,
+    ) {
         let mut by_line: BTreeMap<At, Vec<LineEdit>> = BTreeMap::new();
         let mut logins: BTreeSet<(At, usize)> = BTreeSet::new();
         let mut owners: BTreeMap<At, Vec<String>> = BTreeMap::new();
-        for job in ready {
-            for (at, edit) in &job.line_edits {
-                let names = owners.entry(*at).or_default();
+        for job in ready.iter_mut() {
+            for (at, mut edit) in std::mem::take(&mut job.line_edits) {
+                let names = owners.entry(at).or_default();
                 if names.last().map(String::as_str) != Some(job.name()) {
                     names.push(job.name().to_string());
                 }
-                let mut edit = edit.clone();
                 let wanted = prefixes
-                    .get(&Site::Line(*at, edit.range.start))
+                    .get(&Site::Line(at, edit.range.start))
                     .filter(|w| !w.is_empty());
                 if let (Some(wanted), Some(call)) = (wanted, edit.call.as_mut()) {
                     let program = call
@@ -1189,7 +1219,7 @@ impl Emitter<'_, '_> {
                             format!("{} {}", assignments.join(" "), call.command[index]);
                     }
                 }
-                let list = by_line.entry(*at).or_default();
+                let list = by_line.entry(at).or_default();
                 if !list.iter().any(|e| e.range == edit.range) {
                     list.push(edit);
                 }
@@ -1304,11 +1334,29 @@ impl Emitter<'_, '_> {
 
     /// Moves the job's image to BuildKit; returns the mapping whose
     /// `variables:` should carry `BUILDKITD_FLAGS`.
+    /// An image site shared by many jobs (an anchor merged into each) is
+    /// rewritten once; the later jobs are credited with its edits.
     fn image_edits(&mut self, job: &JobWork) -> Option<At> {
-        match job.image.clone()? {
-            ImagePlan::InPlace(name) => self.image_in_place(job, name),
-            ImagePlan::OwnKey => self.own_image_key(job),
+        let name = match job.image.clone()? {
+            ImagePlan::InPlace(name) => name,
+            ImagePlan::OwnKey => return self.own_image_key(job),
+        };
+        let entrypoint = job.job.image.as_ref().and_then(|i| i.entrypoint);
+        let credited = self
+            .planned
+            .job_edits
+            .entry(job.name().to_string())
+            .or_default();
+        if let Some(done) = self.images.get(&(name, entrypoint)) {
+            credited.extend_from_slice(&done.edits);
+            return done.variables;
         }
+        let before = credited.len();
+        let variables = self.image_in_place(job, name);
+        let edits = self.planned.job_edits[job.name()][before..].to_vec();
+        self.images
+            .insert((name, entrypoint), ImageEdits { edits, variables });
+        variables
     }
 
     fn image_in_place(&mut self, job: &JobWork, name: At) -> Option<At> {
@@ -1348,7 +1396,7 @@ impl Emitter<'_, '_> {
             },
         );
         let empty_entrypoint = Expected::Seq(vec![Expected::Str(String::new())]);
-        match job.usage.job.image.as_ref().and_then(|i| i.entrypoint) {
+        match job.job.image.as_ref().and_then(|i| i.entrypoint) {
             Some(at) if !is_empty_entrypoint(self.pipeline, at) => {
                 let span = self.pipeline.files[at.file].tree.node(at.node).span;
                 self.push(
@@ -1388,7 +1436,7 @@ impl Emitter<'_, '_> {
 
     /// `image:` written into the job's own mapping, before its first key.
     fn own_image_key(&mut self, job: &JobWork) -> Option<At> {
-        let key = job.usage.job.key;
+        let key = job.job.key;
         let file = &self.pipeline.files[key.file];
         let (tree, source) = (&file.tree, file.text.as_str());
         let mapping = job_mapping(tree, key.node)?;
@@ -1396,7 +1444,10 @@ impl Emitter<'_, '_> {
         let start = tree.node(first_key).span.start();
         let indent = indentation(source, start);
         let eol = text::line_ending(source);
-        let kaniko_image = job.usage.image.map(|i| i.name.as_str()).unwrap_or_default();
+        let kaniko_image = job
+            .kaniko_image
+            .map(|i| i.name.as_str())
+            .unwrap_or_default();
         let image = &buildkit_image(self.options, kaniko_image);
         let text = format!(
             "image:{eol}{indent}  name: {image}{eol}{indent}  entrypoint: [\"\"]{eol}{indent}"
