@@ -2,15 +2,14 @@
 //! legacy top-level keywords, `inherit:` and variables, resolved as GitLab
 //! resolves them, with every script line and image kept at its definition site.
 
-use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
 
+use super::Pipeline;
+use super::names::{Definition, Names};
 use super::value::{At, Converter, Value};
-use super::{FileId, Pipeline};
 use crate::finding::Finding;
 use crate::rules::{Rule, Severity};
-use crate::yaml::NodeId;
 
 /// Top-level keys that are not jobs.
 const RESERVED: &[&str] = &[
@@ -147,7 +146,7 @@ pub fn resolve_named(pipeline: &Pipeline, names: &BTreeSet<String>) -> Jobs {
 /// took more memory than its text and tree together.
 pub fn resolve_each(pipeline: &Pipeline, mut each: impl FnMut(Job)) -> Vec<Finding> {
     let mut resolver = Resolver::new(pipeline);
-    let mut names: Vec<&str> = resolver.definitions.keys().copied().collect();
+    let mut names: Vec<&str> = resolver.definitions.names().collect();
     names.sort_unstable();
     for name in names {
         if RESERVED.contains(&name) || !resolver.defines_mapping(name) {
@@ -163,70 +162,6 @@ pub fn resolve_each(pipeline: &Pipeline, mut each: impl FnMut(Job)) -> Vec<Findi
     findings
 }
 
-/// A top-level key and its value, in one file.
-#[derive(Clone, Copy)]
-struct Definition {
-    file: FileId,
-    key: NodeId,
-    value: NodeId,
-}
-
-impl Definition {
-    fn key(&self) -> At {
-        At {
-            file: self.file,
-            node: self.key,
-        }
-    }
-
-    fn value(&self) -> At {
-        At {
-            file: self.file,
-            node: self.value,
-        }
-    }
-}
-
-/// The definitions of one name in merge order, one per file. Nearly every
-/// name has one, kept inline: a vector per name cost a 200,000-job file
-/// 26 MB of allocations, and an empty one 24 bytes where a box takes 8.
-struct Definitions {
-    first: Definition,
-    #[expect(
-        clippy::box_collection,
-        reason = "8 bytes per name where a vector takes 24; few names have more"
-    )]
-    more: Option<Box<Vec<Definition>>>,
-}
-
-impl Definitions {
-    fn iter(&self) -> impl Iterator<Item = &Definition> {
-        std::iter::once(&self.first).chain(self.more())
-    }
-
-    fn more(&self) -> &[Definition] {
-        self.more.as_deref().map_or(&[], Vec::as_slice)
-    }
-
-    fn last(&self) -> &Definition {
-        self.more().last().unwrap_or(&self.first)
-    }
-
-    /// Adds a later definition; one in the same file replaces the last (a
-    /// key written twice in one file: GitLab keeps the last).
-    fn push(&mut self, definition: Definition) {
-        let last = match self.more.as_deref_mut().and_then(|more| more.last_mut()) {
-            Some(last) => last,
-            None => &mut self.first,
-        };
-        if last.file == definition.file {
-            *last = definition;
-        } else {
-            self.more.get_or_insert_default().push(definition);
-        }
-    }
-}
-
 /// A global keyword's value, shared by every job, and whether it holds a
 /// `!reference`; `None` when the pipeline does not set it.
 type Global = Option<(Rc<Value>, bool)>;
@@ -234,10 +169,8 @@ type Global = Option<(Rc<Value>, bool)>;
 struct Resolver<'p> {
     pipeline: &'p Pipeline,
     converter: Converter<'p>,
-    /// Top-level keys in merge order (included files first).
-    /// Names borrow from the pipeline's text: no copy per job. Hashed: each
-    /// job looks up its own name and the global keywords several times.
-    definitions: HashMap<&'p str, Definitions>,
+    /// Top-level keys in merge order (included files first), by name.
+    definitions: Names<'p>,
     /// The [`GLOBAL_KEYS`] every job reads, by position, converted on first
     /// use, and whether they hold a `!reference` (only then does each job
     /// expand its own copy). A job asks for them six times: hashing the
@@ -259,37 +192,7 @@ struct Resolver<'p> {
 
 impl<'p> Resolver<'p> {
     fn new(pipeline: &'p Pipeline) -> Self {
-        // Sized once from the top-level mappings: growing it rehashed into
-        // a table twice the size while the old one was still held.
-        let order = pipeline.merge_order();
-        let keys = order
-            .iter()
-            .filter_map(|&file| {
-                let tree = &pipeline.files[file].tree;
-                tree.root().map(|root| tree.pairs(tree.deref(root)).count())
-            })
-            .sum();
-        let mut definitions: HashMap<&'p str, Definitions> = HashMap::with_capacity(keys);
-        for file in order {
-            let source = &pipeline.files[file];
-            let Some(root) = source.tree.root() else {
-                continue;
-            };
-            for (key, value) in source.tree.pairs(source.tree.deref(root)) {
-                if let Some(name) = source.tree.scalar(&source.text, key) {
-                    let definition = Definition { file, key, value };
-                    match definitions.entry(name) {
-                        Entry::Occupied(mut list) => list.get_mut().push(definition),
-                        Entry::Vacant(slot) => {
-                            slot.insert(Definitions {
-                                first: definition,
-                                more: None,
-                            });
-                        }
-                    }
-                }
-            }
-        }
+        let definitions = Names::new(pipeline);
         Resolver {
             pipeline,
             converter: Converter::new(pipeline),
@@ -305,9 +208,13 @@ impl<'p> Resolver<'p> {
     }
 
     fn defines_mapping(&self, name: &str) -> bool {
-        self.definitions[name].iter().any(|d| {
-            let tree = &self.pipeline.files[d.file].tree;
-            tree.is_mapping(tree.deref(d.value))
+        let Some(definitions) = self.definitions.get(name) else {
+            return false;
+        };
+        definitions.iter().any(|d| {
+            let value = d.value();
+            let tree = &self.pipeline.files[value.file].tree;
+            tree.is_mapping(tree.deref(value.node))
         })
     }
 
@@ -357,7 +264,7 @@ impl<'p> Resolver<'p> {
         if let Some(value) = self.extended.get(name) {
             return Some(value.clone());
         }
-        let (&key, _) = self.definitions.get_key_value(name)?;
+        let key = self.definitions.name(name)?;
         if self.resolving.contains(&key) {
             return None;
         }
@@ -412,7 +319,7 @@ impl<'p> Resolver<'p> {
             self.findings.push(finding);
             return None;
         }
-        if !self.definitions.contains_key(parent) {
+        if !self.definitions.contains(parent) {
             let finding = Finding::new(
                 Rule::ExtendsNotFound,
                 at.file,
@@ -582,7 +489,7 @@ impl<'p> Resolver<'p> {
     }
 
     fn defines_mapping_key(&self, name: &str) -> bool {
-        self.definitions.contains_key(name) && self.defines_mapping(name)
+        self.definitions.contains(name) && self.defines_mapping(name)
     }
 
     /// Like [`Self::extended`], but over every key: a `!reference` may name
@@ -591,7 +498,7 @@ impl<'p> Resolver<'p> {
         let own = self.own(name, None)?;
         let mut base: Option<Value> = None;
         for (parent, _) in extends_targets(self.pipeline, &own) {
-            if parent == name || !self.definitions.contains_key(parent.as_str()) {
+            if parent == name || !self.definitions.contains(parent.as_str()) {
                 continue;
             }
             if let Some(value) = self.extended(&parent) {

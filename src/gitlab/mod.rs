@@ -7,6 +7,7 @@
 
 pub mod include;
 pub mod jobs;
+mod names;
 pub mod value;
 
 use std::path::{Path, PathBuf};
