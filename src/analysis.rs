@@ -452,6 +452,32 @@ mod tests {
     }
 
     #[test]
+    fn a_variable_argument_says_whether_the_pipeline_defines_it() {
+        let text = "variables:\n  KANIKO_ARGS: --cache=true\n  OTHER: x\n\
+                    build:\n  image: gcr.io/kaniko-project/executor:debug\n  script:\n\
+                    \x20   - /kaniko/executor $KANIKO_ARGS $EXTRA --destination r/i\n";
+        let input = crate::gitlab::Input::Stdin {
+            text: text.into(),
+            name: ".gitlab-ci.yml".into(),
+        };
+        let pipeline = Pipeline::load(std::path::Path::new("."), input);
+        let analysis = analyse(&pipeline, &Config::default());
+        let helps: Vec<&str> = analysis
+            .findings
+            .iter()
+            .filter(|f| f.rule == Rule::VariableArgs)
+            .filter_map(|f| f.help.as_deref())
+            .collect();
+        assert_eq!(
+            helps,
+            [
+                "`KANIKO_ARGS` is defined in this pipeline; its flags are checked when it is migrated",
+                "`EXTRA` is not defined in these files; check which executor flags it holds",
+            ]
+        );
+    }
+
+    #[test]
     fn variable_names_from_expansions() {
         assert_eq!(variable_name("${KANIKO_ARGS:-}"), "KANIKO_ARGS");
         assert_eq!(variable_name("$EXTRA"), "EXTRA");
