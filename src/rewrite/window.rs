@@ -76,8 +76,7 @@ impl Window {
     /// The key of the window's first entry, bounded, for a message.
     pub fn key_text(&self, tree: &Tree, text: &str) -> String {
         let key = tree
-            .root()
-            .and_then(|root| tree.pairs(root).nth(self.entries.start))
+            .entry(self.entries.start)
             .and_then(|(key, _)| tree.scalar(text, key))
             .unwrap_or("?");
         match key.char_indices().nth(80) {
@@ -105,8 +104,8 @@ pub fn cut(
     if tree.document() != 0 || !is_block_mapping || !plain_root || edits.is_empty() {
         return None;
     }
-    let keys: Vec<NodeId> = tree.pairs(root).map(|(key, _)| key).collect();
-    let starts = entry_starts(original, tree, &keys)?;
+    let keys = tree.entry_keys();
+    let starts = entry_starts(original, tree, keys)?;
     if has_marker_line(&original[starts[0]..]) || has_directive(&original[..starts[0]]) {
         return None;
     }
@@ -133,7 +132,7 @@ pub fn cut(
         }
         let moved = |at: usize, by: isize| at.checked_add_signed(by);
         let rewritten_bytes = moved(from, before)?..moved(to, shift)?;
-        let nodes = node_range(tree, &keys, &entries);
+        let nodes = node_range(tree, keys, &entries);
         let window = Window {
             prelude: prelude(original, tree, &nodes, from)?,
             entries,
@@ -287,7 +286,7 @@ fn splice_windows(
     for (window, document) in windows.iter().zip(&documents) {
         let parsed = Tree::parse(document).ok()?;
         let skip = usize::from(window.has_prelude());
-        let entries = parsed.root().map_or(0, |root| parsed.pairs(root).count());
+        let entries = parsed.entry_keys().len();
         if parsed.document() != 0
             || !has_block_root(&parsed)
             || entries != skip + window.entries.len()
@@ -296,7 +295,7 @@ fn splice_windows(
         }
         trees.push(parsed);
     }
-    let total = tree.root().map_or(0, |root| tree.pairs(root).count());
+    let total = tree.entry_keys().len();
     let mut pieces = Vec::with_capacity(2 * windows.len() + 1);
     let mut next = 0;
     for ((window, parsed), document) in windows.iter().zip(&trees).zip(&documents) {

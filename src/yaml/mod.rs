@@ -429,13 +429,12 @@ impl Tree {
         NodeId(self.node(id).after(id))
     }
 
-    /// The children of a collection; none for any other node.
+    /// The children of a collection; none for any other node, or for
+    /// [`Tree::end_id`].
     fn children(&self, id: NodeId) -> Children<'_> {
-        let node = self.node(id);
-        let end = if node.is_collection() {
-            node.after(id)
-        } else {
-            0
+        let end = match self.nodes.get(id.0 as usize) {
+            Some(node) if node.is_collection() => node.after(id),
+            _ => 0,
         };
         Children {
             nodes: &self.nodes,
@@ -448,11 +447,7 @@ impl Tree {
     pub fn items(&self, id: NodeId) -> Children<'_> {
         match self.node(id).kind() {
             NodeKind::Sequence { .. } => self.children(id),
-            _ => Children {
-                nodes: &self.nodes,
-                next: 0,
-                end: 0,
-            },
+            _ => self.children(self.end_id()),
         }
     }
 
@@ -460,11 +455,7 @@ impl Tree {
     pub fn pairs(&self, id: NodeId) -> Pairs<'_> {
         match self.node(id).kind() {
             NodeKind::Mapping { .. } => Pairs(self.children(id)),
-            _ => Pairs(Children {
-                nodes: &self.nodes,
-                next: 0,
-                end: 0,
-            }),
+            _ => Pairs(self.children(self.end_id())),
         }
     }
 
