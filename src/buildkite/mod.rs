@@ -103,7 +103,11 @@ pub fn analyse(pipeline: &Pipeline, config: &Config) -> Analysis {
                 )
             }));
             for call in &usage.calls {
-                let mut finding = crate::analysis::call_finding(0, &call.invocation, jobs.clone());
+                let mut finding = crate::analysis::call_finding(
+                    0,
+                    &crate::analysis::CallShape::of(&call.invocation),
+                    jobs.clone(),
+                );
                 if call.form == detect::Form::DockerRun {
                     finding.message =
                         format!("`docker run` of a Kaniko image: {}", finding.message);
