@@ -76,8 +76,9 @@ impl<'p> Analyser<'p> {
             .cloned()
             .chain(resolving)
             .collect();
+        findings.reserve_exact(before.len() + self.sites.most_findings());
         findings.splice(0..0, before);
-        findings.extend(self.sites.into_findings());
+        self.sites.push_findings(&mut findings);
         findings.sort_by_cached_key(|f| (f.file, f.span.start(), f.rule));
         Analysis {
             findings,
@@ -228,8 +229,18 @@ impl CallSites {
         }
     }
 
-    fn into_findings(self) -> Vec<Finding> {
-        let mut findings = Vec::new();
+    /// How many findings [`Self::push_findings`] adds at most.
+    fn most_findings(&self) -> usize {
+        let calls: usize = self
+            .calls
+            .values()
+            .map(|site| 1 + site.call.problems.len())
+            .sum();
+        calls + self.paths.len()
+    }
+
+    /// Adds the sites' findings to `findings`, freeing each site as it goes.
+    fn push_findings(self, findings: &mut Vec<Finding>) {
         for (
             (file, _),
             CallSite {
@@ -258,7 +269,6 @@ impl CallSites {
         for ((file, span), (path, jobs)) in self.paths {
             findings.push(path_finding(file, span, &path, jobs));
         }
-        findings
     }
 }
 
