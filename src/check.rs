@@ -391,7 +391,12 @@ fn attach_fixes(
         .iter_mut()
         .filter(|f| f.rule == crate::rules::Rule::KanikoJob)
     {
-        finding.fix = finding.jobs.first().and_then(|job| fixes.get(job)).cloned();
+        finding.fix = finding
+            .jobs
+            .first()
+            .and_then(|job| fixes.get(job))
+            .cloned()
+            .map(Box::new);
     }
 }
 

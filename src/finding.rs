@@ -48,8 +48,9 @@ pub struct Finding {
     pub help: Option<String>,
     /// The jobs this finding concerns; empty for file-level findings.
     pub jobs: Vec<String>,
-    /// The proposed change, when one was computed (JSON output).
-    pub fix: Option<Fix>,
+    /// The proposed change, when one was computed (JSON output). Boxed:
+    /// few findings carry one, and a finding is held per job.
+    pub fix: Option<Box<Fix>>,
 }
 
 impl Finding {

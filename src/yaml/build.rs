@@ -297,7 +297,12 @@ impl<'a> Builder<'a> {
         if quoted && value == &source[1..source.len() - 1] {
             return Value::InsideQuotes;
         }
-        self.values.push(id, value);
+        if !self.values.push(id, value) {
+            self.error = Some(SyntaxError {
+                offset: span.start(),
+                message: "the file's decoded scalar values pass 4 GiB".into(),
+            });
+        }
         Value::Stored
     }
 

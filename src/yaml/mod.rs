@@ -265,18 +265,26 @@ pub struct Tree {
 struct Values {
     text: String,
     /// Where each value ends in `text`; it starts where the previous ends.
-    ends: Vec<usize>,
+    /// In 4 bytes: a tree whose values would pass 4 GiB is refused.
+    ends: Vec<u32>,
     /// The node of each value, in increasing order.
     ids: Vec<NodeId>,
 }
 
 impl Values {
-    /// Stores the value of node `id`, which comes after every node stored.
-    fn push(&mut self, id: NodeId, value: &str) {
+    /// Stores the value of node `id`, which comes after every node stored;
+    /// `false`, storing nothing, when the values would pass 4 GiB (decoded,
+    /// a value may be half as long again as its source: `"\L"`).
+    #[must_use]
+    fn push(&mut self, id: NodeId, value: &str) -> bool {
         debug_assert!(self.ids.last().is_none_or(|last| *last < id));
+        let Ok(end) = u32::try_from(self.text.len() + value.len()) else {
+            return false;
+        };
         self.text.push_str(value);
-        self.ends.push(self.text.len());
+        self.ends.push(end);
         self.ids.push(id);
+        true
     }
 
     /// The value of scalar `node`, whose id is `id`, in `source`.
@@ -291,7 +299,7 @@ impl Values {
                     .binary_search(&id)
                     .expect("a stored scalar has its value stored");
                 let start = index.checked_sub(1).map_or(0, |before| self.ends[before]);
-                &self.text[start..self.ends[index]]
+                &self.text[start as usize..self.ends[index] as usize]
             }
         }
     }

@@ -29,8 +29,8 @@ pub struct Piece<'a> {
 }
 
 /// Why a splice could not be made: an alias whose anchor is not bound
-/// where it stands, or a piece whose tree has no root mapping. The caller
-/// then parses the whole text.
+/// where it stands, a piece whose tree has no root mapping, or values that
+/// would pass 4 GiB together. The caller then parses the whole text.
 #[derive(Debug)]
 pub struct Unspliceable;
 
@@ -174,7 +174,9 @@ impl Copy {
                     let value = old.value();
                     if value == Value::Stored {
                         let text = tree.values.of(piece.text, NodeId(id), old);
-                        self.values.push(new(id), text);
+                        if !self.values.push(new(id), text) {
+                            return Err(Unspliceable);
+                        }
                     }
                     Node::scalar(span, style, value)
                 }
