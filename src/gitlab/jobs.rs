@@ -146,9 +146,8 @@ pub fn resolve_named(pipeline: &Pipeline, names: &BTreeSet<String>) -> Jobs {
 /// took more memory than its text and tree together.
 pub fn resolve_each(pipeline: &Pipeline, mut each: impl FnMut(Job)) -> Vec<Finding> {
     let mut resolver = Resolver::new(pipeline);
-    let mut names: Vec<&str> = resolver.definitions.names().collect();
-    names.sort_unstable();
-    for name in names {
+    for index in resolver.definitions.sorted() {
+        let name = resolver.definitions.name_at(index);
         if RESERVED.contains(&name) || !resolver.defines_mapping(name) {
             continue;
         }
