@@ -306,3 +306,29 @@ fn every_node_s_holder_is_found_in_wide_and_deep_collections() {
         assert_eq!(tree.item_of(id), item, "{id:?}");
     }
 }
+
+#[test]
+fn repeated_keys_of_a_large_mapping_pair_each_with_the_one_before() {
+    // Past the small mappings' scan: keys sorted by name, then paired.
+    let mut text = String::new();
+    for n in 0..40 {
+        let name = match n {
+            3 | 20 | 31 => "a".to_string(),
+            7 | 25 => "b".to_string(),
+            _ => format!("k{n}"),
+        };
+        text += &format!("{name}: {n}\n");
+    }
+    text += "<<: {}\n<<: {}\n";
+    let tree = Tree::parse(&text).unwrap();
+    let pairs: Vec<(String, String)> = tree
+        .duplicate_keys()
+        .iter()
+        .map(|&(first, later)| {
+            let value = |key: NodeId| tree.node(tree.after(key)).span.slice(&text).to_string();
+            (value(first), value(later))
+        })
+        .collect();
+    let expected = [("3", "20"), ("7", "25"), ("20", "31")];
+    assert_eq!(pairs, expected.map(|(a, b)| (a.to_string(), b.to_string())));
+}
