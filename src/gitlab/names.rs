@@ -8,12 +8,9 @@
 //! 16-byte entries, and a name is read from the file when compared: 21
 //! bytes a name.
 
-use std::hash::BuildHasher;
-
-use hashbrown::HashTable;
-
 use super::value::At;
 use super::{FileId, Pipeline};
+use crate::name_index::NameIndex;
 use crate::yaml::NodeId;
 
 /// A top-level key and its value, in one file.
@@ -76,13 +73,12 @@ impl<'n> Definitions<'n> {
 /// The top-level keys of every file, in merge order, by name.
 pub(super) struct Names<'p> {
     pipeline: &'p Pipeline,
-    /// Indices into `definitions`, hashed by name.
-    table: HashTable<u32>,
+    /// Indices into `entries`, by name.
+    table: NameIndex,
     /// One entry per name, in the order names are first met.
     entries: Vec<Entry>,
     /// The later definitions of the few names several files define.
     more: Vec<Vec<Definition>>,
-    hasher: std::hash::RandomState,
 }
 
 impl<'p> Names<'p> {
@@ -98,10 +94,9 @@ impl<'p> Names<'p> {
             .sum();
         let mut names = Names {
             pipeline,
-            table: HashTable::with_capacity(keys),
+            table: NameIndex::with_capacity(keys),
             entries: Vec::with_capacity(keys),
             more: Vec::new(),
-            hasher: std::hash::RandomState::new(),
         };
         for file in order {
             let source = &pipeline.files[file];
@@ -118,20 +113,14 @@ impl<'p> Names<'p> {
     }
 
     fn add(&mut self, name: &str, definition: Definition) {
-        let hash = self.hasher.hash_one(name);
         let Names {
             pipeline,
             table,
             entries,
-            hasher,
             ..
         } = self;
-        let found = table
-            .find(hash, |&index| {
-                entries[index as usize].name(pipeline) == name
-            })
-            .copied();
-        match found {
+        let name_of = |index: u32| entries[index as usize].name(pipeline);
+        match table.get(name, name_of) {
             Some(index) => self.push(index, definition),
             None => {
                 let index = entries.len() as u32;
@@ -140,9 +129,7 @@ impl<'p> Names<'p> {
                     more: NO_MORE,
                 });
                 let entries = &*entries;
-                table.insert_unique(hash, index, |&index| {
-                    hasher.hash_one(entries[index as usize].name(pipeline))
-                });
+                table.insert(name, index, |index| entries[index as usize].name(pipeline));
             }
         }
     }
@@ -172,10 +159,7 @@ impl<'p> Names<'p> {
     }
 
     pub(super) fn get(&self, name: &str) -> Option<Definitions<'_>> {
-        let hash = self.hasher.hash_one(name);
-        let index = *self.table.find(hash, |&index| {
-            self.entries[index as usize].name(self.pipeline) == name
-        })?;
+        let index = self.table.get(name, |index| self.name_at(index))?;
         let entry = &self.entries[index as usize];
         let more = self
             .more

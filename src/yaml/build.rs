@@ -12,6 +12,7 @@ use super::extent::{
     block_scalar_span, decorations, empty_scalar_position, name_end, plain_scalar_end, quoted_end,
 };
 use super::*;
+use crate::name_index::NameIndex;
 
 /// The tree of `text`, refused when it would hold more than `max_nodes`
 /// nodes ([`MAX_NODES`] but in a test).
@@ -448,29 +449,23 @@ impl<'a> Builder<'a> {
             }
             return duplicates;
         }
-        // Larger ones hash their keys' positions (4 bytes a key), names read
-        // from the text when compared: a map of the root's 300,000 names
-        // took 6.5 MB, allocated and freed as the parse ended, after which
-        // glibc kept later allocations of that size on its fragmenting heap.
+        // Larger ones index their keys' positions, names read from the text
+        // when compared: a map of the root's 300,000 names took 6.5 MB,
+        // allocated and freed as the parse ended, after which glibc kept
+        // later allocations of that size on its fragmenting heap.
         let key = |position: u32| children[2 * position as usize];
-        let hasher = std::hash::RandomState::new();
-        let hash = |name: &str| std::hash::BuildHasher::hash_one(&hasher, name);
-        let mut seen: hashbrown::HashTable<u32> =
-            hashbrown::HashTable::with_capacity(children.len() / 2);
+        let name_at = |position: u32| name(key(position)).unwrap_or_default();
+        let mut seen = NameIndex::with_capacity(children.len() / 2);
         for (position, later) in keys.enumerate() {
             let Some(written) = name(later) else {
                 continue;
             };
-            let same = |&seen: &u32| name(key(seen)) == Some(written);
-            match seen.find_mut(hash(written), same) {
+            match seen.get_mut(written, name_at) {
                 Some(earlier) => {
                     duplicates.push((key(*earlier), later));
                     *earlier = position as u32;
                 }
-                None => {
-                    let rehash = |&seen: &u32| hash(name(key(seen)).unwrap_or_default());
-                    seen.insert_unique(hash(written), position as u32, rehash);
-                }
+                None => seen.insert(written, position as u32, name_at),
             }
         }
         duplicates

@@ -15,16 +15,6 @@ use super::{NodeId, Tree};
 /// Children looked at one by one before a collection is indexed.
 const SCAN: usize = 16;
 
-/// Where a node sits in the collection that holds it.
-struct Holder {
-    collection: NodeId,
-    /// Among the collection's children: keys and values alternate in a
-    /// mapping.
-    position: usize,
-    /// The child before it: in a mapping, a value's key.
-    previous: Option<NodeId>,
-}
-
 /// The children of each wide collection that a descent went through,
 /// built when first needed.
 #[derive(Default)]
@@ -46,34 +36,30 @@ impl std::fmt::Debug for ChildIndex {
 impl Tree {
     /// The mapping and key whose value is `value`, if any.
     pub fn owner(&self, value: NodeId) -> Option<(NodeId, NodeId)> {
-        let holder = self.holder(value)?;
-        if !self.is_mapping(holder.collection) || holder.position % 2 == 0 {
+        let (mapping, step) = self.holder(value)?;
+        if !self.is_mapping(mapping) || step.position % 2 == 0 {
             return None;
         }
-        Some((holder.collection, holder.previous?))
+        Some((mapping, step.previous?))
     }
 
     /// The sequence that holds `node` as an item, and its index.
     pub fn item_of(&self, node: NodeId) -> Option<(NodeId, usize)> {
-        let holder = self.holder(node)?;
-        self.is_sequence(holder.collection)
-            .then_some((holder.collection, holder.position))
+        let (sequence, step) = self.holder(node)?;
+        self.is_sequence(sequence)
+            .then_some((sequence, step.position))
     }
 
-    /// The collection that holds `id` directly; `None` for a document's root.
-    fn holder(&self, id: NodeId) -> Option<Holder> {
+    /// The collection that holds `id` directly, and where `id` sits in it;
+    /// `None` for a document's root.
+    fn holder(&self, id: NodeId) -> Option<(NodeId, Step)> {
         let mut collection = self.document_root_of(id)?;
         loop {
-            let holder = self.child_holding(collection, id)?;
-            let child = holder.child;
-            if child == id {
-                return Some(Holder {
-                    collection,
-                    position: holder.position,
-                    previous: holder.previous,
-                });
+            let step = self.child_holding(collection, id)?;
+            if step.child == id {
+                return Some((collection, step));
             }
-            collection = child;
+            collection = step.child;
         }
     }
 
@@ -128,7 +114,9 @@ impl Tree {
     }
 }
 
-/// One step of a descent: the child taken, its position, the one before.
+/// One step of a descent: the child taken, its position among the
+/// collection's children (keys and values alternate in a mapping), and the
+/// child before it (in a mapping, a value's key).
 struct Step {
     child: NodeId,
     position: usize,
