@@ -12,7 +12,7 @@
 //! The migration's own findings stay per job (audit counts them, JSON fixes
 //! list them); only what people read is grouped.
 
-use std::collections::{HashMap, HashSet};
+use hashbrown::{HashMap, HashSet};
 
 use crate::finding::Finding;
 use crate::gitlab::FileId;

@@ -1,6 +1,7 @@
 //! The `check` command: find the CI files, analyse each pipeline, render.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+use hashbrown::{HashMap, HashSet};
 use std::io::Write;
 use std::path::Path;
 
@@ -287,6 +288,8 @@ fn drop_repeated_findings(analyses: &mut [(Pipeline, Analysis)]) {
                 .collect()
         })
         .collect();
+    // hashbrown's tables, unlike std's, hold their borrows until dropped.
+    drop((seen, holders));
     for ((_, analysis), repeated) in analyses.iter_mut().zip(repeated) {
         drop_at(&mut analysis.findings, &repeated);
     }
@@ -318,6 +321,7 @@ fn drop_repeated_within(pipeline: &Pipeline, findings: &mut Vec<Finding>) {
         })
         .map(|(at, _)| at)
         .collect();
+    drop(seen);
     drop_at(findings, &repeated);
 }
 

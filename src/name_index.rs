@@ -4,23 +4,23 @@
 //! Tables of names borrowed from the text took 24 bytes or more a name: a
 //! pipeline's 300,000 top-level keys made one of several megabytes while its
 //! tree was held. This one takes 5 bytes a slot; the caller says how to read
-//! the name of a stored index. Hashing is std's seeded SipHash, as a `HashMap`'s:
-//! the names come from the repository.
+//! the name of a stored index. Hashing is the project's `HashMap`'s: foldhash,
+//! seeded per process, because the names come from the repository.
 
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 
-use hashbrown::HashTable;
+use hashbrown::{DefaultHashBuilder, HashTable};
 
 pub struct NameIndex {
     table: HashTable<u32>,
-    hasher: RandomState,
+    hasher: DefaultHashBuilder,
 }
 
 impl NameIndex {
     pub fn with_capacity(names: usize) -> NameIndex {
         NameIndex {
             table: HashTable::with_capacity(names),
-            hasher: RandomState::new(),
+            hasher: DefaultHashBuilder::default(),
         }
     }
 

@@ -17,7 +17,7 @@
 //! that its tree can be dropped once its findings are taken: a fleet of
 //! ten thousand files never holds every tree at once.
 
-use std::collections::{HashMap, HashSet};
+use hashbrown::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 

@@ -2,7 +2,8 @@
 //! legacy top-level keywords, `inherit:` and variables, resolved as GitLab
 //! resolves them, with every script line and image kept at its definition site.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+use hashbrown::HashMap;
 use std::rc::Rc;
 
 use super::Pipeline;

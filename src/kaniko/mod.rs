@@ -8,7 +8,7 @@ pub mod invocation;
 pub mod shell;
 
 use std::cell::Cell;
-use std::collections::{HashMap, HashSet};
+use hashbrown::{HashMap, HashSet};
 
 use crate::config::Config;
 use crate::gitlab::jobs::{Job, ScriptLine};

@@ -7,7 +7,7 @@
 //! survive lines moving (no line numbers in it) and differ between any two
 //! findings of one report.
 
-use std::collections::{HashMap, HashSet};
+use hashbrown::{HashMap, HashSet};
 
 use serde::Serialize;
 

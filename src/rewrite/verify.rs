@@ -21,7 +21,7 @@ mod libyaml;
 mod scalars;
 mod trees;
 
-use std::collections::{HashMap, HashSet};
+use hashbrown::{HashMap, HashSet};
 
 use super::window::Window;
 use crate::yaml::{NodeId, Tree};

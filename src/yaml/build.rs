@@ -3,7 +3,7 @@
 //! before their nodes, and repeated keys are noted as mappings close.
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use hashbrown::HashMap;
 
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};

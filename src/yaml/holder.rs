@@ -7,7 +7,7 @@
 //! many children (the root mapping's jobs, a long list) is indexed once, so
 //! that each step down stays short whatever the file.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::sync::Mutex;
 
 use super::{NodeId, Tree};

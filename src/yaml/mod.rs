@@ -9,7 +9,7 @@
 //! source buffer by byte range, and keep a decoded copy of a scalar only when
 //! it differs from its source text (quoted, folded or multi-line scalars).
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::sync::OnceLock;
 
 use crate::span::Span;

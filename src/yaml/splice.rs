@@ -13,7 +13,7 @@
 //! is what lets a piece parsed on its own (whose aliases named stand-in
 //! anchors) point at the real anchored nodes of the whole.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::ops::Range;
 
 use super::{Decoration, Node, NodeId, NodeKind, Tree, Value, Values};

@@ -21,7 +21,7 @@
 //!
 //! [`scalars`]: super::scalars
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};
 
 use super::events::{Event, Events, Properties, Stopped};

@@ -7,7 +7,7 @@
 //! with intended changes is compared with what the changes make of it, once.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use hashbrown::{HashMap, HashSet};
 
 use yaml_rust2::Yaml;
 
