@@ -37,17 +37,20 @@ pub(super) fn unified_diff(name: &str, old: &str, new: &str) -> String {
     let new_lines = Lines::new(new);
     let mut text = String::new();
     for (old_range, new_range) in slices(&old_lines, &new_lines) {
-        let old_part = old_lines.span(old_range.clone());
-        let new_part = new_lines.span(new_range.clone());
-        let diff = similar::TextDiff::configure()
-            .algorithm(similar::Algorithm::Patience)
-            .deadline(deadline)
-            .diff_lines(old_part, new_part);
-        for hunk in diff.unified_diff().context_radius(CONTEXT).iter_hunks() {
+        // The lines are cut once, for the whole files: similar's own
+        // `diff_lines` would cut every slice again.
+        let old_part: Vec<&str> = old_range.clone().map(|line| old_lines.line(line)).collect();
+        let new_part: Vec<&str> = new_range.clone().map(|line| new_lines.line(line)).collect();
+        let ops = similar::capture_diff_slices_deadline(
+            similar::Algorithm::Patience,
+            &old_part,
+            &new_part,
+            Some(deadline),
+        );
+        for hunk in similar::group_diff_ops(ops, CONTEXT) {
             // The ops count lines from the slices' starts; the header and
             // the lines are those of the whole files.
             let shifted: Vec<DiffOp> = hunk
-                .ops()
                 .iter()
                 .map(|op| shift(op, old_range.start, new_range.start))
                 .collect();
@@ -128,14 +131,6 @@ impl<'t> Lines<'t> {
 
     fn line(&self, line: usize) -> &'t str {
         &self.text[self.start(line)..self.ends[line]]
-    }
-
-    /// The text of lines `range`.
-    fn span(&self, range: Range<usize>) -> &'t str {
-        if range.is_empty() {
-            return "";
-        }
-        &self.text[self.start(range.start)..self.ends[range.end - 1]]
     }
 }
 
