@@ -42,7 +42,7 @@ use std::ops::Range;
 
 use super::Edit;
 use super::verify::Change;
-use crate::yaml::splice::Piece;
+use crate::yaml::splice::{Piece, Splicer};
 use crate::yaml::{NodeId, NodeKind, Tree};
 
 /// A run of whole top-level entries that holds edits.
@@ -278,13 +278,25 @@ fn splice_windows(
     rewritten: &str,
     windows: &[Window],
 ) -> Option<Tree> {
-    let documents: Vec<String> = windows
-        .iter()
-        .map(|window| window.document(rewritten, &window.rewritten))
-        .collect();
-    let mut trees = Vec::with_capacity(windows.len());
-    for (window, document) in windows.iter().zip(&documents) {
-        let parsed = Tree::parse(document).ok()?;
+    let total = tree.entry_keys().len();
+    let mut splicer = Splicer::new(tree, spliced_nodes(tree, windows));
+    let mut root_start = tree.node(tree.root()?).span.start();
+    let mut next = 0;
+    // Each window's text and tree are dropped once copied.
+    for window in windows {
+        if next < window.entries.start {
+            // The text between windows moved by the edits before it.
+            splicer
+                .add(&Piece {
+                    tree,
+                    text: original,
+                    entries: next..window.entries.start,
+                    shift: window.rewritten.start as isize - window.original.start as isize,
+                })
+                .ok()?;
+        }
+        let document = window.document(rewritten, &window.rewritten);
+        let parsed = Tree::parse(&document).ok()?;
         let skip = usize::from(window.has_prelude());
         let entries = parsed.entry_keys().len();
         if parsed.document() != 0
@@ -293,44 +305,47 @@ fn splice_windows(
         {
             return None;
         }
-        trees.push(parsed);
-    }
-    let total = tree.entry_keys().len();
-    let mut pieces = Vec::with_capacity(2 * windows.len() + 1);
-    let mut next = 0;
-    for ((window, parsed), document) in windows.iter().zip(&trees).zip(&documents) {
-        if next < window.entries.start {
-            // The text between windows moved by the edits before it.
-            pieces.push(Piece {
-                tree,
-                text: original,
-                entries: next..window.entries.start,
-                shift: window.rewritten.start as isize - window.original.start as isize,
-            });
+        if window.original.start == 0 {
+            root_start = parsed.node(parsed.root()?).span.start();
         }
-        let skip = usize::from(window.has_prelude());
-        pieces.push(Piece {
-            tree: parsed,
-            text: document,
-            entries: skip..skip + window.entries.len(),
-            shift: window.rewritten.start as isize - window.prelude.len() as isize,
-        });
+        splicer
+            .add(&Piece {
+                tree: &parsed,
+                text: &document,
+                entries: skip..skip + window.entries.len(),
+                shift: window.rewritten.start as isize - window.prelude.len() as isize,
+            })
+            .ok()?;
         next = window.entries.end;
     }
     if next < total {
         let last = windows.last()?;
-        pieces.push(Piece {
-            tree,
-            text: original,
-            entries: next..total,
-            shift: last.rewritten.end as isize - last.original.end as isize,
-        });
+        splicer
+            .add(&Piece {
+                tree,
+                text: original,
+                entries: next..total,
+                shift: last.rewritten.end as isize - last.original.end as isize,
+            })
+            .ok()?;
     }
-    let root_start = match windows.first() {
-        Some(first) if first.original.start == 0 => trees[0].node(trees[0].root()?).span.start(),
-        _ => tree.node(tree.root()?).span.start(),
-    };
-    Tree::splice(rewritten, &pieces, root_start).ok()
+    Some(splicer.finish(rewritten, root_start))
+}
+
+/// About how many nodes the spliced tree has: the original's, with each
+/// window's grown or shrunk with its bytes. Room a guess leaves unused is
+/// never touched, and so never resident.
+fn spliced_nodes(tree: &Tree, windows: &[Window]) -> usize {
+    let count = |nodes: &Range<NodeId>| nodes.start.count_to(nodes.end);
+    let outside = tree.len() - windows.iter().map(|w| count(&w.nodes)).sum::<usize>();
+    let inside: usize = windows
+        .iter()
+        .map(|window| {
+            let (before, after) = (window.original.len().max(1), window.rewritten.len());
+            (count(&window.nodes) * after).div_ceil(before)
+        })
+        .sum();
+    outside + inside + inside / 8
 }
 
 /// Whether the tree's root is a block mapping, whose keys windows are cut

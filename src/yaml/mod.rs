@@ -31,6 +31,11 @@ impl NodeId {
     pub fn up_to(self, end: NodeId) -> impl Iterator<Item = NodeId> + Clone {
         (self.0..end.0).map(NodeId)
     }
+
+    /// How many ids lie from this one up to `end`, not included.
+    pub fn count_to(self, end: NodeId) -> usize {
+        end.0.saturating_sub(self.0) as usize
+    }
 }
 
 /// How a block scalar treats its final line breaks.

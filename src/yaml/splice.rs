@@ -34,43 +34,68 @@ pub struct Piece<'a> {
 #[derive(Debug)]
 pub struct Unspliceable;
 
-impl Tree {
-    /// The tree of `text`, whose root is a block mapping holding the
-    /// `pieces`' entries in order, starting at `root_start`.
-    ///
-    /// A run of whole entries is a run of consecutive ids (ids follow
-    /// document order), and so is its copy: each node's new id is its old
-    /// one plus the piece's offset, and a node is copied in a few steps,
-    /// with no walk of the tree.
-    pub fn splice(text: &str, pieces: &[Piece], root_start: usize) -> Result<Tree, Unspliceable> {
-        let ranges: Vec<Range<u32>> = pieces
-            .iter()
-            .map(node_range)
-            .collect::<Option<_>>()
-            .ok_or(Unspliceable)?;
-        let size: usize = ranges.iter().map(|range| range.len()).sum();
+/// Builds a tree piece by piece, in document order: a piece's tree (a
+/// window's, parsed on its own) may be dropped once it is copied, so that
+/// the windows' texts and trees are never all held at once.
+///
+/// A run of whole entries is a run of consecutive ids (ids follow document
+/// order), and so is its copy: each node's new id is its old one plus the
+/// piece's offset, and a node is copied in a few steps, with no walk of the
+/// tree.
+pub struct Splicer<'m> {
+    copy: Copy,
+    root_keys: Vec<NodeId>,
+    /// The tree most pieces come from (the original), whose sorted lists
+    /// are made once.
+    main: Source,
+    main_tree: &'m Tree,
+}
+
+impl<'m> Splicer<'m> {
+    /// A splice whose pieces come mostly from `main`; `nodes` is about how
+    /// many nodes the result has (room is reserved for them).
+    pub fn new(main: &'m Tree, nodes: usize) -> Splicer<'m> {
         let mut copy = Copy {
-            nodes: Vec::with_capacity(1 + size),
+            nodes: Vec::with_capacity(1 + nodes),
             ..Copy::default()
         };
         // The root, written once its end is known.
-        copy.nodes
-            .push(Node::collection(Span::empty(root_start), true, false, 0));
-        let mut root_keys = Vec::with_capacity(pieces.iter().map(|p| p.entries.len()).sum());
-        // Keyed by address: the original tree gives a piece between every
-        // two windows, and each window's tree one.
-        let mut sources: HashMap<*const Tree, Source> = HashMap::new();
-        for (piece, range) in pieces.iter().zip(ranges) {
-            let source = sources
-                .entry(std::ptr::from_ref(piece.tree))
-                .or_insert_with(|| Source::new(piece.tree));
-            let offset = copy.nodes.len() as i64 - i64::from(range.start);
-            let new = |id: NodeId| NodeId((i64::from(id.0) + offset) as u32);
-            let keys = &piece.tree.entry_keys()[piece.entries.clone()];
-            root_keys.extend(keys.iter().map(|&key| new(key)));
-            copy.piece(piece, source, range.clone(), offset)?;
-            copy.nested_duplicates(source, range, offset);
+        copy.nodes.push(Node::collection(Span::empty(0), true, false, 0));
+        Splicer {
+            copy,
+            root_keys: Vec::new(),
+            main: Source::new(main),
+            main_tree: main,
         }
+    }
+
+    /// Copies a piece's entries after those copied so far.
+    pub fn add(&mut self, piece: &Piece) -> Result<(), Unspliceable> {
+        let range = node_range(piece).ok_or(Unspliceable)?;
+        let own;
+        let source = if std::ptr::eq(piece.tree, self.main_tree) {
+            &self.main
+        } else {
+            own = Source::new(piece.tree);
+            &own
+        };
+        let offset = self.copy.nodes.len() as i64 - i64::from(range.start);
+        let new = |id: NodeId| NodeId((i64::from(id.0) + offset) as u32);
+        let keys = &piece.tree.entry_keys()[piece.entries.clone()];
+        self.root_keys.extend(keys.iter().map(|&key| new(key)));
+        self.copy.piece(piece, source, range.clone(), offset)?;
+        self.copy.nested_duplicates(source, range, offset);
+        Ok(())
+    }
+
+    /// The tree of `text`, whose root is a block mapping holding the
+    /// pieces' entries in order, starting at `root_start`.
+    pub fn finish(self, text: &str, root_start: usize) -> Tree {
+        let Splicer {
+            mut copy,
+            root_keys,
+            ..
+        } = self;
         copy.root_duplicates(&root_keys, text);
         let end = match root_keys.last() {
             Some(&key) => copy.nodes[copy.after(key) as usize].span.end(),
@@ -83,7 +108,7 @@ impl Tree {
             false,
             after,
         );
-        Ok(Tree {
+        Tree {
             nodes: copy.nodes,
             root: Some(NodeId(0)),
             document: 0,
@@ -92,7 +117,7 @@ impl Tree {
             decorations: copy.decorations,
             entries: root_keys.into(),
             child_index: super::holder::ChildIndex::default(),
-        })
+        }
     }
 }
 
