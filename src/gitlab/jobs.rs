@@ -147,16 +147,77 @@ pub fn resolve_named(pipeline: &Pipeline, names: &BTreeSet<String>) -> Jobs {
 /// took more memory than its text and tree together.
 pub fn resolve_each(pipeline: &Pipeline, mut each: impl FnMut(Job)) -> Vec<Finding> {
     let mut resolver = Resolver::new(pipeline);
-    for index in resolver.definitions.sorted() {
-        let name = resolver.definitions.name_at(index);
-        if RESERVED.contains(&name) || !resolver.defines_mapping(name) {
-            continue;
+    let order = resolver.definitions.sorted();
+    resolver.resolve_all(&order, &mut each);
+    sorted_findings(resolver.findings)
+}
+
+/// Job definitions from which [`resolve_in_parts`] resolves on two threads:
+/// below it, a second thread costs more than the half of the work it takes.
+const JOBS_FOR_TWO_THREADS: usize = 256;
+
+/// Resolves every job as [`resolve_each`] does, but a large pipeline's jobs
+/// in two runs of names, the first on this thread and the second on
+/// another, each with its own resolver (and its own templates resolved) and
+/// its own state from `start`. The states come back in the runs' order:
+/// joined in that order, they hold what one run in name order would have.
+///
+/// Resolving and detecting every job is a third of planning a migration,
+/// and a core stays idle meanwhile; each job's resolution reads only the
+/// pipeline, so the runs share nothing.
+pub fn resolve_in_parts<S: Send>(
+    pipeline: &Pipeline,
+    start: impl Fn() -> S + Sync,
+    each: impl Fn(&mut S, Job) + Sync,
+) -> (Vec<S>, Vec<Finding>) {
+    let two = |jobs: usize| jobs >= JOBS_FOR_TWO_THREADS && crate::parallel::default_threads() > 1;
+    resolve_split(pipeline, |jobs| if two(jobs) { jobs / 2 } else { jobs }, start, each)
+}
+
+/// [`resolve_in_parts`], with the second run starting at the name that
+/// `split` gives for the number of names.
+fn resolve_split<S: Send>(
+    pipeline: &Pipeline,
+    split: impl Fn(usize) -> usize,
+    start: impl Fn() -> S + Sync,
+    each: impl Fn(&mut S, Job) + Sync,
+) -> (Vec<S>, Vec<Finding>) {
+    let mut resolver = Resolver::new(pipeline);
+    let order = resolver.definitions.sorted();
+    let (first, second) = order.split_at(split(order.len()));
+    let mut state = start();
+    let run = |resolver: &mut Resolver, names: &[u32], state: &mut S| {
+        resolver.resolve_all(names, &mut |job| each(state, job));
+    };
+    let (mut states, mut findings) = std::thread::scope(|scope| {
+        let helper = (!second.is_empty()).then(|| {
+            scope.spawn(|| {
+                let mut resolver = Resolver::new(pipeline);
+                let mut state = start();
+                run(&mut resolver, second, &mut state);
+                (state, resolver.findings)
+            })
+        });
+        run(&mut resolver, first, &mut state);
+        let mut states = vec![state];
+        let mut findings = std::mem::take(&mut resolver.findings);
+        if let Some(helper) = helper {
+            let (state, more) = helper
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            states.push(state);
+            findings.extend(more);
         }
-        if let Some(job) = resolver.job(name) {
-            each(job);
-        }
-    }
-    let mut findings = resolver.findings;
+        (states, findings)
+    });
+    states.shrink_to_fit();
+    findings = sorted_findings(findings);
+    (states, findings)
+}
+
+/// A resolution's findings in order, each place and rule once: two jobs
+/// that extend one broken template meet the same problem.
+fn sorted_findings(mut findings: Vec<Finding>) -> Vec<Finding> {
     findings.sort_by_key(|f| (f.file, f.span, f.rule));
     findings.dedup_by_key(|f| (f.file, f.span, f.rule));
     findings
@@ -191,6 +252,20 @@ struct Resolver<'p> {
 }
 
 impl<'p> Resolver<'p> {
+    /// Resolves the jobs among `names` (indices of `definitions`, in
+    /// name order), handing each to `each`.
+    fn resolve_all(&mut self, names: &[u32], each: &mut impl FnMut(Job)) {
+        for &index in names {
+            let name = self.definitions.name_at(index);
+            if RESERVED.contains(&name) || !self.defines_mapping(name) {
+                continue;
+            }
+            if let Some(job) = self.job(name) {
+                each(job);
+            }
+        }
+    }
+
     fn new(pipeline: &'p Pipeline) -> Self {
         let definitions = Names::new(pipeline);
         Resolver {
@@ -796,5 +871,39 @@ mod tests {
             expand_variables("${A}:1 $A $C", &lookup),
             "x/kaniko:1 x/kaniko $C"
         );
+    }
+
+    #[test]
+    fn two_runs_resolve_what_one_run_does() {
+        let mut text = String::from(".base:\n  image: alpine\n  script: [make]\n");
+        for i in 0..300 {
+            let extends = match i % 3 {
+                0 => ".base",
+                1 => ".missing",
+                _ => ".base-2",
+            };
+            text += &format!("job-{i}:\n  extends: {extends}\n  variables: {{N: \"{i}\"}}\n");
+        }
+        text += ".base-2:\n  extends: .base\n  image: busybox\n";
+        let pipeline = Pipeline::load(
+            std::path::Path::new("."),
+            crate::gitlab::Input::Stdin {
+                text,
+                name: ".gitlab-ci.yml".into(),
+            },
+        );
+        let summary = |job: Job| format!("{} {:?} {:?}", job.name, job.image, job.variables);
+        let mut one = Vec::new();
+        let one_findings = resolve_each(&pipeline, |job| one.push(summary(job)));
+        for split in [0, 1, 150, 302] {
+            let (parts, findings) =
+                resolve_split(&pipeline, |n| split.min(n), Vec::new, |seen, job| {
+                    seen.push(summary(job));
+                });
+            assert_eq!(parts.concat(), one, "split at {split}");
+            let messages = |f: &[Finding]| f.iter().map(|f| f.message.clone()).collect::<Vec<_>>();
+            assert_eq!(messages(&findings), messages(&one_findings), "split at {split}");
+            assert!(!one_findings.is_empty());
+        }
     }
 }

@@ -42,27 +42,51 @@ pub(super) struct OtherJobs {
 
 impl Survey {
     pub(super) fn of(pipeline: &Pipeline, options: &Options) -> Survey {
-        let mut survey = Survey {
+        let defaults = default_values(pipeline);
+        let start = || Survey {
             kaniko_jobs: Vec::new(),
             detected: Vec::new(),
             others: OtherJobs {
-                defaults: default_values(pipeline),
+                defaults: defaults.clone(),
                 ..OtherJobs::default()
             },
         };
-        let mut detector = kaniko::Detector::new(&options.config);
         // Resolution findings are the analysis's to report.
-        let _ = jobs::resolve_each(pipeline, |job| {
-            let usage = detector.detect(pipeline, &job);
-            if usage.uses_kaniko() {
-                let in_kaniko_image = usage.image.is_some();
-                survey.detected.push((in_kaniko_image, usage.lines));
-                survey.kaniko_jobs.push(job);
-            } else {
-                survey.others.note(pipeline, &job);
-            }
-        });
+        let (parts, _) = jobs::resolve_in_parts(
+            pipeline,
+            || (kaniko::Detector::new(&options.config), start()),
+            |(detector, survey), job| survey.add(pipeline, detector, job),
+        );
+        let mut parts = parts.into_iter().map(|(_, survey)| survey);
+        let mut survey = parts.next().unwrap_or_else(start);
+        for later in parts {
+            survey.join(later);
+        }
         survey
+    }
+
+    /// Detects Kaniko in `job`, and keeps it or notes what it shares.
+    fn add(&mut self, pipeline: &Pipeline, detector: &mut kaniko::Detector, job: Job) {
+        let usage = detector.detect(pipeline, &job);
+        if usage.uses_kaniko() {
+            let in_kaniko_image = usage.image.is_some();
+            self.detected.push((in_kaniko_image, usage.lines));
+            self.kaniko_jobs.push(job);
+        } else {
+            self.others.note(pipeline, &job);
+        }
+    }
+
+    /// Adds the survey of the jobs named after this one's.
+    fn join(&mut self, later: Survey) {
+        self.kaniko_jobs.extend(later.kaniko_jobs);
+        self.detected.extend(later.detected);
+        let others = later.others;
+        self.others.default_image_sites.extend(others.default_image_sites);
+        for (at, job) in others.docker_configs {
+            // The first job by name keeps it.
+            self.others.docker_configs.entry(at).or_insert(job);
+        }
     }
 }
 
