@@ -11,6 +11,7 @@
 //! the same hunks as a whole-file diff, in time linear in the file.
 
 use std::fmt::Write;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::ops::Range;
 
 use similar::DiffOp;
@@ -35,12 +36,13 @@ pub(super) fn unified_diff(name: &str, old: &str, new: &str) -> String {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     let old_lines = Lines::new(old);
     let new_lines = Lines::new(new);
+    let hasher = hashbrown::DefaultHashBuilder::default();
     let mut text = String::new();
     for (old_range, new_range) in slices(&old_lines, &new_lines) {
         // The lines are cut once, for the whole files: similar's own
         // `diff_lines` would cut every slice again.
-        let old_part: Vec<&str> = old_range.clone().map(|line| old_lines.line(line)).collect();
-        let new_part: Vec<&str> = new_range.clone().map(|line| new_lines.line(line)).collect();
+        let old_part = old_lines.hashed(old_range.clone(), &hasher);
+        let new_part = new_lines.hashed(new_range.clone(), &hasher);
         let ops = similar::capture_diff_slices_deadline(
             similar::Algorithm::Patience,
             &old_part,
@@ -93,6 +95,51 @@ fn write_op(text: &mut String, op: &DiffOp, old: &Lines, new: &Lines) {
     }
 }
 
+/// A line with its hash, taken once: Patience hashes every line of a
+/// slice to find those that occur once, and SipHash (similar's) over a
+/// whole line cost a third of the diff. The hash is seeded per process, so
+/// that a file cannot be written to make many lines collide.
+#[derive(Clone, Copy, Debug)]
+struct HashedLine<'t> {
+    text: &'t str,
+    hash: u64,
+}
+
+impl<'t> HashedLine<'t> {
+    fn new(text: &'t str, hasher: &impl BuildHasher) -> HashedLine<'t> {
+        HashedLine {
+            text,
+            hash: hasher.hash_one(text),
+        }
+    }
+}
+
+impl PartialEq for HashedLine<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.text == other.text
+    }
+}
+
+impl Eq for HashedLine<'_> {}
+
+impl Hash for HashedLine<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl PartialOrd for HashedLine<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for HashedLine<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.text.cmp(other.text)
+    }
+}
+
 /// A text cut into lines, each with its line break, split as similar
 /// splits them (`\n`, `\r\n`, or a `\r` alone).
 struct Lines<'t> {
@@ -131,6 +178,13 @@ impl<'t> Lines<'t> {
 
     fn line(&self, line: usize) -> &'t str {
         &self.text[self.start(line)..self.ends[line]]
+    }
+
+    /// Lines `range`, each with its hash.
+    fn hashed(&self, range: Range<usize>, hasher: &impl BuildHasher) -> Vec<HashedLine<'t>> {
+        range
+            .map(|line| HashedLine::new(self.line(line), hasher))
+            .collect()
     }
 }
 
