@@ -23,7 +23,7 @@ pub mod kaniko;
 pub mod manual;
 pub mod mapping;
 pub mod migrate;
-pub mod name_index;
+pub mod index_table;
 pub mod parallel;
 pub mod report;
 pub mod rewrite;

@@ -5,27 +5,28 @@
 //! a borrowed name to its definitions took 41 bytes a name (10.8 MB, two
 //! thirds of that file's text, the largest part of `check`'s memory after
 //! the text and the tree). Here the table holds a 4-byte index into
-//! 16-byte entries, and a name is read from the file when compared: 21
+//! 8-byte entries, and a name is read from the file when compared: 13
 //! bytes a name.
 
 use super::value::At;
 use super::{FileId, Pipeline};
-use crate::name_index::NameIndex;
+use crate::index_table::IndexTable;
 use crate::yaml::NodeId;
+use hashbrown::HashMap;
 
-/// A top-level key and its value, in one file.
+/// A top-level key, in one file: 8 bytes.
 #[derive(Clone, Copy)]
 pub(super) struct Definition {
     /// A [`FileId`] in 4 bytes: a pipeline holds far fewer files.
     file: u32,
+    /// A scalar: a name.
     key: NodeId,
-    value: NodeId,
 }
 
 impl Definition {
-    fn new(file: FileId, key: NodeId, value: NodeId) -> Definition {
+    fn new(file: FileId, key: NodeId) -> Definition {
         let file = u32::try_from(file).expect("fewer than 2^32 files");
-        Definition { file, key, value }
+        Definition { file, key }
     }
 
     pub(super) fn key(&self) -> At {
@@ -35,24 +36,15 @@ impl Definition {
         }
     }
 
+    /// The key's value: the node after it, since a scalar has no
+    /// descendants (not kept, which saved 4 bytes a name).
     pub(super) fn value(&self) -> At {
         At {
             file: self.file as FileId,
-            node: self.value,
+            node: self.key.after_leaf(),
         }
     }
 }
-
-/// A name's first definition and, when other files define it too, where
-/// the later ones are: 16 bytes a name, since nearly every name has one
-/// (a vector per name cost a 200,000-job file 26 MB of allocations).
-struct Entry {
-    first: Definition,
-    /// An index into [`Names::more`], or [`NO_MORE`].
-    more: u32,
-}
-
-const NO_MORE: u32 = u32::MAX;
 
 /// The definitions of one name in merge order, one per file.
 pub(super) struct Definitions<'n> {
@@ -74,11 +66,14 @@ impl<'n> Definitions<'n> {
 pub(super) struct Names<'p> {
     pipeline: &'p Pipeline,
     /// Indices into `entries`, by name.
-    table: NameIndex,
-    /// One entry per name, in the order names are first met.
-    entries: Vec<Entry>,
-    /// The later definitions of the few names several files define.
-    more: Vec<Vec<Definition>>,
+    table: IndexTable,
+    /// Each name's first definition, in the order names are first met: 8
+    /// bytes a name (a vector per name cost a 200,000-job file 26 MB of
+    /// allocations, and an index into `more` 4 bytes a name).
+    entries: Vec<Definition>,
+    /// The later definitions of the few names several files define, by
+    /// their entry's index.
+    more: HashMap<u32, Vec<Definition>>,
 }
 
 impl<'p> Names<'p> {
@@ -94,9 +89,9 @@ impl<'p> Names<'p> {
             .sum();
         let mut names = Names {
             pipeline,
-            table: NameIndex::with_capacity(keys),
+            table: IndexTable::with_capacity(keys),
             entries: Vec::with_capacity(keys),
-            more: Vec::new(),
+            more: HashMap::new(),
         };
         for file in order {
             let source = &pipeline.files[file];
@@ -105,7 +100,8 @@ impl<'p> Names<'p> {
             };
             for (key, value) in source.tree.pairs(source.tree.deref(root)) {
                 if let Some(name) = source.tree.scalar(&source.text, key) {
-                    names.add(name, Definition::new(file, key, value));
+                    debug_assert_eq!(key.after_leaf(), value);
+                    names.add(name, Definition::new(file, key));
                 }
             }
         }
@@ -124,10 +120,7 @@ impl<'p> Names<'p> {
             Some(index) => self.push(index, definition),
             None => {
                 let index = entries.len() as u32;
-                entries.push(Entry {
-                    first: definition,
-                    more: NO_MORE,
-                });
+                entries.push(definition);
                 let entries = &*entries;
                 table.insert(name, index, |index| entries[index as usize].name(pipeline));
             }
@@ -138,35 +131,30 @@ impl<'p> Names<'p> {
     /// replaces the last (a key written twice in one file: GitLab keeps the
     /// last).
     fn push(&mut self, index: u32, definition: Definition) {
-        let entry = &mut self.entries[index as usize];
-        let last = match self
-            .more
-            .get_mut(entry.more as usize)
-            .and_then(|more| more.last_mut())
-        {
+        let more = self.more.entry(index).or_default();
+        let last = match more.last_mut() {
             Some(last) => last,
-            None => &mut entry.first,
+            None => &mut self.entries[index as usize],
         };
         if last.file == definition.file {
             *last = definition;
-            return;
+        } else {
+            more.push(definition);
         }
-        if entry.more == NO_MORE {
-            entry.more = self.more.len() as u32;
-            self.more.push(Vec::new());
+        if more.is_empty() {
+            self.more.remove(&index);
         }
-        self.more[entry.more as usize].push(definition);
     }
 
     pub(super) fn get(&self, name: &str) -> Option<Definitions<'_>> {
         let index = self.table.get(name, |index| self.name_at(index))?;
-        let entry = &self.entries[index as usize];
-        let more = self
-            .more
-            .get(entry.more as usize)
-            .map_or(&[][..], Vec::as_slice);
+        let more = match self.more.is_empty() {
+            // A pipeline of one file: no name has more than one.
+            true => &[][..],
+            false => self.more.get(&index).map_or(&[][..], Vec::as_slice),
+        };
         Some(Definitions {
-            first: &entry.first,
+            first: &self.entries[index as usize],
             more,
         })
     }
@@ -192,13 +180,6 @@ impl<'p> Names<'p> {
     /// The name of the entry at `index` (of [`Self::sorted`]).
     pub(super) fn name_at(&self, index: u32) -> &'p str {
         self.entries[index as usize].name(self.pipeline)
-    }
-}
-
-impl Entry {
-    /// The name, read from the first file that defines it.
-    fn name<'p>(&self, pipeline: &'p Pipeline) -> &'p str {
-        self.first.name(pipeline)
     }
 }
 

@@ -12,7 +12,7 @@ use super::extent::{
     block_scalar_span, decorations, empty_scalar_position, name_end, plain_scalar_end, quoted_end,
 };
 use super::*;
-use crate::name_index::NameIndex;
+use crate::index_table::IndexTable;
 
 /// The tree of `text`, refused when it would hold more than `max_nodes`
 /// nodes ([`MAX_NODES`] but in a test).
@@ -455,7 +455,7 @@ impl<'a> Builder<'a> {
         // later allocations of that size on its fragmenting heap.
         let key = |position: u32| children[2 * position as usize];
         let name_at = |position: u32| name(key(position)).unwrap_or_default();
-        let mut seen = NameIndex::with_capacity(children.len() / 2);
+        let mut seen = IndexTable::with_capacity(children.len() / 2);
         for (position, later) in keys.enumerate() {
             let Some(written) = name(later) else {
                 continue;

@@ -32,6 +32,12 @@ impl NodeId {
         (self.0..end.0).map(NodeId)
     }
 
+    /// The node after this one when this one is a leaf (a scalar or an
+    /// alias, which has no descendants): a mapping key's value.
+    pub fn after_leaf(self) -> NodeId {
+        NodeId(self.0 + 1)
+    }
+
     /// How many ids lie from this one up to `end`, not included.
     pub fn count_to(self, end: NodeId) -> usize {
         end.0.saturating_sub(self.0) as usize
