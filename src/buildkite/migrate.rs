@@ -41,6 +41,8 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
     let mut migration = Migration::default();
     let mut all_edits = Vec::new();
     let mut all_changes = Vec::new();
+    // Each migrated step's edits, by index into `all_edits`.
+    let mut job_edits = std::collections::BTreeMap::new();
     let pipeline_env: Vec<(String, String)> = env_values(tree, text, &document.env);
     for usage in usages.iter().filter(|u| u.uses_kaniko()) {
         let name = usage.step.name.clone();
@@ -56,11 +58,10 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
         };
         match planner.plan() {
             Ok((editor, notes)) => {
-                migration.job_edits.insert(
-                    name.clone(),
-                    editor.edits().into_iter().map(|e| (0, e)).collect(),
-                );
-                all_edits.extend(editor.edits());
+                let edits = editor.edits();
+                let indices = (all_edits.len()..all_edits.len() + edits.len()).map(|at| (0, at));
+                job_edits.insert(name.clone(), indices.collect());
+                all_edits.extend(edits);
                 all_changes.extend(editor.changes);
                 migration
                     .findings
@@ -106,8 +107,11 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
     if all_edits.is_empty() {
         return Ok(migration);
     }
-    let (rewritten, new_tree) = rewrite::apply_verified(text, tree, &all_edits, &all_changes)
-        .map_err(|message| Refused { file: 0, message })?;
+    let (rewritten, new_tree, applied) =
+        rewrite::apply_verified(text, tree, &all_edits, &all_changes)
+            .map_err(|message| Refused { file: 0, message })?;
+    migration.job_edits =
+        crate::migrate::JobEdits::indexed(std::collections::BTreeMap::from([(0, applied)]), job_edits);
     let again = model::read(&new_tree, &rewritten);
     let migrated: BTreeSet<&String> = migration.migrated_jobs.iter().collect();
     for usage in detect::detect(&new_tree, &rewritten, &again, &options.config) {

@@ -23,11 +23,11 @@ use super::detect::{self, Detection, Found, Kind};
 use super::pins::{self, Style, Target};
 use super::workflow::{self, Job, Step};
 use crate::finding::Finding;
-use crate::gitlab::Pipeline;
+use crate::gitlab::{FileId, Pipeline};
 use crate::migrate::text::{indentation, line_end, line_ending, line_start};
 use crate::migrate::{JobEdits, Migration, Options, Refused, Rewrite};
 use crate::rewrite::verify::{Change, Expected};
-use crate::rewrite::{self, Edit};
+use crate::rewrite::{self, Applied, Edit};
 use crate::rules::Rule;
 use crate::span::Span;
 use crate::yaml::scalar::SourceMap;
@@ -63,16 +63,19 @@ struct Plan {
     findings: Vec<Finding>,
     migrated: BTreeSet<String>,
     remaining: BTreeSet<String>,
-    job_edits: JobEdits,
+    /// Each migrated job's edits, by index into `edits`.
+    job_edits: BTreeMap<String, Vec<(FileId, usize)>>,
     /// Kaniko steps left in each job, for the check after the rewrite.
     left: BTreeMap<String, usize>,
 }
 
 impl Plan {
     /// Takes a step's (or a container job's) edits, changes and notes, the
-    /// notes naming `job`; returns the edits, for the job's own list.
-    fn absorb(&mut self, job: &Job, step_plan: StepPlan) -> Vec<Edit> {
-        let edits = step_plan.edits.clone();
+    /// notes naming `job`; returns the edits' indices, for the job's own list.
+    fn absorb(&mut self, job: &Job, step_plan: StepPlan) -> Vec<(FileId, usize)> {
+        let edits = (self.edits.len()..self.edits.len() + step_plan.edits.len())
+            .map(|index| (0, index))
+            .collect();
         self.edits.extend(step_plan.edits);
         self.changes.extend(step_plan.changes);
         let named = step_plan.findings.into_iter();
@@ -87,11 +90,10 @@ impl Plan {
         self.left.insert(job.id.clone(), steps);
     }
 
-    /// `job` is migrated by `edits`.
-    fn migrated(&mut self, job: &Job, edits: Vec<Edit>) {
+    /// `job` is migrated by the edits `edits` (indices into `edits`).
+    fn migrated(&mut self, job: &Job, edits: Vec<(FileId, usize)>) {
         self.migrated.insert(job.id.clone());
-        self.job_edits
-            .insert(job.id.clone(), edits.into_iter().map(|e| (0, e)).collect());
+        self.job_edits.insert(job.id.clone(), edits);
     }
 }
 
@@ -107,15 +109,16 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
         plan_job(pipeline, &detection, index, job, style, options, &mut plan);
     }
     if plan.edits.is_empty() {
-        return Ok(finish(plan, Vec::new()));
+        return Ok(finish(plan, Vec::new(), Vec::new()));
     }
-    let (text, _) = rewrite::apply_verified(&source.text, &source.tree, &plan.edits, &plan.changes)
-        .map_err(|message| Refused { file: 0, message })?;
+    let (text, _, applied) =
+        rewrite::apply_verified(&source.text, &source.tree, &plan.edits, &plan.changes)
+            .map_err(|message| Refused { file: 0, message })?;
     recheck(pipeline, &text, options, &plan)?;
-    Ok(finish(plan, vec![Rewrite { file: 0, text }]))
+    Ok(finish(plan, vec![Rewrite { file: 0, text }], applied))
 }
 
-fn finish(mut plan: Plan, rewrites: Vec<Rewrite>) -> Migration {
+fn finish(mut plan: Plan, rewrites: Vec<Rewrite>, applied: Vec<Applied>) -> Migration {
     plan.findings.sort_by_key(|f| (f.span.start(), f.rule));
     let migrated: Vec<String> = plan
         .migrated
@@ -128,7 +131,7 @@ fn finish(mut plan: Plan, rewrites: Vec<Rewrite>) -> Migration {
         findings: plan.findings,
         migrated_jobs: migrated,
         remaining_jobs: plan.remaining.into_iter().collect(),
-        job_edits: plan.job_edits,
+        job_edits: JobEdits::indexed(BTreeMap::from([(0, applied)]), plan.job_edits),
         ..Migration::default()
     }
 }

@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::finding::{Applicability, Finding, Fix};
 use crate::gitlab::{FileId, Pipeline, SourceFile, jobs};
 use crate::rewrite::verify::Change;
-use crate::rewrite::{self, Edit};
+use crate::rewrite::{self, Applied, Edit};
 
 /// The BuildKit image jobs move to: the newest release, pinned.
 pub const DEFAULT_BUILDKIT_IMAGE: &str = "moby/buildkit:v0.32.2-rootless";
@@ -81,43 +81,44 @@ pub struct Migration {
     pub in_place_jobs: Vec<String>,
 }
 
-/// The edits that migrate each job, on the original text. Each edit is
-/// held once, in file order of planning, and each job names its edits by
-/// index: a definition shared by many jobs is one edit, and a copy of every
-/// edit per job took 1 KB per Kaniko job of a large pipeline.
+/// The edits that migrate each job, as applied: each is held once, in file
+/// order of planning, and each job names its edits by index (a definition
+/// shared by many jobs is one edit, and a copy of every edit per job took
+/// 1 KB per Kaniko job of a large pipeline). An edit's text is read from
+/// its file's rewritten text ([`Migration::text_of`]).
 #[derive(Debug, Default)]
 pub struct JobEdits {
-    edits: BTreeMap<FileId, Vec<Edit>>,
+    edits: BTreeMap<FileId, Vec<Applied>>,
     by_job: BTreeMap<String, Vec<(FileId, usize)>>,
 }
 
 impl JobEdits {
-    /// The planner's edits, and each job's by index into them.
-    fn indexed(
-        edits: BTreeMap<FileId, Vec<Edit>>,
+    /// The applied edits, and each job's by index into them.
+    pub(crate) fn indexed(
+        edits: BTreeMap<FileId, Vec<Applied>>,
         by_job: BTreeMap<String, Vec<(FileId, usize)>>,
     ) -> JobEdits {
         JobEdits { edits, by_job }
     }
 
-    /// Adds `job`'s edits, for a front-end that plans each job by itself.
-    pub fn insert(&mut self, job: String, edits: Vec<(FileId, Edit)>) {
-        let mut indices = Vec::with_capacity(edits.len());
-        for (file, edit) in edits {
-            let list = self.edits.entry(file).or_default();
-            indices.push((file, list.len()));
-            list.push(edit);
-        }
-        self.by_job.insert(job, indices);
-    }
-
     /// The edits that migrate `job`, in the order they were planned.
-    pub fn of(&self, job: &str) -> impl Iterator<Item = (FileId, &Edit)> {
+    pub fn of(&self, job: &str) -> impl Iterator<Item = (FileId, Applied)> {
         self.by_job
             .get(job)
             .into_iter()
             .flatten()
-            .map(|&(file, index)| (file, &self.edits[&file][index]))
+            .map(|&(file, index)| (file, self.edits[&file][index]))
+    }
+}
+
+impl Migration {
+    /// The text of `file` after the migration: its rewrite, or the text
+    /// `pipeline` holds when the migration left it as it was.
+    pub fn text_of<'a>(&'a self, pipeline: &'a Pipeline, file: FileId) -> &'a str {
+        self.rewrites
+            .iter()
+            .find(|rewrite| rewrite.file == file)
+            .map_or(&pipeline.files[file].text, |rewrite| &rewrite.text)
     }
 }
 
@@ -135,7 +136,8 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
         ..Default::default()
     };
     let mut planned = plan_settled(pipeline, options, &mut constraints)?;
-    let mut rewritten = apply_all(pipeline, &planned.edits, &planned.changes)?;
+    let (mut rewritten, mut applied) =
+        apply_all(pipeline, std::mem::take(&mut planned.edits), &planned.changes)?;
     // The rewritten pipeline's migrated jobs, resolved once for both
     // checks below.
     let mut resolved = jobs::resolve_named(&rewritten, &checked_jobs(&planned));
@@ -148,7 +150,8 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
     if !unreached.is_empty() {
         constraints.prefix_jobs = unreached;
         planned = plan_settled(pipeline, options, &mut constraints)?;
-        rewritten = apply_all(pipeline, &planned.edits, &planned.changes)?;
+        (rewritten, applied) =
+            apply_all(pipeline, std::mem::take(&mut planned.edits), &planned.changes)?;
         resolved = jobs::resolve_named(&rewritten, &checked_jobs(&planned));
         let still = plan::jobs_missing_daemon_flags(&rewritten, &resolved, &planned.builders);
         if let Some(job) = still.iter().next() {
@@ -167,8 +170,7 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
             message: format!("job `{job}` would still use Kaniko after the rewrite"),
         });
     }
-    let rewrites = planned
-        .edits
+    let rewrites = applied
         .keys()
         .filter_map(|&file| {
             let text = std::mem::take(&mut rewritten.files[file].text);
@@ -180,7 +182,7 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
         findings: planned.findings,
         migrated_jobs: planned.migrated.into_iter().collect(),
         remaining_jobs: planned.remaining,
-        job_edits: JobEdits::indexed(planned.edits, planned.job_edits),
+        job_edits: JobEdits::indexed(applied, planned.job_edits),
         in_place_jobs: planned.in_place.into_iter().collect(),
     })
 }
@@ -220,25 +222,31 @@ fn plan_settled(
 /// Applies every file's edits, reads the results again (only where they
 /// changed, when the file allows it: [`rewrite::window`]), and verifies
 /// each rewritten file against the intended changes with both parsers.
+/// Returns the rewritten pipeline and where each edit landed: the edits
+/// themselves are dropped as soon as their file is rewritten, before it is
+/// read again, since the rewritten text holds their text.
 fn apply_all(
     pipeline: &Pipeline,
-    edits: &BTreeMap<FileId, Vec<Edit>>,
+    edits: BTreeMap<FileId, Vec<Edit>>,
     changes: &BTreeMap<FileId, Vec<Change>>,
-) -> Result<Pipeline, Refused> {
+) -> Result<(Pipeline, BTreeMap<FileId, Vec<Applied>>), Refused> {
     let mut trees = BTreeMap::new();
-    for (&file, file_edits) in edits {
+    let mut placed = BTreeMap::new();
+    for (file, file_edits) in edits {
         let source: &SourceFile = &pipeline.files[file];
         let refused = |message: String| Refused { file, message };
-        let text = rewrite::apply(&source.text, file_edits)
+        let (text, applied) = rewrite::apply_placed(&source.text, &file_edits)
             .map_err(|overlap| refused(overlap.to_string()))?;
+        drop(file_edits);
         let intended = changes.get(&file).map_or(&[][..], Vec::as_slice);
         let new_tree =
-            rewrite::reread_verified(&source.text, &source.tree, file_edits, &text, intended)
+            rewrite::reread_verified(&source.text, &source.tree, &applied, &text, intended)
                 .map_err(refused)?;
         trees.insert(file, (text, new_tree));
+        placed.insert(file, applied);
     }
     // The verified trees serve the checks that resolve the jobs again.
-    Ok(pipeline.with_rewrites(trees))
+    Ok((pipeline.with_rewrites(trees), placed))
 }
 
 /// The fix `fix` would make for each Kaniko job of a pipeline: safe when the
@@ -271,7 +279,10 @@ pub fn proposed_fixes(pipeline: &Pipeline, options: &Options) -> BTreeMap<String
             let mut edits: Vec<(FileId, crate::span::Span, String)> = migration
                 .job_edits
                 .of(job)
-                .map(|(file, edit)| (file, edit.span, edit.text.clone()))
+                .map(|(file, applied)| {
+                    let text = applied.text(migration.text_of(pipeline, file));
+                    (file, applied.span, text.to_string())
+                })
                 .collect();
             edits.sort_by_key(|(file, span, _)| (*file, span.start(), span.end()));
             edits.dedup();

@@ -56,20 +56,21 @@ impl std::fmt::Display for Overlap {
 
 /// The one way a front-end's rewrite of a single file is accepted: the
 /// edits applied, the result parsed, and verified against the intended
-/// `changes` with both parsers ([`verify::verify`]). Returns the new text
-/// and its tree, which the front-end's own re-check reads next.
+/// `changes` with both parsers ([`verify::verify`]). Returns the new text,
+/// its tree (which the front-end's own re-check reads next) and where each
+/// edit landed.
 pub fn apply_verified(
     text: &str,
     tree: &Tree,
     edits: &[Edit],
     changes: &[verify::Change],
-) -> Result<(String, Tree), String> {
-    let rewritten = apply(text, edits).map_err(|overlap| overlap.to_string())?;
-    let new_tree = reread_verified(text, tree, edits, &rewritten, changes)?;
-    Ok((rewritten, new_tree))
+) -> Result<(String, Tree, Vec<Applied>), String> {
+    let (rewritten, applied) = apply_placed(text, edits).map_err(|overlap| overlap.to_string())?;
+    let new_tree = reread_verified(text, tree, &applied, &rewritten, changes)?;
+    Ok((rewritten, new_tree, applied))
 }
 
-/// Reads `rewritten` (the result of `edits` on `original`) again and
+/// Reads `rewritten` (the result of the `applied` edits on `original`) again and
 /// verifies it against the intended `changes` with both parsers; returns
 /// its tree, or why the rewrite is refused.
 ///
@@ -80,12 +81,12 @@ pub fn apply_verified(
 pub fn reread_verified(
     original: &str,
     tree: &Tree,
-    edits: &[Edit],
+    applied: &[Applied],
     rewritten: &str,
     changes: &[verify::Change],
 ) -> Result<Tree, String> {
     let not_verified = |message: String| format!("the rewrite was not verified: {message}");
-    if let Some(windows) = window::cut(original, tree, edits, rewritten, changes) {
+    if let Some(windows) = window::cut(original, tree, applied, rewritten, changes) {
         let (first, last) = windows.split_at(libyaml_share(&windows));
         let verified = std::thread::scope(|scope| {
             let libyaml = scope
@@ -134,11 +135,36 @@ fn libyaml_share(windows: &[window::Window]) -> usize {
 /// keep the order they were given in. Identical edits are applied once: two
 /// jobs that share a definition site ask for the same change.
 pub fn apply(text: &str, edits: &[Edit]) -> Result<String, Overlap> {
-    let mut sorted: Vec<&Edit> = edits.iter().collect();
-    sorted.sort_by_key(|edit| (edit.span.start(), edit.span.end()));
-    sorted.dedup_by(|a, b| a == b);
-    for pair in sorted.windows(2) {
-        let (a, b) = (pair[0].span, pair[1].span);
+    apply_placed(text, edits).map(|(rewritten, _)| rewritten)
+}
+
+/// An edit once applied: the bytes it replaced in the original text, and
+/// where its text lies in the rewritten one. Kept instead of the edit, it
+/// leaves one copy of the new text, the rewritten file's: the planner's
+/// edits of a large pipeline hold as many bytes as the file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// The bytes replaced, in the original text.
+    pub span: Span,
+    /// The replacement, in the rewritten text.
+    pub text: Span,
+}
+
+impl Applied {
+    /// The edit's text, read from the rewritten text.
+    pub fn text<'t>(&self, rewritten: &'t str) -> &'t str {
+        self.text.slice(rewritten)
+    }
+}
+
+/// [`apply`], and where each edit (in the order given) landed.
+pub fn apply_placed(text: &str, edits: &[Edit]) -> Result<(String, Vec<Applied>), Overlap> {
+    let mut order: Vec<usize> = (0..edits.len()).collect();
+    order.sort_by_key(|&at| (edits[at].span.start(), edits[at].span.end()));
+    let mut distinct = order.clone();
+    distinct.dedup_by(|a, b| edits[*a] == edits[*b]);
+    for pair in distinct.windows(2) {
+        let (a, b) = (edits[pair[0]].span, edits[pair[1]].span);
         let overlapping = b.start() < a.end() || (a == b && !a.is_empty());
         if overlapping {
             return Err(Overlap {
@@ -149,14 +175,27 @@ pub fn apply(text: &str, edits: &[Edit]) -> Result<String, Overlap> {
     }
     let mut out =
         String::with_capacity(text.len() + edits.iter().map(|e| e.text.len()).sum::<usize>());
+    let mut placed = vec![Applied::default(); edits.len()];
     let mut cursor = 0;
-    for edit in sorted {
+    let mut previous: Option<usize> = None;
+    for at in order {
+        let edit = &edits[at];
+        if let Some(before) = previous.filter(|&before| edits[before] == *edit) {
+            placed[at] = placed[before];
+            continue;
+        }
         out.push_str(&text[cursor..edit.span.start()]);
+        let start = out.len();
         out.push_str(&edit.text);
+        placed[at] = Applied {
+            span: edit.span,
+            text: Span::new(start, out.len()),
+        };
         cursor = edit.span.end();
+        previous = Some(at);
     }
     out.push_str(&text[cursor..]);
-    Ok(out)
+    Ok((out, placed))
 }
 
 #[cfg(test)]

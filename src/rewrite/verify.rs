@@ -357,8 +357,9 @@ mod tests {
             .unwrap();
         for (text, refused) in [("{k: new, l: 2}", true), ("{k: new, l: 1}", false)] {
             let edit = crate::rewrite::Edit::replace(tree.node(mapping).span, text);
-            let rewritten = crate::rewrite::apply(original, std::slice::from_ref(&edit)).unwrap();
-            let windows = super::super::window::cut(original, &tree, &[edit], &rewritten, &changes)
+            let (rewritten, applied) =
+                crate::rewrite::apply_placed(original, std::slice::from_ref(&edit)).unwrap();
+            let windows = super::super::window::cut(original, &tree, &applied, &rewritten, &changes)
                 .expect("windows");
             let spliced = super::super::window::splice(original, &tree, &rewritten, &windows)
                 .expect("a splice");

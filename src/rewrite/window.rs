@@ -40,7 +40,7 @@
 
 use std::ops::Range;
 
-use super::Edit;
+use super::Applied;
 use super::verify::Change;
 use crate::yaml::splice::{Piece, Splicer};
 use crate::yaml::{NodeId, NodeKind, Tree};
@@ -91,7 +91,7 @@ impl Window {
 pub fn cut(
     original: &str,
     tree: &Tree,
-    edits: &[Edit],
+    edits: &[Applied],
     rewritten: &str,
     changes: &[Change],
 ) -> Option<Vec<Window>> {
@@ -109,9 +109,9 @@ pub fn cut(
     if has_marker_line(&original[starts[0]..]) || has_directive(&original[..starts[0]]) {
         return None;
     }
-    let mut sorted: Vec<&Edit> = edits.iter().collect();
+    let mut sorted: Vec<&Applied> = edits.iter().collect();
     sorted.sort_by_key(|edit| (edit.span.start(), edit.span.end()));
-    // As `apply` does: identical edits (jobs sharing a site) apply once.
+    // Identical edits (jobs sharing a site) were applied once, to one place.
     sorted.dedup_by(|a, b| a == b);
     let runs = entry_runs(&starts, &sorted);
     let mut windows = Vec::with_capacity(runs.len());
@@ -181,7 +181,7 @@ fn entry_starts(text: &str, tree: &Tree, keys: &[NodeId]) -> Option<Vec<usize>> 
 /// Runs of entries holding the (sorted) edits, merged when they touch. An
 /// edit at the very start of an entry may belong to the one before it (an
 /// item appended to it), so it takes both.
-fn entry_runs(starts: &[usize], edits: &[&Edit]) -> Vec<Range<usize>> {
+fn entry_runs(starts: &[usize], edits: &[&Applied]) -> Vec<Range<usize>> {
     let entry_at = |at: usize| {
         starts
             .partition_point(|&start| start <= at)
@@ -387,8 +387,13 @@ fn has_directive(text: &str) -> bool {
 mod tests {
     use super::*;
     use crate::rewrite::verify::{Expected, verify};
-    use crate::rewrite::{Edit, apply, reread_verified};
+    use crate::rewrite::{Edit, apply, apply_placed, reread_verified};
     use crate::span::Span;
+
+    /// Where `edits` land in `original`'s rewrite.
+    fn placed(original: &str, edits: &[Edit]) -> Vec<Applied> {
+        apply_placed(original, edits).unwrap().1
+    }
 
     /// A pipeline of `jobs` jobs merging an anchor defined at the top.
     fn pipeline(jobs: usize) -> String {
@@ -422,8 +427,9 @@ mod tests {
         rewritten: &str,
         changes: &[Change],
     ) -> Result<Option<Vec<Window>>, String> {
-        reread_verified(original, tree, edits, rewritten, changes)?;
-        let windows = cut(original, tree, edits, rewritten, changes);
+        let applied = placed(original, edits);
+        reread_verified(original, tree, &applied, rewritten, changes)?;
+        let windows = cut(original, tree, &applied, rewritten, changes);
         Ok(windows.filter(|windows| splice(original, tree, rewritten, windows).is_some()))
     }
 
@@ -452,7 +458,7 @@ mod tests {
         let leaked = Edit::replace(edit.span, "build 2\n  extra: 1");
         let rewritten = apply(&original, std::slice::from_ref(&leaked)).unwrap();
         let changes = std::slice::from_ref(&change);
-        let leaked = std::slice::from_ref(&leaked);
+        let leaked = &placed(&original, std::slice::from_ref(&leaked));
         let windows = cut(&original, &tree, leaked, &rewritten, changes).expect("windows");
         let spliced = splice(&original, &tree, &rewritten, &windows).unwrap();
         let refused = verify(
@@ -487,13 +493,14 @@ mod tests {
             cut(
                 original,
                 &tree,
-                std::slice::from_ref(&edit),
+                &placed(original, std::slice::from_ref(&edit)),
                 &rewritten,
                 std::slice::from_ref(&change)
             )
             .is_none()
         );
-        assert!(reread_verified(original, &tree, &[edit], &rewritten, &[change]).is_err());
+        let applied = placed(original, &[edit]);
+        assert!(reread_verified(original, &tree, &applied, &rewritten, &[change]).is_err());
     }
 
     #[test]
@@ -603,7 +610,8 @@ mod tests {
             let edit = Edit::replace(tree.node(node).span, written);
             let change = Change::Set { node, value: Expected::Str(word) };
             let rewritten = apply(&original, std::slice::from_ref(&edit)).unwrap();
-            let windowed = reread_verified(&original, &tree, std::slice::from_ref(&edit), &rewritten, std::slice::from_ref(&change));
+            let applied = placed(&original, std::slice::from_ref(&edit));
+            let windowed = reread_verified(&original, &tree, &applied, &rewritten, std::slice::from_ref(&change));
             let full = Tree::parse(&rewritten)
                 .map_err(|e| e.message)
                 .and_then(|new| verify(&original, &tree, &rewritten, &new, std::slice::from_ref(&change), None));
