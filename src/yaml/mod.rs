@@ -278,8 +278,47 @@ struct Values {
     /// Where each value ends in `text`; it starts where the previous ends.
     /// In 4 bytes: a tree whose values would pass 4 GiB is refused.
     ends: Vec<u32>,
-    /// The node of each value, in increasing order.
-    ids: Vec<NodeId>,
+    /// Which nodes have a value stored, to count those before a node.
+    stored: StoredIds,
+}
+
+/// A set of node ids, added in increasing order, that tells in constant
+/// time how many of its ids are below a given one: a bit per node, and per
+/// block of 64 nodes the count before it, 0.19 bytes a node. A sorted list
+/// of the ids, searched by halves, took 4 bytes a value and the most time
+/// of any lookup in the tree (a 50 MB pipeline stores a million values).
+#[derive(Clone, Debug, Default)]
+struct StoredIds {
+    bits: Vec<u64>,
+    /// How many ids lie in the blocks before each block.
+    before: Vec<u32>,
+}
+
+impl StoredIds {
+    /// Adds `id`, above every id added.
+    fn push(&mut self, id: NodeId) {
+        let block = id.0 as usize / 64;
+        while self.bits.len() <= block {
+            let count = self.before.last().copied().unwrap_or(0)
+                + self.bits.last().map_or(0, |bits| bits.count_ones());
+            self.before.push(count);
+            self.bits.push(0);
+        }
+        self.bits[block] |= 1 << (id.0 % 64);
+    }
+
+    /// How many ids added are below `id`.
+    fn rank(&self, id: NodeId) -> usize {
+        let block = id.0 as usize / 64;
+        let below = self.bits[block] & ((1u64 << (id.0 % 64)) - 1);
+        self.before[block] as usize + below.count_ones() as usize
+    }
+
+    fn last(&self) -> Option<NodeId> {
+        let block = self.bits.iter().rposition(|&bits| bits != 0)?;
+        let bit = 63 - self.bits[block].leading_zeros();
+        Some(NodeId(block as u32 * 64 + bit))
+    }
 }
 
 impl Values {
@@ -288,13 +327,13 @@ impl Values {
     /// a value may be half as long again as its source: `"\L"`).
     #[must_use]
     fn push(&mut self, id: NodeId, value: &str) -> bool {
-        debug_assert!(self.ids.last().is_none_or(|last| *last < id));
+        debug_assert!(self.stored.last().is_none_or(|last| last < id));
         let Ok(end) = u32::try_from(self.text.len() + value.len()) else {
             return false;
         };
         self.text.push_str(value);
         self.ends.push(end);
-        self.ids.push(id);
+        self.stored.push(id);
         true
     }
 
@@ -305,10 +344,7 @@ impl Values {
             Value::Source => span.slice(source),
             Value::InsideQuotes => &source[span.start() + 1..span.end() - 1],
             Value::Stored => {
-                let index = self
-                    .ids
-                    .binary_search(&id)
-                    .expect("a stored scalar has its value stored");
+                let index = self.stored.rank(id);
                 let start = index.checked_sub(1).map_or(0, |before| self.ends[before]);
                 &self.text[start as usize..self.ends[index] as usize]
             }

@@ -332,3 +332,20 @@ fn repeated_keys_of_a_large_mapping_pair_each_with_the_one_before() {
     let expected = [("3", "20"), ("7", "25"), ("20", "31")];
     assert_eq!(pairs, expected.map(|(a, b)| (a.to_string(), b.to_string())));
 }
+
+#[test]
+fn stored_ids_count_the_ids_below_any_node() {
+    let ids: Vec<u32> = vec![0, 1, 5, 63, 64, 65, 127, 200, 1000, 1001, 4095];
+    let mut stored = StoredIds::default();
+    for &id in &ids {
+        stored.push(NodeId(id));
+    }
+    for probe in 0..4096 {
+        let below = ids.iter().filter(|&&id| id < probe).count();
+        if ids.contains(&probe) {
+            assert_eq!(stored.rank(NodeId(probe)), below, "rank of {probe}");
+        }
+    }
+    assert_eq!(stored.last(), Some(NodeId(4095)));
+    assert_eq!(StoredIds::default().last(), None);
+}
