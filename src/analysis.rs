@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::Config;
-use crate::finding::Finding;
+use crate::finding::{Finding, Text};
 use crate::gitlab::jobs::{self, Job};
 use crate::gitlab::value::At;
 use crate::gitlab::{FileId, Pipeline};
@@ -129,24 +129,21 @@ fn job_finding(pipeline: &Pipeline, usage: &Usage) -> Finding {
     }
     let kind = if job.hidden { "template" } else { "job" };
     finding.message = format!("{kind} `{}` uses Kaniko: {}", job.name, reasons.join(", "));
-    finding.help = Some(if usage.only_in_docker() {
+    finding.help = Some(Text::Borrowed(if usage.only_in_docker() {
         "Kaniko was archived in June 2025; the job has a Docker daemon already: build with \
          `docker buildx build` in place of `docker run` (`kaniko2buildkit fix` does it)"
-            .to_string()
     } else if job.hidden {
         "Kaniko was archived in June 2025; every job that extends this template inherits it. \
          Move it to BuildKit rootless (moby/buildkit:rootless, buildctl-daemonless.sh)"
-            .to_string()
     } else {
         "Kaniko was archived in June 2025; move this job to BuildKit rootless \
          (moby/buildkit:rootless, buildctl-daemonless.sh)"
-            .to_string()
-    });
+    }));
     finding
 }
 
 /// Adds a label when `at` is in the finding's file, else says where it is.
-fn place(pipeline: &Pipeline, finding: Finding, at: At, text: &str) -> Finding {
+fn place(pipeline: &Pipeline, finding: Finding, at: At, text: &'static str) -> Finding {
     let span = span(pipeline, at);
     if at.file == finding.file {
         return finding.with_label(span, text);
@@ -156,9 +153,9 @@ fn place(pipeline: &Pipeline, finding: Finding, at: At, text: &str) -> Finding {
     let mut finding = finding;
     let note = format!("{text} defined in {}:{}", file.name, position.line);
     finding.label = if finding.label.is_empty() {
-        note
+        note.into()
     } else {
-        format!("{}; {note}", finding.label)
+        format!("{}; {note}", finding.label).into()
     };
     finding
 }
@@ -392,8 +389,8 @@ pub(crate) fn problem_finding(
             .label("unknown flag")
             .jobs(jobs);
             finding.help = Some(match closest_flag(program, name) {
-                Some(close) => format!("did you mean `--{close}`? Kaniko would stop with `unknown flag: {name}`"),
-                None => format!("Kaniko would stop with `unknown flag: {name}`; remove it"),
+                Some(close) => format!("did you mean `--{close}`? Kaniko would stop with `unknown flag: {name}`").into(),
+                None => format!("Kaniko would stop with `unknown flag: {name}`; remove it").into(),
             });
             finding
         }

@@ -189,7 +189,7 @@ fn step_finding(tree: &crate::yaml::Tree, text: &str, usage: &detect::StepUse) -
     finding.help = Some(
         "Kaniko was archived in June 2025; move this step to BuildKit rootless \
          (moby/buildkit:rootless, buildctl-daemonless.sh), keeping its plugin: `kaniko2buildkit fix`"
-            .to_string(),
+            .into(),
     );
     finding
 }
@@ -197,6 +197,6 @@ fn step_finding(tree: &crate::yaml::Tree, text: &str, usage: &detect::StepUse) -
 /// Messages name upload-time variables as the user wrote them.
 fn unmarked(mut finding: Finding) -> Finding {
     finding.message = interpolate::unmark(&finding.message);
-    finding.help = finding.help.map(|h| interpolate::unmark(&h));
+    finding.help = finding.help.map(|h| interpolate::unmark(&h).into());
     finding
 }

@@ -147,8 +147,7 @@ pub fn resolve_named(pipeline: &Pipeline, names: &BTreeSet<String>) -> Jobs {
 /// took more memory than its text and tree together.
 pub fn resolve_each(pipeline: &Pipeline, mut each: impl FnMut(Job)) -> Vec<Finding> {
     let mut resolver = Resolver::new(pipeline);
-    let order = resolver.definitions.sorted();
-    resolver.resolve_all(&order, &mut each);
+    resolver.resolve_all(0..resolver.definitions.len(), &mut each);
     sorted_findings(resolver.findings)
 }
 
@@ -183,10 +182,11 @@ fn resolve_split<S: Send>(
     each: impl Fn(&mut S, Job) + Sync,
 ) -> (Vec<S>, Vec<Finding>) {
     let mut resolver = Resolver::new(pipeline);
-    let order = resolver.definitions.sorted();
-    let (first, second) = order.split_at(split(order.len()));
+    let count = resolver.definitions.len();
+    let middle = split(count as usize) as u32;
+    let (first, second) = (0..middle, middle..count);
     let mut state = start();
-    let run = |resolver: &mut Resolver, names: &[u32], state: &mut S| {
+    let run = |resolver: &mut Resolver, names: std::ops::Range<u32>, state: &mut S| {
         resolver.resolve_all(names, &mut |job| each(state, job));
     };
     let (mut states, mut findings) = std::thread::scope(|scope| {
@@ -254,8 +254,8 @@ struct Resolver<'p> {
 impl<'p> Resolver<'p> {
     /// Resolves the jobs among `names` (indices of `definitions`, in
     /// name order), handing each to `each`.
-    fn resolve_all(&mut self, names: &[u32], each: &mut impl FnMut(Job)) {
-        for &index in names {
+    fn resolve_all(&mut self, names: std::ops::Range<u32>, each: &mut impl FnMut(Job)) {
+        for index in names {
             let name = self.definitions.name_at(index);
             if RESERVED.contains(&name) || !self.defines_mapping(name) {
                 continue;
@@ -426,7 +426,7 @@ impl<'p> Resolver<'p> {
     /// Makes a finding informational when unfollowed includes may explain it.
     fn soften(&self, finding: Finding, reason: &str) -> Finding {
         if self.pipeline.has_unfollowed_includes {
-            finding.severity(Severity::Info).help(reason)
+            finding.severity(Severity::Info).help(reason.to_string())
         } else {
             finding
         }

@@ -28,6 +28,6 @@ pub fn as_finding(error: &LoadError) -> (Pipeline, Vec<Finding>) {
     };
     let mut finding =
         Finding::new(Rule::LoadError, 0, span, error.message.clone()).label("not analysed");
-    finding.help = error.help.clone();
+    finding.help = error.help.clone().map(Into::into);
     (pipeline, vec![finding])
 }

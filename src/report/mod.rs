@@ -136,8 +136,8 @@ impl<'a> FindingDiagnostic<'a> {
     /// [`MAX_LABELS`] others, every text cut to [`MAX_TEXT`] characters.
     fn new(file: &SourceFile, finding: &'a Finding) -> FindingDiagnostic<'a> {
         let shown = finding.labels.len().min(MAX_LABELS);
-        let texts: Vec<&str> = std::iter::once(finding.label.as_str())
-            .chain(finding.labels[..shown].iter().map(|l| l.text.as_str()))
+        let texts: Vec<&str> = std::iter::once(finding.label.as_ref())
+            .chain(finding.labels[..shown].iter().map(|l| l.text.as_ref()))
             .collect();
         let spans: Vec<Span> = std::iter::once(finding.focus.unwrap_or(finding.span))
             .chain(finding.labels[..shown].iter().map(|l| l.span))
