@@ -225,6 +225,25 @@ mod tests {
     }
 
     #[test]
+    fn each_applied_edit_says_where_its_text_landed() {
+        let text = "a: 1\nb: 2\n";
+        let shared = Edit::replace(Span::new(3, 4), "one");
+        let edits = [
+            Edit::insert(text.len(), "c: 3\n"),
+            shared.clone(),
+            Edit::replace(Span::new(8, 9), "two"),
+            shared,
+        ];
+        let (rewritten, applied) = apply_placed(text, &edits).unwrap();
+        assert_eq!(rewritten, "a: one\nb: two\nc: 3\n");
+        for (edit, applied) in edits.iter().zip(&applied) {
+            assert_eq!(applied.span, edit.span);
+            assert_eq!(applied.text(&rewritten), edit.text);
+        }
+        assert_eq!(applied[1], applied[3], "a repeated edit lands once");
+    }
+
+    #[test]
     fn identical_edits_apply_once() {
         let edit = Edit::replace(Span::new(0, 1), "z");
         assert_eq!(apply("abc", &[edit.clone(), edit]).unwrap(), "zbc");
