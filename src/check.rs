@@ -1,7 +1,7 @@
 //! The `check` command: find the CI files, analyse each pipeline, render.
 
-use std::collections::BTreeSet;
 use hashbrown::{HashMap, HashSet};
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
 
@@ -9,9 +9,9 @@ use crate::analysis::Analysis;
 use crate::cli::{CheckArgs, OutputFormat};
 use crate::config::Config;
 use crate::discover::{self, load_config};
-use crate::index_table::IndexTable;
 use crate::finding::Finding;
 use crate::gitlab::{LoadError, Pipeline};
+use crate::index_table::IndexTable;
 use crate::report::{self, Checked, Renderer};
 use crate::rules::{Rule, Severity};
 use crate::style::Colors;

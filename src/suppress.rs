@@ -16,8 +16,8 @@
 //! migrated; unreadable ones too (`suppression/invalid`), since a typo would
 //! otherwise look like a suppression that does not work.
 
-use std::collections::BTreeMap;
 use hashbrown::HashSet;
+use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 
 use crate::finding::Finding;

@@ -110,8 +110,10 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
     let (rewritten, new_tree, applied) =
         rewrite::apply_verified(text, tree, &all_edits, &all_changes)
             .map_err(|message| Refused { file: 0, message })?;
-    migration.job_edits =
-        crate::migrate::JobEdits::indexed(std::collections::BTreeMap::from([(0, applied)]), job_edits);
+    migration.job_edits = crate::migrate::JobEdits::indexed(
+        std::collections::BTreeMap::from([(0, applied)]),
+        job_edits,
+    );
     let again = model::read(&new_tree, &rewritten);
     let migrated: BTreeSet<&String> = migration.migrated_jobs.iter().collect();
     for usage in detect::detect(&new_tree, &rewritten, &again, &options.config) {

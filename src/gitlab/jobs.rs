@@ -2,8 +2,8 @@
 //! legacy top-level keywords, `inherit:` and variables, resolved as GitLab
 //! resolves them, with every script line and image kept at its definition site.
 
-use std::collections::BTreeSet;
 use hashbrown::HashMap;
+use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use super::Pipeline;
@@ -170,7 +170,12 @@ pub fn resolve_in_parts<S: Send>(
     each: impl Fn(&mut S, Job) + Sync,
 ) -> (Vec<S>, Vec<Finding>) {
     let two = |jobs: usize| jobs >= JOBS_FOR_TWO_THREADS && crate::parallel::default_threads() > 1;
-    resolve_split(pipeline, |jobs| if two(jobs) { jobs / 2 } else { jobs }, start, each)
+    resolve_split(
+        pipeline,
+        |jobs| if two(jobs) { jobs / 2 } else { jobs },
+        start,
+        each,
+    )
 }
 
 /// [`resolve_in_parts`], with the second run starting at the name that
@@ -896,13 +901,21 @@ mod tests {
         let mut one = Vec::new();
         let one_findings = resolve_each(&pipeline, |job| one.push(summary(job)));
         for split in [0, 1, 150, 302] {
-            let (parts, findings) =
-                resolve_split(&pipeline, |n| split.min(n), Vec::new, |seen, job| {
+            let (parts, findings) = resolve_split(
+                &pipeline,
+                |n| split.min(n),
+                Vec::new,
+                |seen, job| {
                     seen.push(summary(job));
-                });
+                },
+            );
             assert_eq!(parts.concat(), one, "split at {split}");
             let messages = |f: &[Finding]| f.iter().map(|f| f.message.clone()).collect::<Vec<_>>();
-            assert_eq!(messages(&findings), messages(&one_findings), "split at {split}");
+            assert_eq!(
+                messages(&findings),
+                messages(&one_findings),
+                "split at {split}"
+            );
             assert!(!one_findings.is_empty());
         }
     }

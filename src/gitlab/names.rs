@@ -127,7 +127,8 @@ impl<'p> Names<'p> {
         let name_of = |index: u32| entries[index as usize].name(pipeline);
         self.table.clear();
         for (index, entry) in entries.iter().enumerate() {
-            self.table.insert(entry.name(pipeline), index as u32, name_of);
+            self.table
+                .insert(entry.name(pipeline), index as u32, name_of);
         }
         for (name, later) in more {
             if let Some(index) = self.table.get(name, name_of) {

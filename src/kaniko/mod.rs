@@ -7,8 +7,8 @@ pub mod in_docker;
 pub mod invocation;
 pub mod shell;
 
-use std::cell::Cell;
 use hashbrown::{HashMap, HashSet};
+use std::cell::Cell;
 
 use crate::config::Config;
 use crate::gitlab::jobs::{Job, ScriptLine};

@@ -136,8 +136,11 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
         ..Default::default()
     };
     let mut planned = plan_settled(pipeline, options, &mut constraints)?;
-    let (mut rewritten, mut applied) =
-        apply_all(pipeline, std::mem::take(&mut planned.edits), &planned.changes)?;
+    let (mut rewritten, mut applied) = apply_all(
+        pipeline,
+        std::mem::take(&mut planned.edits),
+        &planned.changes,
+    )?;
     // The rewritten pipeline's migrated jobs, resolved once for both
     // checks below.
     let mut resolved = jobs::resolve_named(&rewritten, &checked_jobs(&planned));
@@ -150,8 +153,11 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
     if !unreached.is_empty() {
         constraints.prefix_jobs = unreached;
         planned = plan_settled(pipeline, options, &mut constraints)?;
-        (rewritten, applied) =
-            apply_all(pipeline, std::mem::take(&mut planned.edits), &planned.changes)?;
+        (rewritten, applied) = apply_all(
+            pipeline,
+            std::mem::take(&mut planned.edits),
+            &planned.changes,
+        )?;
         resolved = jobs::resolve_named(&rewritten, &checked_jobs(&planned));
         let still = plan::jobs_missing_daemon_flags(&rewritten, &resolved, &planned.builders);
         if let Some(job) = still.iter().next() {

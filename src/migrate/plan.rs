@@ -1,8 +1,8 @@
 //! Decides, job by job, what changes and where, and turns it into edits and
 //! the intended changes that verification checks them against.
 
-use std::collections::{BTreeMap, BTreeSet};
 use hashbrown::HashMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 use super::arguments;

@@ -82,7 +82,9 @@ impl Survey {
         self.kaniko_jobs.extend(later.kaniko_jobs);
         self.detected.extend(later.detected);
         let others = later.others;
-        self.others.default_image_sites.extend(others.default_image_sites);
+        self.others
+            .default_image_sites
+            .extend(others.default_image_sites);
         for (at, job) in others.docker_configs {
             // The first job by name keeps it.
             self.others.docker_configs.entry(at).or_insert(job);

@@ -359,8 +359,9 @@ mod tests {
             let edit = crate::rewrite::Edit::replace(tree.node(mapping).span, text);
             let (rewritten, applied) =
                 crate::rewrite::apply_placed(original, std::slice::from_ref(&edit)).unwrap();
-            let windows = super::super::window::cut(original, &tree, &applied, &rewritten, &changes)
-                .expect("windows");
+            let windows =
+                super::super::window::cut(original, &tree, &applied, &rewritten, &changes)
+                    .expect("windows");
             let spliced = super::super::window::splice(original, &tree, &rewritten, &windows)
                 .expect("a splice");
             let by_trees = trees::verify(

@@ -2,8 +2,8 @@
 //! each node gets its end from the source text, anchors and tags are found
 //! before their nodes, and repeated keys are noted as mappings close.
 
-use std::cell::Cell;
 use hashbrown::HashMap;
+use std::cell::Cell;
 
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};

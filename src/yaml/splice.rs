@@ -60,7 +60,8 @@ impl<'m> Splicer<'m> {
             ..Copy::default()
         };
         // The root, written once its end is known.
-        copy.nodes.push(Node::collection(Span::empty(0), true, false, 0));
+        copy.nodes
+            .push(Node::collection(Span::empty(0), true, false, 0));
         Splicer {
             copy,
             root_keys: Vec::new(),

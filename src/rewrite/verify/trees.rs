@@ -6,8 +6,8 @@
 //! merged into hundreds of jobs costs one comparison, not one per job. A node
 //! with intended changes is compared with what the changes make of it, once.
 
-use std::borrow::Cow;
 use hashbrown::{HashMap, HashSet};
+use std::borrow::Cow;
 
 use yaml_rust2::Yaml;
 
