@@ -147,7 +147,8 @@ pub fn resolve_named(pipeline: &Pipeline, names: &BTreeSet<String>) -> Jobs {
 /// took more memory than its text and tree together.
 pub fn resolve_each(pipeline: &Pipeline, mut each: impl FnMut(Job)) -> Vec<Finding> {
     let mut resolver = Resolver::new(pipeline);
-    resolver.resolve_all(0..resolver.definitions.len(), &mut each);
+    let names = resolver.definitions.in_name_order();
+    resolver.resolve_all(names, &mut each);
     sorted_findings(resolver.findings)
 }
 
@@ -187,11 +188,13 @@ fn resolve_split<S: Send>(
     each: impl Fn(&mut S, Job) + Sync,
 ) -> (Vec<S>, Vec<Finding>) {
     let mut resolver = Resolver::new(pipeline);
-    let count = resolver.definitions.len();
-    let middle = split(count as usize) as u32;
-    let (first, second) = (0..middle, middle..count);
+    let names = resolver.definitions.in_name_order();
+    let middle = split(names.len()) as u32;
+    let (first, second) = (0..middle, middle..names.end);
     let mut state = start();
     let run = |resolver: &mut Resolver, names: std::ops::Range<u32>, state: &mut S| {
+        // Each resolver's indices are those of the names in byte order.
+        resolver.definitions.in_name_order();
         resolver.resolve_all(names, &mut |job| each(state, job));
     };
     let (mut states, mut findings) = std::thread::scope(|scope| {

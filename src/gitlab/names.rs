@@ -67,13 +67,16 @@ pub(super) struct Names<'p> {
     pipeline: &'p Pipeline,
     /// Indices into `entries`, by name.
     table: IndexTable,
-    /// Each name's first definition, in the names' byte order: 8
+    /// Each name's first definition, in the order names are first met
+    /// until [`Self::in_name_order`] sorts them: 8
     /// bytes a name (a vector per name cost a 200,000-job file 26 MB of
     /// allocations, and an index into `more` 4 bytes a name).
     entries: Vec<Definition>,
     /// The later definitions of the few names several files define, by
     /// their entry's index.
     more: HashMap<u32, Vec<Definition>>,
+    /// Whether `entries` are in the names' byte order.
+    sorted: bool,
 }
 
 impl<'p> Names<'p> {
@@ -92,6 +95,7 @@ impl<'p> Names<'p> {
             table: IndexTable::with_capacity(keys),
             entries: Vec::with_capacity(keys),
             more: HashMap::new(),
+            sorted: false,
         };
         for file in order {
             let source = &pipeline.files[file];
@@ -105,13 +109,22 @@ impl<'p> Names<'p> {
                 }
             }
         }
-        names.sort();
         names
     }
 
-    /// Puts the entries in the names' byte order, the order jobs are
-    /// resolved in, and indexes them again: a list of indices in that order
-    /// took 4 bytes a name more while every job was resolved.
+    /// The indices of every name, in the names' byte order (the order
+    /// jobs are resolved in): the entries are sorted where they are, on
+    /// the first call, and indexed again. A list of indices in that order
+    /// took 4 bytes a name more while every job was resolved. A resolver
+    /// that only looks names up (the checks after a rewrite) never sorts.
+    pub(super) fn in_name_order(&mut self) -> std::ops::Range<u32> {
+        if !self.sorted {
+            self.sort();
+            self.sorted = true;
+        }
+        0..self.entries.len() as u32
+    }
+
     fn sort(&mut self) {
         let pipeline = self.pipeline;
         // The few names several files define keep their later definitions.
@@ -195,12 +208,6 @@ impl<'p> Names<'p> {
     /// The name as written in the pipeline (borrowed for its lifetime).
     pub(super) fn name(&self, name: &str) -> Option<&'p str> {
         Some(self.get(name)?.first.name(self.pipeline))
-    }
-
-    /// How many names there are: their indices, `0..len`, are in the
-    /// names' byte order.
-    pub(super) fn len(&self) -> u32 {
-        self.entries.len() as u32
     }
 
     /// The name of the entry at `index`.
