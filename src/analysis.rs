@@ -128,7 +128,7 @@ fn job_finding(pipeline: &Pipeline, usage: &Usage) -> Finding {
         reasons.push(format!("runs {} through `docker run`", images.join(", ")));
     }
     let kind = if job.hidden { "template" } else { "job" };
-    finding.message = format!("{kind} `{}` uses Kaniko: {}", job.name, reasons.join(", "));
+    finding.message = format!("{kind} `{}` uses Kaniko: {}", job.name, reasons.join(", ")).into();
     finding.help = Some(Text::Borrowed(if usage.only_in_docker() {
         "Kaniko was archived in June 2025; the job has a Docker daemon already: build with \
          `docker buildx build` in place of `docker run` (`kaniko2buildkit fix` does it)"

@@ -75,7 +75,7 @@ fn rows(outcomes: &[Outcome]) -> Vec<JobRow> {
             by_job.get(job.as_str()).cloned().unwrap_or_default()
         };
         for job in &migration.migrated_jobs {
-            let notes: Vec<String> = about(job).iter().map(|f| f.message.clone()).collect();
+            let notes: Vec<String> = about(job).iter().map(|f| f.message.to_string()).collect();
             let verdict = if notes.is_empty() {
                 Verdict::Fully
             } else {

@@ -354,7 +354,7 @@ mod tests {
             ),
         ];
         let grouped = by_root_cause(&findings);
-        let messages: Vec<&str> = grouped.iter().map(|f| f.message.as_str()).collect();
+        let messages: Vec<&str> = grouped.iter().map(|f| f.message.as_ref()).collect();
         assert_eq!(grouped.len(), 2, "{messages:#?}");
         assert!(messages[0].starts_with("job `a` is not migrated: --context combines"));
         assert!(messages[1].starts_with("2 jobs `c` and `d` are not migrated: it shares"));

@@ -282,7 +282,7 @@ fn drop_repeated_findings(analyses: &mut [(Pipeline, Analysis)]) {
                             path,
                             finding.span,
                             finding.rule,
-                            finding.message.as_str(),
+                            finding.message.as_ref(),
                         ))
                 })
                 .map(|(at, _)| at)
@@ -340,7 +340,7 @@ fn repeat_key<'f>(
     finding: &'f Finding,
 ) -> Option<(usize, crate::span::Span, crate::rules::Rule, &'f str)> {
     let file = first_with_path[finding.file]?;
-    Some((file, finding.span, finding.rule, finding.message.as_str()))
+    Some((file, finding.span, finding.rule, finding.message.as_ref()))
 }
 
 /// Removes the findings at the positions `at`, which are in order.

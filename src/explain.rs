@@ -312,7 +312,7 @@ fn migrate_example(line: &str) -> Example {
             example.messages = migration
                 .findings
                 .iter()
-                .map(|finding| (finding.rule.code(), finding.message.clone()))
+                .map(|finding| (finding.rule.code(), finding.message.to_string()))
                 .collect();
             if migration.migrated_jobs.iter().any(|job| job == JOB) {
                 example.buildkit = migration

@@ -44,7 +44,7 @@ pub struct Fix {
 pub struct Finding {
     pub rule: Rule,
     pub severity: Severity,
-    pub message: String,
+    pub message: Text,
     pub file: FileId,
     pub span: Span,
     /// A narrower part of `span` for the diagnostic snippet to point at,
@@ -119,7 +119,7 @@ impl Finding {
         merged
     }
 
-    pub fn new(rule: Rule, file: FileId, span: Span, message: impl Into<String>) -> Finding {
+    pub fn new(rule: Rule, file: FileId, span: Span, message: impl Into<Text>) -> Finding {
         Finding {
             rule,
             severity: rule.severity(),

@@ -148,8 +148,9 @@ fn name_kept_cause(mut finding: Finding, kept: &BTreeMap<String, String>) -> Fin
     for job in kept.keys() {
         let blocked = format!("with job `{job}`, which cannot be migrated");
         if let Some(start) = finding.message.strip_suffix(&blocked).map(str::len) {
-            finding.message.truncate(start);
-            finding.message.push_str(&format!(
+            let message = finding.message.to_mut();
+            message.truncate(start);
+            message.push_str(&format!(
                 "with job `{job}`, which is kept on Kaniko on purpose"
             ));
         }

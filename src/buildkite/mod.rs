@@ -110,7 +110,7 @@ pub fn analyse(pipeline: &Pipeline, config: &Config) -> Analysis {
                 );
                 if call.form == detect::Form::DockerRun {
                     finding.message =
-                        format!("`docker run` of a Kaniko image: {}", finding.message);
+                        format!("`docker run` of a Kaniko image: {}", finding.message).into();
                     finding.label = "Kaniko image".into();
                 }
                 findings.push(unmarked(finding));
@@ -185,7 +185,7 @@ fn step_finding(tree: &crate::yaml::Tree, text: &str, usage: &detect::StepUse) -
         reasons.push(format!("uses `{path}`"));
     }
     reasons.dedup();
-    finding.message = format!("step `{}` uses Kaniko: {}", step.name, reasons.join(", "));
+    finding.message = format!("step `{}` uses Kaniko: {}", step.name, reasons.join(", ")).into();
     finding.help = Some(
         "Kaniko was archived in June 2025; move this step to BuildKit rootless \
          (moby/buildkit:rootless, buildctl-daemonless.sh), keeping its plugin: `kaniko2buildkit fix`"
@@ -196,7 +196,7 @@ fn step_finding(tree: &crate::yaml::Tree, text: &str, usage: &detect::StepUse) -
 
 /// Messages name upload-time variables as the user wrote them.
 fn unmarked(mut finding: Finding) -> Finding {
-    finding.message = interpolate::unmark(&finding.message);
+    finding.message = interpolate::unmark(&finding.message).into();
     finding.help = finding.help.map(|h| interpolate::unmark(&h).into());
     finding
 }

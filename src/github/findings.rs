@@ -161,7 +161,7 @@ fn job_finding(pipeline: &Pipeline, job: &Job, in_container: bool, steps: &[&Fou
     } else {
         format!(" `{}`", job.id)
     };
-    finding.message = format!("{kind}{name} uses Kaniko: {}", reasons.join(", "));
+    finding.message = format!("{kind}{name} uses Kaniko: {}", reasons.join(", ")).into();
     finding
 }
 

@@ -318,7 +318,7 @@ pub fn proposed_fixes(pipeline: &Pipeline, options: &Options) -> BTreeMap<String
             .into_iter()
             .flatten()
             .filter(|f| f.rule == crate::rules::Rule::NotMigrated)
-            .map(|f| f.message.as_str())
+            .map(|f| f.message.as_ref())
             .collect();
         let message = if reasons.is_empty() {
             "no automatic migration".to_string()

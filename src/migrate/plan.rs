@@ -273,15 +273,16 @@ fn job_work<'j>(pipeline: &Pipeline, usage: Usage<'j>, options: &Options) -> Job
                 continue;
             }
             work.logins.push((line.at, call.script_range.clone()));
-            let login_note = FlagNote {
-                fate: Fate::Note,
-                span: call.program_span,
-                message: "a login to `$CI_REGISTRY` comes first: Kaniko (1.9 and later) used CI_REGISTRY_USER and \
-                          CI_REGISTRY_PASSWORD by itself, buildctl only reads config.json; the step adds the entry \
-                          to the file and never replaces one the job wrote"
-                    .into(),
-            };
-            collect_note(&mut work, line.file, &login_note, options);
+            // A note every migrated job carries: its text is borrowed, not
+            // copied into each (30,000 copies in a 50 MB pipeline).
+            let login_note = Finding::new(
+                Rule::MigrationNote,
+                line.file,
+                call.program_span,
+                LOGIN_NOTE,
+            )
+            .jobs(vec![work.name().to_string()]);
+            work.notes.push(login_note);
             for note in credential_helper_blockers(helper_in_config, &translation, writes_auth) {
                 collect_note(
                     &mut work,
@@ -443,6 +444,11 @@ fn collect_notes(work: &mut JobWork, file: FileId, translation: &Translation, op
         collect_note(work, file, note, options);
     }
 }
+
+/// What a migrated job's registry login step is for.
+const LOGIN_NOTE: &str = "a login to `$CI_REGISTRY` comes first: Kaniko (1.9 and later) used \
+    CI_REGISTRY_USER and CI_REGISTRY_PASSWORD by itself, buildctl only reads config.json; the step \
+    adds the entry to the file and never replaces one the job wrote";
 
 /// A blocker, or a finding the migrated job reports, by the note's fate.
 fn collect_note(work: &mut JobWork, file: FileId, note: &FlagNote, options: &Options) {

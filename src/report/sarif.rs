@@ -30,7 +30,7 @@ pub fn render_sarif(checked: &[Checked]) -> String {
         .filter(|((_, finding), _)| finding.rule != Rule::LoadError)
         .map(|((pipeline, finding), fingerprint)| {
             let (start, end) = range(pipeline, finding);
-            let mut message = finding.message.clone();
+            let mut message = finding.message.to_string();
             if let Some(help) = &finding.help {
                 message = format!("{message}. Help: {help}");
             }
@@ -87,7 +87,7 @@ pub fn render_sarif(checked: &[Checked]) -> String {
 /// invocation, not a result, since nothing in the file was analysed.
 fn notification(pipeline: &crate::gitlab::Pipeline, finding: &crate::finding::Finding) -> Value {
     let (start, _) = range(pipeline, finding);
-    let mut message = finding.message.clone();
+    let mut message = finding.message.to_string();
     if let Some(help) = &finding.help {
         message = format!("{message}. Help: {help}");
     }

@@ -201,7 +201,7 @@ pub fn migrate_with_findings(yaml: &str) -> (String, Vec<String>) {
     let messages = migration
         .findings
         .iter()
-        .map(|f| f.message.clone())
+        .map(|f| f.message.to_string())
         .collect();
     (text, messages)
 }
