@@ -83,6 +83,21 @@ where
         .collect()
 }
 
+/// `work` on a new scoped thread with the main thread's stack
+/// ([`STACK_BYTES`]), for a helper that takes part of one file's work: it
+/// reads what the main thread would, however deeply nested. As
+/// `std::thread::scope`'s own `spawn`, a thread the system will not give is
+/// a panic.
+pub fn spawn_scoped<'scope, T: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    work: impl FnOnce() -> T + Send + 'scope,
+) -> std::thread::ScopedJoinHandle<'scope, T> {
+    std::thread::Builder::new()
+        .stack_size(STACK_BYTES)
+        .spawn_scoped(scope, work)
+        .expect("the system gives a second thread")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -199,7 +199,7 @@ fn resolve_split<S: Send>(
     };
     let (mut states, mut findings) = std::thread::scope(|scope| {
         let helper = (!second.is_empty()).then(|| {
-            scope.spawn(|| {
+            crate::parallel::spawn_scoped(scope, || {
                 let mut resolver = Resolver::new(pipeline);
                 let mut state = start();
                 run(&mut resolver, second, &mut state);

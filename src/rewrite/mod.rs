@@ -89,8 +89,9 @@ pub fn reread_verified(
     if let Some(windows) = window::cut(original, tree, applied, rewritten, changes) {
         let (first, last) = windows.split_at(libyaml_share(&windows));
         let verified = std::thread::scope(|scope| {
-            let libyaml = scope
-                .spawn(|| verify::verify_libyaml(original, tree, rewritten, changes, Some(first)));
+            let libyaml = crate::parallel::spawn_scoped(scope, || {
+                verify::verify_libyaml(original, tree, rewritten, changes, Some(first))
+            });
             let spliced = window::splice(original, tree, rewritten, &windows)?;
             let trees =
                 verify::verify_trees(original, tree, rewritten, &spliced, changes, Some(&windows));
