@@ -64,9 +64,8 @@ pub struct Finding {
 impl Finding {
     /// Each job's findings, in the findings' order: asked of every job of a
     /// file, a scan of all findings per job was quadratic.
-    pub fn by_job(findings: &[Finding]) -> std::collections::HashMap<&str, Vec<&Finding>> {
-        let mut by_job: std::collections::HashMap<&str, Vec<&Finding>> =
-            std::collections::HashMap::new();
+    pub fn by_job(findings: &[Finding]) -> hashbrown::HashMap<&str, Vec<&Finding>> {
+        let mut by_job: hashbrown::HashMap<&str, Vec<&Finding>> = hashbrown::HashMap::new();
         for finding in findings {
             for job in &finding.jobs {
                 let list = by_job.entry(job.as_str()).or_default();
@@ -90,7 +89,7 @@ impl Finding {
         // finding. A fresh set per run: clearing a set costs its capacity,
         // and one template's run of 30,000 jobs made every later clear cost
         // that much.
-        let mut named: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut named: hashbrown::HashSet<String> = hashbrown::HashSet::new();
         for finding in findings {
             match merged.last_mut() {
                 Some(kept)
@@ -110,7 +109,7 @@ impl Finding {
                 }
                 _ => {
                     if !named.is_empty() {
-                        named = std::collections::HashSet::new();
+                        named = hashbrown::HashSet::new();
                     }
                     merged.push(finding);
                 }

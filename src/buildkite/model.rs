@@ -277,7 +277,7 @@ fn plugins(tree: &Tree, text: &str, node: NodeId) -> Vec<Plugin> {
 
 /// Two steps with the same label are told apart by their position.
 fn unique_names(steps: &mut [Step]) {
-    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut seen: hashbrown::HashMap<String, usize> = hashbrown::HashMap::new();
     for step in steps.iter_mut() {
         let count = seen.entry(step.name.clone()).or_insert(0);
         *count += 1;

@@ -88,14 +88,15 @@ pub fn reread_verified(
     let not_verified = |message: String| format!("the rewrite was not verified: {message}");
     if let Some(windows) = window::cut(original, tree, applied, rewritten, changes) {
         let (first, last) = windows.split_at(libyaml_share(&windows));
+        let edits = &verify::Edits::new(changes);
         let verified = std::thread::scope(|scope| {
             let libyaml = crate::parallel::spawn_scoped(scope, || {
-                verify::verify_libyaml(original, tree, rewritten, changes, Some(first))
+                verify::verify_libyaml(original, tree, rewritten, edits, Some(first))
             });
             let spliced = window::splice(original, tree, rewritten, &windows)?;
             let trees =
-                verify::verify_trees(original, tree, rewritten, &spliced, changes, Some(&windows));
-            let rest = verify::verify_libyaml(original, tree, rewritten, changes, Some(last));
+                verify::verify_trees(original, tree, rewritten, &spliced, edits, Some(&windows));
+            let rest = verify::verify_libyaml(original, tree, rewritten, edits, Some(last));
             let libyaml = libyaml
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));

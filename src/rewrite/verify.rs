@@ -72,13 +72,14 @@ impl Change {
 /// The intended changes grouped by the node they edit, each group in the
 /// order it applies: item insertions last and from the back, so that indices
 /// stay those of the original. Jobs that share a definition ask for the same
-/// change: it is kept once.
-struct Edits<'c> {
+/// change: it is kept once. Grouped once per rewrite, and read by both
+/// halves of the verification (and both threads of libyaml's).
+pub struct Edits<'c> {
     by_node: HashMap<NodeId, Vec<&'c Change>>,
 }
 
 impl<'c> Edits<'c> {
-    fn new(changes: &'c [Change]) -> Edits<'c> {
+    pub fn new(changes: &'c [Change]) -> Edits<'c> {
         let mut seen = HashSet::new();
         let mut by_node: HashMap<NodeId, Vec<&Change>> = HashMap::new();
         for change in changes {
@@ -116,8 +117,9 @@ pub fn verify(
     changes: &[Change],
     windows: Option<&[Window]>,
 ) -> Result<(), String> {
-    verify_trees(original, tree, rewritten, new_tree, changes, windows)?;
-    verify_libyaml(original, tree, rewritten, changes, windows)
+    let edits = Edits::new(changes);
+    verify_trees(original, tree, rewritten, new_tree, &edits, windows)?;
+    verify_libyaml(original, tree, rewritten, &edits, windows)
 }
 
 /// The yaml-rust2 half of [`verify`].
@@ -126,17 +128,10 @@ pub fn verify_trees(
     tree: &Tree,
     rewritten: &str,
     new_tree: &Tree,
-    changes: &[Change],
+    edits: &Edits,
     windows: Option<&[Window]>,
 ) -> Result<(), String> {
-    trees::verify(
-        original,
-        tree,
-        rewritten,
-        new_tree,
-        &Edits::new(changes),
-        windows,
-    )
+    trees::verify(original, tree, rewritten, new_tree, edits, windows)
 }
 
 /// The libyaml half of [`verify`]: it needs no tree of the rewritten text,
@@ -145,13 +140,12 @@ pub fn verify_libyaml(
     original: &str,
     tree: &Tree,
     rewritten: &str,
-    changes: &[Change],
+    edits: &Edits,
     windows: Option<&[Window]>,
 ) -> Result<(), String> {
-    let edits = Edits::new(changes);
     match windows {
-        Some(windows) => libyaml::verify_windows(original, tree, rewritten, &edits, windows),
-        None => libyaml::verify(original, tree, rewritten, &edits),
+        Some(windows) => libyaml::verify_windows(original, tree, rewritten, edits, windows),
+        None => libyaml::verify(original, tree, rewritten, edits),
     }
 }
 

@@ -143,7 +143,7 @@ fn node_range(piece: &Piece) -> Option<Range<u32>> {
 struct Source {
     decorated: Vec<NodeId>,
     duplicates: Vec<(NodeId, NodeId)>,
-    root_keys: std::collections::HashSet<NodeId>,
+    root_keys: hashbrown::HashSet<NodeId>,
 }
 
 impl Source {
