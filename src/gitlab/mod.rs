@@ -11,7 +11,7 @@ mod names;
 pub mod value;
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use crate::finding::Finding;
 use crate::mapping::command::CiVariables;
@@ -31,7 +31,9 @@ pub struct SourceFile {
     /// Where it was read from; `None` for standard input.
     pub path: Option<PathBuf>,
     pub text: String,
-    pub tree: Tree,
+    /// Shared: the tree of a rewrite of this file reads the nodes the
+    /// rewrite left alone from this one ([`crate::yaml::splice`]).
+    pub tree: Arc<Tree>,
     /// Where lines start; built when first asked (by a report, mostly):
     /// while the tree is held it would add 4 bytes per line.
     lines: OnceLock<LineIndex>,
@@ -106,7 +108,7 @@ impl Pipeline {
     /// holds twice its text.
     pub fn drop_trees(&mut self) {
         for file in &mut self.files {
-            file.tree = Tree::empty();
+            file.tree = Arc::new(Tree::empty());
         }
     }
 
@@ -422,7 +424,8 @@ impl Pipeline {
             .map(|(id, file)| {
                 let (text, tree) = rewritten
                     .remove(&id)
-                    .unwrap_or_else(|| (file.text.clone(), file.tree.clone()));
+                    .map(|(text, tree)| (text, Arc::new(tree)))
+                    .unwrap_or_else(|| (file.text.clone(), Arc::clone(&file.tree)));
                 SourceFile {
                     includes: file.includes.clone(),
                     ..SourceFile::new(file.name.clone(), file.path.clone(), text, tree)
@@ -463,12 +466,17 @@ impl Pipeline {
 
 impl SourceFile {
     /// A file that includes nothing (yet).
-    pub fn new(name: String, path: Option<PathBuf>, text: String, tree: Tree) -> SourceFile {
+    pub fn new(
+        name: String,
+        path: Option<PathBuf>,
+        text: String,
+        tree: impl Into<Arc<Tree>>,
+    ) -> SourceFile {
         SourceFile {
             name,
             path,
             text,
-            tree,
+            tree: tree.into(),
             lines: OnceLock::new(),
             includes: Vec::new(),
         }

@@ -8,6 +8,8 @@ pub mod encode;
 pub mod verify;
 pub mod window;
 
+use std::sync::Arc;
+
 use crate::span::Span;
 use crate::yaml::Tree;
 
@@ -61,7 +63,7 @@ impl std::fmt::Display for Overlap {
 /// edit landed.
 pub fn apply_verified(
     text: &str,
-    tree: &Tree,
+    tree: &Arc<Tree>,
     edits: &[Edit],
     changes: &[verify::Change],
 ) -> Result<(String, Tree, Vec<Applied>), String> {
@@ -80,7 +82,7 @@ pub fn apply_verified(
 /// parse on its own, the whole text is read and verified instead.
 pub fn reread_verified(
     original: &str,
-    tree: &Tree,
+    tree: &Arc<Tree>,
     applied: &[Applied],
     rewritten: &str,
     changes: &[verify::Change],

@@ -356,7 +356,8 @@ mod tests {
             let windows =
                 super::super::window::cut(original, &tree, &applied, &rewritten, &changes)
                     .expect("windows");
-            let spliced = super::super::window::splice(original, &tree, &rewritten, &windows)
+            let shared = std::sync::Arc::new(tree.clone());
+            let spliced = super::super::window::splice(original, &shared, &rewritten, &windows)
                 .expect("a splice");
             let by_trees = trees::verify(
                 original,

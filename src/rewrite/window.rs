@@ -39,6 +39,7 @@
 //! rewritten text at every rewrite.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use super::Applied;
 use super::verify::Change;
@@ -261,7 +262,12 @@ fn window_holds(original: &str, rewritten: &str, window: &Window) -> bool {
 /// windows, moved, and each window's own parse. `None` when a window does
 /// not parse on its own as the same number of entries. In a debug build
 /// (the test suite) the splice is compared with a parse of the whole text.
-pub fn splice(original: &str, tree: &Tree, rewritten: &str, windows: &[Window]) -> Option<Tree> {
+pub fn splice(
+    original: &str,
+    tree: &Arc<Tree>,
+    rewritten: &str,
+    windows: &[Window],
+) -> Option<Tree> {
     let spliced = splice_windows(original, tree, rewritten, windows)?;
     #[cfg(debug_assertions)]
     if let Ok(parsed) = Tree::parse(rewritten) {
@@ -274,12 +280,12 @@ pub fn splice(original: &str, tree: &Tree, rewritten: &str, windows: &[Window]) 
 
 fn splice_windows(
     original: &str,
-    tree: &Tree,
+    tree: &Arc<Tree>,
     rewritten: &str,
     windows: &[Window],
 ) -> Option<Tree> {
     let total = tree.entry_keys().len();
-    let mut splicer = Splicer::new(tree, spliced_nodes(tree, windows));
+    let mut splicer = Splicer::new(tree, window_nodes(windows));
     let mut root_start = tree.node(tree.root()?).span.start();
     let mut next = 0;
     // Each window's text and tree are dropped once copied.
@@ -332,12 +338,11 @@ fn splice_windows(
     Some(splicer.finish(rewritten, root_start))
 }
 
-/// About how many nodes the spliced tree has: the original's, with each
-/// window's grown or shrunk with its bytes. Room a guess leaves unused is
-/// never touched, and so never resident.
-fn spliced_nodes(tree: &Tree, windows: &[Window]) -> usize {
+/// About how many nodes the windows' trees have: the original's, grown or
+/// shrunk with their bytes. Room a guess leaves unused is never touched,
+/// and so never resident.
+fn window_nodes(windows: &[Window]) -> usize {
     let count = |nodes: &Range<NodeId>| nodes.start.count_to(nodes.end);
-    let outside = tree.len() - windows.iter().map(|w| count(&w.nodes)).sum::<usize>();
     let inside: usize = windows
         .iter()
         .map(|window| {
@@ -345,7 +350,7 @@ fn spliced_nodes(tree: &Tree, windows: &[Window]) -> usize {
             (count(&window.nodes) * after).div_ceil(before)
         })
         .sum();
-    outside + inside + inside / 8
+    inside + inside / 8
 }
 
 /// Whether the tree's root is a block mapping, whose keys windows are cut
@@ -422,7 +427,7 @@ mod tests {
     /// windows it was cut into, if any.
     fn check(
         original: &str,
-        tree: &Tree,
+        tree: &Arc<Tree>,
         edits: &[Edit],
         rewritten: &str,
         changes: &[Change],
@@ -436,7 +441,7 @@ mod tests {
     #[test]
     fn one_changed_job_is_read_as_one_window() {
         let original = pipeline(50);
-        let tree = Tree::parse(&original).unwrap();
+        let tree = Arc::new(Tree::parse(&original).unwrap());
         let (edit, change) = set(&original, &tree, "make 20", "build 20");
         let rewritten = apply(&original, std::slice::from_ref(&edit)).unwrap();
         let windows = check(&original, &tree, &[edit], &rewritten, &[change])
@@ -450,9 +455,56 @@ mod tests {
     }
 
     #[test]
+    fn aliases_outside_the_windows_name_the_rewritten_anchor() {
+        // The anchored template gains two nodes: every job after it is
+        // shared with the original, its ids moved by two, and its `*base`
+        // must now name the template's new id.
+        let original = pipeline(20);
+        let tree = Arc::new(Tree::parse(&original).unwrap());
+        let node = tree
+            .node_ids()
+            .find(|&id| tree.scalar(&original, id) == Some("alpine"))
+            .unwrap();
+        let edit = Edit::replace(tree.node(node).span, "[alpine, busybox]");
+        let items = ["alpine", "busybox"].map(|item| Expected::Str(item.into()));
+        let change = Change::Set {
+            node,
+            value: Expected::Seq(items.to_vec()),
+        };
+        let rewritten = apply(&original, std::slice::from_ref(&edit)).unwrap();
+        let applied = placed(&original, std::slice::from_ref(&edit));
+        let changes = std::slice::from_ref(&change);
+        let windows = cut(&original, &tree, &applied, &rewritten, changes).expect("windows");
+        assert_eq!(windows.len(), 1);
+        assert_eq!(windows[0].entries, 0..1);
+        let spliced = splice(&original, &tree, &rewritten, &windows).expect("a splice");
+        let parsed = Tree::parse(&rewritten).unwrap();
+        assert_eq!(spliced.len(), tree.len() + 2);
+        assert_eq!(spliced.len(), parsed.len());
+        for id in parsed.node_ids() {
+            assert_eq!(spliced.node(id).span, parsed.node(id).span, "{id:?}");
+            assert_eq!(spliced.deref(id), parsed.deref(id), "{id:?}");
+            assert_eq!(spliced.after(id), parsed.after(id), "{id:?}");
+            assert_eq!(
+                spliced.scalar(&rewritten, id),
+                parsed.scalar(&rewritten, id)
+            );
+        }
+        verify(
+            &original,
+            &tree,
+            &rewritten,
+            &spliced,
+            changes,
+            Some(&windows),
+        )
+        .unwrap();
+    }
+
+    #[test]
     fn a_leak_inside_a_window_is_refused_by_each_parser() {
         let original = pipeline(5);
-        let tree = Tree::parse(&original).unwrap();
+        let tree = Arc::new(Tree::parse(&original).unwrap());
         let (edit, change) = set(&original, &tree, "make 2", "build 2");
         // The edit's text also changes the job's key: a leak.
         let leaked = Edit::replace(edit.span, "build 2\n  extra: 1");
@@ -476,7 +528,7 @@ mod tests {
     #[test]
     fn an_edit_that_joins_two_entries_is_read_in_full() {
         let original = "a: old\nb: 1\n";
-        let tree = Tree::parse(original).unwrap();
+        let tree = Arc::new(Tree::parse(original).unwrap());
         let node = tree
             .node_ids()
             .find(|&id| tree.scalar(original, id) == Some("old"))
@@ -512,7 +564,7 @@ mod tests {
             "  a: old\n  b: 1\n",
             "? a\n: old\n",
         ] {
-            let tree = Tree::parse(original).unwrap();
+            let tree = Arc::new(Tree::parse(original).unwrap());
             let (edit, change) = set(original, &tree, "old", "new");
             let rewritten = apply(original, std::slice::from_ref(&edit)).unwrap();
             let windows = check(original, &tree, &[edit], &rewritten, &[change])
@@ -524,7 +576,7 @@ mod tests {
     #[test]
     fn a_renamed_anchor_the_rest_of_the_file_names_is_refused() {
         let original = "a: &x old\nb: *x\n";
-        let tree = Tree::parse(original).unwrap();
+        let tree = Arc::new(Tree::parse(original).unwrap());
         let (_, change) = set(original, &tree, "old", "new");
         // The edit also renames the anchor (its span is before the node's).
         let edit = Edit::replace(Span::new(3, 9), "&y new");
@@ -535,7 +587,7 @@ mod tests {
     #[test]
     fn an_anchor_moved_inside_a_window_is_refused() {
         let original = "a:\n  k: &x old\n  l: 1\nb: *x\n";
-        let tree = Tree::parse(original).unwrap();
+        let tree = Arc::new(Tree::parse(original).unwrap());
         let (_, change) = set(original, &tree, "old", "new");
         // `&x` moves from `k` to `l`: `b` would read `1`.
         let rewritten = "a:\n  k: new\n  l: &x 1\nb: *x\n";
@@ -602,6 +654,7 @@ mod tests {
             let Ok(tree) = Tree::parse(&original) else {
                 return Ok(());
             };
+            let tree = Arc::new(tree);
             let values: Vec<NodeId> = tree
                 .node_ids()
                 .filter(|&id| tree.scalar(&original, id).is_some() && tree.owner(id).is_some())

@@ -235,6 +235,7 @@ impl<'a> Builder<'a> {
             decorations: self.decorations,
             entries: OnceLock::new(),
             child_index: super::holder::ChildIndex::default(),
+            shared: None,
         };
         if let Some((document, root)) = content_root(&tree, self.text, &self.roots) {
             tree.root = Some(root);

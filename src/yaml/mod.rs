@@ -99,7 +99,7 @@ pub enum NodeKind {
 /// `check`'s memory, so a collection keeps no list of its children: ids
 /// are given in document order, its children follow it, and it keeps only
 /// the id after its last descendant, where its next sibling starts.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct Node {
     /// The node's own text: for a block scalar from the `|`/`>` header to the
     /// end of its last content line; anchors and tags are not included.
@@ -268,6 +268,9 @@ pub struct Tree {
     /// Wide collections' children, for finding which collection holds a
     /// node (`holder`).
     child_index: holder::ChildIndex,
+    /// For a tree spliced from another (a rewrite's), its nodes: its own
+    /// and those it shares with that tree. `nodes` is then empty.
+    shared: Option<Box<splice::Shared>>,
 }
 
 /// Decoded scalar values that differ from their source text, in one
@@ -343,12 +346,15 @@ impl Values {
         match node.value() {
             Value::Source => span.slice(source),
             Value::InsideQuotes => &source[span.start() + 1..span.end() - 1],
-            Value::Stored => {
-                let index = self.stored.rank(id);
-                let start = index.checked_sub(1).map_or(0, |before| self.ends[before]);
-                &self.text[start as usize..self.ends[index] as usize]
-            }
+            Value::Stored => self.stored(id),
         }
+    }
+
+    /// The stored value of node `id`.
+    fn stored(&self, id: NodeId) -> &str {
+        let index = self.stored.rank(id);
+        let start = index.checked_sub(1).map_or(0, |before| self.ends[before]);
+        &self.text[start as usize..self.ends[index] as usize]
     }
 }
 
@@ -356,7 +362,7 @@ impl Values {
 /// starts at the id after its descendants.
 #[derive(Clone, Debug)]
 pub struct Children<'t> {
-    nodes: &'t [Node],
+    tree: &'t Tree,
     next: u32,
     end: u32,
 }
@@ -364,12 +370,13 @@ pub struct Children<'t> {
 impl Iterator for Children<'_> {
     type Item = NodeId;
 
+    #[inline]
     fn next(&mut self) -> Option<NodeId> {
         if self.next >= self.end {
             return None;
         }
         let id = NodeId(self.next);
-        self.next = self.nodes[self.next as usize].after(id);
+        self.next = self.tree.node(id).after(id);
         Some(id)
     }
 }
@@ -383,6 +390,7 @@ pub struct Pairs<'t>(Children<'t>);
 impl Iterator for Pairs<'_> {
     type Item = (NodeId, NodeId);
 
+    #[inline]
     fn next(&mut self) -> Option<(NodeId, NodeId)> {
         Some((self.0.next()?, self.0.next()?))
     }
@@ -448,6 +456,7 @@ impl Tree {
             decorations: HashMap::new(),
             entries: OnceLock::new(),
             child_index: holder::ChildIndex::default(),
+            shared: None,
         }
     }
 
@@ -466,8 +475,25 @@ impl Tree {
         self.document
     }
 
-    pub fn node(&self, id: NodeId) -> &Node {
-        &self.nodes[id.0 as usize]
+    /// The node `id`. A spliced tree's shared nodes are read from the tree
+    /// they are shared with, moved to where they lie in this one.
+    #[inline]
+    pub fn node(&self, id: NodeId) -> Node {
+        match self.nodes.get(id.0 as usize) {
+            Some(node) => *node,
+            None => self.shared_node(id),
+        }
+    }
+
+    /// A spliced tree's node (its `nodes` are empty): the branch a bounds
+    /// check takes anyway, so that the parse's own trees pay nothing.
+    #[cold]
+    #[inline(never)]
+    fn shared_node(&self, id: NodeId) -> Node {
+        match &self.shared {
+            Some(shared) => shared.node(id),
+            None => panic!("{id:?} is not a node of the tree"),
+        }
     }
 
     /// Follows alias nodes to the node they name.
@@ -480,6 +506,7 @@ impl Tree {
     }
 
     /// The id after `id`'s last descendant: where its next sibling starts.
+    #[inline]
     pub fn after(&self, id: NodeId) -> NodeId {
         NodeId(self.node(id).after(id))
     }
@@ -487,14 +514,14 @@ impl Tree {
     /// The children of a collection; none for any other node, or for
     /// [`Tree::end_id`].
     fn children(&self, id: NodeId) -> Children<'_> {
-        let end = match self.nodes.get(id.0 as usize) {
-            Some(node) if node.is_collection() => node.after(id),
-            _ => 0,
+        let end = match id < self.end_id() {
+            true => Some(self.node(id)).filter(Node::is_collection),
+            false => None,
         };
         Children {
-            nodes: &self.nodes,
+            tree: self,
             next: id.0 + 1,
-            end,
+            end: end.map_or(0, |node| node.after(id)),
         }
     }
 
@@ -530,12 +557,26 @@ impl Tree {
     }
 
     /// The value of a scalar node, decoded; `None` for collections and aliases.
+    #[inline]
     pub fn scalar<'t>(&'t self, text: &'t str, id: NodeId) -> Option<&'t str> {
         let node = self.node(id);
-        match node.kind() {
-            NodeKind::Scalar { .. } => Some(self.values.of(text, id, node)),
-            _ => None,
+        if node.bits & 3 != SCALAR {
+            return None;
         }
+        Some(match node.value() {
+            Value::Stored => self.stored(id),
+            _ => self.values.of(text, id, &node),
+        })
+    }
+
+    /// The stored value of scalar `id`: a shared node's is the other tree's.
+    fn stored(&self, id: NodeId) -> &str {
+        if let Some(shared) = &self.shared
+            && let Some(old) = shared.shared_id(id)
+        {
+            return shared.base().stored(old);
+        }
+        self.values.stored(id)
     }
 
     /// Where `id` starts in the source, its anchor and tag included.
@@ -580,22 +621,25 @@ impl Tree {
         self.tag(id).is_some_and(|span| span.slice(text) == tag)
     }
 
+    #[inline]
     pub fn len(&self) -> usize {
-        self.nodes.len()
+        self.shared
+            .as_ref()
+            .map_or(self.nodes.len(), |shared| shared.len())
     }
 
     /// The id after the last node's.
     pub fn end_id(&self) -> NodeId {
-        NodeId(self.nodes.len() as u32)
+        NodeId(self.len() as u32)
     }
 
     /// Every node, in the order the parser produced them.
     pub fn node_ids(&self) -> impl Iterator<Item = NodeId> + use<> {
-        (0..self.nodes.len() as u32).map(NodeId)
+        (0..self.len() as u32).map(NodeId)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
+        self.len() == 0
     }
 }
 

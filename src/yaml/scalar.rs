@@ -61,7 +61,7 @@ impl SourceMap {
 
     /// The map of a scalar node whose decoded value is `decoded`; `None`
     /// for any other node.
-    pub fn of_node(text: &str, node: &Node, decoded: &str) -> Option<SourceMap> {
+    pub fn of_node(text: &str, node: Node, decoded: &str) -> Option<SourceMap> {
         match node.kind() {
             NodeKind::Scalar { style, .. } => SourceMap::new(text, node.span, style, decoded),
             _ => None,

@@ -6,17 +6,23 @@
 //! rewritten entries, each parsed on its own (`rewrite::window`): copying
 //! nodes costs a fraction of parsing the whole file again. Why the pieces
 //! read as the whole file would is argued, and checked, where the windows
-//! are cut; this module only copies.
+//! are cut; this module only assembles.
 //!
-//! An alias is bound by name as the copy goes, in document order, exactly
+//! The original's nodes are not copied but shared ([`Shared`]): the spliced
+//! tree reads them from the original, moved on the fly. A copy of every
+//! node outside the windows held as many bytes as the original's tree for
+//! as long as the rewrite was checked.
+//!
+//! An alias is bound by name as the splice goes, in document order, exactly
 //! as a parser binds it: to the latest node anchored with that name. That
 //! is what lets a piece parsed on its own (whose aliases named stand-in
 //! anchors) point at the real anchored nodes of the whole.
 
 use hashbrown::HashMap;
 use std::ops::Range;
+use std::sync::Arc;
 
-use super::{Decoration, Node, NodeId, NodeKind, Tree, Value, Values};
+use super::{ALIAS, Decoration, Node, NodeId, NodeKind, Tree, Value, Values};
 use crate::span::Span;
 
 /// A run of top-level entries of `tree` (whose text is `text`), placed in
@@ -34,58 +40,151 @@ pub struct Piece<'a> {
 #[derive(Debug)]
 pub struct Unspliceable;
 
+/// Where a spliced tree's nodes are: runs of consecutive ids, each either
+/// its own (a window's nodes, copied) or the original's (shared, and moved
+/// as they are read).
+#[derive(Clone, Debug)]
+pub(super) struct Shared {
+    /// The tree's own nodes: the root's, then the windows'.
+    own: Vec<Node>,
+    /// The tree the shared runs are read from.
+    base: Arc<Tree>,
+    runs: Vec<Run>,
+    /// For each block of [`BLOCK`] ids, the run that holds its first id:
+    /// a node is found in a step or two, whatever the number of runs.
+    blocks: Vec<u32>,
+    /// Where the aliases of the shared runs point now, by alias id: an
+    /// alias binds to the latest anchor of its name, which may now be a
+    /// window's.
+    aliases: HashMap<NodeId, NodeId>,
+    len: u32,
+}
+
+/// Ids per entry of [`Shared::blocks`].
+const BLOCK: u32 = 64;
+
+/// Ids from `start` on, read from `from` on: in the base tree when
+/// `shared`, else in the tree's own nodes. A shared node's text lies
+/// `shift` bytes from where it lies in the base.
+#[derive(Clone, Copy, Debug)]
+struct Run {
+    start: u32,
+    from: u32,
+    shift: isize,
+    shared: bool,
+}
+
+impl Shared {
+    pub(super) fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    pub(super) fn base(&self) -> &Tree {
+        &self.base
+    }
+
+    fn run(&self, id: NodeId) -> &Run {
+        let mut at = self.blocks[(id.0 / BLOCK) as usize] as usize;
+        while self.runs.get(at + 1).is_some_and(|next| next.start <= id.0) {
+            at += 1;
+        }
+        &self.runs[at]
+    }
+
+    /// The node `id`, its own or the base's, moved.
+    pub(super) fn node(&self, id: NodeId) -> Node {
+        let run = self.run(id);
+        let from = run.from + (id.0 - run.start);
+        if !run.shared {
+            return self.own[from as usize];
+        }
+        let old = self.base.node(NodeId(from));
+        let span = moved(old.span, run.shift);
+        match old.bits & 3 {
+            ALIAS => Node::alias(span, self.aliases[&id]),
+            // A collection's descendants are in its run: its end moves as
+            // its id does.
+            _ if old.is_collection() => {
+                let after = old.after(NodeId(from)) - run.from + run.start;
+                Node {
+                    span,
+                    bits: old.bits & 7 | after << 3,
+                }
+            }
+            _ => Node {
+                span,
+                bits: old.bits,
+            },
+        }
+    }
+
+    /// The base tree's id of node `id`, when it is shared.
+    pub(super) fn shared_id(&self, id: NodeId) -> Option<NodeId> {
+        let run = self.run(id);
+        run.shared.then(|| NodeId(run.from + (id.0 - run.start)))
+    }
+}
+
 /// Builds a tree piece by piece, in document order: a piece's tree (a
 /// window's, parsed on its own) may be dropped once it is copied, so that
 /// the windows' texts and trees are never all held at once.
 ///
 /// A run of whole entries is a run of consecutive ids (ids follow document
-/// order), and so is its copy: each node's new id is its old one plus the
-/// piece's offset, and a node is copied in a few steps, with no walk of the
+/// order), and so is its place in the result: each node's new id is its
+/// old one plus the piece's offset. The main tree's pieces are shared; a
+/// window's nodes are copied, each in a few steps, with no walk of the
 /// tree.
-pub struct Splicer<'m> {
+pub struct Splicer {
     copy: Copy,
     root_keys: Vec<NodeId>,
     /// The tree most pieces come from (the original), whose sorted lists
     /// are made once.
     main: Source,
-    main_tree: &'m Tree,
+    main_tree: Arc<Tree>,
 }
 
-impl<'m> Splicer<'m> {
-    /// A splice whose pieces come mostly from `main`; `nodes` is about how
-    /// many nodes the result has (room is reserved for them).
-    pub fn new(main: &'m Tree, nodes: usize) -> Splicer<'m> {
+impl Splicer {
+    /// A splice whose pieces come mostly from `main`, shared; `own` is
+    /// about how many nodes its other pieces have (room is reserved for
+    /// them).
+    pub fn new(main: &Arc<Tree>, own: usize) -> Splicer {
         let mut copy = Copy {
-            nodes: Vec::with_capacity(1 + nodes),
+            nodes: Vec::with_capacity(1 + own),
             ..Copy::default()
         };
         // The root, written once its end is known.
         copy.nodes
             .push(Node::collection(Span::empty(0), true, false, 0));
+        copy.runs.push(Run {
+            start: 0,
+            from: 0,
+            shift: 0,
+            shared: false,
+        });
+        copy.next_id = 1;
         Splicer {
             copy,
             root_keys: Vec::new(),
             main: Source::new(main),
-            main_tree: main,
+            main_tree: Arc::clone(main),
         }
     }
 
-    /// Copies a piece's entries after those copied so far.
+    /// Adds a piece's entries after those added so far.
     pub fn add(&mut self, piece: &Piece) -> Result<(), Unspliceable> {
         let range = node_range(piece).ok_or(Unspliceable)?;
-        let own;
-        let source = if std::ptr::eq(piece.tree, self.main_tree) {
-            &self.main
-        } else {
-            own = Source::new(piece.tree);
-            &own
-        };
-        let offset = self.copy.nodes.len() as i64 - i64::from(range.start);
+        let offset = i64::from(self.copy.next_id) - i64::from(range.start);
         let new = |id: NodeId| NodeId((i64::from(id.0) + offset) as u32);
         let keys = &piece.tree.entry_keys()[piece.entries.clone()];
         self.root_keys.extend(keys.iter().map(|&key| new(key)));
-        self.copy.piece(piece, source, range.clone(), offset)?;
-        self.copy.nested_duplicates(source, range, offset);
+        if std::ptr::eq(piece.tree, &*self.main_tree) {
+            self.copy.share(piece, &self.main, range.clone(), offset)?;
+            self.copy.nested_duplicates(&self.main, range, offset);
+        } else {
+            let source = Source::new(piece.tree);
+            self.copy.piece(piece, &source, range.clone(), offset)?;
+            self.copy.nested_duplicates(&source, range, offset);
+        }
         Ok(())
     }
 
@@ -93,33 +192,77 @@ impl<'m> Splicer<'m> {
     /// pieces' entries in order, starting at `root_start`.
     pub fn finish(self, text: &str, root_start: usize) -> Tree {
         let Splicer {
-            mut copy,
+            copy,
             root_keys,
+            main_tree,
             ..
         } = self;
-        copy.root_duplicates(&root_keys, text);
+        let len = copy.next_id;
+        let mut shared = Shared {
+            own: copy.nodes,
+            blocks: blocks(&copy.runs, len),
+            base: main_tree,
+            runs: copy.runs,
+            aliases: copy.aliases,
+            len,
+        };
         let end = match root_keys.last() {
-            Some(&key) => copy.nodes[copy.after(key) as usize].span.end(),
+            Some(&key) => shared.node(NodeId(shared.node(key).after(key))).span.end(),
             None => root_start,
         };
-        let after = copy.nodes.len() as u32;
-        copy.nodes[0] = Node::collection(
-            Span::new(root_start, end.max(root_start)),
-            true,
-            false,
-            after,
-        );
-        Tree {
-            nodes: copy.nodes,
+        shared.own[0] =
+            Node::collection(Span::new(root_start, end.max(root_start)), true, false, len);
+        let mut tree = Tree {
+            nodes: Vec::new(),
             root: Some(NodeId(0)),
             document: 0,
             duplicates: copy.duplicate_pairs,
             values: copy.values,
             decorations: copy.decorations,
-            entries: root_keys.into(),
+            entries: Default::default(),
             child_index: super::holder::ChildIndex::default(),
+            shared: Some(Box::new(shared)),
+        };
+        let repeated = root_duplicates(&tree, &root_keys, text);
+        tree.duplicates.extend(repeated);
+        tree.entries = root_keys.into();
+        tree
+    }
+}
+
+/// For each block of [`BLOCK`] ids up to `len`, the run holding its first.
+fn blocks(runs: &[Run], len: u32) -> Vec<u32> {
+    let mut at = 0;
+    (0..len.div_ceil(BLOCK))
+        .map(|block| {
+            while runs
+                .get(at + 1)
+                .is_some_and(|next| next.start <= block * BLOCK)
+            {
+                at += 1;
+            }
+            at as u32
+        })
+        .collect()
+}
+
+/// The new root's repeated keys, found again: its entries come from
+/// several trees. As the parser pairs them: each with the one before.
+fn root_duplicates(tree: &Tree, keys: &[NodeId], text: &str) -> Vec<(NodeId, NodeId)> {
+    let mut seen: HashMap<&str, NodeId> = HashMap::new();
+    let mut pairs = Vec::new();
+    for &key in keys {
+        let Some(name) = tree.scalar(text, key) else {
+            continue;
+        };
+        if name == "<<" {
+            continue;
+        }
+        if let Some(earlier) = seen.insert(name, key) {
+            pairs.push((earlier, key));
         }
     }
+    pairs
 }
 
 /// The ids of a piece's entries: from its first key to the next entry's
@@ -139,9 +282,11 @@ fn node_range(piece: &Piece) -> Option<Range<u32>> {
 }
 
 /// What a source tree is asked for, found once however many pieces it
-/// gives: its decorated nodes and repeated keys in id order, its root keys.
+/// gives: its decorated nodes, aliases and repeated keys in id order, its
+/// root keys.
 struct Source {
     decorated: Vec<NodeId>,
+    aliases: Vec<NodeId>,
     duplicates: Vec<(NodeId, NodeId)>,
     root_keys: hashbrown::HashSet<NodeId>,
 }
@@ -150,11 +295,16 @@ impl Source {
     fn new(tree: &Tree) -> Source {
         let mut decorated: Vec<NodeId> = tree.decorations.keys().copied().collect();
         decorated.sort_unstable();
+        let aliases = tree
+            .node_ids()
+            .filter(|&id| matches!(tree.node(id).kind(), NodeKind::Alias { .. }))
+            .collect();
         let mut duplicates = tree.duplicates.clone();
         duplicates.sort_unstable();
         let root_keys = tree.entry_keys().iter().copied().collect();
         Source {
             decorated,
+            aliases,
             duplicates,
             root_keys,
         }
@@ -170,7 +320,12 @@ impl Source {
 
 #[derive(Default)]
 struct Copy {
+    /// The nodes copied from windows (and the root, first).
     nodes: Vec<Node>,
+    runs: Vec<Run>,
+    /// The id the next piece starts at.
+    next_id: u32,
+    aliases: HashMap<NodeId, NodeId>,
     values: Values,
     decorations: HashMap<NodeId, Decoration>,
     duplicate_pairs: Vec<(NodeId, NodeId)>,
@@ -179,6 +334,48 @@ struct Copy {
 }
 
 impl Copy {
+    /// Shares the nodes `range` of a piece of the main tree, `offset` ids
+    /// on: only its anchors are bound and its aliases bound again, in
+    /// document order.
+    fn share(
+        &mut self,
+        piece: &Piece,
+        source: &Source,
+        range: Range<u32>,
+        offset: i64,
+    ) -> Result<(), Unspliceable> {
+        if range.is_empty() {
+            return Ok(());
+        }
+        let tree = piece.tree;
+        let new = |id: NodeId| NodeId((i64::from(id.0) + offset) as u32);
+        self.runs.push(Run {
+            start: self.next_id,
+            from: range.start,
+            shift: piece.shift,
+            shared: true,
+        });
+        self.next_id = new(NodeId(range.end)).0;
+        let mut decorated = Source::within(&source.decorated, &range, |id| id.0)
+            .iter()
+            .peekable();
+        for &alias in Source::within(&source.aliases, &range, |id| id.0) {
+            while let Some(&node) = decorated.next_if(|node| **node < alias) {
+                self.decorate(piece, node, new(node));
+            }
+            let NodeKind::Alias { target } = tree.node(alias).kind() else {
+                continue;
+            };
+            let name = tree.anchor(target).ok_or(Unspliceable)?.slice(piece.text);
+            let bound = *self.bindings.get(name).ok_or(Unspliceable)?;
+            self.aliases.insert(new(alias), bound);
+        }
+        for &node in decorated {
+            self.decorate(piece, node, new(node));
+        }
+        Ok(())
+    }
+
     /// Copies the nodes `range` of a piece, in order, `offset` ids on.
     fn piece(
         &mut self,
@@ -189,17 +386,26 @@ impl Copy {
     ) -> Result<(), Unspliceable> {
         let tree = piece.tree;
         let new = |id: u32| NodeId((i64::from(id) + offset) as u32);
+        if !range.is_empty() {
+            self.runs.push(Run {
+                start: self.next_id,
+                from: self.nodes.len() as u32,
+                shift: 0,
+                shared: false,
+            });
+            self.next_id = new(range.end).0;
+        }
         let mut decorated = Source::within(&source.decorated, &range, |id| id.0)
             .iter()
             .peekable();
         for id in range {
-            let old = &tree.nodes[id as usize];
+            let old = tree.node(NodeId(id));
             let span = moved(old.span, piece.shift);
             let node = match old.kind() {
                 NodeKind::Scalar { style } => {
                     let value = old.value();
                     if value == Value::Stored {
-                        let text = tree.values.of(piece.text, NodeId(id), old);
+                        let text = tree.stored(NodeId(id));
                         if !self.values.push(new(id), text) {
                             return Err(Unspliceable);
                         }
@@ -222,11 +428,6 @@ impl Copy {
             }
         }
         Ok(())
-    }
-
-    /// The id after the copied node `id`'s descendants.
-    fn after(&self, id: NodeId) -> u32 {
-        self.nodes[id.0 as usize].after(id)
     }
 
     /// Copies a node's anchor and tag; an anchor binds its name.
@@ -255,27 +456,6 @@ impl Copy {
             }
         }
     }
-
-    /// The new root's repeated keys, found again: its entries come from
-    /// several trees. As the parser pairs them: each with the one before.
-    fn root_duplicates(&mut self, keys: &[NodeId], text: &str) {
-        let mut seen: HashMap<&str, NodeId> = HashMap::new();
-        let mut pairs = Vec::new();
-        for &key in keys {
-            let node = &self.nodes[key.0 as usize];
-            if !matches!(node.kind(), NodeKind::Scalar { .. }) {
-                continue;
-            }
-            let name = self.values.of(text, key, node);
-            if name == "<<" {
-                continue;
-            }
-            if let Some(earlier) = seen.insert(name, key) {
-                pairs.push((earlier, key));
-            }
-        }
-        self.duplicate_pairs.extend(pairs);
-    }
 }
 
 fn moved(span: Span, shift: isize) -> Span {
@@ -293,12 +473,12 @@ pub fn assert_same(spliced: &Tree, parsed: &Tree, text: &str) {
         let excerpt: String = text.chars().take(2_000).collect();
         panic!("the spliced tree differs from the parse of the rewritten text: {what}\n{excerpt}")
     };
-    if spliced.nodes.len() != parsed.nodes.len() || spliced.root != parsed.root {
+    if spliced.len() != parsed.len() || spliced.root != parsed.root {
         differ(format!(
             "{} nodes, root {:?}; parsed {} nodes, root {:?}",
-            spliced.nodes.len(),
+            spliced.len(),
             spliced.root,
-            parsed.nodes.len(),
+            parsed.len(),
             parsed.root
         ));
     }
