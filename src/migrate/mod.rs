@@ -139,7 +139,7 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
     let (mut rewritten, mut applied) = apply_all(
         pipeline,
         std::mem::take(&mut planned.edits),
-        &planned.changes,
+        std::mem::take(&mut planned.changes),
     )?;
     // The rewritten pipeline's migrated jobs, resolved once for both
     // checks below.
@@ -156,7 +156,7 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
         (rewritten, applied) = apply_all(
             pipeline,
             std::mem::take(&mut planned.edits),
-            &planned.changes,
+            std::mem::take(&mut planned.changes),
         )?;
         resolved = jobs::resolve_named(&rewritten, &checked_jobs(&planned));
         let still = plan::jobs_missing_daemon_flags(&rewritten, &resolved, &planned.builders);
@@ -230,11 +230,13 @@ fn plan_settled(
 /// each rewritten file against the intended changes with both parsers.
 /// Returns the rewritten pipeline and where each edit landed: the edits
 /// themselves are dropped as soon as their file is rewritten, before it is
-/// read again, since the rewritten text holds their text.
+/// read again, since the rewritten text holds their text; the intended
+/// changes (a decoded copy of every new script) once the file is verified,
+/// before the jobs are resolved again.
 fn apply_all(
     pipeline: &Pipeline,
     edits: BTreeMap<FileId, Vec<Edit>>,
-    changes: &BTreeMap<FileId, Vec<Change>>,
+    mut changes: BTreeMap<FileId, Vec<Change>>,
 ) -> Result<(Pipeline, BTreeMap<FileId, Vec<Applied>>), Refused> {
     let mut trees = BTreeMap::new();
     let mut placed = BTreeMap::new();
@@ -244,10 +246,11 @@ fn apply_all(
         let (text, applied) = rewrite::apply_placed(&source.text, &file_edits)
             .map_err(|overlap| refused(overlap.to_string()))?;
         drop(file_edits);
-        let intended = changes.get(&file).map_or(&[][..], Vec::as_slice);
+        let intended = changes.remove(&file).unwrap_or_default();
         let new_tree =
-            rewrite::reread_verified(&source.text, &source.tree, &applied, &text, intended)
+            rewrite::reread_verified(&source.text, &source.tree, &applied, &text, &intended)
                 .map_err(refused)?;
+        drop(intended);
         trees.insert(file, (text, new_tree));
         placed.insert(file, applied);
     }
