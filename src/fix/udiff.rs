@@ -142,9 +142,14 @@ impl Ord for HashedLine<'_> {
 
 /// A text cut into lines, each with its line break, split as similar
 /// splits them (`\n`, `\r\n`, or a `\r` alone).
+///
+/// Ends take 4 bytes: a text the tool reads or writes is under 4 GiB
+/// (`Tree::parse`, `rewrite::reread_verified`), and the two texts' lines
+/// are most of the diff's memory (34 MB of 74 for 200,000 jobs with 8-byte
+/// ends).
 struct Lines<'t> {
     text: &'t str,
-    ends: Vec<usize>,
+    ends: Vec<u32>,
 }
 
 impl<'t> Lines<'t> {
@@ -157,13 +162,13 @@ impl<'t> Lines<'t> {
         while let Some(at) = breaks.next() {
             if bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n') {
                 breaks.next();
-                ends.push(at + 2);
+                ends.push(offset(at + 2));
             } else {
-                ends.push(at + 1);
+                ends.push(offset(at + 1));
             }
         }
-        if ends.last().copied().unwrap_or(0) < bytes.len() {
-            ends.push(bytes.len());
+        if ends.last().map_or(0, |&end| end as usize) < bytes.len() {
+            ends.push(offset(bytes.len()));
         }
         Lines { text, ends }
     }
@@ -173,11 +178,15 @@ impl<'t> Lines<'t> {
     }
 
     fn start(&self, line: usize) -> usize {
-        if line == 0 { 0 } else { self.ends[line - 1] }
+        if line == 0 {
+            0
+        } else {
+            self.ends[line - 1] as usize
+        }
     }
 
     fn line(&self, line: usize) -> &'t str {
-        &self.text[self.start(line)..self.ends[line]]
+        &self.text[self.start(line)..self.ends[line] as usize]
     }
 
     /// Lines `range`, each with its hash.
@@ -186,6 +195,11 @@ impl<'t> Lines<'t> {
             .map(|line| HashedLine::new(self.line(line), hasher))
             .collect()
     }
+}
+
+/// A line's end, in 4 bytes ([`Lines`]).
+fn offset(at: usize) -> u32 {
+    u32::try_from(at).expect("a text under 4 GiB")
 }
 
 /// Pairs of line ranges, old and new, that hold every difference between
@@ -261,7 +275,7 @@ fn equal_lines(old: &Lines, new: &Lines, i: usize, j: usize) -> usize {
         &new.text.as_bytes()[from_new..],
     );
     let within = |lines: &Lines, from: usize, first: usize| {
-        lines.ends[first..].partition_point(|&end| end < from + common)
+        lines.ends[first..].partition_point(|&end| (end as usize) < from + common)
     };
     within(old, from_old, i).min(within(new, from_new, j))
 }

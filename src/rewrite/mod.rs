@@ -88,6 +88,12 @@ pub fn reread_verified(
     changes: &[verify::Change],
 ) -> Result<Tree, String> {
     let not_verified = |message: String| format!("the rewrite was not verified: {message}");
+    // Offsets take 4 bytes everywhere (spans, line tables), as on reading.
+    if rewritten.len() >= u32::MAX as usize {
+        return Err(not_verified(
+            "the rewritten file would be 4 GiB or more".into(),
+        ));
+    }
     if let Some(windows) = window::cut(original, tree, applied, rewritten, changes) {
         let (first, last) = windows.split_at(libyaml_share(&windows));
         let edits = &verify::Edits::new(changes);

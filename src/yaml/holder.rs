@@ -93,6 +93,9 @@ impl Tree {
             }
             previous = Some(child);
         }
+        if Some(collection) == self.root && self.is_mapping(collection) {
+            return self.entry_holding(id);
+        }
         let mut index = self
             .child_index
             .0
@@ -111,6 +114,32 @@ impl Tree {
             position,
             previous: position.checked_sub(1).map(|before| children[before]),
         })
+    }
+}
+
+impl Tree {
+    /// The key or value of the root's entries that is or holds `id`, found
+    /// among the root's keys (which the tree keeps) rather than in an
+    /// index of its children: a pipeline's root has hundreds of thousands.
+    fn entry_holding(&self, id: NodeId) -> Option<Step> {
+        let keys = self.entry_keys();
+        let entry = keys.partition_point(|&key| key <= id).checked_sub(1)?;
+        let key = keys[entry];
+        let value = self.after(key);
+        let step = if id < value {
+            Step {
+                child: key,
+                position: 2 * entry,
+                previous: entry.checked_sub(1).map(|before| self.after(keys[before])),
+            }
+        } else {
+            Step {
+                child: value,
+                position: 2 * entry + 1,
+                previous: Some(key),
+            }
+        };
+        (id < self.after(step.child)).then_some(step)
     }
 }
 

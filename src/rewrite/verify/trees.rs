@@ -162,34 +162,33 @@ impl Walk<'_, '_> {
     /// anchored node lies inside a replaced value, the whole tree is walked
     /// instead (`Ok(false)`).
     fn windows(&mut self, windows: &[Window]) -> Result<bool, String> {
-        let (Some(old_root), Some(new_root)) = (self.old.tree.root(), self.new.tree.root()) else {
+        let (old_tree, new_tree) = (self.old.tree, self.new.tree);
+        if old_tree.root().is_none() || new_tree.root().is_none() {
             return Ok(false);
-        };
-        let old_pairs: Vec<_> = self.old.tree.pairs(old_root).collect();
-        let new_pairs: Vec<_> = self.new.tree.pairs(new_root).collect();
-        if old_pairs.len() != new_pairs.len() {
+        }
+        // The root's entries by index, from the keys each tree keeps (a
+        // list of the pairs took 8 bytes an entry on each side).
+        let (old_keys, new_keys) = (old_tree.entry_keys(), new_tree.entry_keys());
+        if old_keys.len() != new_keys.len() {
             return Ok(false);
         }
         let (mut old_anchors, mut new_anchors) = (Vec::new(), 0);
         for window in windows {
             for entry in window.entries.clone() {
-                let ((old_key, old_value), (new_key, new_value)) =
-                    (old_pairs[entry], new_pairs[entry]);
-                self.stack.push((old_value, new_value));
+                let (old_key, new_key) = (old_keys[entry], new_keys[entry]);
+                self.stack
+                    .push((old_tree.after(old_key), new_tree.after(new_key)));
                 self.stack.push((old_key, new_key));
             }
-            let new_end = new_pairs
+            let new_end = new_keys
                 .get(window.entries.end)
-                .map_or(self.new.tree.end_id(), |(key, _)| *key);
+                .map_or(new_tree.end_id(), |&key| key);
             old_anchors.extend(anchored(
-                self.old.tree,
+                old_tree,
                 window.nodes.start.up_to(window.nodes.end),
             ));
-            new_anchors += anchored(
-                self.new.tree,
-                new_pairs[window.entries.start].0.up_to(new_end),
-            )
-            .count();
+            new_anchors +=
+                anchored(new_tree, new_keys[window.entries.start].up_to(new_end)).count();
         }
         self.run()?;
         let all_reached = self
