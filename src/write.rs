@@ -7,7 +7,7 @@
 //! (without the first dot when NAME has one); one left by a crash (older than [`STALE_AFTER`]) is removed by the next
 //! write to the same file.
 
-use std::io::Write as _;
+use std::io::{Read, Write as _};
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -42,10 +42,12 @@ impl Identity {
 }
 
 /// A new text written beside its target, synced, waiting for the rename.
-pub struct Prepared {
+pub struct Prepared<'a> {
     temp: tempfile::NamedTempFile,
     target: PathBuf,
-    expected: Vec<u8>,
+    /// The text the file must still hold: the pipeline's, borrowed (a copy
+    /// read back from the file held the whole file once more).
+    expected: &'a [u8],
     identity: Identity,
     /// What could not be kept (the owner, when not permitted).
     pub warnings: Vec<String>,
@@ -57,7 +59,7 @@ pub struct Prepared {
 /// would split from it (the other names would keep the old text). `path`
 /// is the file's real path (the pipeline keeps them canonical), so a
 /// symlink inside the project has its target rewritten.
-pub fn prepare(path: &Path, expected: &str, text: &str) -> Result<Prepared, String> {
+pub fn prepare<'a>(path: &Path, expected: &'a str, text: &str) -> Result<Prepared<'a>, String> {
     let shown = path.display();
     // Opening a FIFO would block: look before opening.
     if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
@@ -81,10 +83,7 @@ pub fn prepare(path: &Path, expected: &str, text: &str) -> Result<Prepared, Stri
         ));
     }
     let identity = Identity::of(&metadata);
-    let mut current = Vec::new();
-    std::io::Read::read_to_end(&mut file, &mut current)
-        .map_err(|e| format!("cannot read {shown}: {e}"))?;
-    if current != expected.as_bytes() {
+    if !holds(&mut file, expected.as_bytes()).map_err(|e| format!("cannot read {shown}: {e}"))? {
         return Err(changed(path));
     }
     let mut temp = temporary_beside(path, false)?;
@@ -97,13 +96,32 @@ pub fn prepare(path: &Path, expected: &str, text: &str) -> Result<Prepared, Stri
     Ok(Prepared {
         temp,
         target: path.to_path_buf(),
-        expected: current,
+        expected: expected.as_bytes(),
         identity,
         warnings,
     })
 }
 
-impl Prepared {
+/// Whether `reader` yields exactly `expected`, read a block at a time: a
+/// copy of the file would hold it once more for as long as it is compared.
+fn holds(mut reader: impl Read, expected: &[u8]) -> std::io::Result<bool> {
+    let mut block = vec![0; 64 * 1024];
+    let mut at = 0;
+    loop {
+        let read = match reader.read(&mut block) {
+            Ok(0) => return Ok(at == expected.len()),
+            Ok(read) => read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        if expected.get(at..at + read) != Some(&block[..read]) {
+            return Ok(false);
+        }
+        at += read;
+    }
+}
+
+impl Prepared<'_> {
     /// Renames the new text over the target, after checking once more that
     /// the target is the file that was read (same device, inode, size and
     /// modification time, and the same bytes), under an advisory lock on it.
@@ -124,7 +142,9 @@ impl Prepared {
                 .is_ok_and(|metadata| Identity::of(&metadata) == self.identity)
         }) && std::fs::symlink_metadata(path)
             .is_ok_and(|metadata| Identity::of(&metadata) == self.identity)
-            && std::fs::read(path).is_ok_and(|bytes| bytes == self.expected);
+            && locked
+                .as_ref()
+                .is_ok_and(|file| holds(file, self.expected).unwrap_or(false));
         if !still_same {
             return Err(changed(path));
         }
@@ -337,4 +357,22 @@ fn sync_directory(path: &Path) {
 /// (the edit must not be lost). See tests/robustness.rs and tests/safety.rs.
 fn failpoint(name: &str) -> bool {
     std::env::var_os("KANIKO2BUILDKIT_FAILPOINT").is_some_and(|point| point == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::holds;
+
+    #[test]
+    fn a_file_holds_the_text_only_byte_for_byte() {
+        // Past one block, so that the comparison spans reads.
+        let text: Vec<u8> = (0..200_000u32).map(|n| (n % 251) as u8).collect();
+        assert!(holds(&text[..], &text).unwrap());
+        assert!(!holds(&text[..text.len() - 1], &text).unwrap());
+        assert!(!holds(&text[..], &text[..text.len() - 1]).unwrap());
+        let mut changed = text.clone();
+        changed[150_000] ^= 1;
+        assert!(!holds(&changed[..], &text).unwrap());
+        assert!(holds(&b""[..], b"").unwrap());
+    }
 }

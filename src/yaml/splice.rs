@@ -165,7 +165,9 @@ impl Splicer {
         copy.next_id = 1;
         Splicer {
             copy,
-            root_keys: Vec::new(),
+            // As many entries as the original, about: a list grown by
+            // doubling held twice the room at its peak.
+            root_keys: Vec::with_capacity(main.entry_keys().len() + 16),
             main: Source::new(main),
             main_tree: Arc::clone(main),
         }
@@ -180,11 +182,12 @@ impl Splicer {
         self.root_keys.extend(keys.iter().map(|&key| new(key)));
         if std::ptr::eq(piece.tree, &*self.main_tree) {
             self.copy.share(piece, &self.main, range.clone(), offset)?;
-            self.copy.nested_duplicates(&self.main, range, offset);
+            self.copy
+                .nested_duplicates(piece, &self.main, range, offset);
         } else {
             let source = Source::new(piece.tree);
             self.copy.piece(piece, &source, range.clone(), offset)?;
-            self.copy.nested_duplicates(&source, range, offset);
+            self.copy.nested_duplicates(piece, &source, range, offset);
         }
         Ok(())
     }
@@ -287,13 +290,12 @@ fn node_range(piece: &Piece) -> Option<Range<u32>> {
 }
 
 /// What a source tree is asked for, found once however many pieces it
-/// gives: its decorated nodes, aliases and repeated keys in id order, its
-/// root keys.
+/// gives: its decorated nodes, aliases and repeated keys in id order. (Its
+/// root keys are the tree's own list, in id order too.)
 struct Source {
     decorated: Vec<NodeId>,
     aliases: Vec<NodeId>,
     duplicates: Vec<(NodeId, NodeId)>,
-    root_keys: hashbrown::HashSet<NodeId>,
 }
 
 impl Source {
@@ -306,12 +308,10 @@ impl Source {
             .collect();
         let mut duplicates = tree.duplicates.clone();
         duplicates.sort_unstable();
-        let root_keys = tree.entry_keys().iter().copied().collect();
         Source {
             decorated,
             aliases,
             duplicates,
-            root_keys,
         }
     }
 
@@ -453,10 +453,17 @@ impl Copy {
     }
 
     /// A piece's repeated keys below the root, under their new ids.
-    fn nested_duplicates(&mut self, source: &Source, range: Range<u32>, offset: i64) {
+    fn nested_duplicates(
+        &mut self,
+        piece: &Piece,
+        source: &Source,
+        range: Range<u32>,
+        offset: i64,
+    ) {
         let new = |id: NodeId| NodeId((i64::from(id.0) + offset) as u32);
+        let root_keys = piece.tree.entry_keys();
         for &(first, later) in Source::within(&source.duplicates, &range, |pair| pair.0.0) {
-            if !source.root_keys.contains(&first) && range.contains(&later.0) {
+            if root_keys.binary_search(&first).is_err() && range.contains(&later.0) {
                 self.duplicate_pairs.push((new(first), new(later)));
             }
         }
