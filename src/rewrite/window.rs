@@ -490,15 +490,7 @@ mod tests {
                 parsed.scalar(&rewritten, id)
             );
         }
-        verify(
-            &original,
-            &tree,
-            &rewritten,
-            &spliced,
-            changes,
-            Some(&windows),
-        )
-        .unwrap();
+        reread_verified(&original, &tree, &applied, &rewritten, changes).unwrap();
     }
 
     #[test]

@@ -176,18 +176,19 @@ impl Splicer {
     /// Adds a piece's entries after those added so far.
     pub fn add(&mut self, piece: &Piece) -> Result<(), Unspliceable> {
         let range = node_range(piece).ok_or(Unspliceable)?;
-        let offset = i64::from(self.copy.next_id) - i64::from(range.start);
-        let new = |id: NodeId| NodeId((i64::from(id.0) + offset) as u32);
+        let place = Place {
+            offset: i64::from(self.copy.next_id) - i64::from(range.start),
+            range,
+        };
         let keys = &piece.tree.entry_keys()[piece.entries.clone()];
-        self.root_keys.extend(keys.iter().map(|&key| new(key)));
+        self.root_keys.extend(keys.iter().map(|&key| place.id(key)));
         if std::ptr::eq(piece.tree, &*self.main_tree) {
-            self.copy.share(piece, &self.main, range.clone(), offset)?;
-            self.copy
-                .nested_duplicates(piece, &self.main, range, offset);
+            self.copy.share(piece, &self.main, &place)?;
+            self.copy.nested_duplicates(piece, &self.main, &place);
         } else {
             let source = Source::new(piece.tree);
-            self.copy.piece(piece, &source, range.clone(), offset)?;
-            self.copy.nested_duplicates(piece, &source, range, offset);
+            self.copy.piece(piece, &source, &place)?;
+            self.copy.nested_duplicates(piece, &source, &place);
         }
         Ok(())
     }
@@ -338,67 +339,55 @@ struct Copy {
     bindings: HashMap<Box<str>, NodeId>,
 }
 
+/// A piece's nodes, by id, and how far their ids move in the splice.
+struct Place {
+    range: Range<u32>,
+    offset: i64,
+}
+
+impl Place {
+    /// The new id of the piece's node `id`.
+    fn id(&self, id: NodeId) -> NodeId {
+        NodeId((i64::from(id.0) + self.offset) as u32)
+    }
+}
+
 impl Copy {
     /// Shares the nodes `range` of a piece of the main tree, `offset` ids
     /// on: only its anchors are bound and its aliases bound again, in
     /// document order.
-    fn share(
-        &mut self,
-        piece: &Piece,
-        source: &Source,
-        range: Range<u32>,
-        offset: i64,
-    ) -> Result<(), Unspliceable> {
+    fn share(&mut self, piece: &Piece, source: &Source, place: &Place) -> Result<(), Unspliceable> {
+        let range = &place.range;
         if range.is_empty() {
             return Ok(());
         }
         let tree = piece.tree;
-        let new = |id: NodeId| NodeId((i64::from(id.0) + offset) as u32);
-        self.runs.push(Run {
-            start: self.next_id,
-            from: range.start,
-            shift: piece.shift,
-            shared: true,
-        });
-        self.next_id = new(NodeId(range.end)).0;
-        let mut decorated = Source::within(&source.decorated, &range, |id| id.0)
+        self.run(range.start, range.len(), piece.shift, true);
+        let mut decorated = Source::within(&source.decorated, range, |id| id.0)
             .iter()
             .peekable();
-        for &alias in Source::within(&source.aliases, &range, |id| id.0) {
+        for &alias in Source::within(&source.aliases, range, |id| id.0) {
             while let Some(&node) = decorated.next_if(|node| **node < alias) {
-                self.decorate(piece, node, new(node));
+                self.decorate(piece, node, place.id(node));
             }
-            let NodeKind::Alias { target } = tree.node(alias).kind() else {
-                continue;
-            };
-            let name = tree.anchor(target).ok_or(Unspliceable)?.slice(piece.text);
-            let bound = *self.bindings.get(name).ok_or(Unspliceable)?;
-            self.aliases.insert(new(alias), bound);
+            if let NodeKind::Alias { target } = tree.node(alias).kind() {
+                let bound = self.bound(piece, target)?;
+                self.aliases.insert(place.id(alias), bound);
+            }
         }
         for &node in decorated {
-            self.decorate(piece, node, new(node));
+            self.decorate(piece, node, place.id(node));
         }
         Ok(())
     }
 
     /// Copies the nodes `range` of a piece, in order, `offset` ids on.
-    fn piece(
-        &mut self,
-        piece: &Piece,
-        source: &Source,
-        range: Range<u32>,
-        offset: i64,
-    ) -> Result<(), Unspliceable> {
+    fn piece(&mut self, piece: &Piece, source: &Source, place: &Place) -> Result<(), Unspliceable> {
+        let range = place.range.clone();
         let tree = piece.tree;
-        let new = |id: u32| NodeId((i64::from(id) + offset) as u32);
+        let new = |id: u32| place.id(NodeId(id));
         if !range.is_empty() {
-            self.runs.push(Run {
-                start: self.next_id,
-                from: self.nodes.len() as u32,
-                shift: 0,
-                shared: false,
-            });
-            self.next_id = new(range.end).0;
+            self.run(self.nodes.len() as u32, range.len(), 0, false);
         }
         let mut decorated = Source::within(&source.decorated, &range, |id| id.0)
             .iter()
@@ -417,11 +406,7 @@ impl Copy {
                     }
                     Node::scalar(span, style, value)
                 }
-                NodeKind::Alias { target } => {
-                    let name = tree.anchor(target).ok_or(Unspliceable)?.slice(piece.text);
-                    let bound = self.bindings.get(name).ok_or(Unspliceable)?;
-                    Node::alias(span, *bound)
-                }
+                NodeKind::Alias { target } => Node::alias(span, self.bound(piece, target)?),
                 NodeKind::Sequence { flow } | NodeKind::Mapping { flow } => {
                     let after = new(old.after(NodeId(id))).0;
                     Node::collection(span, tree.is_mapping(NodeId(id)), flow, after)
@@ -433,6 +418,29 @@ impl Copy {
             }
         }
         Ok(())
+    }
+
+    /// Starts a run of `len` ids at the next id, read from `from` on (in
+    /// the main tree when `shared`, else in the nodes copied).
+    fn run(&mut self, from: u32, len: usize, shift: isize, shared: bool) {
+        self.runs.push(Run {
+            start: self.next_id,
+            from,
+            shift,
+            shared,
+        });
+        self.next_id += len as u32;
+    }
+
+    /// The node an alias to a piece's `target` names here: the latest
+    /// anchored with the target's name, as a parser binds it.
+    fn bound(&self, piece: &Piece, target: NodeId) -> Result<NodeId, Unspliceable> {
+        let name = piece
+            .tree
+            .anchor(target)
+            .ok_or(Unspliceable)?
+            .slice(piece.text);
+        self.bindings.get(name).copied().ok_or(Unspliceable)
     }
 
     /// Copies a node's anchor and tag; an anchor binds its name.
@@ -453,16 +461,10 @@ impl Copy {
     }
 
     /// A piece's repeated keys below the root, under their new ids.
-    fn nested_duplicates(
-        &mut self,
-        piece: &Piece,
-        source: &Source,
-        range: Range<u32>,
-        offset: i64,
-    ) {
-        let new = |id: NodeId| NodeId((i64::from(id.0) + offset) as u32);
+    fn nested_duplicates(&mut self, piece: &Piece, source: &Source, place: &Place) {
+        let (range, new) = (&place.range, |id: NodeId| place.id(id));
         let root_keys = piece.tree.entry_keys();
-        for &(first, later) in Source::within(&source.duplicates, &range, |pair| pair.0.0) {
+        for &(first, later) in Source::within(&source.duplicates, range, |pair| pair.0.0) {
             if root_keys.binary_search(&first).is_err() && range.contains(&later.0) {
                 self.duplicate_pairs.push((new(first), new(later)));
             }
