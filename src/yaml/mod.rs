@@ -192,6 +192,10 @@ impl Node {
         matches!(self.bits & 3, SEQUENCE | MAPPING)
     }
 
+    fn is_mapping(&self) -> bool {
+        self.bits & 3 == MAPPING
+    }
+
     /// The id after the node's last descendant, the node `id` itself.
     fn after(&self, id: NodeId) -> u32 {
         if self.is_collection() {
@@ -514,14 +518,14 @@ impl Tree {
     /// The children of a collection; none for any other node, or for
     /// [`Tree::end_id`].
     fn children(&self, id: NodeId) -> Children<'_> {
-        let end = match id < self.end_id() {
-            true => Some(self.node(id)).filter(Node::is_collection),
-            false => None,
-        };
+        let end = (id < self.end_id())
+            .then(|| self.node(id))
+            .filter(Node::is_collection)
+            .map_or(0, |node| node.after(id));
         Children {
             tree: self,
             next: id.0 + 1,
-            end: end.map_or(0, |node| node.after(id)),
+            end,
         }
     }
 

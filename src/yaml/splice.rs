@@ -22,7 +22,7 @@ use hashbrown::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
-use super::{ALIAS, Decoration, Node, NodeId, NodeKind, Tree, Value, Values};
+use super::{Decoration, Node, NodeId, NodeKind, Tree, Value, Values};
 use crate::index_table::IndexTable;
 use crate::span::Span;
 
@@ -101,21 +101,15 @@ impl Shared {
         }
         let old = self.base.node(NodeId(from));
         let span = moved(old.span, run.shift);
-        match old.bits & 3 {
-            ALIAS => Node::alias(span, self.aliases[&id]),
+        match old.kind() {
+            NodeKind::Alias { .. } => Node::alias(span, self.aliases[&id]),
             // A collection's descendants are in its run: its end moves as
             // its id does.
-            _ if old.is_collection() => {
+            NodeKind::Sequence { flow } | NodeKind::Mapping { flow } => {
                 let after = old.after(NodeId(from)) - run.from + run.start;
-                Node {
-                    span,
-                    bits: old.bits & 7 | after << 3,
-                }
+                Node::collection(span, old.is_mapping(), flow, after)
             }
-            _ => Node {
-                span,
-                bits: old.bits,
-            },
+            NodeKind::Scalar { .. } => Node { span, ..old },
         }
     }
 
@@ -409,7 +403,7 @@ impl Copy {
                 NodeKind::Alias { target } => Node::alias(span, self.bound(piece, target)?),
                 NodeKind::Sequence { flow } | NodeKind::Mapping { flow } => {
                     let after = new(old.after(NodeId(id))).0;
-                    Node::collection(span, tree.is_mapping(NodeId(id)), flow, after)
+                    Node::collection(span, old.is_mapping(), flow, after)
                 }
             };
             self.nodes.push(node);
