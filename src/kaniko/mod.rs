@@ -9,6 +9,7 @@ pub mod shell;
 
 use hashbrown::{HashMap, HashSet};
 use std::cell::Cell;
+use std::sync::Arc;
 
 use crate::config::Config;
 use crate::gitlab::jobs::{Job, ScriptLine};
@@ -59,7 +60,9 @@ pub struct Usage<'j> {
     pub job: &'j Job,
     /// The job's image, when it is a Kaniko image.
     pub image: Option<&'j crate::gitlab::jobs::Image>,
-    pub lines: Vec<LineUse>,
+    /// Shared: a template's script line is the same reading in every job
+    /// that runs it (a copy each held 8 MB for a 50 MB pipeline's jobs).
+    pub lines: Vec<Arc<LineUse>>,
 }
 
 impl Usage<'_> {
@@ -75,7 +78,7 @@ impl Usage<'_> {
     pub fn docker_uses(&self) -> impl Iterator<Item = (&LineUse, &in_docker::DockerUse)> {
         self.lines
             .iter()
-            .flat_map(|line| line.docker.iter().map(move |docker| (line, docker)))
+            .flat_map(|line| line.docker.iter().map(move |docker| (&**line, docker)))
     }
 
     /// Kaniko runs only through `docker run`: the job keeps its image.
@@ -120,7 +123,7 @@ pub struct Detector<'c> {
     /// What a scalar met twice holds, when its reading does not depend on
     /// the job's variables. Lines without Kaniko are in neither: a
     /// substring test dismisses them, cheaper than a lookup kept for each.
-    lines: HashMap<(At, bool), LineUse>,
+    lines: HashMap<(At, bool), Arc<LineUse>>,
 }
 
 impl<'c> Detector<'c> {
@@ -169,15 +172,16 @@ impl<'c> Detector<'c> {
         for line in &job.scripts {
             let key = (line.at, in_kaniko_image);
             if let Some(known) = self.lines.get(&key) {
-                lines.push(known.clone());
+                lines.push(Arc::clone(known));
                 continue;
             }
             read_variables.set(false);
             let Some(found) = scan_line(pipeline, line, in_kaniko_image, &run_image) else {
                 continue;
             };
+            let found = Arc::new(found);
             if !read_variables.get() && !self.seen.insert(key) {
-                self.lines.insert(key, found.clone());
+                self.lines.insert(key, Arc::clone(&found));
             }
             lines.push(found);
         }

@@ -6,11 +6,13 @@
 //! memory than the plan itself.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::Options;
 use crate::gitlab::jobs::{self, Job};
 use crate::gitlab::value::At;
 use crate::gitlab::{FileId, Pipeline};
+
 use crate::kaniko::{self, LineUse};
 use crate::span::Span;
 
@@ -21,7 +23,7 @@ pub(super) struct Survey {
     pub(super) kaniko_jobs: Vec<Job>,
     /// For each Kaniko job: whether its image is a Kaniko image, and the
     /// script lines that use Kaniko.
-    pub(super) detected: Vec<(bool, Vec<LineUse>)>,
+    pub(super) detected: Vec<(bool, Vec<Arc<LineUse>>)>,
     pub(super) others: OtherJobs,
 }
 
