@@ -286,19 +286,22 @@ fn splice_windows(
 ) -> Option<Tree> {
     let total = tree.entry_keys().len();
     let mut splicer = Splicer::new(tree, window_nodes(windows));
+    // The original's entries outside the windows, `shift` bytes on.
+    let between = |entries, shift| Piece {
+        tree,
+        text: original,
+        entries,
+        shift,
+    };
     let mut root_start = tree.node(tree.root()?).span.start();
     let mut next = 0;
     // Each window's text and tree are dropped once copied.
     for window in windows {
         if next < window.entries.start {
             // The text between windows moved by the edits before it.
+            let shift = window.rewritten.start as isize - window.original.start as isize;
             splicer
-                .add(&Piece {
-                    tree,
-                    text: original,
-                    entries: next..window.entries.start,
-                    shift: window.rewritten.start as isize - window.original.start as isize,
-                })
+                .add(&between(next..window.entries.start, shift))
                 .ok()?;
         }
         let document = window.document(rewritten, &window.rewritten);
@@ -326,14 +329,8 @@ fn splice_windows(
     }
     if next < total {
         let last = windows.last()?;
-        splicer
-            .add(&Piece {
-                tree,
-                text: original,
-                entries: next..total,
-                shift: last.rewritten.end as isize - last.original.end as isize,
-            })
-            .ok()?;
+        let shift = last.rewritten.end as isize - last.original.end as isize;
+        splicer.add(&between(next..total, shift)).ok()?;
     }
     Some(splicer.finish(rewritten, root_start))
 }

@@ -54,6 +54,38 @@ fn content_root(tree: &Tree, text: &str, roots: &[NodeId]) -> Option<(usize, Nod
     }
 }
 
+/// The repeated keys among `count` keys of one mapping (`key(i)` the i-th;
+/// `name` a key's name, `None` for one that cannot repeat: not a scalar,
+/// or `<<`), each later one paired with the one before it, as the parser
+/// pairs them. The keys seen are kept as 4-byte positions, names read
+/// again when compared ([`IndexTable`]): a map of the root's 300,000 names
+/// took 6.5 MB, allocated and freed as the parse ended, after which glibc
+/// kept later allocations of that size on its fragmenting heap. A splice
+/// finds its new root's repeated keys with it too.
+pub(super) fn repeated_keys<'t>(
+    count: usize,
+    key: impl Fn(u32) -> NodeId,
+    name: impl Fn(NodeId) -> Option<&'t str>,
+) -> Vec<(NodeId, NodeId)> {
+    let name_at = |position: u32| name(key(position)).unwrap_or_default();
+    let mut seen = IndexTable::with_capacity(count);
+    let mut pairs = Vec::new();
+    for position in 0..count as u32 {
+        let later = key(position);
+        let Some(written) = name(later) else {
+            continue;
+        };
+        match seen.get_mut(written, name_at) {
+            Some(earlier) => {
+                pairs.push((key(*earlier), later));
+                *earlier = position;
+            }
+            None => seen.insert(written, position, name_at),
+        }
+    }
+    pairs
+}
+
 fn syntax_error(index: &CharIndex, err: &ScanError) -> SyntaxError {
     SyntaxError {
         offset: index.byte_of(err.marker()),
@@ -441,7 +473,7 @@ impl<'a> Builder<'a> {
                 let Some(name) = name(key) else {
                     continue;
                 };
-                // As with the table below, a later duplicate pairs with
+                // As in [`repeated_keys`], a later duplicate pairs with
                 // the one before it.
                 match seen[..count].iter_mut().find(|(seen, _)| *seen == name) {
                     Some(earlier) => duplicates.push((std::mem::replace(&mut earlier.1, key), key)),
@@ -450,26 +482,11 @@ impl<'a> Builder<'a> {
             }
             return duplicates;
         }
-        // Larger ones index their keys' positions, names read from the text
-        // when compared: a map of the root's 300,000 names took 6.5 MB,
-        // allocated and freed as the parse ended, after which glibc kept
-        // later allocations of that size on its fragmenting heap.
-        let key = |position: u32| children[2 * position as usize];
-        let name_at = |position: u32| name(key(position)).unwrap_or_default();
-        let mut seen = IndexTable::with_capacity(children.len() / 2);
-        for (position, later) in keys.enumerate() {
-            let Some(written) = name(later) else {
-                continue;
-            };
-            match seen.get_mut(written, name_at) {
-                Some(earlier) => {
-                    duplicates.push((key(*earlier), later));
-                    *earlier = position as u32;
-                }
-                None => seen.insert(written, position as u32, name_at),
-            }
-        }
-        duplicates
+        repeated_keys(
+            children.len() / 2,
+            |position| children[2 * position as usize],
+            name,
+        )
     }
 
     /// Where a node starts in the source, including its anchor and tag.

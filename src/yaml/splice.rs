@@ -23,7 +23,6 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use super::{Decoration, Node, NodeId, NodeKind, Tree, Value, Values};
-use crate::index_table::IndexTable;
 use crate::span::Span;
 
 /// A run of top-level entries of `tree` (whose text is `text`), placed in
@@ -162,7 +161,7 @@ impl Splicer {
             // As many entries as the original, about: a list grown by
             // doubling held twice the room at its peak.
             root_keys: Vec::with_capacity(main.entry_keys().len() + 16),
-            main: Source::new(main),
+            main: Source::shared(main),
             main_tree: Arc::clone(main),
         }
     }
@@ -246,26 +245,13 @@ fn blocks(runs: &[Run], len: u32) -> Vec<u32> {
 }
 
 /// The new root's repeated keys, found again: its entries come from
-/// several trees. As the parser pairs them: each with the one before. The
-/// keys seen are kept as 4-byte positions in `keys` ([`IndexTable`]): a
-/// table of names took 10 MB for a 50 MB pipeline's 300,000 entries.
+/// several trees.
 fn root_duplicates(tree: &Tree, keys: &[NodeId], text: &str) -> Vec<(NodeId, NodeId)> {
-    let name = |at: u32| tree.scalar(text, keys[at as usize]).unwrap_or_default();
-    let mut seen = IndexTable::with_capacity(keys.len());
-    let mut pairs = Vec::new();
-    for (at, &key) in keys.iter().enumerate() {
-        let Some(written) = tree.scalar(text, key).filter(|written| *written != "<<") else {
-            continue;
-        };
-        match seen.get_mut(written, name) {
-            Some(earlier) => {
-                pairs.push((keys[*earlier as usize], key));
-                *earlier = at as u32;
-            }
-            None => seen.insert(written, at as u32, name),
-        }
-    }
-    pairs
+    super::build::repeated_keys(
+        keys.len(),
+        |at| keys[at as usize],
+        |key| tree.scalar(text, key).filter(|name| *name != "<<"),
+    )
 }
 
 /// The ids of a piece's entries: from its first key to the next entry's
@@ -289,6 +275,7 @@ fn node_range(piece: &Piece) -> Option<Range<u32>> {
 /// root keys are the tree's own list, in id order too.)
 struct Source {
     decorated: Vec<NodeId>,
+    /// Only for the tree whose pieces are shared ([`Source::shared`]).
     aliases: Vec<NodeId>,
     duplicates: Vec<(NodeId, NodeId)>,
 }
@@ -297,16 +284,26 @@ impl Source {
     fn new(tree: &Tree) -> Source {
         let mut decorated: Vec<NodeId> = tree.decorations.keys().copied().collect();
         decorated.sort_unstable();
-        let aliases = tree
-            .node_ids()
-            .filter(|&id| matches!(tree.node(id).kind(), NodeKind::Alias { .. }))
-            .collect();
         let mut duplicates = tree.duplicates.clone();
         duplicates.sort_unstable();
         Source {
             decorated,
-            aliases,
+            aliases: Vec::new(),
             duplicates,
+        }
+    }
+
+    /// [`Source::new`] for the tree whose pieces are shared, not copied:
+    /// with its aliases, which a shared piece binds again (a copied piece
+    /// meets them as it copies).
+    fn shared(tree: &Tree) -> Source {
+        let aliases = tree
+            .node_ids()
+            .filter(|&id| matches!(tree.node(id).kind(), NodeKind::Alias { .. }))
+            .collect();
+        Source {
+            aliases,
+            ..Source::new(tree)
         }
     }
 
@@ -347,9 +344,8 @@ impl Place {
 }
 
 impl Copy {
-    /// Shares the nodes `range` of a piece of the main tree, `offset` ids
-    /// on: only its anchors are bound and its aliases bound again, in
-    /// document order.
+    /// Shares the nodes of a piece of the main tree at `place`: only its
+    /// anchors are bound and its aliases bound again, in document order.
     fn share(&mut self, piece: &Piece, source: &Source, place: &Place) -> Result<(), Unspliceable> {
         let range = &place.range;
         if range.is_empty() {
@@ -375,7 +371,7 @@ impl Copy {
         Ok(())
     }
 
-    /// Copies the nodes `range` of a piece, in order, `offset` ids on.
+    /// Copies the nodes of a piece to `place`, in order.
     fn piece(&mut self, piece: &Piece, source: &Source, place: &Place) -> Result<(), Unspliceable> {
         let range = place.range.clone();
         let tree = piece.tree;
