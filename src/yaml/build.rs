@@ -220,7 +220,7 @@ struct PendingPlain {
 struct Builder<'a> {
     text: &'a str,
     index: &'a CharIndex<'a>,
-    nodes: Vec<Node>,
+    nodes: super::nodes::Nodes,
     stack: Vec<Frame>,
     /// Children of the open collections, innermost last.
     open_children: Vec<NodeId>,
@@ -242,7 +242,7 @@ impl<'a> Builder<'a> {
         Builder {
             text,
             index,
-            nodes: Vec::new(),
+            nodes: Default::default(),
             stack: Vec::new(),
             open_children: Vec::new(),
             anchors: HashMap::new(),
@@ -305,7 +305,7 @@ impl<'a> Builder<'a> {
         let Some(pending) = self.pending.take() else {
             return;
         };
-        let start = self.nodes[pending.node.0 as usize].span.start();
+        let start = self.node(pending.node).span.start();
         // A plain scalar written on one line is its value, as written: only
         // one folded over lines needs its end found in the text.
         let end = if self.text[start..].starts_with(pending.value.as_str()) {
@@ -315,7 +315,10 @@ impl<'a> Builder<'a> {
         };
         let span = Span::new(start, end);
         let value = self.store_value(pending.node, &pending.value, span);
-        self.nodes[pending.node.0 as usize] = Node::scalar(span, ScalarStyle::Plain, value);
+        self.nodes.set(
+            pending.node.0 as usize,
+            Node::scalar(span, ScalarStyle::Plain, value),
+        );
         self.last_end = end;
     }
 
@@ -421,7 +424,7 @@ impl<'a> Builder<'a> {
         let children = &self.open_children[frame.children_from..];
         // A block sequence's marker is its first `-`, a block mapping's may
         // lie inside its first key: the earlier of marker and first child wins.
-        let marker = self.nodes[frame.node.0 as usize].span.start();
+        let marker = self.node(frame.node).span.start();
         let start = match children.first() {
             Some(&child) if !frame.flow => marker.min(self.node_start(child)),
             _ => marker,
@@ -431,7 +434,7 @@ impl<'a> Builder<'a> {
         } else {
             children
                 .last()
-                .map_or(start, |&child| self.nodes[child.0 as usize].span.end())
+                .map_or(start, |&child| self.node(child).span.end())
         };
         if frame.is_mapping {
             let duplicates = self.duplicate_keys(children);
@@ -442,8 +445,8 @@ impl<'a> Builder<'a> {
         self.decorate(frame.node, decoration);
         let span = Span::new(start, end.max(start));
         let after = self.nodes.len() as u32;
-        self.nodes[frame.node.0 as usize] =
-            Node::collection(span, frame.is_mapping, frame.flow, after);
+        let node = Node::collection(span, frame.is_mapping, frame.flow, after);
+        self.nodes.set(frame.node.0 as usize, node);
         self.last_end = span.end();
     }
 
@@ -454,10 +457,10 @@ impl<'a> Builder<'a> {
             return duplicates;
         }
         let name = |key: NodeId| {
-            let node = &self.nodes[key.0 as usize];
+            let node = self.node(key);
             match node.kind() {
                 NodeKind::Scalar { .. } => {
-                    Some(self.values.of(self.text, key, node)).filter(|name| *name != "<<")
+                    Some(self.values.of(self.text, key, &node)).filter(|name| *name != "<<")
                 }
                 _ => None,
             }
@@ -489,9 +492,16 @@ impl<'a> Builder<'a> {
         )
     }
 
+    /// The node `id`, written already.
+    fn node(&self, id: NodeId) -> Node {
+        self.nodes
+            .get(id.0 as usize)
+            .expect("a node written already")
+    }
+
     /// Where a node starts in the source, including its anchor and tag.
     fn node_start(&self, id: NodeId) -> usize {
-        self.nodes[id.0 as usize].start(self.decorations.get(&id))
+        self.node(id).start(self.decorations.get(&id))
     }
 
     fn alias(&mut self, anchor_id: usize, at: usize) {

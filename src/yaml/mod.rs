@@ -18,6 +18,7 @@ pub(crate) use extent::{line_end, line_start, next_line};
 mod build;
 mod extent;
 mod holder;
+mod nodes;
 pub mod scalar;
 pub mod splice;
 
@@ -94,11 +95,12 @@ pub enum NodeKind {
     },
 }
 
-/// A node in 12 bytes: its span, and its kind packed into one word. A
-/// pipeline holds a node per 9 to 14 bytes of YAML and the tree is most of
-/// `check`'s memory, so a collection keeps no list of its children: ids
-/// are given in document order, its children follow it, and it keeps only
-/// the id after its last descendant, where its next sibling starts.
+/// A node: its span, and its kind packed into one word (stored in 8 bytes,
+/// [`nodes`]). A pipeline holds a node per 8 to 14 bytes of YAML and the
+/// tree is most of `check`'s memory, so a collection keeps no list of its
+/// children: ids are given in document order, its children follow it, and
+/// it keeps only the id after its last descendant, where its next sibling
+/// starts.
 #[derive(Clone, Copy, Debug)]
 pub struct Node {
     /// The node's own text: for a block scalar from the `|`/`>` header to the
@@ -257,7 +259,7 @@ struct Decoration {
 #[derive(Clone, Debug)]
 pub struct Tree {
     /// In document order: a collection's descendants follow it.
-    nodes: Vec<Node>,
+    nodes: nodes::Nodes,
     root: Option<NodeId>,
     /// Which document of the stream `root` is: 1 after a `spec:` header.
     document: usize,
@@ -440,9 +442,7 @@ impl Tree {
 
     fn shift(&mut self, by: usize) {
         let moved = |span: Span| Span::new(span.start() + by, span.end() + by);
-        for node in &mut self.nodes {
-            node.span = moved(node.span);
-        }
+        self.nodes.shift(by);
         for decoration in self.decorations.values_mut() {
             decoration.anchor = decoration.anchor.map(moved);
             decoration.tag = decoration.tag.map(moved);
@@ -452,7 +452,7 @@ impl Tree {
     /// The tree of an empty text: no document.
     pub fn empty() -> Tree {
         Tree {
-            nodes: Vec::new(),
+            nodes: nodes::Nodes::default(),
             root: None,
             document: 0,
             duplicates: Vec::new(),
@@ -484,7 +484,7 @@ impl Tree {
     #[inline]
     pub fn node(&self, id: NodeId) -> Node {
         match self.nodes.get(id.0 as usize) {
-            Some(node) => *node,
+            Some(node) => node,
             None => self.shared_node(id),
         }
     }

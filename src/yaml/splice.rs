@@ -211,7 +211,7 @@ impl Splicer {
         shared.own[0] =
             Node::collection(Span::new(root_start, end.max(root_start)), true, false, len);
         let mut tree = Tree {
-            nodes: Vec::new(),
+            nodes: Default::default(),
             root: Some(NodeId(0)),
             document: 0,
             duplicates: copy.duplicate_pairs,

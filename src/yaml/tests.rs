@@ -275,6 +275,48 @@ fn a_file_with_more_nodes_than_ids_can_name_is_refused_with_that_reason() {
     assert_eq!(err.offset, text.find('3').unwrap());
 }
 
+/// Nodes too large for 8 bytes (`nodes`) are kept whole: a scalar of
+/// 256 KiB, a collection of 64 KiB, one with 4,096 descendants, an alias.
+#[test]
+fn nodes_too_large_to_pack_read_back_as_written() {
+    let block = "  x\n".repeat(1 << 16);
+    let items = "  - x\n".repeat(5000);
+    let quoted = "y".repeat(1 << 16);
+    let text =
+        format!("\u{feff}big: &a |\n{block}long:\n{items}wide: {{k: \"{quoted}\"}}\nref: *a\n");
+    let tree = Tree::parse(&text).unwrap();
+    let value = |key: &str| {
+        let root = tree.root().unwrap();
+        let pair = tree
+            .pairs(root)
+            .find(|&(k, _)| tree.scalar(&text, k) == Some(key));
+        pair.unwrap().1
+    };
+    assert!(tree.nodes.wide() >= 4, "{}", tree.nodes.wide());
+    let big = value("big");
+    let header = text.find('|').unwrap();
+    assert_eq!(
+        tree.node(big).span,
+        Span::new(header, header + 2 + block.len() - 1)
+    );
+    assert_eq!(tree.scalar(&text, big).unwrap().len(), block.len() / 2);
+    let long = value("long");
+    assert_eq!(tree.items(long).count(), 5000);
+    assert_eq!(tree.after(long), NodeId(long.0 + 5001));
+    let last = tree.items(long).last().unwrap();
+    assert_eq!(tree.node(long).span.end(), tree.node(last).span.end());
+    let wide = value("wide");
+    let open = text.find('{').unwrap();
+    assert_eq!(
+        tree.node(wide).span,
+        Span::new(open, open + quoted.len() + 7)
+    );
+    assert_eq!(tree.after(wide), NodeId(wide.0 + 3));
+    let alias = value("ref");
+    assert_eq!(tree.deref(alias), big);
+    assert_eq!(tree.node(alias).span.slice(&text), "*a");
+}
+
 #[test]
 fn every_node_s_holder_is_found_in_wide_and_deep_collections() {
     // Wide (past the siblings scanned one by one) and deep collections,
