@@ -31,12 +31,10 @@ pub enum Value {
 impl Value {
     pub fn expected(&self) -> Expected {
         match self {
-            Value::Str(s) => Expected::Str(s.clone()),
+            Value::Str(s) => Expected::string(s),
             Value::Plain(s) => Expected::Plain(s.clone()),
-            Value::Seq(items) => {
-                Expected::Seq(items.iter().map(|i| Expected::Str(i.clone())).collect())
-            }
-            Value::Block(s) => Expected::Str(format!("{s}\n")),
+            Value::Seq(items) => Expected::Seq(items.iter().map(|i| Expected::string(i)).collect()),
+            Value::Block(s) => Expected::string(&format!("{s}\n")),
             Value::Items(items) => Expected::Seq(items.iter().map(Value::expected).collect()),
             Value::Map(pairs) | Value::Flow(pairs) => Expected::Map(
                 pairs
@@ -250,7 +248,7 @@ impl<'a> Editor<'a> {
         self.push(Edit::replace(span, written), 0);
         self.changes.push(Change::Set {
             node,
-            value: Expected::Str(value.to_string()),
+            value: Expected::string(value),
         });
     }
 

@@ -679,7 +679,7 @@ impl<'a, 'd> Planner<'a, 'd> {
         );
         self.editor.changes.push(rewrite::verify::Change::Set {
             node,
-            value: rewrite::verify::Expected::Str(new_value),
+            value: rewrite::verify::Expected::string(&new_value),
         });
         // `/busybox/sh` ran the script in the Kaniko debug image.
         if let Runner::Container { .. } = self.runner_kind()

@@ -331,7 +331,7 @@ fn script_plan(
     new_script.push_str(&script[cursor..]);
     plan.changes.push(Change::Set {
         node: run.node,
-        value: Expected::Str(new_script),
+        value: Expected::string(&new_script),
     });
     Ok(())
 }
@@ -426,10 +426,10 @@ fn container_plan(
     if !tree.is_mapping(container) {
         // `container: IMAGE` becomes a flow mapping in the same place.
         let mut entries = vec![
-            ("image".to_string(), Expected::Str(new_image.clone())),
+            ("image".to_string(), Expected::string(&new_image)),
             (
                 "options".to_string(),
-                Expected::Str(docker_options.join(" ")),
+                Expected::string(&docker_options.join(" ")),
             ),
         ];
         let mut written = format!(
@@ -446,7 +446,7 @@ fn container_plan(
                 "env".to_string(),
                 Expected::Map(vec![(
                     "BUILDKITD_FLAGS".to_string(),
-                    Expected::Str(flags.into()),
+                    Expected::string(flags),
                 )]),
             ));
         }
@@ -468,7 +468,7 @@ fn container_plan(
         .push(Edit::replace(image_span, scalar_text(&new_image)));
     plan.changes.push(Change::Set {
         node: image.node,
-        value: Expected::Str(new_image),
+        value: Expected::string(&new_image),
     });
     let eol = line_ending(text);
     let (image_key, _) = workflow::get(tree, text, container, "image").expect("the image was read");
@@ -485,7 +485,7 @@ fn container_plan(
             plan.changes.push(Change::Insert {
                 mapping: container,
                 key: "options".into(),
-                value: Expected::Str(value),
+                value: Expected::string(&value),
             });
         }
         Some((_, node)) => {
@@ -507,7 +507,7 @@ fn container_plan(
                     .push(Edit::replace(tree.node(node).span, scalar_text(&value)));
                 plan.changes.push(Change::Set {
                     node,
-                    value: Expected::Str(value),
+                    value: Expected::string(&value),
                 });
             }
         }
@@ -543,10 +543,7 @@ fn env_plan(
         plan.changes.push(Change::Insert {
             mapping: container,
             key: "env".into(),
-            value: Expected::Map(vec![(
-                "BUILDKITD_FLAGS".into(),
-                Expected::Str(flags.into()),
-            )]),
+            value: Expected::Map(vec![("BUILDKITD_FLAGS".into(), Expected::string(flags))]),
         });
         return Ok(());
     };
@@ -582,7 +579,7 @@ fn env_plan(
     plan.changes.push(Change::Insert {
         mapping: env,
         key: "BUILDKITD_FLAGS".into(),
-        value: Expected::Str(flags.into()),
+        value: Expected::string(flags),
     });
     Ok(())
 }

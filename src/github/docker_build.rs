@@ -80,7 +80,7 @@ pub fn plan(
         edits,
         changes: vec![Change::Set {
             node: run.node,
-            value: Expected::Str(new_script),
+            value: Expected::string(&new_script),
         }],
         findings,
     })

@@ -411,10 +411,10 @@ fn plan_action(
         let (uses_text, comment) = style.uses(*target);
         let comment = comment.map(|c| format!(" {c}")).unwrap_or_default();
         inserted.push_str(&format!("{dash}uses: {uses_text}{comment}{eol}"));
-        let mut expected = vec![("uses".to_string(), Expected::Str(uses_text.clone()))];
+        let mut expected = vec![("uses".to_string(), Expected::string(&uses_text))];
         if let Some(id) = id {
             inserted.push_str(&format!("{indent}id: {id}{eol}"));
-            expected.push(("id".to_string(), Expected::Str(id.to_string())));
+            expected.push(("id".to_string(), Expected::string(id)));
         }
         if !with.is_empty() {
             inserted.push_str(&format!("{indent}with:{eol}"));
@@ -454,7 +454,7 @@ fn plan_action(
     edits.push(Edit::replace(replaced, format!("{uses_text}{comment}")));
     changes.push(Change::Set {
         node: uses.node,
-        value: Expected::Str(uses_text),
+        value: Expected::string(&uses_text),
     });
     // `with:`.
     let key_indent = indentation(text, tree.node(*uses_key).span.start());
@@ -646,7 +646,7 @@ fn image_output_edits(
         value.push_str(&decoded[cursor..]);
         changes.push(Change::Set {
             node,
-            value: Expected::Str(value),
+            value: Expected::string(&value),
         });
     }
     Ok((edits, changes))
@@ -678,7 +678,7 @@ fn mapping_expected(entries: &[(&'static str, Vec<String>)]) -> Expected {
                     [one] => one.clone(),
                     many => many.iter().map(|v| format!("{v}\n")).collect(),
                 };
-                (key.to_string(), Expected::Str(value))
+                (key.to_string(), Expected::string(&value))
             })
             .collect(),
     )

@@ -1304,7 +1304,7 @@ impl Emitter<'_, '_> {
         new_value.push_str(&decoded[cursor..]);
         let change = Change::Set {
             node: at.node,
-            value: Expected::Str(new_value),
+            value: Expected::string(&new_value),
         };
         self.planned
             .changes
@@ -1340,7 +1340,7 @@ impl Emitter<'_, '_> {
         let change = Change::InsertItem {
             sequence,
             index,
-            value: Expected::Str(login),
+            value: Expected::string(&login),
         };
         self.push(at.file, edit, change);
     }
@@ -1411,10 +1411,10 @@ impl Emitter<'_, '_> {
             Edit::replace(name_span, image.clone()),
             Change::Set {
                 node: name.node,
-                value: Expected::Str(image.clone()),
+                value: Expected::string(image),
             },
         );
-        let empty_entrypoint = Expected::Seq(vec![Expected::Str(String::new())]);
+        let empty_entrypoint = Expected::Seq(vec![Expected::string("")]);
         match job.job.image.as_ref().and_then(|i| i.entrypoint) {
             Some(at) if !is_empty_entrypoint(self.pipeline, at) => {
                 let span = self.pipeline.files[at.file].tree.node(at.node).span;
@@ -1488,7 +1488,7 @@ impl Emitter<'_, '_> {
         let file = &self.pipeline.files[mapping.file];
         let (tree, source) = (&file.tree, file.text.as_str());
         let entry = format!("BUILDKITD_FLAGS: {BUILDKITD_FLAGS}");
-        let value = Expected::Str(BUILDKITD_FLAGS.to_string());
+        let value = Expected::string(BUILDKITD_FLAGS);
         match get(tree, source, mapping.node, "variables") {
             Some((_, variables)) => {
                 let variables = tree.deref(variables);
@@ -1581,18 +1581,18 @@ impl Emitter<'_, '_> {
             insert_entry_after(source, tree, mapping.node, last_key, &entry)
         };
         let mut fields = vec![
-            ("name".to_string(), Expected::Str(service.name.into())),
-            ("alias".to_string(), Expected::Str(service.alias.into())),
+            ("name".to_string(), Expected::string(service.name)),
+            ("alias".to_string(), Expected::string(service.alias)),
         ];
         if !service.command.is_empty() {
-            let words = service.command.iter().map(|w| Expected::Str(w.to_string()));
+            let words = service.command.iter().map(|w| Expected::string(w));
             fields.push(("command".into(), Expected::Seq(words.collect())));
         }
         if !service.variables.is_empty() {
             let pairs = service
                 .variables
                 .iter()
-                .map(|(k, v)| (k.to_string(), Expected::Str(v.to_string())));
+                .map(|(k, v)| (k.to_string(), Expected::string(v)));
             fields.push(("variables".into(), Expected::Map(pairs.collect())));
         }
         let change = Change::Insert {
@@ -1646,10 +1646,10 @@ impl Emitter<'_, '_> {
 
 fn image_value(image: &str) -> Expected {
     Expected::Map(vec![
-        ("name".into(), Expected::Str(image.to_string())),
+        ("name".into(), Expected::string(image)),
         (
             "entrypoint".into(),
-            Expected::Seq(vec![Expected::Str(String::new())]),
+            Expected::Seq(vec![Expected::string("")]),
         ),
     ])
 }

@@ -21,6 +21,9 @@ mod libyaml;
 mod scalars;
 mod trees;
 
+use std::hash::{BuildHasher, RandomState};
+use std::sync::OnceLock;
+
 use hashbrown::{HashMap, HashSet};
 
 use super::window::Window;
@@ -29,12 +32,60 @@ use crate::yaml::{NodeId, Tree};
 /// A value the rewrite puts into the document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Expected {
-    Str(String),
+    Str(Text),
     /// A plain scalar as YAML's core schema reads it: `true`, `1000`
     /// (a Kubernetes `runAsUser`, which must not be a string).
     Plain(String),
     Seq(Vec<Expected>),
     Map(Vec<(String, Expected)>),
+}
+
+impl Expected {
+    /// The string `value`.
+    pub fn string(value: &str) -> Expected {
+        Expected::Str(Text::of(value))
+    }
+}
+
+/// A string the rewrite writes, kept as a keyed digest of it (and its
+/// length): both halves of the verification compare what they read back
+/// with the digest, so a new script is not held a second time (its text
+/// is in the rewrite) while the rewrite is read again. The key is drawn
+/// once per process and never shown, so a false match is a 2⁻⁶⁴ chance
+/// that no input can steer, as for the libyaml half's own digests, which
+/// digest strings the same way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Text {
+    digest: u64,
+    len: usize,
+}
+
+impl Text {
+    pub fn of(value: &str) -> Text {
+        Text {
+            digest: digest_key().hash_one((5u8, value)),
+            len: value.len(),
+        }
+    }
+
+    /// The digest, as the libyaml half digests a string.
+    fn digest(self) -> u64 {
+        self.digest
+    }
+
+    fn len(self) -> usize {
+        self.len
+    }
+
+    fn is(self, value: &str) -> bool {
+        value.len() == self.len && Text::of(value) == self
+    }
+}
+
+/// The key of every digest the verification takes.
+fn digest_key() -> &'static RandomState {
+    static KEY: OnceLock<RandomState> = OnceLock::new();
+    KEY.get_or_init(RandomState::new)
 }
 
 /// One intended change, addressed by nodes of the original tree.
@@ -149,6 +200,14 @@ pub fn verify_libyaml(
     }
 }
 
+/// A bounded rendering of a key or value for a message.
+fn brief(text: &str) -> String {
+    match text.char_indices().nth(80) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
 /// Where `node` sits in its document, for a refusal message: `.a.b[2]`.
 fn path_of(tree: &Tree, text: &str, mut node: NodeId) -> String {
     let mut segments = Vec::new();
@@ -189,7 +248,7 @@ mod tests {
     fn set(tree: &Tree, text: &str, old: &str, new: &str) -> Vec<Change> {
         vec![Change::Set {
             node: scalar_at(tree, text, old),
-            value: Expected::Str(new.into()),
+            value: Expected::string(new),
         }]
     }
 
@@ -207,9 +266,38 @@ mod tests {
         let node = scalar_at(&tree, original, "old");
         let changes = [Change::Set {
             node,
-            value: Expected::Str("new".into()),
+            value: Expected::string("new"),
         }];
         check(original, &tree, rewritten, &changes).unwrap();
+    }
+
+    /// Each half compares a written string with its digest on its own.
+    #[test]
+    fn each_half_refuses_a_string_other_than_the_intended_one() {
+        let original = "a: old\nb: 1\n";
+        let tree = Tree::parse(original).unwrap();
+        // What is written, what was meant, and how to write what was meant.
+        let cases = [
+            ("nex", "new", "new"),
+            ("newer", "new", "new"),
+            ("1", "1", "'1'"),
+        ];
+        for (written, intended, right) in cases {
+            let rewritten = original.replace("old", written);
+            let new_tree = Tree::parse(&rewritten).unwrap();
+            let changes = set(&tree, original, "old", intended);
+            let edits = Edits::new(&changes);
+            let trees = verify_trees(original, &tree, &rewritten, &new_tree, &edits, None);
+            let libyaml = verify_libyaml(original, &tree, &rewritten, &edits, None);
+            assert!(
+                trees.is_err() && libyaml.is_err(),
+                "{written}: {trees:?} {libyaml:?}"
+            );
+            let same = original.replace("old", right);
+            let same_tree = Tree::parse(&same).unwrap();
+            verify_trees(original, &tree, &same, &same_tree, &edits, None).unwrap();
+            verify_libyaml(original, &tree, &same, &edits, None).unwrap();
+        }
     }
 
     #[test]
@@ -220,7 +308,7 @@ mod tests {
         let node = scalar_at(&tree, original, "old");
         let changes = [Change::Set {
             node,
-            value: Expected::Str("new".into()),
+            value: Expected::string("new"),
         }];
         assert!(check(original, &tree, rewritten, &changes).is_err());
     }
@@ -232,7 +320,7 @@ mod tests {
         let node = scalar_at(&tree, original, "old");
         let changes = [Change::Set {
             node,
-            value: Expected::Str("new: [".into()),
+            value: Expected::string("new: ["),
         }];
         assert!(check(original, &tree, "a: new: [\n", &changes).is_err());
     }
@@ -261,12 +349,12 @@ mod tests {
             Change::Insert {
                 mapping: variables,
                 key: "BUILDKITD_FLAGS".into(),
-                value: Expected::Str("--oci-worker-no-process-sandbox".into()),
+                value: Expected::string("--oci-worker-no-process-sandbox"),
             },
             Change::InsertItem {
                 sequence,
                 index: 0,
-                value: Expected::Str("y".into()),
+                value: Expected::string("y"),
             },
         ];
         check(original, &tree, rewritten, &changes).unwrap();

@@ -415,7 +415,7 @@ mod tests {
         let edit = Edit::replace(tree.node(node).span, new);
         let change = Change::Set {
             node,
-            value: Expected::Str(new.into()),
+            value: Expected::string(new),
         };
         (edit, change)
     }
@@ -463,7 +463,7 @@ mod tests {
             .find(|&id| tree.scalar(&original, id) == Some("alpine"))
             .unwrap();
         let edit = Edit::replace(tree.node(node).span, "[alpine, busybox]");
-        let items = ["alpine", "busybox"].map(|item| Expected::Str(item.into()));
+        let items = ["alpine", "busybox"].map(Expected::string);
         let change = Change::Set {
             node,
             value: Expected::Seq(items.to_vec()),
@@ -527,7 +527,7 @@ mod tests {
         let rewritten = apply(original, std::slice::from_ref(&edit)).unwrap();
         let change = Change::Set {
             node,
-            value: Expected::Str("new".into()),
+            value: Expected::string("new"),
         };
         // `a: new b: 1` is read in full, where it does not parse.
         assert!(
@@ -650,7 +650,7 @@ mod tests {
                 .collect();
             let node = *pick.get(&values);
             let edit = Edit::replace(tree.node(node).span, written);
-            let change = Change::Set { node, value: Expected::Str(word) };
+            let change = Change::Set { node, value: Expected::string(&word) };
             let rewritten = apply(&original, std::slice::from_ref(&edit)).unwrap();
             let applied = placed(&original, std::slice::from_ref(&edit));
             let windowed = reread_verified(&original, &tree, &applied, &rewritten, std::slice::from_ref(&change));

@@ -26,7 +26,7 @@ use std::hash::{BuildHasher, Hash, RandomState};
 
 use super::events::{Event, Events, Properties, Stopped};
 use super::scalars::{self, Scalar};
-use super::{Change, Edits, Expected};
+use super::{Change, Edits, Expected, Text, brief, digest_key};
 use crate::rewrite::window::{Window, window_of};
 use crate::yaml::{NodeId, NodeKind, Tree};
 
@@ -36,7 +36,7 @@ pub(super) fn verify(
     rewritten: &str,
     edits: &Edits,
 ) -> Result<(), String> {
-    let digest = Digest(RandomState::new());
+    let digest = Digest(digest_key());
     let content = tree.document();
     let expected = Reader::new(&digest, content, Some(Plan::new(tree, edits)))
         .read(original)
@@ -70,7 +70,7 @@ pub(super) fn verify_windows(
     edits: &Edits,
     windows: &[Window],
 ) -> Result<(), String> {
-    let digest = Digest(RandomState::new());
+    let digest = Digest(digest_key());
     // How many edited nodes each window holds, counted once.
     let mut edited = vec![0; windows.len()];
     for node in edits.nodes() {
@@ -600,7 +600,7 @@ fn without_key(entries: Vec<(u64, u64)>, keys: Vec<Option<String>>, key: &str) -
 
 /// Keyed digests of values as serde_yaml reads them and GitLab compares
 /// them.
-struct Digest(RandomState);
+struct Digest(&'static RandomState);
 
 impl Digest {
     fn of(&self, value: impl Hash) -> u64 {
@@ -619,8 +619,9 @@ impl Digest {
         }
     }
 
+    /// As [`Text`] digests the strings the rewrite writes.
     fn string(&self, s: &str) -> u64 {
-        self.of((5u8, s))
+        Text::of(s).digest()
     }
 
     fn tagged(&self, tag: &str, inner: u64) -> u64 {
@@ -661,7 +662,7 @@ impl Digest {
 
     fn expected_working(&self, value: &Expected) -> Working {
         match value {
-            Expected::Str(s) => Working::Scalar(self.string(s)),
+            Expected::Str(text) => Working::Scalar(text.digest()),
             // A plain scalar is typed by the same rules as the file's own.
             Expected::Plain(s) => {
                 let resolved = scalars::resolve(s, true, None, false).unwrap_or(Scalar::Str(s));
@@ -689,14 +690,6 @@ fn unreachable_edit() -> String {
     "an edited node is not reachable from the document root".into()
 }
 
-/// A bounded rendering of a key for a message.
-fn brief(text: &str) -> String {
-    match text.char_indices().nth(80) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::{Change, Edits, Expected};
@@ -710,7 +703,7 @@ mod tests {
             .unwrap();
         vec![Change::Set {
             node,
-            value: Expected::Str(new.into()),
+            value: Expected::string(new),
         }]
     }
 
@@ -820,7 +813,7 @@ mod tests {
                 .unwrap();
             let changes = vec![Change::Set {
                 node,
-                value: Expected::Str("new".into()),
+                value: Expected::string("new"),
             }];
             let edits = Edits::new(&changes);
             verify(original, &tree, &rewritten, &edits)

@@ -355,16 +355,22 @@ impl<'c> Walk<'_, 'c> {
         }
         match value {
             Expected::Str(wanted) => {
-                let found = self
-                    .new
-                    .scalar(new)
-                    .ok_or_else(|| format!("expected {wanted:?}, found a collection"))?;
+                let found = self.new.scalar(new).ok_or_else(|| {
+                    format!(
+                        "expected a string of {} bytes, found a collection",
+                        wanted.len()
+                    )
+                })?;
                 let string =
                     !self.new.is_plain(new) || matches!(Yaml::from_str(found), Yaml::String(_));
-                if found == wanted && string {
+                if wanted.is(found) && string {
                     Ok(())
                 } else {
-                    Err(format!("expected the string {wanted:?}, found {found:?}"))
+                    Err(format!(
+                        "expected another string of {} bytes, found {:?}",
+                        wanted.len(),
+                        super::brief(found)
+                    ))
                 }
             }
             Expected::Plain(wanted) => match self.new.scalar(new) {
