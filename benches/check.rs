@@ -151,6 +151,8 @@ fn fleet(count: usize) {
 }
 
 fn main() {
+    // The binary's allocator and its options, for the floor too.
+    kaniko2buildkit::allocator::configure();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
     if let Some(at) = args.iter().position(|a| a == "--write") {

@@ -5,6 +5,7 @@
 //! ([`analysis`]) → render ([`report`]). `main.rs` only parses arguments and
 //! calls [`run`].
 
+pub mod allocator;
 pub mod analysis;
 pub mod audit;
 pub mod buildkite;
