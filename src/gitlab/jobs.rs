@@ -117,27 +117,18 @@ pub struct Job {
     pub services: Option<At>,
 }
 
-/// Resolved jobs, and what went wrong resolving them.
-#[derive(Debug, Default)]
-pub struct Jobs {
-    pub jobs: Vec<Job>,
-    pub findings: Vec<Finding>,
-}
-
 /// Resolves the jobs named in `names` that the pipeline defines, in name
-/// order: the checks after a rewrite look at the migrated jobs only.
-pub fn resolve_named(pipeline: &Pipeline, names: &BTreeSet<String>) -> Jobs {
+/// order, handing each to `each` as soon as it is resolved: the checks
+/// after a rewrite look at the migrated jobs only, one at a time.
+pub fn resolve_named(pipeline: &Pipeline, names: &BTreeSet<String>, mut each: impl FnMut(Job)) {
     let mut resolver = Resolver::new(pipeline);
-    let mut jobs = Vec::new();
     for name in names.iter().map(String::as_str) {
         if RESERVED.contains(&name) || !resolver.defines_mapping(name) {
             continue;
         }
-        jobs.extend(resolver.job(name));
-    }
-    Jobs {
-        jobs,
-        findings: std::mem::take(&mut resolver.findings),
+        if let Some(job) = resolver.job(name) {
+            each(job);
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 //! cannot (an unmapped flag, a Kaniko-only path, an image it shares with a job
 //! that stays) keeps its Kaniko text and gets a diagnostic that says why.
 
+mod after;
 mod arguments;
 mod plan;
 mod survey;
@@ -14,12 +15,12 @@ mod survey;
 pub(crate) use plan::{busybox_replacement, mkdir_around, path_replacement};
 pub mod text;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::config::Config;
 use crate::finding::{Applicability, Finding, Fix};
-use crate::gitlab::{FileId, Pipeline, SourceFile, jobs};
+use crate::gitlab::{FileId, Pipeline, SourceFile};
 use crate::rewrite::verify::Change;
 use crate::rewrite::{self, Applied, Edit};
 
@@ -141,36 +142,26 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
         std::mem::take(&mut planned.edits),
         std::mem::take(&mut planned.changes),
     )?;
-    // The rewritten pipeline's migrated jobs, resolved once for both
-    // checks below.
-    let mut resolved = jobs::resolve_named(&rewritten, &checked_jobs(&planned));
     // Jobs whose BUILDKITD_FLAGS variable would not reach them (a `<<` merge
     // replaces a whole `variables:` mapping) get it on the command instead.
-    let unreached = match options.config.flavor.daemon_flags() {
-        Some(_) => plan::jobs_missing_daemon_flags(&rewritten, &resolved, &planned.builders),
-        None => Default::default(),
-    };
-    if !unreached.is_empty() {
-        constraints.prefix_jobs = unreached;
+    let mut unreached = after::check(&rewritten, &planned, options);
+    if !unreached.daemon_flags.is_empty() {
+        constraints.prefix_jobs = std::mem::take(&mut unreached.daemon_flags);
         planned = plan_settled(pipeline, options, &mut constraints)?;
         (rewritten, applied) = apply_all(
             pipeline,
             std::mem::take(&mut planned.edits),
             std::mem::take(&mut planned.changes),
         )?;
-        resolved = jobs::resolve_named(&rewritten, &checked_jobs(&planned));
-        let still = plan::jobs_missing_daemon_flags(&rewritten, &resolved, &planned.builders);
-        if let Some(job) = still.iter().next() {
+        unreached = after::check(&rewritten, &planned, options);
+        if let Some(job) = unreached.daemon_flags.iter().next() {
             return Err(Refused {
                 file: 0,
                 message: format!("job `{job}` would lose BUILDKITD_FLAGS after the rewrite"),
             });
         }
     }
-    if let Some(job) = plan::jobs_still_kaniko(&rewritten, &resolved, &planned.migrated, options)
-        .into_iter()
-        .next()
-    {
+    if let Some(job) = unreached.still_kaniko.iter().next() {
         return Err(Refused {
             file: 0,
             message: format!("job `{job}` would still use Kaniko after the rewrite"),
@@ -191,12 +182,6 @@ pub fn migrate(pipeline: &Pipeline, options: &Options) -> Result<Migration, Refu
         job_edits: JobEdits::indexed(applied, planned.job_edits),
         in_place_jobs: planned.in_place.into_iter().collect(),
     })
-}
-
-/// The jobs the checks after a rewrite look at: the migrated ones and
-/// those that got a builder.
-fn checked_jobs(planned: &plan::Planned) -> BTreeSet<String> {
-    planned.migrated.union(&planned.builders).cloned().collect()
 }
 
 /// Plans until no script line refuses its new text: each round leaves the
