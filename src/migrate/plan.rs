@@ -4,6 +4,7 @@
 use hashbrown::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
+use std::sync::Arc;
 
 use super::arguments;
 use super::survey::{OtherJobs, Survey};
@@ -193,6 +194,7 @@ pub fn plan(pipeline: &Pipeline, options: &Options, constraints: &Constraints) -
         prefix_jobs,
         owners: Vec::new(),
         images: HashMap::new(),
+        login_steps: HashMap::new(),
     };
     emitter.emit(&mut work);
     for job in work {
@@ -1115,6 +1117,38 @@ struct Emitter<'a, 'p> {
     /// which `extends` may bring from elsewhere), with the edits made and
     /// the mapping returned: the jobs that share a site share its edits.
     images: HashMap<(At, Option<At>), ImageEdits>,
+    /// The login steps written so far, by the prefix and line ending of
+    /// their line: one text shared by every job.
+    login_steps: HashMap<String, Option<LoginStep>>,
+}
+
+/// The registry login as a list item of its own: its text, the same in
+/// every job whose script line starts the same way, and its value.
+#[derive(Clone)]
+struct LoginStep {
+    text: Arc<str>,
+    value: Expected,
+}
+
+impl LoginStep {
+    /// The step written after `prefix` (the line's indentation and `- `)
+    /// and ended by `eol`; `None` when the line is no block list item, or
+    /// the login cannot be written as a plain scalar.
+    fn written_after(prefix: &str, eol: &str) -> Option<LoginStep> {
+        let layout = encode::Layout {
+            style: crate::yaml::ScalarStyle::Plain,
+            indent: String::new(),
+            line_end: "\n",
+            in_flow: false,
+        };
+        let login = registry_login();
+        let fits = prefix.trim_start_matches(' ') == "- "
+            && encode::encode(&layout, std::slice::from_ref(&login), "").is_some();
+        fits.then(|| LoginStep {
+            text: format!("{prefix}{login}{eol}").into(),
+            value: Expected::string(&login),
+        })
+    }
 }
 
 /// The edits that moved one image site, by index, and the mapping whose
@@ -1322,27 +1356,22 @@ impl Emitter<'_, '_> {
         let start = file.tree.node(at.node).span.start();
         let line = line_start(&file.text, start);
         let prefix = &file.text[line..start];
-        let layout = encode::Layout {
-            style: crate::yaml::ScalarStyle::Plain,
-            indent: String::new(),
-            line_end: "\n",
-            in_flow: false,
-        };
-        let login = registry_login();
-        let fits = prefix.trim_start_matches(' ') == "- "
-            && encode::encode(&layout, std::slice::from_ref(&login), "").is_some();
-        if !fits {
+        let eol = text::line_ending(&file.text);
+        let step = self
+            .login_steps
+            .entry(format!("{prefix}{eol}"))
+            .or_insert_with(|| LoginStep::written_after(prefix, eol))
+            .clone();
+        let Some(LoginStep { text, value }) = step else {
             self.refuse_line(at, "no place for the registry login step");
             return;
-        }
-        let eol = text::line_ending(&file.text);
-        let edit = Edit::insert(line, format!("{prefix}{login}{eol}"));
+        };
         let change = Change::InsertItem {
             sequence,
             index,
-            value: Expected::string(&login),
+            value,
         };
-        self.push(at.file, edit, change);
+        self.push(at.file, Edit::insert(line, text), change);
     }
 
     /// Records a script line that cannot hold its new text; planning runs

@@ -14,21 +14,25 @@ use crate::span::Span;
 use crate::yaml::Tree;
 
 /// Replace `span` with `text`. An empty span inserts.
+///
+/// The text is shared: a step the planner writes into every job (the
+/// registry login, a kilobyte) is one allocation however many jobs it goes
+/// into, where a copy each took 25 MB at 50 MB.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Edit {
     pub span: Span,
-    pub text: String,
+    pub text: Arc<str>,
 }
 
 impl Edit {
-    pub fn replace(span: Span, text: impl Into<String>) -> Edit {
+    pub fn replace(span: Span, text: impl Into<Arc<str>>) -> Edit {
         Edit {
             span,
             text: text.into(),
         }
     }
 
-    pub fn insert(at: usize, text: impl Into<String>) -> Edit {
+    pub fn insert(at: usize, text: impl Into<Arc<str>>) -> Edit {
         Edit {
             span: Span::empty(at),
             text: text.into(),
@@ -248,7 +252,7 @@ mod tests {
         assert_eq!(rewritten, "a: one\nb: two\nc: 3\n");
         for (edit, applied) in edits.iter().zip(&applied) {
             assert_eq!(applied.span, edit.span);
-            assert_eq!(applied.text(&rewritten), edit.text);
+            assert_eq!(applied.text(&rewritten), &*edit.text);
         }
         assert_eq!(applied[1], applied[3], "a repeated edit lands once");
     }
