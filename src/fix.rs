@@ -158,16 +158,19 @@ fn name_kept_cause(mut finding: Finding, kept: &BTreeMap<String, String>) -> Fin
     finding
 }
 
-/// Each rewritten file's diff, in the requested format, and whether any
-/// file changes; files that cannot be diffed add to `errors`.
-fn diffs(
+/// Writes each rewritten file's diff to `out` as it is made, in the
+/// requested format, and returns whether any file changes; files that
+/// cannot be diffed add to `errors`. A 50 MB pipeline's diff is 22 MB:
+/// gathered into one report (and copied once more to colour it or not),
+/// it was the peak of `diff`'s memory.
+fn write_diffs(
     outcomes: &[Outcome],
     format: DiffFormat,
     color: bool,
+    out: &mut dyn std::io::Write,
     errors: &mut Vec<LoadError>,
-) -> (bool, String) {
+) -> bool {
     let mut changed = false;
-    let mut report = String::new();
     let mut shared = SharedFiles::default();
     for outcome in outcomes {
         let Ok(migration) = &outcome.result else {
@@ -184,19 +187,18 @@ fn diffs(
                 }
             }
             let diff = unified_diff(&file.name, &file.text, &rewrite.text);
-            match format {
-                DiffFormat::Unified => report.push_str(&colorize(&diff, color)),
-                DiffFormat::Markdown => {
-                    let _ = write!(
-                        report,
-                        "\n<details open><summary><code>{}</code></summary>\n\n```diff\n{diff}```\n\n</details>\n",
-                        file.name
-                    );
-                }
-            }
+            let _ = match format {
+                DiffFormat::Unified if color => out.write_all(colorize(&diff).as_bytes()),
+                DiffFormat::Unified => out.write_all(diff.as_bytes()),
+                DiffFormat::Markdown => write!(
+                    out,
+                    "\n<details open><summary><code>{}</code></summary>\n\n```diff\n{diff}```\n\n</details>\n",
+                    file.name
+                ),
+            };
         }
     }
-    (changed, report)
+    changed
 }
 
 /// `diff`: prints what `fix` would change; exit 1 when there is a change.
@@ -207,21 +209,21 @@ pub fn run_diff(args: &FixArgs, format: DiffFormat, out: &mut Output) -> u8 {
     let mut errors = errors;
     // The findings are rendered beside the diffs, on a second thread, and
     // printed after them as before.
-    let (changed, mut report, findings) = std::thread::scope(|scope| {
+    if format == DiffFormat::Markdown {
+        let _ = out.stdout.write_all(markdown_summary(&outcomes).as_bytes());
+    }
+    let color = out.colors.stdout;
+    let (changed, findings) = std::thread::scope(|scope| {
         let findings = (format == DiffFormat::Unified)
             .then(|| scope.spawn(|| rendered_findings(&outcomes, &renderer)));
-        let (changed, report) = diffs(&outcomes, format, out.colors.stdout, &mut errors);
+        let changed = write_diffs(&outcomes, format, color, &mut *out.stdout, &mut errors);
         let findings = findings.map(|rendering| {
             rendering
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         });
-        (changed, report, findings)
+        (changed, findings)
     });
-    if format == DiffFormat::Markdown {
-        report = format!("{}{report}", markdown_summary(&outcomes));
-    }
-    let _ = out.stdout.write_all(report.as_bytes());
     if let Some(findings) = findings {
         let _ = out.stderr.write_all(findings.as_bytes());
         if !out.quiet {
@@ -639,10 +641,7 @@ fn markdown_summary(outcomes: &[Outcome]) -> String {
 }
 
 /// Red removals, green additions, cyan hunk headers.
-fn colorize(diff: &str, color: bool) -> String {
-    if !color {
-        return diff.to_string();
-    }
+fn colorize(diff: &str) -> String {
     diff.split_inclusive('\n')
         .map(|line| {
             let code = match line.as_bytes().first() {
