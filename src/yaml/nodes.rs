@@ -43,6 +43,13 @@ pub(super) struct Nodes {
 }
 
 impl Nodes {
+    pub(super) fn with_capacity(capacity: usize) -> Nodes {
+        Nodes {
+            packed: Vec::with_capacity(capacity),
+            wide: Vec::new(),
+        }
+    }
+
     pub(super) fn len(&self) -> usize {
         self.packed.len()
     }

@@ -22,6 +22,7 @@ use hashbrown::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
+use super::nodes::Nodes;
 use super::{Decoration, Node, NodeId, NodeKind, Tree, Value, Values};
 use crate::span::Span;
 
@@ -45,18 +46,22 @@ pub struct Unspliceable;
 /// as they are read).
 #[derive(Clone, Debug)]
 pub(super) struct Shared {
-    /// The tree's own nodes: the root's, then the windows'.
-    own: Vec<Node>,
+    /// The tree's own nodes: the root's, then the windows', stored as a
+    /// parse stores its nodes; a collection's end counts positions in this
+    /// list, as the run that holds it does.
+    own: Nodes,
     /// The tree the shared runs are read from.
     base: Arc<Tree>,
     runs: Vec<Run>,
     /// For each block of [`BLOCK`] ids, the run that holds its first id:
     /// a node is found in a step or two, whatever the number of runs.
     blocks: Vec<u32>,
-    /// Where the aliases of the shared runs point now, by alias id: an
-    /// alias binds to the latest anchor of its name, which may now be a
-    /// window's.
-    aliases: HashMap<NodeId, NodeId>,
+    /// Where the aliases of the shared runs point now, by alias id, in id
+    /// order: an alias binds to the latest anchor of its name, which may
+    /// now be a window's. A sorted list takes half the room of a table
+    /// (300,000 aliases at 50 MB), for a search by halves when an alias is
+    /// read.
+    aliases: Vec<(NodeId, NodeId)>,
     len: u32,
 }
 
@@ -95,13 +100,18 @@ impl Shared {
     pub(super) fn node(&self, id: NodeId) -> Node {
         let run = self.run(id);
         let from = run.from + (id.0 - run.start);
-        if !run.shared {
-            return self.own[from as usize];
-        }
-        let old = self.base.node(NodeId(from));
+        let old = if run.shared {
+            self.base.node(NodeId(from))
+        } else {
+            self.own.get(from as usize).expect("an own run's node")
+        };
         let span = moved(old.span, run.shift);
         match old.kind() {
-            NodeKind::Alias { .. } => Node::alias(span, self.aliases[&id]),
+            NodeKind::Alias { .. } if !run.shared => old,
+            NodeKind::Alias { .. } => {
+                let at = self.aliases.binary_search_by_key(&id, |&(alias, _)| alias);
+                Node::alias(span, self.aliases[at.expect("a shared alias is bound")].1)
+            }
             // A collection's descendants are in its run: its end moves as
             // its id does.
             NodeKind::Sequence { flow } | NodeKind::Mapping { flow } => {
@@ -143,7 +153,7 @@ impl Splicer {
     /// them).
     pub fn new(main: &Arc<Tree>, own: usize) -> Splicer {
         let mut copy = Copy {
-            nodes: Vec::with_capacity(1 + own),
+            nodes: Nodes::with_capacity(1 + own),
             ..Copy::default()
         };
         // The root, written once its end is known.
@@ -208,8 +218,8 @@ impl Splicer {
             Some(&key) => shared.node(NodeId(shared.node(key).after(key))).span.end(),
             None => root_start,
         };
-        shared.own[0] =
-            Node::collection(Span::new(root_start, end.max(root_start)), true, false, len);
+        let root = Node::collection(Span::new(root_start, end.max(root_start)), true, false, len);
+        shared.own.set(0, root);
         let mut tree = Tree {
             nodes: Default::default(),
             root: Some(NodeId(0)),
@@ -318,11 +328,11 @@ impl Source {
 #[derive(Default)]
 struct Copy {
     /// The nodes copied from windows (and the root, first).
-    nodes: Vec<Node>,
+    nodes: Nodes,
     runs: Vec<Run>,
     /// The id the next piece starts at.
     next_id: u32,
-    aliases: HashMap<NodeId, NodeId>,
+    aliases: Vec<(NodeId, NodeId)>,
     values: Values,
     decorations: HashMap<NodeId, Decoration>,
     duplicate_pairs: Vec<(NodeId, NodeId)>,
@@ -362,7 +372,13 @@ impl Copy {
             }
             if let NodeKind::Alias { target } = tree.node(alias).kind() {
                 let bound = self.bound(piece, target)?;
-                self.aliases.insert(place.id(alias), bound);
+                // Pieces come in document order, and their aliases too.
+                debug_assert!(
+                    self.aliases
+                        .last()
+                        .is_none_or(|&(last, _)| last < place.id(alias))
+                );
+                self.aliases.push((place.id(alias), bound));
             }
         }
         for &node in decorated {
@@ -397,8 +413,11 @@ impl Copy {
                     Node::scalar(span, style, value)
                 }
                 NodeKind::Alias { target } => Node::alias(span, self.bound(piece, target)?),
+                // Its end is kept as a position in the list, which its id
+                // is read back from (`Shared::node`).
                 NodeKind::Sequence { flow } | NodeKind::Mapping { flow } => {
-                    let after = new(old.after(NodeId(id))).0;
+                    let position = self.nodes.len() as u32;
+                    let after = new(old.after(NodeId(id))).0 - new(id).0 + position;
                     Node::collection(span, old.is_mapping(), flow, after)
                 }
             };
