@@ -280,7 +280,9 @@ impl<'a> Builder<'a> {
         self.stack.last().is_some_and(|frame| frame.flow)
     }
 
-    fn push_node(&mut self, node: Node, anchor_id: usize) -> NodeId {
+    /// Adds `node`; an alias is `packed` without its length, which its
+    /// anchor gives.
+    fn push_node(&mut self, node: Node, anchor_id: usize, packed: bool) -> NodeId {
         let id = NodeId(self.nodes.len() as u32);
         if self.nodes.len() == self.max_nodes {
             self.error = Some(SyntaxError {
@@ -288,7 +290,11 @@ impl<'a> Builder<'a> {
                 message: format!("the file holds more than {} YAML nodes", self.max_nodes),
             });
         }
-        self.nodes.push(node);
+        if packed {
+            self.nodes.push_alias(node);
+        } else {
+            self.nodes.push(node);
+        }
         if anchor_id != 0 {
             self.anchors.insert(anchor_id, id);
         }
@@ -387,7 +393,7 @@ impl<'a> Builder<'a> {
             let next = NodeId(self.nodes.len() as u32);
             (self.store_value(next, &value, span), None)
         };
-        let id = self.push_node(Node::scalar(span, style, stored), anchor_id);
+        let id = self.push_node(Node::scalar(span, style, stored), anchor_id, false);
         self.decorate(id, decoration);
         if let Some(value) = value {
             let in_flow = self.in_flow();
@@ -405,7 +411,7 @@ impl<'a> Builder<'a> {
         let flow = matches!(self.text.as_bytes().get(at), Some(b'[' | b'{'));
         // Its end is written when it closes.
         let node = Node::collection(Span::empty(at), is_mapping, flow, 0);
-        let id = self.push_node(node, anchor_id);
+        let id = self.push_node(node, anchor_id, false);
         let frame = Frame {
             node: id,
             flow,
@@ -493,10 +499,16 @@ impl<'a> Builder<'a> {
     }
 
     /// The node `id`, written already.
+    #[inline]
     fn node(&self, id: NodeId) -> Node {
-        self.nodes
+        let node = self
+            .nodes
             .get(id.0 as usize)
-            .expect("a node written already")
+            .expect("a node written already");
+        match node.kind() {
+            NodeKind::Alias { .. } => super::with_anchor_length(&self.decorations, node),
+            _ => node,
+        }
     }
 
     /// Where a node starts in the source, including its anchor and tag.
@@ -514,7 +526,10 @@ impl<'a> Builder<'a> {
         };
         let end = name_end(self.text, at + 1);
         let node = Node::alias(Span::new(at, end), target);
-        self.push_node(node, 0);
+        let anchor = self.decorations.get(&target).and_then(|d| d.anchor);
+        // Packed in 8 bytes when its anchor, as found, tells its length.
+        let packed = anchor.is_some_and(|anchor| anchor.len() == end - at);
+        self.push_node(node, 0, packed);
         self.last_end = end;
     }
 }

@@ -247,6 +247,24 @@ fn unpack_style(bits: u32) -> ScalarStyle {
     }
 }
 
+/// An alias as [`nodes`] reads it: one kept whole has its span; one packed
+/// in 8 bytes is as long as its target's anchor (`*name`, `&name`).
+#[inline(never)]
+fn with_anchor_length(decorations: &HashMap<NodeId, Decoration>, alias: Node) -> Node {
+    let NodeKind::Alias { target } = alias.kind() else {
+        return alias;
+    };
+    if !alias.span.is_empty() {
+        return alias;
+    }
+    let length = decorations
+        .get(&target)
+        .and_then(|decoration| decoration.anchor)
+        .map_or(0, Span::len);
+    let start = alias.span.start();
+    Node::alias(Span::new(start, start + length), target)
+}
+
 /// `&name` and `!tag` as written before a node. Few nodes have them, so they
 /// live in a side table rather than in every node.
 #[derive(Clone, Copy, Debug, Default)]
@@ -382,7 +400,7 @@ impl Iterator for Children<'_> {
             return None;
         }
         let id = NodeId(self.next);
-        self.next = self.tree.node(id).after(id);
+        self.next = self.tree.stored_node(id).after(id);
         Some(id)
     }
 }
@@ -483,6 +501,18 @@ impl Tree {
     /// they are shared with, moved to where they lie in this one.
     #[inline]
     pub fn node(&self, id: NodeId) -> Node {
+        let node = self.stored_node(id);
+        if node.bits & 3 == ALIAS {
+            return with_anchor_length(&self.decorations, node);
+        }
+        node
+    }
+
+    /// The node `id` as stored, where an alias packed in 8 bytes has no
+    /// length yet: for the questions about its kind, its target or its
+    /// children, which the hottest loops ask (`deref`, `pairs`).
+    #[inline(always)]
+    fn stored_node(&self, id: NodeId) -> Node {
         match self.nodes.get(id.0 as usize) {
             Some(node) => node,
             None => self.shared_node(id),
@@ -501,9 +531,10 @@ impl Tree {
     }
 
     /// Follows alias nodes to the node they name.
+    #[inline]
     pub fn deref(&self, mut id: NodeId) -> NodeId {
         // Aliases always point backwards, so this terminates.
-        while let NodeKind::Alias { target } = self.node(id).kind() {
+        while let NodeKind::Alias { target } = self.stored_node(id).kind() {
             id = target;
         }
         id
@@ -512,14 +543,14 @@ impl Tree {
     /// The id after `id`'s last descendant: where its next sibling starts.
     #[inline]
     pub fn after(&self, id: NodeId) -> NodeId {
-        NodeId(self.node(id).after(id))
+        NodeId(self.stored_node(id).after(id))
     }
 
     /// The children of a collection; none for any other node, or for
     /// [`Tree::end_id`].
     fn children(&self, id: NodeId) -> Children<'_> {
         let end = (id < self.end_id())
-            .then(|| self.node(id))
+            .then(|| self.stored_node(id))
             .filter(Node::is_collection)
             .map_or(0, |node| node.after(id));
         Children {
@@ -531,7 +562,7 @@ impl Tree {
 
     /// Items of a sequence; none for any other node.
     pub fn items(&self, id: NodeId) -> Children<'_> {
-        match self.node(id).kind() {
+        match self.stored_node(id).kind() {
             NodeKind::Sequence { .. } => self.children(id),
             _ => self.children(self.end_id()),
         }
@@ -539,7 +570,7 @@ impl Tree {
 
     /// Key/value pairs of a mapping, in source order; none for any other node.
     pub fn pairs(&self, id: NodeId) -> Pairs<'_> {
-        match self.node(id).kind() {
+        match self.stored_node(id).kind() {
             NodeKind::Mapping { .. } => Pairs(self.children(id)),
             _ => Pairs(self.children(self.end_id())),
         }
@@ -563,7 +594,7 @@ impl Tree {
     /// The value of a scalar node, decoded; `None` for collections and aliases.
     #[inline]
     pub fn scalar<'t>(&'t self, text: &'t str, id: NodeId) -> Option<&'t str> {
-        let node = self.node(id);
+        let node = self.stored_node(id);
         if node.bits & 3 != SCALAR {
             return None;
         }
@@ -599,16 +630,16 @@ impl Tree {
     }
 
     pub fn is_mapping(&self, id: NodeId) -> bool {
-        matches!(self.node(id).kind(), NodeKind::Mapping { .. })
+        matches!(self.stored_node(id).kind(), NodeKind::Mapping { .. })
     }
 
     pub fn is_sequence(&self, id: NodeId) -> bool {
-        matches!(self.node(id).kind(), NodeKind::Sequence { .. })
+        matches!(self.stored_node(id).kind(), NodeKind::Sequence { .. })
     }
 
     /// True for a plain empty scalar or `~`/`null`: YAML's null.
     pub fn is_null(&self, text: &str, id: NodeId) -> bool {
-        match self.node(id).kind() {
+        match self.stored_node(id).kind() {
             NodeKind::Scalar {
                 style: ScalarStyle::Plain,
             } => {

@@ -6,16 +6,18 @@
 //! text of a file of small jobs. Nearly every node is short (a scalar
 //! under 256 KiB, a collection under 64 KiB with fewer than 4,096
 //! descendants), so its length and the rest of its kind fit in one word
-//! beside its start. The few that do not, and every alias (whose target
-//! takes the whole word), are kept whole in a side list that the word
-//! points into.
+//! beside its start. The few that do not are kept whole in a side list
+//! that the word points into. An alias' target takes the whole word: its
+//! length is its anchor's (`*name` and `&name`), which the tree reads from
+//! the anchor ([`Nodes::push_alias`]).
 
-use super::{MAPPING, Node, SCALAR, SEQUENCE};
+use super::{ALIAS, MAPPING, Node, NodeId, NodeKind, SCALAR, SEQUENCE};
 use crate::span::Span;
 
 /// A node's start, and a word: the kind in the low two bits, then the
 /// [`WIDE`] bit, then either the index of the whole node in
 /// [`Nodes::wide`] or
+/// - an alias' target (29 bits);
 /// - a scalar's style and where its value is read (11 bits, as in
 ///   [`Node`]), then its length (18 bits);
 /// - a collection's flow bit, its number of descendants (12 bits), then
@@ -68,6 +70,9 @@ impl Nodes {
                 span: Span::new(start, start + (word >> SCALAR_LEN_SHIFT) as usize),
                 bits: word >> 1 & SCALAR_BITS,
             }
+        } else if word & 3 == ALIAS {
+            // Its length is its anchor's, which the tree adds.
+            Node::alias(Span::empty(start), NodeId(word >> 3))
         } else {
             let after = index as u32 + 1 + (word >> 4 & DESCENDANTS);
             Node {
@@ -84,6 +89,19 @@ impl Nodes {
             None => self.widen(node, None),
         };
         self.packed.push(packed);
+    }
+
+    /// Pushes an alias whose length is that of its target's anchor, as
+    /// written: its span is then read as empty, for the tree to complete
+    /// (the parse checks the lengths agree before it calls this).
+    pub(super) fn push_alias(&mut self, alias: Node) {
+        let NodeKind::Alias { target } = alias.kind() else {
+            unreachable!("only an alias is pushed as one");
+        };
+        self.packed.push(Packed {
+            start: alias.span.start() as u32,
+            word: ALIAS | target.0 << 3,
+        });
     }
 
     /// Replaces the node at `index`: a collection once it closes, a plain
@@ -157,7 +175,7 @@ fn word(index: usize, node: Node) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::yaml::{Chomping, NodeId, ScalarStyle, Value};
+    use crate::yaml::{Chomping, ScalarStyle, Value};
 
     fn same(a: Node, b: Node) -> bool {
         a.span == b.span && a.bits == b.bits
@@ -212,5 +230,13 @@ mod tests {
             stored.get(1).unwrap(),
             Node::scalar(Span::new(1, 2), style, Value::Source)
         ));
+        // An alias packed in 8 bytes keeps its start and target, not its
+        // length (its anchor's).
+        let target = NodeId((1 << 29) - 1);
+        stored.push_alias(Node::alias(Span::new(40, 43), target));
+        let alias = stored.get(7).unwrap();
+        assert_eq!(alias.span, Span::empty(40));
+        assert_eq!(alias.kind(), NodeKind::Alias { target });
+        assert_eq!(stored.wide.len(), 4);
     }
 }
