@@ -497,8 +497,9 @@ impl Tree {
         self.document
     }
 
-    /// The node `id`. A spliced tree's shared nodes are read from the tree
-    /// they are shared with, moved to where they lie in this one.
+    /// The node `id`, its span whole. A spliced tree's shared nodes are
+    /// read from the tree they are shared with, moved to where they lie in
+    /// this one; an alias packed in 8 bytes gets its anchor's length.
     #[inline]
     pub fn node(&self, id: NodeId) -> Node {
         let node = self.stored_node(id);
