@@ -505,10 +505,7 @@ impl<'a> Builder<'a> {
             .nodes
             .get(id.0 as usize)
             .expect("a node written already");
-        match node.kind() {
-            NodeKind::Alias { .. } => super::with_anchor_length(&self.decorations, node),
-            _ => node,
-        }
+        super::completed(&self.decorations, node)
     }
 
     /// Where a node starts in the source, including its anchor and tag.

@@ -247,21 +247,30 @@ fn unpack_style(bits: u32) -> ScalarStyle {
     }
 }
 
-/// An alias as [`nodes`] reads it: one kept whole has its span; one packed
-/// in 8 bytes is as long as its target's anchor (`*name`, `&name`).
-#[inline(never)]
-fn with_anchor_length(decorations: &HashMap<NodeId, Decoration>, alias: Node) -> Node {
-    let NodeKind::Alias { target } = alias.kind() else {
-        return alias;
-    };
-    if !alias.span.is_empty() {
-        return alias;
+/// A node as [`nodes`] reads it, made whole: an alias packed in 8 bytes
+/// (read with an empty span; one kept whole has its span) is as long as
+/// its target's anchor (`*name`, `&name`).
+#[inline]
+fn completed(decorations: &HashMap<NodeId, Decoration>, node: Node) -> Node {
+    match node.kind() {
+        NodeKind::Alias { target } if node.span.is_empty() => {
+            with_anchor_length(decorations, node.span.start(), target)
+        }
+        _ => node,
     }
+}
+
+/// The alias at `start` to `target`, as long as the target's anchor.
+#[inline(never)]
+fn with_anchor_length(
+    decorations: &HashMap<NodeId, Decoration>,
+    start: usize,
+    target: NodeId,
+) -> Node {
     let length = decorations
         .get(&target)
         .and_then(|decoration| decoration.anchor)
         .map_or(0, Span::len);
-    let start = alias.span.start();
     Node::alias(Span::new(start, start + length), target)
 }
 
@@ -502,11 +511,7 @@ impl Tree {
     /// this one; an alias packed in 8 bytes gets its anchor's length.
     #[inline]
     pub fn node(&self, id: NodeId) -> Node {
-        let node = self.stored_node(id);
-        if node.bits & 3 == ALIAS {
-            return with_anchor_length(&self.decorations, node);
-        }
-        node
+        completed(&self.decorations, self.stored_node(id))
     }
 
     /// The node `id` as stored, where an alias packed in 8 bytes has no
