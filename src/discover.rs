@@ -372,10 +372,9 @@ fn is_ci_document(tree: &Tree, text: &str) -> bool {
     tree.pairs(root).any(|(_, value)| {
         let value = tree.deref(value);
         tree.is_mapping(value)
-            && tree.pairs(value).any(|(key, _)| {
-                tree.scalar(text, key)
-                    .is_some_and(|k| JOB_KEYS.contains(&k))
-            })
+            && tree
+                .pairs(value)
+                .any(|(key, _)| tree.key(text, key).is_some_and(|k| JOB_KEYS.contains(&k)))
     })
 }
 
@@ -383,7 +382,7 @@ fn is_ci_document(tree: &Tree, text: &str) -> bool {
 fn kaniko_image_in(tree: &Tree, text: &str) -> Option<Mention> {
     tree.node_ids().find_map(|id| {
         let value = tree.scalar(text, id)?;
-        crate::kaniko::image::is_kaniko_image(value).then(|| Mention {
+        crate::kaniko::image::is_kaniko_image(&value).then(|| Mention {
             image: value.trim().to_string(),
             span: tree.node(id).span,
         })

@@ -333,7 +333,7 @@ fn migrated_job(text: &str) -> Option<String> {
     let tree = Tree::parse(text).ok()?;
     let (_, job) = tree
         .pairs(tree.root()?)
-        .find(|&(key, _)| tree.scalar(text, key) == Some(JOB))?;
+        .find(|&(key, _)| tree.key(text, key) == Some(JOB))?;
     let lines: Vec<&str> = tree
         .pairs(job)
         .filter(|&(key, value)| !added_by_every_migration(&tree, text, key, value))
@@ -343,13 +343,13 @@ fn migrated_job(text: &str) -> Option<String> {
 }
 
 fn added_by_every_migration(tree: &Tree, text: &str, key: NodeId, value: NodeId) -> bool {
-    match tree.scalar(text, key) {
+    match tree.key(text, key) {
         Some("image") => true,
         Some("variables") => {
             let entries: Vec<_> = tree.pairs(value).collect();
             matches!(entries[..], [(name, flags)]
-                if tree.scalar(text, name) == Some("BUILDKITD_FLAGS")
-                    && tree.scalar(text, flags) == Some(BUILDKITD_FLAGS))
+                if tree.key(text, name) == Some("BUILDKITD_FLAGS")
+                    && tree.scalar(text, flags).as_deref() == Some(BUILDKITD_FLAGS))
         }
         _ => false,
     }

@@ -38,6 +38,7 @@ impl Runners {
             let Some(text) = file.tree.scalar(&file.text, line.at.node) else {
                 continue;
             };
+            let text: &str = &text;
             if !may_name_a_script(text) {
                 continue;
             }

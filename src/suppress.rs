@@ -374,10 +374,7 @@ pub fn blocks(file: &SourceFile) -> Vec<Block<'_>> {
     let mut entries = Vec::new();
     for (key, value) in file.tree.pairs(root) {
         let value = file.tree.deref(value);
-        if github
-            && file.tree.scalar(&file.text, key) == Some("jobs")
-            && file.tree.is_mapping(value)
-        {
+        if github && file.tree.key(&file.text, key) == Some("jobs") && file.tree.is_mapping(value) {
             entries.extend(file.tree.pairs(value).map(|(job, _)| job));
         } else {
             entries.push(key);
@@ -388,7 +385,7 @@ pub fn blocks(file: &SourceFile) -> Vec<Block<'_>> {
         .map(|key| {
             let start = file.tree.node(key).span.start();
             let line = file.lines().line_of(start);
-            let name = file.tree.scalar(&file.text, key).unwrap_or_default();
+            let name = file.tree.key(&file.text, key).unwrap_or_default();
             (
                 name,
                 line,

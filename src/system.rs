@@ -76,7 +76,7 @@ impl System {
         }
         let value = |key: &str| {
             tree.pairs(root)
-                .find(|&(k, _)| tree.scalar(text, k) == Some(key))
+                .find(|&(k, _)| tree.key(text, k) == Some(key))
                 .map(|(_, v)| tree.deref(v))
         };
         if let Some(jobs) = value("jobs")
@@ -89,7 +89,7 @@ impl System {
             && tree.is_mapping(runs)
             && tree
                 .pairs(runs)
-                .any(|(k, _)| tree.scalar(text, k) == Some("using"))
+                .any(|(k, _)| tree.key(text, k) == Some("using"))
         {
             return Some(System::GitHubActions);
         }
@@ -114,7 +114,7 @@ fn is_buildkite_step(tree: &Tree, text: &str, step: NodeId) -> bool {
     tree.is_mapping(step)
         && tree
             .pairs(step)
-            .any(|(k, _)| tree.scalar(text, k).is_some_and(|k| STEP_KEYS.contains(&k)))
+            .any(|(k, _)| tree.key(text, k).is_some_and(|k| STEP_KEYS.contains(&k)))
 }
 
 #[cfg(test)]

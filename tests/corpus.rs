@@ -272,7 +272,7 @@ fn every_corpus_scalar_maps_back_to_its_source() {
             if let NodeKind::Scalar { style, .. } = node.kind() {
                 scalars += 1;
                 let value = tree.scalar(&text, id).unwrap();
-                if SourceMap::new(&text, span, style, value).is_none() {
+                if SourceMap::new(&text, span, style, &value).is_none() {
                     failures.push(format!(
                         "{}: {style:?} {:?}",
                         path.display(),

@@ -5,6 +5,7 @@
 //! image>`), and the paths only a Kaniko image had (`/kaniko/.docker`
 //! mounts, `DOCKER_CONFIG`).
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use super::interpolate::{AgentText, unmark};
@@ -97,6 +98,7 @@ pub fn outside_steps(
         else {
             continue;
         };
+        let written: &str = &written;
         let in_call = || {
             let index = calls.partition_point(|c| c.start() <= node.span.start());
             index > 0 && node.span.end() <= calls[index - 1].end()
@@ -159,13 +161,13 @@ struct Detector<'a> {
 }
 
 impl Detector<'_> {
-    fn scalar(&self, node: NodeId) -> Option<&str> {
+    fn scalar(&self, node: NodeId) -> Option<Cow<'_, str>> {
         self.tree.scalar(self.text, self.tree.deref(node))
     }
 
     fn kaniko_image(&self, node: Option<NodeId>) -> Option<NodeId> {
         let node = self.tree.deref(node?);
-        is_kaniko(self.scalar(node)?, self.config).then_some(node)
+        is_kaniko(&self.scalar(node)?, self.config).then_some(node)
     }
 
     fn step<'d>(&self, step: &'d Step) -> StepUse<'d> {
@@ -180,6 +182,7 @@ impl Detector<'_> {
         for (name, node) in &step.env {
             let node = self.tree.deref(*node);
             let written = self.scalar(node).unwrap_or_default();
+            let written: &str = &written;
             let value = written.strip_prefix("DOCKER_CONFIG=").unwrap_or(written);
             if name == "DOCKER_CONFIG" && kaniko::image_path(value, false) {
                 found
@@ -215,6 +218,7 @@ impl Detector<'_> {
                                 match value(self.tree, self.text, config, "commandParams")
                                     .and_then(|p| value(self.tree, self.text, p, "interposer"))
                                     .and_then(|i| self.scalar(i))
+                                    .as_deref()
                                 {
                                     Some("vector") => Interposer::Vector,
                                     Some("legacy") => Interposer::Legacy,
@@ -276,7 +280,7 @@ impl Detector<'_> {
         let program = entrypoint
             .first()
             .and_then(|&e| self.scalar(e))
-            .map(|p| unmark(&AgentText::new(p).text));
+            .map(|p| unmark(&AgentText::new(&p).text));
         let executor = match program.as_deref() {
             None => in_kaniko_image,
             Some(p) => kaniko::program_of(p, in_kaniko_image) == Some(Program::Executor),
@@ -321,7 +325,9 @@ impl Detector<'_> {
         if shell_program || (program.is_none() && in_kaniko_image) {
             let start = if shell_program { entrypoint.len() } else { 0 };
             let rest = &all[start..];
-            if let Some(position) = rest.iter().position(|&n| self.scalar(n) == Some("-c"))
+            if let Some(position) = rest
+                .iter()
+                .position(|&n| self.scalar(n).as_deref() == Some("-c"))
                 && let Some(&body) = rest.get(position + 1)
             {
                 let mut script = Script::default();
@@ -362,8 +368,8 @@ impl Detector<'_> {
             };
             let (command, args) = (list("command"), list("args"));
             let shell_c = command.len() == 1
-                && is_shell(self.scalar(command[0]).unwrap_or_default())
-                && args.first().and_then(|&a| self.scalar(a)) == Some("-c");
+                && is_shell(&self.scalar(command[0]).unwrap_or_default())
+                && args.first().and_then(|&a| self.scalar(a)).as_deref() == Some("-c");
             if command.is_empty() && args.is_empty() {
                 if has_commands {
                     commands_image.get_or_insert(image.is_some());
@@ -404,7 +410,7 @@ impl Detector<'_> {
                 for item in tree.items(env) {
                     let item = tree.deref(item);
                     let named = value(tree, text, item, "name").and_then(|n| self.scalar(n));
-                    if named == Some("DOCKER_CONFIG")
+                    if named.as_deref() == Some("DOCKER_CONFIG")
                         && let Some(v) = value(tree, text, item, "value")
                     {
                         self.path_value(v, found);
@@ -434,6 +440,7 @@ impl Detector<'_> {
                 let Some(written) = self.scalar(item) else {
                     continue;
                 };
+                let written: &str = &written;
                 let Some((_, target)) = written.split_once(':') else {
                     continue;
                 };
@@ -447,6 +454,7 @@ impl Detector<'_> {
             let Some(written) = self.scalar(item) else {
                 continue;
             };
+            let written: &str = &written;
             if let Some(("DOCKER_CONFIG", v)) = written.split_once('=')
                 && kaniko::image_path(v, false)
             {
@@ -561,6 +569,7 @@ impl Detector<'_> {
             let Some(written) = self.tree.scalar(self.text, id) else {
                 continue;
             };
+            let written: &str = &written;
             if written.len() > 4096 || !written.contains("kaniko") {
                 continue;
             }

@@ -138,6 +138,7 @@ fn env_values(tree: &Tree, text: &str, env: &[(String, NodeId)]) -> Vec<(String,
     env.iter()
         .filter_map(|(name, node)| {
             let written = tree.scalar(text, tree.deref(*node))?;
+            let written: &str = &written;
             let value = written
                 .split_once('=')
                 .filter(|(n, _)| n == name)
@@ -702,7 +703,7 @@ impl<'a, 'd> Planner<'a, 'd> {
             let Some(tool) = self
                 .tree
                 .scalar(self.text, item)
-                .and_then(|p| p.strip_prefix("/busybox/"))
+                .and_then(|p| Some(p.strip_prefix("/busybox/")?.to_string()))
             else {
                 continue;
             };

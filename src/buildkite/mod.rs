@@ -163,8 +163,8 @@ fn step_finding(tree: &crate::yaml::Tree, text: &str, usage: &detect::StepUse) -
         .label("step")
         .jobs(vec![step.name.clone()]);
     for &image in &usage.images {
-        let written = tree.scalar(text, image).unwrap_or_default().trim();
-        reasons.push(format!("image `{written}`"));
+        let written = tree.scalar(text, image).unwrap_or_default();
+        reasons.push(format!("image `{}`", written.trim()));
         finding = finding.with_label(tree.node(image).span, "Kaniko image");
     }
     if usage

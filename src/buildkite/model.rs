@@ -126,14 +126,14 @@ pub fn read(tree: &Tree, text: &str) -> Document {
 /// The value of `key` in a mapping, aliases followed.
 pub fn value(tree: &Tree, text: &str, mapping: NodeId, key: &str) -> Option<NodeId> {
     tree.pairs(mapping)
-        .find(|&(k, _)| tree.scalar(text, tree.deref(k)) == Some(key))
+        .find(|&(k, _)| tree.scalar(text, tree.deref(k)).as_deref() == Some(key))
         .map(|(_, v)| tree.deref(v))
 }
 
 /// The key node and value node of `key` in a mapping.
 pub fn entry(tree: &Tree, text: &str, mapping: NodeId, key: &str) -> Option<(NodeId, NodeId)> {
     tree.pairs(mapping)
-        .find(|&(k, _)| tree.scalar(text, tree.deref(k)) == Some(key))
+        .find(|&(k, _)| tree.scalar(text, tree.deref(k)).as_deref() == Some(key))
 }
 
 /// `env:` as a mapping (`NAME: value`) or a list of `NAME=value` strings.
@@ -199,7 +199,8 @@ impl Reader<'_> {
             .iter()
             .find_map(|key| {
                 let v = value(tree, text, node, key)?;
-                let written = tree.scalar(text, v)?.trim();
+                let written = tree.scalar(text, v)?;
+                let written = written.trim();
                 (!written.is_empty()).then(|| (written.to_string(), tree.node(v).span))
             });
         let first_key = tree.pairs(node).next().map(|(k, _)| tree.node(k).span);
@@ -242,6 +243,7 @@ fn plugins(tree: &Tree, text: &str, node: NodeId) -> Vec<Plugin> {
         let Some(written) = tree.scalar(text, tree.deref(key)) else {
             return;
         };
+        let written: &str = &written;
         let (source, version) = match written.split_once('#') {
             Some((source, version)) => (source, Some(version.to_string())),
             None => (written, None),

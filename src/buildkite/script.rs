@@ -48,8 +48,8 @@ impl Script {
         if !self.text.is_empty() {
             self.text.push_str(separator);
         }
-        let agent = AgentText::new(decoded);
-        let map = SourceMap::of_node(text, tree.node(node), decoded);
+        let agent = AgentText::new(&decoded);
+        let map = SourceMap::of_node(text, tree.node(node), &decoded);
         let start = self.text.len();
         self.text.push_str(&agent.text);
         self.pieces.push(Piece {
@@ -71,7 +71,7 @@ impl Script {
         }
         let start = self.text.len();
         self.text
-            .push_str(&argument_word(&AgentText::new(decoded).text));
+            .push_str(&argument_word(&AgentText::new(&decoded).text));
         self.pieces.push(Piece {
             range: start..self.text.len(),
             node,

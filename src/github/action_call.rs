@@ -257,7 +257,7 @@ impl Reader<'_> {
         let entry = self.entry(name)?;
         let source = &self.pipeline.files[0];
         let value = source.tree.scalar(&source.text, entry.value)?;
-        SourceMap::of_node(&source.text, source.tree.node(entry.value), value)
+        SourceMap::of_node(&source.text, source.tree.node(entry.value), &value)
     }
 }
 

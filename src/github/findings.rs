@@ -229,6 +229,7 @@ fn action_findings(
 pub fn arguments_of(pipeline: &Pipeline, entry: &Entry, per_line: bool) -> Option<Invocation> {
     let source = &pipeline.files[0];
     let value = source.tree.scalar(&source.text, entry.value)?;
+    let value: &str = &value;
     let node = source.tree.node(entry.value);
     let map = SourceMap::of_node(&source.text, node, value);
     let to_source = |range: Range<usize>| match &map {

@@ -604,6 +604,7 @@ fn image_output_edits(
     let mut changes = Vec::new();
     for &node in readers {
         let decoded = tree.scalar(text, node).unwrap_or_default();
+        let decoded: &str = &decoded;
         let whole: Vec<std::ops::Range<usize>> =
             pattern.find_iter(decoded).map(|m| m.range()).collect();
         if whole.len()

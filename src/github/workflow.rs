@@ -7,6 +7,8 @@
 //! `run`, `env` and `shell`. Anchors are followed (GitHub accepts them
 //! since 2025); anything else the reading does not know is left as it is.
 
+use std::borrow::Cow;
+
 use crate::yaml::{NodeId, Tree};
 
 /// A scalar value and the node that holds it.
@@ -94,7 +96,7 @@ impl Job {
             return None;
         }
         if let Some(entry) = step.env.iter().rev().find(|e| e.name == name) {
-            return tree.scalar(text, entry.value).map(str::to_string);
+            return tree.scalar(text, entry.value).map(Cow::into_owned);
         }
         self.env
             .iter()
@@ -120,7 +122,7 @@ pub fn read(tree: &Tree, text: &str) -> Document {
     };
     if let Some((_, runs)) = get(tree, text, root, "runs") {
         let using = get(tree, text, runs, "using").and_then(|(_, v)| tree.scalar(text, v));
-        if using != Some("composite") {
+        if using.as_deref() != Some("composite") {
             return Document::default();
         }
         let steps_node = get(tree, text, runs, "steps").map(|(_, v)| v);
@@ -237,7 +239,7 @@ fn default_shell(tree: &Tree, text: &str, node: NodeId) -> Option<String> {
     let (_, defaults) = get(tree, text, node, "defaults")?;
     let (_, run) = get(tree, text, defaults, "run")?;
     let (_, shell) = get(tree, text, run, "shell")?;
-    tree.scalar(text, shell).map(str::to_string)
+    tree.scalar(text, shell).map(Cow::into_owned)
 }
 
 /// The key and (dereferenced) value of `name` in a mapping; the last one
@@ -245,7 +247,7 @@ fn default_shell(tree: &Tree, text: &str, node: NodeId) -> Option<String> {
 pub fn get(tree: &Tree, text: &str, mapping: NodeId, name: &str) -> Option<(NodeId, NodeId)> {
     let mapping = tree.deref(mapping);
     tree.pairs(mapping)
-        .filter(|(key, _)| tree.scalar(text, *key) == Some(name))
+        .filter(|(key, _)| tree.key(text, *key) == Some(name))
         .last()
         .map(|(key, value)| (key, tree.deref(value)))
 }

@@ -59,7 +59,7 @@ fn entry(tree: &Tree, text: &str, node: NodeId) -> Option<Entry> {
         });
     }
     for (key, value) in tree.pairs(node) {
-        let kind = match tree.scalar(text, key)? {
+        let kind = match tree.key(text, key)? {
             "local" => None,
             "remote" => Some("remote"),
             "project" => Some("project"),

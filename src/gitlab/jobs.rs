@@ -3,6 +3,7 @@
 //! resolves them, with every script line and image kept at its definition site.
 
 use hashbrown::HashMap;
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
@@ -655,15 +656,15 @@ impl<'p, 'n> Resolver<'p, 'n> {
     fn inherits(&self, inherit: Option<&Value>, key: &str) -> bool {
         match inherit {
             None => true,
-            Some(Value::Scalar(at)) => self.scalar(*at) != Some("false"),
+            Some(Value::Scalar(at)) => self.scalar(*at).as_deref() != Some("false"),
             Some(Value::Sequence(_, items)) => items
                 .iter()
-                .any(|item| matches!(item, Value::Scalar(at) if self.scalar(*at) == Some(key))),
+                .any(|item| matches!(item, Value::Scalar(at) if self.scalar(*at).as_deref() == Some(key))),
             Some(_) => true,
         }
     }
 
-    fn scalar(&self, at: At) -> Option<&'p str> {
+    fn scalar(&self, at: At) -> Option<Cow<'p, str>> {
         let source = &self.pipeline.files[at.file];
         source.tree.scalar(&source.text, source.tree.deref(at.node))
     }
@@ -700,7 +701,7 @@ impl<'p, 'n> Resolver<'p, 'n> {
         if written.is_empty() || written == "~" || written == "null" {
             return None;
         }
-        let name = expand_variables(written, &|var| {
+        let name = expand_variables(&written, &|var| {
             variables
                 .iter()
                 .rev()
@@ -770,7 +771,7 @@ fn extends_targets(pipeline: &Pipeline, job: &Value) -> Vec<(String, At)> {
         source
             .tree
             .scalar(&source.text, source.tree.deref(at.node))
-            .map(str::to_string)
+            .map(Cow::into_owned)
     };
     match job.get("extends") {
         Some(Value::Scalar(at)) => scalar(*at).map(|name| (name, *at)).into_iter().collect(),
@@ -818,7 +819,7 @@ fn variable_value(value: &Value) -> Option<At> {
 
 /// Expands `$NAME` and `${NAME}` where `lookup` knows the name, repeatedly
 /// (a variable may name another), leaving unknown ones as written.
-pub fn expand_variables<'v>(text: &str, lookup: &dyn Fn(&str) -> Option<&'v str>) -> String {
+pub fn expand_variables<'v>(text: &str, lookup: &dyn Fn(&str) -> Option<Cow<'v, str>>) -> String {
     let mut current = text.to_string();
     // Most image names name no variable: nothing to look up.
     if !current.contains('$') {
@@ -834,7 +835,7 @@ pub fn expand_variables<'v>(text: &str, lookup: &dyn Fn(&str) -> Option<&'v str>
     current
 }
 
-fn expand_once<'v>(text: &str, lookup: &dyn Fn(&str) -> Option<&'v str>) -> String {
+fn expand_once<'v>(text: &str, lookup: &dyn Fn(&str) -> Option<Cow<'v, str>>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(dollar) = rest.find('$') {
@@ -853,7 +854,7 @@ fn expand_once<'v>(text: &str, lookup: &dyn Fn(&str) -> Option<&'v str>) -> Stri
             }
         };
         match lookup(name).filter(|_| !name.is_empty()) {
-            Some(value) => out.push_str(value),
+            Some(value) => out.push_str(&value),
             None => out.push_str(&rest[dollar..dollar + 1 + consumed]),
         }
         rest = &after[consumed..];
@@ -869,7 +870,10 @@ mod tests {
     #[test]
     fn variables_expand_in_both_forms_and_chain() {
         let vars = [("A", "x/$B"), ("B", "kaniko")];
-        let lookup = |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+        let lookup = |name: &str| {
+            let value = vars.iter().find(|(k, _)| *k == name);
+            value.map(|(_, v)| Cow::Borrowed(*v))
+        };
         assert_eq!(
             expand_variables("${A}:1 $A $C", &lookup),
             "x/kaniko:1 x/kaniko $C"

@@ -390,7 +390,7 @@ impl Pipeline {
         source
             .tree
             .pairs(root)
-            .find(|&(key, _)| source.tree.scalar(&source.text, key) == Some("include"))
+            .find(|&(key, _)| source.tree.key(&source.text, key) == Some("include"))
             .map(|(_, value)| include::entries(&source.tree, &source.text, value))
             .unwrap_or_default()
     }

@@ -103,7 +103,7 @@ impl<'p> Names<'p> {
                 continue;
             };
             for (key, value) in source.tree.pairs(source.tree.deref(root)) {
-                if let Some(name) = source.tree.scalar(&source.text, key) {
+                if let Some(name) = source.tree.key(&source.text, key) {
                     debug_assert_eq!(key.after_leaf(), value);
                     names.add(name, Definition::new(file, key));
                 }
@@ -222,9 +222,6 @@ impl Definition {
     #[inline]
     fn name<'p>(&self, pipeline: &'p Pipeline) -> &'p str {
         let source = &pipeline.files[self.file as FileId];
-        source
-            .tree
-            .scalar(&source.text, self.key)
-            .unwrap_or_default()
+        source.tree.key(&source.text, self.key).unwrap_or_default()
     }
 }

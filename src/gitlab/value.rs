@@ -122,7 +122,7 @@ impl<'p> Converter<'p> {
                 let path = tree
                     .items(node)
                     .filter_map(|i| tree.scalar(text, tree.deref(i)))
-                    .map(str::to_string)
+                    .map(std::borrow::Cow::into_owned)
                     .collect();
                 Value::Reference(at, path)
             }
@@ -165,9 +165,11 @@ impl<'p> Converter<'p> {
         let mut own: Vec<(String, Value)> = Vec::new();
         let mut merged: Vec<(String, Value)> = Vec::new();
         for (key, value) in tree.pairs(at.node) {
+            // An alias key may name any scalar, one decoded when asked too.
             let Some(name) = tree.scalar(text, tree.deref(key)) else {
                 continue;
             };
+            let name: &str = &name;
             if name == "<<" {
                 for source in merge_sources(tree, value) {
                     let source_at = At {

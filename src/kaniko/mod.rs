@@ -165,7 +165,7 @@ impl<'c> Detector<'c> {
                             file.tree.scalar(&file.text, file.tree.deref(at.node))
                         })
                         .next_back()
-                        .is_some_and(is_kaniko)
+                        .is_some_and(|value| is_kaniko(&value))
                 })
         };
         let mut lines = Vec::new();
@@ -235,6 +235,7 @@ pub fn scan_script_with(
     let source = &pipeline.files[file];
     let node = source.tree.deref(node);
     let script = source.tree.scalar(&source.text, node)?;
+    let script: &str = &script;
     // Cheap filter first: most script lines never mention Kaniko.
     let relevant = script.contains("kaniko")
         || script.contains(" run ")

@@ -7,6 +7,7 @@
 //! that means the same wherever the value expands. A flag that cannot stand
 //! alone, or a value this module cannot read, keeps the job as it is.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use crate::gitlab::jobs::Job;
@@ -176,7 +177,7 @@ fn shell_definitions(
         if !script.contains(&prefix) {
             continue;
         }
-        for command in shell::commands(script) {
+        for command in shell::commands(&script) {
             let exported = match command.words.first() {
                 Some(first) if first.value == "export" => &command.words[1..],
                 _ => &[],
@@ -224,7 +225,7 @@ fn quoting(raw: &str) -> Option<(Quoting, usize)> {
     (!raw.contains(['"', '\'', '\\', '`'])).then_some((Quoting::Bare, 0))
 }
 
-fn decoded(pipeline: &Pipeline, at: At) -> Option<&str> {
+fn decoded(pipeline: &Pipeline, at: At) -> Option<Cow<'_, str>> {
     let file = &pipeline.files[at.file];
     file.tree.scalar(&file.text, at.node)
 }
@@ -233,7 +234,7 @@ fn decoded(pipeline: &Pipeline, at: At) -> Option<&str> {
 /// built; spans fall back to the whole scalar otherwise.
 fn scalar_map(pipeline: &Pipeline, at: At) -> Option<SourceMap> {
     let file = &pipeline.files[at.file];
-    SourceMap::of_node(&file.text, file.tree.node(at.node), decoded(pipeline, at)?)
+    SourceMap::of_node(&file.text, file.tree.node(at.node), &decoded(pipeline, at)?)
 }
 
 fn span_in(pipeline: &Pipeline, at: At, map: Option<&SourceMap>, range: Range<usize>) -> Span {

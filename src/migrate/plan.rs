@@ -541,7 +541,7 @@ fn hidden_build(pipeline: &Pipeline, job: &Job) -> Option<String> {
     job.scripts.iter().find_map(|line| {
         let file = &pipeline.files[line.at.file];
         let text = file.tree.scalar(&file.text, line.at.node)?;
-        kaniko::shell::commands(text)
+        kaniko::shell::commands(&text)
             .iter()
             .find_map(|command| kaniko::shell::runs_elsewhere(&command.words))
     })
@@ -872,7 +872,7 @@ fn image_site_problem(pipeline: &Pipeline, name: At) -> Option<String> {
     }
     let key_is = |node: NodeId, wanted: &str| {
         tree.owner(node)
-            .is_some_and(|(_, key)| tree.scalar(text, key) == Some(wanted))
+            .is_some_and(|(_, key)| tree.key(text, key) == Some(wanted))
     };
     let editable = key_is(name.node, "image")
         || key_is(name.node, "name")
@@ -895,7 +895,7 @@ fn is_default_site(pipeline: &Pipeline, name: At) -> bool {
             return false;
         };
         if mapping == root {
-            return matches!(tree.scalar(&file.text, key), Some("image" | "default"));
+            return matches!(tree.key(&file.text, key), Some("image" | "default"));
         }
         node = mapping;
     }
@@ -1411,9 +1411,9 @@ impl Emitter<'_, '_> {
         let file = &self.pipeline.files[name.file];
         let (tree, source) = (&file.tree, file.text.as_str());
         let written = tree.scalar(source, name.node).unwrap_or_default();
-        let image = &buildkit_image(self.options, written);
+        let image = &buildkit_image(self.options, &written);
         let (holder, key) = tree.owner(name.node)?;
-        let key_name = tree.scalar(source, key)?;
+        let key_name = tree.key(source, key)?;
         let name_span = tree.node(name.node).span;
         if key_name == "image" {
             let text = format!("{{ name: {image}, entrypoint: [\"\"] }}");
@@ -1688,7 +1688,7 @@ fn is_empty_entrypoint(pipeline: &Pipeline, at: At) -> bool {
     let node = file.tree.deref(at.node);
     let mut items = file.tree.items(node);
     match (items.next(), items.next()) {
-        (Some(only), None) => file.tree.scalar(&file.text, only) == Some(""),
+        (Some(only), None) => file.tree.scalar(&file.text, only).as_deref() == Some(""),
         _ => false,
     }
 }
@@ -1700,12 +1700,10 @@ fn variables_owner(tree: &Tree, text: &str, holder: At) -> At {
         return holder;
     };
     match tree.owner(holder.node) {
-        Some((mapping, key)) if mapping == root && tree.scalar(text, key) == Some("default") => {
-            At {
-                file: holder.file,
-                node: root,
-            }
-        }
+        Some((mapping, key)) if mapping == root && tree.key(text, key) == Some("default") => At {
+            file: holder.file,
+            node: root,
+        },
         _ => holder,
     }
 }

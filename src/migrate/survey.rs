@@ -136,7 +136,7 @@ fn default_values(pipeline: &Pipeline) -> Vec<(FileId, Span)> {
             continue;
         };
         for (key, value) in tree.pairs(root) {
-            if matches!(tree.scalar(text, key), Some("image" | "default")) {
+            if matches!(tree.key(text, key), Some("image" | "default")) {
                 values.push((file, tree.node(value).span));
             }
         }

@@ -76,7 +76,7 @@ fn plain_indent(text: &str, span: Span) -> String {
 /// The value node of `key` in a mapping.
 pub fn get(tree: &Tree, text: &str, mapping: NodeId, key: &str) -> Option<(NodeId, NodeId)> {
     tree.pairs(mapping)
-        .find(|&(k, _)| tree.scalar(text, tree.deref(k)) == Some(key))
+        .find(|&(k, _)| tree.scalar(text, tree.deref(k)).as_deref() == Some(key))
 }
 
 /// True when the mapping is written in flow style (`{a: b}`).

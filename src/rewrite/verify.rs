@@ -213,7 +213,7 @@ fn path_of(tree: &Tree, text: &str, mut node: NodeId) -> String {
     let mut segments = Vec::new();
     loop {
         if let Some((mapping, key)) = tree.owner(node) {
-            segments.push(format!(".{}", tree.scalar(text, key).unwrap_or("?")));
+            segments.push(format!(".{}", tree.key(text, key).unwrap_or("?")));
             node = mapping;
         } else if let Some((sequence, index)) = tree.item_of(node) {
             segments.push(format!("[{index}]"));
@@ -254,7 +254,7 @@ mod tests {
 
     fn scalar_at(tree: &Tree, text: &str, wanted: &str) -> NodeId {
         tree.node_ids()
-            .find(|&id| tree.scalar(text, id) == Some(wanted))
+            .find(|&id| tree.scalar(text, id).as_deref() == Some(wanted))
             .unwrap()
     }
 
@@ -337,7 +337,7 @@ mod tests {
                 tree.is_mapping(id)
                     && tree
                         .pairs(id)
-                        .any(|(k, _)| tree.scalar(original, k) == Some("A"))
+                        .any(|(k, _)| tree.scalar(original, k).as_deref() == Some("A"))
             })
             .unwrap();
         let sequence = tree.node_ids().find(|&id| tree.is_sequence(id)).unwrap();

@@ -78,7 +78,7 @@ impl Window {
     pub fn key_text(&self, tree: &Tree, text: &str) -> String {
         let key = tree
             .entry(self.entries.start)
-            .and_then(|(key, _)| tree.scalar(text, key))
+            .and_then(|(key, _)| tree.key(text, key))
             .unwrap_or("?");
         match key.char_indices().nth(80) {
             Some((at, _)) => format!("{}…", &key[..at]),
@@ -410,7 +410,7 @@ mod tests {
     fn set(text: &str, tree: &Tree, old: &str, new: &str) -> (Edit, Change) {
         let node = tree
             .node_ids()
-            .find(|&id| tree.scalar(text, id) == Some(old))
+            .find(|&id| tree.scalar(text, id).as_deref() == Some(old))
             .unwrap();
         let edit = Edit::replace(tree.node(node).span, new);
         let change = Change::Set {
@@ -460,7 +460,7 @@ mod tests {
         let tree = Arc::new(Tree::parse(&original).unwrap());
         let node = tree
             .node_ids()
-            .find(|&id| tree.scalar(&original, id) == Some("alpine"))
+            .find(|&id| tree.scalar(&original, id).as_deref() == Some("alpine"))
             .unwrap();
         let edit = Edit::replace(tree.node(node).span, "[alpine, busybox]");
         let items = ["alpine", "busybox"].map(Expected::string);
@@ -520,7 +520,7 @@ mod tests {
         let tree = Arc::new(Tree::parse(original).unwrap());
         let node = tree
             .node_ids()
-            .find(|&id| tree.scalar(original, id) == Some("old"))
+            .find(|&id| tree.scalar(original, id).as_deref() == Some("old"))
             .unwrap();
         // Replaces `old\n`: the next key now continues the line.
         let edit = Edit::replace(Span::new(3, 7), "new ");

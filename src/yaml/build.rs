@@ -46,7 +46,7 @@ fn content_root(tree: &Tree, text: &str, roots: &[NodeId]) -> Option<(usize, Nod
     let is_header = tree.is_mapping(first)
         && tree
             .pairs(first)
-            .all(|(key, _)| tree.scalar(text, key) == Some("spec"))
+            .all(|(key, _)| tree.key(text, key) == Some("spec"))
         && tree.pairs(first).next().is_some();
     match roots.get(1) {
         Some(&second) if is_header => Some((1, second)),
@@ -183,6 +183,22 @@ impl<'a> CharIndex<'a> {
     }
 }
 
+/// Whether a scalar of `style` decodes from its own span: a block scalar
+/// with an indentation indicator counts it from its parent's indentation,
+/// on a line a splice may not share.
+fn decodes_alone(style: ScalarStyle) -> bool {
+    !matches!(
+        style,
+        ScalarStyle::Literal {
+            indent: Some(_),
+            ..
+        } | ScalarStyle::Folded {
+            indent: Some(_),
+            ..
+        }
+    )
+}
+
 /// Ends of YAML line breaks: `\n`, and a `\r` not followed by `\n` (old
 /// Mac line ends), which yaml-rust2 counts as a line of its own.
 fn line_breaks(text: &str) -> impl Iterator<Item = usize> + '_ {
@@ -212,6 +228,7 @@ struct Frame {
 struct PendingPlain {
     node: NodeId,
     in_flow: bool,
+    is_key: bool,
     /// The decoded value, stored once the end shows whether it differs
     /// from the source text.
     value: String,
@@ -280,6 +297,14 @@ impl<'a> Builder<'a> {
         self.stack.last().is_some_and(|frame| frame.flow)
     }
 
+    /// Whether the next node is a mapping's key: its open mapping holds
+    /// as many keys as values.
+    fn next_is_key(&self) -> bool {
+        self.stack.last().is_some_and(|frame| {
+            frame.is_mapping && (self.open_children.len() - frame.children_from).is_multiple_of(2)
+        })
+    }
+
     /// Adds `node`; an alias is `packed` without its length, which its
     /// anchor gives.
     fn push_node(&mut self, node: Node, anchor_id: usize, packed: bool) -> NodeId {
@@ -320,7 +345,8 @@ impl<'a> Builder<'a> {
             plain_scalar_end(self.text, start, bound, pending.in_flow)
         };
         let span = Span::new(start, end);
-        let value = self.store_value(pending.node, &pending.value, span);
+        let decodable = (!pending.is_key).then_some(ScalarStyle::Plain);
+        let value = self.store_value(pending.node, &pending.value, span, decodable);
         self.nodes.set(
             pending.node.0 as usize,
             Node::scalar(span, ScalarStyle::Plain, value),
@@ -329,8 +355,16 @@ impl<'a> Builder<'a> {
     }
 
     /// Keeps node `id`'s decoded value only when it differs from its source
-    /// text, and from the text between its quotes.
-    fn store_value(&mut self, id: NodeId, value: &str, span: Span) -> Value {
+    /// text, and from the text between its quotes, and (for a value, not a
+    /// key: `decodable` gives its style) when decoding its source again
+    /// would not give it.
+    fn store_value(
+        &mut self,
+        id: NodeId,
+        value: &str,
+        span: Span,
+        decodable: Option<ScalarStyle>,
+    ) -> Value {
         let source = span.slice(self.text);
         if value == source {
             return Value::Source;
@@ -339,6 +373,12 @@ impl<'a> Builder<'a> {
             && source.as_bytes()[0] == source.as_bytes()[source.len() - 1];
         if quoted && value == &source[1..source.len() - 1] {
             return Value::InsideQuotes;
+        }
+        if let Some(style) = decodable
+            && decodes_alone(style)
+            && super::scalar::decode(self.text, span, style).as_deref() == Some(value)
+        {
+            return Value::Lines;
         }
         if !self.values.push(id, value) {
             self.error = Some(SyntaxError {
@@ -387,11 +427,13 @@ impl<'a> Builder<'a> {
         // decoded value is kept until `settle_pending` can compare it.
         let awaits_end = style == ScalarStyle::Plain && !value.is_empty();
         let decoration = decorations(text, span.start(), anchor_id != 0, has_tag);
+        let is_key = self.next_is_key();
         let (stored, value) = if awaits_end {
             (Value::Source, Some(value))
         } else {
             let next = NodeId(self.nodes.len() as u32);
-            (self.store_value(next, &value, span), None)
+            let decodable = (!is_key).then_some(style);
+            (self.store_value(next, &value, span, decodable), None)
         };
         let id = self.push_node(Node::scalar(span, style, stored), anchor_id, false);
         self.decorate(id, decoration);
@@ -400,6 +442,7 @@ impl<'a> Builder<'a> {
             self.pending = Some(PendingPlain {
                 node: id,
                 in_flow,
+                is_key,
                 value,
             });
         } else {
@@ -465,9 +508,10 @@ impl<'a> Builder<'a> {
         let name = |key: NodeId| {
             let node = self.node(key);
             match node.kind() {
-                NodeKind::Scalar { .. } => {
-                    Some(self.values.of(self.text, key, &node)).filter(|name| *name != "<<")
-                }
+                NodeKind::Scalar { .. } => self
+                    .values
+                    .of(self.text, key, &node)
+                    .filter(|name| *name != "<<"),
                 _ => None,
             }
         };

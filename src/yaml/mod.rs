@@ -10,6 +10,7 @@
 //! it differs from its source text (quoted, folded or multi-line scalars).
 
 use hashbrown::HashMap;
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use crate::span::Span;
@@ -125,6 +126,11 @@ enum Value {
     InsideQuotes,
     /// The tree's stored values (escapes, folded lines).
     Stored,
+    /// Decoded from its source text when asked ([`scalar::decode`]): a
+    /// value over several lines, or with escapes, that decodes back to
+    /// yaml-rust2's value. Storing those took 14 MB of a 50 MB pipeline's
+    /// peak. Never a mapping key, whose name is borrowed ([`Tree::key`]).
+    Lines,
 }
 
 /// Mappings up to this many pairs look for duplicate keys without a table.
@@ -186,7 +192,8 @@ impl Node {
         match self.bits >> 11 & 3 {
             0 => Value::Source,
             1 => Value::InsideQuotes,
-            _ => Value::Stored,
+            2 => Value::Stored,
+            _ => Value::Lines,
         }
     }
 
@@ -373,13 +380,15 @@ impl Values {
         true
     }
 
-    /// The value of scalar `node`, whose id is `id`, in `source`.
-    fn of<'t>(&'t self, source: &'t str, id: NodeId, node: &Node) -> &'t str {
+    /// The value of scalar `node`, whose id is `id`, in `source`, when the
+    /// text or the tree holds it: `None` for a value decoded when asked.
+    fn of<'t>(&'t self, source: &'t str, id: NodeId, node: &Node) -> Option<&'t str> {
         let span = node.span;
         match node.value() {
-            Value::Source => span.slice(source),
-            Value::InsideQuotes => &source[span.start() + 1..span.end() - 1],
-            Value::Stored => self.stored(id),
+            Value::Source => Some(span.slice(source)),
+            Value::InsideQuotes => Some(&source[span.start() + 1..span.end() - 1]),
+            Value::Stored => Some(self.stored(id)),
+            Value::Lines => None,
         }
     }
 
@@ -597,17 +606,58 @@ impl Tree {
         Some((key, self.after(key)))
     }
 
-    /// The value of a scalar node, decoded; `None` for collections and aliases.
+    /// The value of a scalar node, decoded; `None` for collections and
+    /// aliases. Borrowed, but for a value over several lines or with
+    /// escapes ([`Value::Lines`]), decoded again from `text` on each call.
     #[inline]
-    pub fn scalar<'t>(&'t self, text: &'t str, id: NodeId) -> Option<&'t str> {
+    pub fn scalar<'t>(&'t self, text: &'t str, id: NodeId) -> Option<Cow<'t, str>> {
         let node = self.stored_node(id);
         if node.bits & 3 != SCALAR {
             return None;
         }
         Some(match node.value() {
-            Value::Stored => self.stored(id),
-            _ => self.values.of(text, id, &node),
+            Value::Stored => Cow::Borrowed(self.stored(id)),
+            Value::Lines => Cow::Owned(self.decoded(text, node)),
+            _ => Cow::Borrowed(self.values.of(text, id, &node)?),
         })
+    }
+
+    /// A mapping key's name, borrowed from `text` or the tree: a key's value
+    /// is never decoded when asked. `None` for collections and aliases (and
+    /// for any other scalar decoded when asked, which a debug build refuses).
+    #[inline]
+    pub fn key<'t>(&'t self, text: &'t str, id: NodeId) -> Option<&'t str> {
+        let name = self.borrowed(text, id);
+        debug_assert!(
+            name.is_some() || self.stored_node(id).bits & 3 != SCALAR,
+            "{id:?} is a value decoded when asked, not a key"
+        );
+        name
+    }
+
+    /// The value of scalar `id` when the text or the tree holds it; `None`
+    /// for collections, aliases and values decoded when asked.
+    #[inline]
+    fn borrowed<'t>(&'t self, text: &'t str, id: NodeId) -> Option<&'t str> {
+        let node = self.stored_node(id);
+        if node.bits & 3 != SCALAR {
+            return None;
+        }
+        match node.value() {
+            Value::Stored => Some(self.stored(id)),
+            _ => self.values.of(text, id, &node),
+        }
+    }
+
+    /// The value of a scalar marked [`Value::Lines`], which decoded from
+    /// these bytes when the tree was parsed: a spliced tree's shared node
+    /// lies over the same bytes, moved.
+    fn decoded(&self, text: &str, node: Node) -> String {
+        let NodeKind::Scalar { style } = node.kind() else {
+            unreachable!("only a scalar has a value");
+        };
+        scalar::decode(text, node.span, style)
+            .expect("a value decoded from its source when the tree was parsed decodes again")
     }
 
     /// The stored value of scalar `id`: a shared node's is the other tree's.
@@ -649,8 +699,9 @@ impl Tree {
             NodeKind::Scalar {
                 style: ScalarStyle::Plain,
             } => {
+                // A plain value decoded when asked spans lines: not null.
                 matches!(
-                    self.scalar(text, id),
+                    self.borrowed(text, id),
                     Some("" | "~" | "null" | "Null" | "NULL")
                 )
             }

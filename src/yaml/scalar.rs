@@ -6,6 +6,9 @@
 //! decodes the scalar again, recording for every decoded byte where it came
 //! from. The result is checked against yaml-rust2's own decoding: when the
 //! two disagree the map is refused and callers fall back to the whole span.
+//!
+//! The same decoder, without the map, gives the values a tree leaves to be
+//! decoded when asked ([`decode`]).
 
 use super::{Chomping, Node, NodeKind, ScalarStyle};
 use crate::span::Span;
@@ -28,32 +31,11 @@ impl SourceMap {
         let mut out = Decoder {
             source: text,
             text: String::new(),
-            offsets: Vec::new(),
+            offsets: Some(Vec::new()),
         };
-        let raw = span.slice(text);
-        match style {
-            ScalarStyle::Plain => decode_flow(&mut out, raw, span.start(), None)?,
-            ScalarStyle::SingleQuoted => decode_flow(
-                &mut out,
-                raw.get(1..raw.len().checked_sub(1)?)?,
-                span.start() + 1,
-                Some(b'\''),
-            )?,
-            ScalarStyle::DoubleQuoted => decode_flow(
-                &mut out,
-                raw.get(1..raw.len().checked_sub(1)?)?,
-                span.start() + 1,
-                Some(b'"'),
-            )?,
-            ScalarStyle::Literal { chomping, indent } => {
-                decode_block(&mut out, text, span, indent, chomping, false)
-            }
-            ScalarStyle::Folded { chomping, indent } => {
-                decode_block(&mut out, text, span, indent, chomping, true)
-            }
-        }
+        decode_into(&mut out, text, span, style)?;
         (out.text == decoded).then(|| SourceMap {
-            offsets: out.offsets,
+            offsets: out.offsets.unwrap_or_default(),
             end: span.end() as u32,
             limit: text.len() as u32,
         })
@@ -83,10 +65,52 @@ impl SourceMap {
     }
 }
 
+/// The value of a scalar with `style` at `span`, decoded from its source
+/// text as yaml-rust2 decodes it: for the values a tree does not store
+/// (`Value::Lines`), checked against yaml-rust2's own when parsed. `None`
+/// when an escape cannot be read.
+pub(super) fn decode(text: &str, span: Span, style: ScalarStyle) -> Option<String> {
+    let mut out = Decoder {
+        source: text,
+        text: String::with_capacity(span.len()),
+        offsets: None,
+    };
+    decode_into(&mut out, text, span, style)?;
+    Some(out.text)
+}
+
+fn decode_into(out: &mut Decoder, text: &str, span: Span, style: ScalarStyle) -> Option<()> {
+    let raw = span.slice(text);
+    match style {
+        ScalarStyle::Plain => decode_flow(out, raw, span.start(), None)?,
+        ScalarStyle::SingleQuoted => decode_flow(
+            out,
+            raw.get(1..raw.len().checked_sub(1)?)?,
+            span.start() + 1,
+            Some(b'\''),
+        )?,
+        ScalarStyle::DoubleQuoted => decode_flow(
+            out,
+            raw.get(1..raw.len().checked_sub(1)?)?,
+            span.start() + 1,
+            Some(b'"'),
+        )?,
+        ScalarStyle::Literal { chomping, indent } => {
+            decode_block(out, text, span, indent, chomping, false)
+        }
+        ScalarStyle::Folded { chomping, indent } => {
+            decode_block(out, text, span, indent, chomping, true)
+        }
+    }
+    Some(())
+}
+
 struct Decoder<'s> {
     source: &'s str,
     text: String,
-    offsets: Vec<u32>,
+    /// For each byte of `text`, where it came from; `None` when only the
+    /// value is wanted.
+    offsets: Option<Vec<u32>>,
 }
 
 impl Decoder<'_> {
@@ -94,34 +118,36 @@ impl Decoder<'_> {
     /// maps byte for byte; one produced by an escape or a fold maps every
     /// byte to where it came from.
     fn push(&mut self, ch: char, at: usize) {
+        self.text.push(ch);
+        let Some(offsets) = &mut self.offsets else {
+            return;
+        };
         let copied = self
             .source
             .get(at..)
             .is_some_and(|rest| rest.starts_with(ch));
-        self.text.push(ch);
         let len = ch.len_utf8();
-        self.offsets
-            .extend((0..len).map(|i| (at + if copied { i } else { 0 }) as u32));
+        offsets.extend((0..len).map(|i| (at + if copied { i } else { 0 }) as u32));
     }
 
     /// Pushes the source text `part` starting at source offset `at`, one to one.
     fn push_str(&mut self, part: &str, at: usize) {
         self.text.push_str(part);
-        self.offsets
-            .extend((0..part.len()).map(|i| (at + i) as u32));
+        if let Some(offsets) = &mut self.offsets {
+            offsets.extend((0..part.len()).map(|i| (at + i) as u32));
+        }
     }
 }
 
 /// Decodes a plain or quoted scalar body: line folding plus, for quoted
 /// styles, the quote's own escapes. Returns `None` on an escape it cannot read.
 fn decode_flow(out: &mut Decoder, raw: &str, base: usize, quote: Option<u8>) -> Option<()> {
-    let lines: Vec<(usize, &str)> = split_lines(raw);
-    let last = lines.len() - 1;
+    let last = memchr::memchr_iter(b'\n', raw.as_bytes()).count();
     let mut pending_break: Option<usize> = None;
     let mut blank_lines = 0;
     let mut joined_by_escape = false;
-    for (index, (offset, line)) in lines.iter().enumerate() {
-        let mut body = *line;
+    for (index, (offset, line)) in split_lines(raw).enumerate() {
+        let mut body = line;
         let mut body_at = base + offset;
         if index > 0 {
             let trimmed = body.trim_start_matches([' ', '\t']);
@@ -238,17 +264,15 @@ fn decode_block(
     chomping: Chomping,
     folded: bool,
 ) {
-    let header_end = text[span.start()..]
-        .find('\n')
+    let header_end = memchr::memchr(b'\n', &text.as_bytes()[span.start()..])
         .map_or(span.end(), |p| span.start() + p + 1);
     let content = &text[header_end.min(span.end())..span.end()];
     // With keep chomping the span ends after the last line break: that break
     // ends a line, it does not start one.
-    let lines = split_lines(content.strip_suffix('\n').unwrap_or(content));
+    let lines = || split_lines(content.strip_suffix('\n').unwrap_or(content));
     let indent = match explicit {
         Some(n) => parent_indent(text, span.start()) + n as usize,
-        None => lines
-            .iter()
+        None => lines()
             .find(|(_, line)| {
                 !line
                     .trim_end_matches('\r')
@@ -259,9 +283,9 @@ fn decode_block(
                 line.len() - line.trim_start_matches(' ').len()
             }),
     };
-    let mut breaks: Vec<usize> = Vec::new();
+    let mut breaks = Breaks::default();
     let mut previous_normal: Option<bool> = None;
-    for (offset, line) in &lines {
+    for (offset, line) in lines() {
         let line = line.trim_end_matches('\r');
         let at = header_end + offset;
         let body = line.get(indent..).unwrap_or("");
@@ -275,10 +299,10 @@ fn decode_block(
             emit_breaks(out, &breaks, fold);
         } else {
             // Leading blank lines are kept as line breaks.
-            for &position in breaks.iter().skip(1) {
+            for &position in &breaks.more {
                 out.push('\n', position);
             }
-            if let Some(&first) = breaks.first() {
+            if let Some(first) = breaks.first {
                 out.push('\n', first);
             }
         }
@@ -291,20 +315,46 @@ fn decode_block(
     match chomping {
         Chomping::Strip => {}
         Chomping::Clip if previous_normal.is_some() => {
-            out.push('\n', breaks.first().copied().unwrap_or(span.end()));
+            out.push('\n', breaks.first.unwrap_or(span.end()));
         }
         Chomping::Clip => {}
-        Chomping::Keep => breaks.iter().for_each(|&at| out.push('\n', at)),
+        Chomping::Keep => breaks.iter().for_each(|at| out.push('\n', at)),
+    }
+}
+
+/// The line breaks pending between two content lines, where each is (for
+/// a source map's offsets). Most gaps hold one, kept inline: a vector
+/// allocated for every block cost more than the rest of its decoding.
+#[derive(Default)]
+struct Breaks {
+    first: Option<usize>,
+    more: Vec<usize>,
+}
+
+impl Breaks {
+    fn push(&mut self, at: usize) {
+        match self.first {
+            None => self.first = Some(at),
+            Some(_) => self.more.push(at),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.first = None;
+        self.more.clear();
+    }
+
+    fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.first.into_iter().chain(self.more.iter().copied())
     }
 }
 
 /// Emits the line breaks between two content lines, folded or kept.
-fn emit_breaks(out: &mut Decoder, breaks: &[usize], fold: bool) {
-    match (fold, breaks) {
-        (true, [only]) => out.push(' ', *only),
-        (true, [_, rest @ ..]) => rest.iter().for_each(|&at| out.push('\n', at)),
-        (false, all) => all.iter().for_each(|&at| out.push('\n', at)),
-        (true, []) => {}
+fn emit_breaks(out: &mut Decoder, breaks: &Breaks, fold: bool) {
+    match (fold, breaks.first) {
+        (true, Some(only)) if breaks.more.is_empty() => out.push(' ', only),
+        (true, _) => breaks.more.iter().for_each(|&at| out.push('\n', at)),
+        (false, _) => breaks.iter().for_each(|at| out.push('\n', at)),
     }
 }
 
@@ -322,14 +372,23 @@ fn parent_indent(text: &str, header: usize) -> usize {
 }
 
 /// Splits into lines, each with its byte offset; line breaks are dropped.
-fn split_lines(raw: &str) -> Vec<(usize, &str)> {
-    let mut lines = Vec::new();
-    let mut offset = 0;
-    for line in raw.split('\n') {
-        lines.push((offset, line));
-        offset += line.len() + 1;
-    }
-    lines
+/// (memchr: `str::split` cost more per line than a short line's decoding.)
+fn split_lines(raw: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut next = Some(0);
+    std::iter::from_fn(move || {
+        let at = next?;
+        let end = match memchr::memchr(b'\n', &raw.as_bytes()[at..]) {
+            Some(length) => {
+                next = Some(at + length + 1);
+                at + length
+            }
+            None => {
+                next = None;
+                raw.len()
+            }
+        };
+        Some((at, &raw[at..end]))
+    })
 }
 
 #[cfg(test)]
@@ -346,7 +405,7 @@ mod tests {
             let node = tree.node(id);
             if let NodeKind::Scalar { style, .. } = node.kind() {
                 let value = tree.scalar(text, id).unwrap();
-                let map = SourceMap::new(text, node.span, style, value)
+                let map = SourceMap::new(text, node.span, style, &value)
                     .unwrap_or_else(|| panic!("no map for {value:?} ({style:?})"));
                 let mapped: String = value
                     .char_indices()
@@ -388,7 +447,7 @@ mod tests {
             let root = tree.root().unwrap();
             let (_, value) = tree.pairs(root).next().unwrap();
             let decoded = tree.scalar(text, value).unwrap();
-            let map = SourceMap::of_node(text, tree.node(value), decoded).unwrap();
+            let map = SourceMap::of_node(text, tree.node(value), &decoded).unwrap();
             let span = map.span_of(0, decoded.len());
             assert_eq!(span.end(), text.len(), "{text:?}: {span:?}");
         }

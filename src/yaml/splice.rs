@@ -260,7 +260,7 @@ fn root_duplicates(tree: &Tree, keys: &[NodeId], text: &str) -> Vec<(NodeId, Nod
     super::build::repeated_keys(
         keys.len(),
         |at| keys[at as usize],
-        |key| tree.scalar(text, key).filter(|name| *name != "<<"),
+        |key| tree.key(text, key).filter(|name| *name != "<<"),
     )
 }
 

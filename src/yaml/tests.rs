@@ -35,7 +35,7 @@ fn non_ascii_markers_become_byte_offsets() {
     assert_eq!(tree.node(value).span.slice(text), "x");
     let first = tree.pairs(root).next().unwrap().1;
     assert_eq!(tree.node(first).span.slice(text), "\"é€😀\"");
-    assert_eq!(tree.scalar(text, first), Some("é€😀"));
+    assert_eq!(tree.scalar(text, first).as_deref(), Some("é€😀"));
 }
 
 #[test]
@@ -97,7 +97,7 @@ fn byte_order_mark_is_not_part_of_the_first_key() {
     let tree = Tree::parse(text).unwrap();
     let root = tree.root().unwrap();
     let (key, _) = tree.pairs(root).next().unwrap();
-    assert_eq!(tree.scalar(text, key), Some("a"));
+    assert_eq!(tree.key(text, key), Some("a"));
     assert_eq!(tree.node(key).span, Span::new(3, 4));
     let (_, value) = tree.pairs(root).nth(1).unwrap();
     assert_eq!(tree.node(value).span.slice(text), "x");
@@ -208,16 +208,53 @@ fn children_follow_their_collection_and_owners_are_found_upwards() {
 }
 
 #[test]
-fn quoted_values_are_read_from_their_source_unless_escaped() {
+fn values_are_read_from_their_source_or_decoded_from_it_again() {
     let text = "a: \"x y\"\nb: 'it''s'\nc: \"t\\tq\"\nd: ''\ne: \"\"\nf: \"two\n  lines\"\n";
     let tree = Tree::parse(text).unwrap();
     let root = tree.root().unwrap();
-    let values: Vec<&str> = tree
+    let values: Vec<_> = tree
         .pairs(root)
         .map(|(_, value)| tree.scalar(text, value).unwrap())
         .collect();
     assert_eq!(values, ["x y", "it's", "t\tq", "", "", "two lines"]);
-    // Only the escaped and the folded values are copied.
+    // The escaped and the folded values are decoded again when asked:
+    // none is copied.
+    assert_eq!(tree.values.ends.len(), 0);
+}
+
+/// Values over several lines are decoded from the text when asked, the
+/// same as yaml-rust2 decoded them; keys, whose names are borrowed, and
+/// blocks whose indentation is counted from their parent's are stored.
+#[test]
+fn only_values_that_decode_alone_are_left_to_decode_when_asked() {
+    let text = "s:\n  - |\n    one\n\n     two\n  - >-\n    a\n    b\n\n    c\n  - plain\n    folded\n\n    twice\n  - |+\n    kept\n\n  - \"esc\\x41\n    ped\"\n? \"key\\tname\"\n: v\n? |\n  block key\n: w\nx:\n  - |2\n      indented\n";
+    let tree = Tree::parse(text).unwrap();
+    let lines = tree
+        .node_ids()
+        .filter(|&id| matches!(tree.node(id).kind(), NodeKind::Scalar { .. }))
+        .filter(|&id| tree.stored_node(id).value() == Value::Lines)
+        .map(|id| tree.scalar(text, id).unwrap().into_owned())
+        .collect::<Vec<_>>();
+    assert_eq!(
+        lines,
+        [
+            "one\n\n two\n",
+            "a b\nc",
+            "plain folded\ntwice",
+            "kept\n\n",
+            "escA ped"
+        ]
+    );
+    let root = tree.root().unwrap();
+    let keys: Vec<_> = tree
+        .pairs(root)
+        .map(|(key, _)| tree.key(text, key))
+        .collect();
+    assert_eq!(
+        keys,
+        [Some("s"), Some("key\tname"), Some("block key\n"), Some("x")]
+    );
+    // The two keys and the `|2` block.
     assert_eq!(tree.values.ends.len(), 3);
 }
 
@@ -289,7 +326,7 @@ fn nodes_too_large_to_pack_read_back_as_written() {
         let root = tree.root().unwrap();
         let pair = tree
             .pairs(root)
-            .find(|&(k, _)| tree.scalar(&text, k) == Some(key));
+            .find(|&(k, _)| tree.scalar(&text, k).as_deref() == Some(key));
         pair.unwrap().1
     };
     assert!(tree.nodes.wide() >= 4, "{}", tree.nodes.wide());

@@ -179,7 +179,8 @@ impl Planner<'_, '_> {
         match self.flavor() {
             Flavor::Privileged => {
                 match model::entry(self.tree, self.text, config, "privileged") {
-                    Some((_, node)) if self.tree.scalar(self.text, node) == Some("true") => {}
+                    Some((_, node))
+                        if self.tree.scalar(self.text, node).as_deref() == Some("true") => {}
                     Some((_, node)) => {
                         let span = self.tree.node(node).span;
                         self.editor.push(rewrite::Edit::replace(span, "true"), 0);
@@ -241,6 +242,7 @@ impl Planner<'_, '_> {
                 self.tree.items(volumes).any(|v| {
                     value(self.tree, self.text, self.tree.deref(v), "name")
                         .and_then(|n| self.tree.scalar(self.text, n))
+                        .as_deref()
                         == Some(name)
                 })
             });
@@ -307,7 +309,7 @@ impl Planner<'_, '_> {
     /// The docker plugin (privileged flavour only): `privileged: true`.
     pub(super) fn docker_settings(&mut self, config: NodeId) {
         match model::entry(self.tree, self.text, config, "privileged") {
-            Some((_, node)) if self.tree.scalar(self.text, node) == Some("true") => {}
+            Some((_, node)) if self.tree.scalar(self.text, node).as_deref() == Some("true") => {}
             Some((key, _)) => {
                 let span = self.tree.node(key).span;
                 self.block(span, "`privileged:` is set to something other than true");

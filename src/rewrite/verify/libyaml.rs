@@ -699,7 +699,7 @@ mod tests {
     fn set(tree: &Tree, text: &str, old: &str, new: &str) -> Vec<Change> {
         let node = tree
             .node_ids()
-            .find(|&id| tree.scalar(text, id) == Some(old))
+            .find(|&id| tree.scalar(text, id).as_deref() == Some(old))
             .unwrap();
         vec![Change::Set {
             node,
@@ -808,7 +808,7 @@ mod tests {
             // The edited node is the content document's `old`.
             let node = tree
                 .node_ids()
-                .filter(|&id| tree.scalar(original, id) == Some("old"))
+                .filter(|&id| tree.scalar(original, id).as_deref() == Some("old"))
                 .last()
                 .unwrap();
             let changes = vec![Change::Set {

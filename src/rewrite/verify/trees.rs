@@ -23,7 +23,7 @@ struct Side<'a> {
 }
 
 impl<'a> Side<'a> {
-    fn scalar(&self, node: NodeId) -> Option<&'a str> {
+    fn scalar(&self, node: NodeId) -> Option<Cow<'a, str>> {
         self.tree.scalar(self.text, node)
     }
 
@@ -51,7 +51,7 @@ impl<'a> Side<'a> {
     fn key(&self, key: NodeId) -> Cow<'a, str> {
         let key = self.tree.deref(key);
         match self.scalar(key) {
-            Some(value) => Cow::Borrowed(value),
+            Some(value) => value,
             None => Cow::Owned(format!("\0{}", self.tree.node(key).span.slice(self.text))),
         }
     }
@@ -361,6 +361,7 @@ impl<'c> Walk<'_, 'c> {
                         wanted.len()
                     )
                 })?;
+                let found: &str = &found;
                 let string =
                     !self.new.is_plain(new) || matches!(Yaml::from_str(found), Yaml::String(_));
                 if wanted.is(found) && string {
@@ -374,7 +375,7 @@ impl<'c> Walk<'_, 'c> {
                 }
             }
             Expected::Plain(wanted) => match self.new.scalar(new) {
-                Some(found) if found == wanted && self.new.is_plain(new) => Ok(()),
+                Some(found) if *found == **wanted && self.new.is_plain(new) => Ok(()),
                 found => Err(format!(
                     "expected the plain scalar {wanted:?}, found {found:?}"
                 )),
