@@ -29,8 +29,22 @@ const RESYNC: usize = 3;
 /// before the rest of the files is left to similar as a whole.
 const REACH: usize = 512;
 
+/// Diff text gathered before it is handed on: a few hunks.
+const CHUNK: usize = 64 * 1024;
+
 /// A unified diff with three lines of context and `a/` `b/` headers.
+#[cfg(test)]
 pub(super) fn unified_diff(name: &str, old: &str, new: &str) -> String {
+    let mut text = String::new();
+    write_unified_diff(name, old, new, &mut |chunk| text.push_str(chunk));
+    text
+}
+
+/// Hands the unified diff of `old` and `new` to `out` a few hunks at a
+/// time (about [`CHUNK`] bytes, ending with a `\n`): a 50 MB pipeline's diff is
+/// 22 MB, and held whole in a buffer grown by doubling it was the peak of
+/// the `diff` command, 19 MiB above the rest.
+pub(super) fn write_unified_diff(name: &str, old: &str, new: &str, out: &mut dyn FnMut(&str)) {
     // The deadline bounds the worst case: similar falls back to a coarser
     // diff once it passes.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
@@ -38,6 +52,8 @@ pub(super) fn unified_diff(name: &str, old: &str, new: &str) -> String {
     let new_lines = Lines::new(new);
     let hasher = hashbrown::DefaultHashBuilder::default();
     let mut text = String::new();
+    let mut started = false;
+    let mut flushed = false;
     for (old_range, new_range) in slices(&old_lines, &new_lines) {
         // The lines are cut once, for the whole files: similar's own
         // `diff_lines` would cut every slice again.
@@ -56,19 +72,34 @@ pub(super) fn unified_diff(name: &str, old: &str, new: &str) -> String {
                 .iter()
                 .map(|op| shift(op, old_range.start, new_range.start))
                 .collect();
-            if text.is_empty() {
+            if !started {
                 let _ = write!(text, "--- a/{name}\n+++ b/{name}\n");
+                started = true;
             }
             let _ = writeln!(text, "{}", UnifiedHunkHeader::new(&shifted));
             for op in &shifted {
                 write_op(&mut text, op, &old_lines, &new_lines);
             }
+            // Handed on at a `\n` only (not inside a file of `\r` line
+            // ends), so that colouring, line by line, sees whole lines.
+            if text.len() >= CHUNK && text.ends_with('\n') {
+                out(&text);
+                text.clear();
+                flushed = true;
+            }
         }
     }
-    if !text.ends_with('\n') {
+    // The diff ends with a line break (a diff without hunks is one).
+    let ended = match text.is_empty() {
+        true => flushed,
+        false => text.ends_with('\n'),
+    };
+    if !ended {
         text.push('\n');
     }
-    text
+    if !text.is_empty() {
+        out(&text);
+    }
 }
 
 /// Writes an op's lines as similar's hunks print them: a `-` line for each
@@ -434,6 +465,34 @@ mod tests {
                 unified_diff("f.yml", &old, &new),
                 whole("f.yml", &old, &new)
             );
+        }
+    }
+
+    /// A long diff is handed on in pieces of whole lines, which together
+    /// are the whole-file diff; one of `\r` line ends is never cut.
+    #[test]
+    fn a_long_diff_is_handed_on_in_pieces_of_whole_lines() {
+        let old = pipeline(2_000);
+        // Every 20th line: hunks of their own, over 64 KiB of them.
+        let new: String = old
+            .split_inclusive('\n')
+            .enumerate()
+            .map(|(n, line)| match n % 20 {
+                0 => format!("changed {n}\n"),
+                _ => line.to_string(),
+            })
+            .collect();
+        for (old, new, pieces) in [
+            (old.clone(), new.clone(), 2..usize::MAX),
+            (old.replace('\n', "\r"), new.replace('\n', "\r"), 1..2),
+        ] {
+            let mut chunks = Vec::new();
+            write_unified_diff("f.yml", &old, &new, &mut |chunk| {
+                chunks.push(chunk.to_string())
+            });
+            assert!(pieces.contains(&chunks.len()), "{} pieces", chunks.len());
+            assert!(chunks.iter().all(|chunk| chunk.ends_with('\n')));
+            assert_eq!(chunks.concat(), whole("f.yml", &old, &new));
         }
     }
 
