@@ -615,10 +615,9 @@ impl Tree {
         if node.bits & 3 != SCALAR {
             return None;
         }
-        Some(match node.value() {
-            Value::Stored => Cow::Borrowed(self.stored(id)),
-            Value::Lines => Cow::Owned(self.decoded(text, node)),
-            _ => Cow::Borrowed(self.values.of(text, id, &node)?),
+        Some(match self.borrowed(text, id, &node) {
+            Some(value) => Cow::Borrowed(value),
+            None => Cow::Owned(self.decoded(text, node)),
         })
     }
 
@@ -627,25 +626,26 @@ impl Tree {
     /// for any other scalar decoded when asked, which a debug build refuses).
     #[inline]
     pub fn key<'t>(&'t self, text: &'t str, id: NodeId) -> Option<&'t str> {
-        let name = self.borrowed(text, id);
+        let node = self.stored_node(id);
+        if node.bits & 3 != SCALAR {
+            return None;
+        }
+        let name = self.borrowed(text, id, &node);
         debug_assert!(
-            name.is_some() || self.stored_node(id).bits & 3 != SCALAR,
+            name.is_some(),
             "{id:?} is a value decoded when asked, not a key"
         );
         name
     }
 
-    /// The value of scalar `id` when the text or the tree holds it; `None`
-    /// for collections, aliases and values decoded when asked.
+    /// The value of scalar `node` (`id`) when the text or the tree holds
+    /// it; `None` for a value decoded when asked. A spliced tree's stored
+    /// values are read through [`Tree::stored`].
     #[inline]
-    fn borrowed<'t>(&'t self, text: &'t str, id: NodeId) -> Option<&'t str> {
-        let node = self.stored_node(id);
-        if node.bits & 3 != SCALAR {
-            return None;
-        }
+    fn borrowed<'t>(&'t self, text: &'t str, id: NodeId, node: &Node) -> Option<&'t str> {
         match node.value() {
             Value::Stored => Some(self.stored(id)),
-            _ => self.values.of(text, id, &node),
+            _ => self.values.of(text, id, node),
         }
     }
 
@@ -695,13 +695,14 @@ impl Tree {
 
     /// True for a plain empty scalar or `~`/`null`: YAML's null.
     pub fn is_null(&self, text: &str, id: NodeId) -> bool {
-        match self.stored_node(id).kind() {
+        let node = self.stored_node(id);
+        match node.kind() {
             NodeKind::Scalar {
                 style: ScalarStyle::Plain,
             } => {
                 // A plain value decoded when asked spans lines: not null.
                 matches!(
-                    self.borrowed(text, id),
+                    self.borrowed(text, id, &node),
                     Some("" | "~" | "null" | "Null" | "NULL")
                 )
             }

@@ -83,18 +83,15 @@ fn decode_into(out: &mut Decoder, text: &str, span: Span, style: ScalarStyle) ->
     let raw = span.slice(text);
     match style {
         ScalarStyle::Plain => decode_flow(out, raw, span.start(), None)?,
-        ScalarStyle::SingleQuoted => decode_flow(
-            out,
-            raw.get(1..raw.len().checked_sub(1)?)?,
-            span.start() + 1,
-            Some(b'\''),
-        )?,
-        ScalarStyle::DoubleQuoted => decode_flow(
-            out,
-            raw.get(1..raw.len().checked_sub(1)?)?,
-            span.start() + 1,
-            Some(b'"'),
-        )?,
+        ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
+            let quote = if style == ScalarStyle::SingleQuoted {
+                b'\''
+            } else {
+                b'"'
+            };
+            let inside = raw.get(1..raw.len().checked_sub(1)?)?;
+            decode_flow(out, inside, span.start() + 1, Some(quote))?
+        }
         ScalarStyle::Literal { chomping, indent } => {
             decode_block(out, text, span, indent, chomping, false)
         }
