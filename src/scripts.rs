@@ -35,6 +35,12 @@ impl Runners {
         }
         for line in &job.scripts {
             let file = &pipeline.files[line.at.file];
+            // A value decoded when asked is first looked at in its source.
+            if let Some(raw) = file.tree.undecoded(&file.text, line.at.node)
+                && !may_name_a_script(raw)
+            {
+                continue;
+            }
             let Some(text) = file.tree.scalar(&file.text, line.at.node) else {
                 continue;
             };

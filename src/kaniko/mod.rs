@@ -223,6 +223,20 @@ pub fn scan_script(pipeline: &Pipeline, at: At, in_kaniko_image: bool) -> Option
     scan_script_with(pipeline, at, in_kaniko_image, &image::is_kaniko_image)
 }
 
+/// Whether a script line mentions Kaniko, a `docker run` (`run`), or in a
+/// Kaniko image one of the paths and programs the scan looks for.
+fn mentions_kaniko(script: &str, run: &str, in_kaniko_image: bool) -> bool {
+    script.contains("kaniko")
+        || script.contains(run)
+        || in_kaniko_image
+            && (script.contains("executor")
+                || script.contains("warmer")
+                || script.contains("/busybox/")
+                || script.contains("/workspace")
+                || script.contains("/root")
+                || script.contains("DOCKER_CONFIG"))
+}
+
 /// [`scan_script`], with `docker run`s of the images `is_kaniko` accepts
 /// read as Kaniko calls (and their words left to that reading).
 pub fn scan_script_with(
@@ -234,19 +248,17 @@ pub fn scan_script_with(
     let At { file, node } = at;
     let source = &pipeline.files[file];
     let node = source.tree.deref(node);
+    // Cheap filters first: most script lines never mention Kaniko. A
+    // value decoded when asked is first looked at in its source
+    // (`Tree::undecoded`: words only, so `run` for ` run `).
+    if let Some(raw) = source.tree.undecoded(&source.text, node)
+        && !mentions_kaniko(raw, "run", in_kaniko_image)
+    {
+        return None;
+    }
     let script = source.tree.scalar(&source.text, node)?;
     let script: &str = &script;
-    // Cheap filter first: most script lines never mention Kaniko.
-    let relevant = script.contains("kaniko")
-        || script.contains(" run ")
-        || in_kaniko_image
-            && (script.contains("executor")
-                || script.contains("warmer")
-                || script.contains("/busybox/")
-                || script.contains("/workspace")
-                || script.contains("/root")
-                || script.contains("DOCKER_CONFIG"));
-    if !relevant {
+    if !mentions_kaniko(script, " run ", in_kaniko_image) {
         return None;
     }
     let scalar = source.tree.node(node);

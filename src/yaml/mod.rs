@@ -638,6 +638,25 @@ impl Tree {
         name
     }
 
+    /// The source a value decoded when asked is decoded from, where a
+    /// filter can look for its words (no whitespace, quote or backslash)
+    /// without decoding it: every such word of the value is in it, since
+    /// its lines are joined with a space or a line break and `''` becomes
+    /// `'`. `None` for any other node (its value is at hand), and for a
+    /// double-quoted value, whose escapes make words.
+    #[inline]
+    pub fn undecoded<'t>(&self, text: &'t str, id: NodeId) -> Option<&'t str> {
+        let node = self.stored_node(id);
+        let double = matches!(
+            node.kind(),
+            NodeKind::Scalar {
+                style: ScalarStyle::DoubleQuoted
+            }
+        );
+        (node.bits & 3 == SCALAR && node.value() == Value::Lines && !double)
+            .then(|| node.span.slice(text))
+    }
+
     /// The value of scalar `node` (`id`) when the text or the tree holds
     /// it; `None` for a value decoded when asked. A spliced tree's stored
     /// values are read through [`Tree::stored`].

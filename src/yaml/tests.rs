@@ -245,6 +245,19 @@ fn only_values_that_decode_alone_are_left_to_decode_when_asked() {
             "escA ped"
         ]
     );
+    // Each word of such a value is in its source, which filters read
+    // instead of decoding it; a double-quoted value's escapes make words.
+    for id in tree.node_ids() {
+        let Some(value) = tree.scalar(text, id) else {
+            continue;
+        };
+        let words = value.split_whitespace().map(|w| w.replace('\'', ""));
+        match tree.undecoded(text, id) {
+            Some(raw) => words.for_each(|word| assert!(raw.contains(&word), "{word:?}")),
+            None if tree.stored_node(id).value() == Value::Lines => assert_eq!(value, "escA ped"),
+            None => {}
+        }
+    }
     let root = tree.root().unwrap();
     let keys: Vec<_> = tree
         .pairs(root)
