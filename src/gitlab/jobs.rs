@@ -139,8 +139,8 @@ pub fn resolve_named(pipeline: &Pipeline, names: &BTreeSet<String>, mut each: im
 /// a job and drops it: holding every resolved job of a 200,000-job file
 /// took more memory than its text and tree together.
 pub fn resolve_each(pipeline: &Pipeline, mut each: impl FnMut(Job)) -> Vec<Finding> {
-    let mut definitions = Names::new(pipeline);
-    let names = definitions.in_name_order();
+    let definitions = Names::in_name_order(pipeline);
+    let names = definitions.indices();
     let mut resolver = Resolver::new(pipeline, &definitions);
     resolver.resolve_all(names, &mut each);
     sorted_findings(resolver.findings)
@@ -182,9 +182,8 @@ fn resolve_split<S: Send>(
     start: impl Fn() -> S + Sync,
     each: impl Fn(&mut S, Job) + Sync,
 ) -> (Vec<S>, Vec<Finding>) {
-    let mut definitions = Names::new(pipeline);
-    let names = definitions.in_name_order();
-    let definitions = &definitions;
+    let definitions = &Names::in_name_order(pipeline);
+    let names = definitions.indices();
     let mut resolver = Resolver::new(pipeline, definitions);
     let middle = split(names.len()) as u32;
     let (first, second) = (0..middle, middle..names.end);

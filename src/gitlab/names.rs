@@ -67,16 +67,14 @@ pub(super) struct Names<'p> {
     pipeline: &'p Pipeline,
     /// Indices into `entries`, by name.
     table: IndexTable,
-    /// Each name's first definition, in the order names are first met
-    /// until [`Self::in_name_order`] sorts them: 8
+    /// Each name's first definition, in the order names are first met,
+    /// or in their byte order ([`Self::in_name_order`]): 8
     /// bytes a name (a vector per name cost a 200,000-job file 26 MB of
     /// allocations, and an index into `more` 4 bytes a name).
     entries: Vec<Definition>,
     /// The later definitions of the few names several files define, by
     /// their entry's index.
     more: HashMap<u32, Vec<Definition>>,
-    /// Whether `entries` are in the names' byte order.
-    sorted: bool,
 }
 
 impl<'p> Names<'p> {
@@ -95,7 +93,6 @@ impl<'p> Names<'p> {
             table: IndexTable::with_capacity(keys),
             entries: Vec::with_capacity(keys),
             more: HashMap::new(),
-            sorted: false,
         };
         for file in order {
             let source = &pipeline.files[file];
@@ -112,16 +109,19 @@ impl<'p> Names<'p> {
         names
     }
 
-    /// The indices of every name, in the names' byte order (the order
-    /// jobs are resolved in): the entries are sorted where they are, on
-    /// the first call, and indexed again. A list of indices in that order
-    /// took 4 bytes a name more while every job was resolved. A resolver
-    /// that only looks names up (the checks after a rewrite) never sorts.
-    pub(super) fn in_name_order(&mut self) -> std::ops::Range<u32> {
-        if !self.sorted {
-            self.sort();
-            self.sorted = true;
-        }
+    /// The names with their entries in the names' byte order (the order
+    /// jobs are resolved in), sorted where they are and indexed again: a
+    /// list of indices in that order took 4 bytes a name more while every
+    /// job was resolved. A table that only looks names up (the checks
+    /// after a rewrite) is not sorted ([`Self::new`]).
+    pub(super) fn in_name_order(pipeline: &'p Pipeline) -> Names<'p> {
+        let mut names = Names::new(pipeline);
+        names.sort();
+        names
+    }
+
+    /// The indices of every entry, in the table's order.
+    pub(super) fn indices(&self) -> std::ops::Range<u32> {
         0..self.entries.len() as u32
     }
 
