@@ -268,6 +268,14 @@ impl Renderer {
             handler: GraphicalReportHandler::new_themed(theme)
                 .with_links(false)
                 .with_width(110)
+                // Lines break at spaces only, so that a path, an image or
+                // a URL stays whole (copyable, searchable), where Unicode
+                // line breaking cut `/kaniko/executor` after a slash and
+                // hyphenation cut `gcr.io/kaniko-project` after a hyphen.
+                // The Unicode breaker was also a quarter of what rendering
+                // a finding costs.
+                .with_word_separator(textwrap::WordSeparator::AsciiSpace)
+                .with_word_splitter(textwrap::WordSplitter::NoHyphenation)
                 .with_context_lines(excerpt::CONTEXT_LINES),
         }
     }
