@@ -6,14 +6,23 @@
 //! inputs of `support/gen.rs`: pipelines of 0.5, 5 and 50 MB, a flat file of
 //! 200,000 jobs with one Kaniko job, and a fleet of 10,000 small files.
 //!
-//! Every figure is the minimum of three runs, and the ratios are taken in
-//! one run, so that a busy machine skews both sides alike.
+//! Each round times every side once (`check`, `migrate`, the command),
+//! each right after a run of the floor. A time shown is the fastest run; a
+//! ratio is the median over the rounds of the side's time over the
+//! floor's run just before it. On a shared machine whose speed swings by
+//! half for seconds at a time, timing each side's runs together let one
+//! side fall in a slow spell and the other in a fast one (the same
+//! binary's `check` read 1.25x and 2.52x the floor). Runs a fraction of a
+//! second apart share a spell, and the median drops the rounds a change of
+//! spell fell in. `--rounds N` sets the rounds (7 by default). Each line
+//! ends with the floor's spread (its slowest run over its fastest): far above 1,
+//! the machine was busy.
 //!
 //! Without `--quick`, a 100 MB pipeline is migrated once at the end and
 //! must not be refused (the robustness case, kept out of the test
 //! suite: it takes a minute and a few GB).
 //!
-//! Options (after `--`): `--quick` skips the 50 and 100 MB pipelines and
+//! Options (after `--`): `--rounds N`; `--quick` skips the 50 and 100 MB pipelines and
 //! shrinks the fleet to 1,000 files; `--fleet` times the fleet alone (with
 //! `--quick`, 1,000 files); `--write DIR` only writes the inputs
 //! into DIR (for `/usr/bin/time -v kaniko2buildkit check …`); `--once
@@ -72,43 +81,101 @@ fn diff(text: &str, root: &Path) -> Result<usize, String> {
         .map_err(|refused| refused.message)
 }
 
-fn fastest(runs: usize, mut f: impl FnMut()) -> Duration {
-    (0..runs)
-        .map(|_| {
+/// Times of the floor and of each side, round by round: every round times
+/// each side once, in turn, right after a run of the floor.
+struct Rounds {
+    /// For each side, its time and the floor's just before it, per round.
+    pairs: Vec<Vec<(Duration, Duration)>>,
+}
+
+impl Rounds {
+    fn time(round_count: usize, floor: &mut dyn FnMut(), sides: &mut [&mut dyn FnMut()]) -> Rounds {
+        let timed = |run: &mut dyn FnMut()| {
             let start = Instant::now();
-            f();
+            run();
             start.elapsed()
-        })
-        .min()
-        .unwrap()
+        };
+        let mut pairs = vec![Vec::with_capacity(round_count); sides.len()];
+        for _ in 0..round_count {
+            for (side, pairs) in sides.iter_mut().zip(&mut pairs) {
+                let floor = timed(floor);
+                pairs.push((timed(*side), floor));
+            }
+        }
+        Rounds { pairs }
+    }
+
+    fn floors(&self) -> impl Iterator<Item = Duration> + '_ {
+        self.pairs.iter().flatten().map(|&(_, floor)| floor)
+    }
+
+    fn floor(&self) -> Duration {
+        self.floors().min().unwrap()
+    }
+
+    fn fastest(&self, side: usize) -> Duration {
+        self.pairs[side]
+            .iter()
+            .map(|&(time, _)| time)
+            .min()
+            .unwrap()
+    }
+
+    /// The median over the rounds of the side's time over the floor's run
+    /// just before it: runs a fraction of a second apart share the
+    /// machine's spell, and the median drops the rounds a change of spell
+    /// fell in.
+    fn ratio(&self, side: usize) -> f64 {
+        let mut ratios: Vec<f64> = self.pairs[side]
+            .iter()
+            .map(|&(time, floor)| ratio(time, floor))
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        ratios[ratios.len() / 2]
+    }
+
+    /// The floor's slowest run over its fastest.
+    fn floor_spread(&self) -> f64 {
+        ratio(self.floors().max().unwrap(), self.floor())
+    }
 }
 
 fn ratio(a: Duration, b: Duration) -> f64 {
     a.as_secs_f64() / b.as_secs_f64()
 }
 
-fn one_file(name: &str, text: &str, root: &Path) {
-    let floor = fastest(3, || bare_parse(text));
-    let mut found = 0;
-    let checked = fastest(3, || found = check(text, root));
-    let mut migrated = Ok(0);
-    let migrating = fastest(3, || migrated = diff(text, root));
+fn one_file(name: &str, text: &str, root: &Path, count: usize) {
     let file = root.join("bench.yml");
     std::fs::write(&file, text).unwrap();
-    let command = fastest(3, || run_cli(&["diff"], &file));
+    let mut found = 0;
+    let mut migrated = Ok(0);
+    let timed = Rounds::time(
+        count,
+        &mut || bare_parse(text),
+        &mut [
+            &mut || found = check(text, root),
+            &mut || migrated = diff(text, root),
+            &mut || run_cli(&["diff"], &file),
+        ],
+    );
+    let floor = timed.floor();
     let mb = text.len() as f64 / MB as f64;
     let migrate_column = match &migrated {
         Ok(jobs) => format!(
-            "{migrating:>9.1?} {:>6.2}x ({jobs} migrated)",
-            ratio(migrating, floor)
+            "{:>9.1?} {:>6.2}x ({jobs} migrated)",
+            timed.fastest(1),
+            timed.ratio(1)
         ),
         Err(message) => format!("refused: {message}"),
     };
     println!(
-        "{name:<14} {mb:>6.2} MB  floor {floor:>9.1?} ({:>5.1} MB/s)  check {checked:>9.1?} {:>5.2}x ({found} Kaniko jobs)  migrate {migrate_column}  diff command {command:>9.1?} {:>6.2}x",
+        "{name:<14} {mb:>6.2} MB  floor {floor:>9.1?} ({:>5.1} MB/s)  check {:>9.1?} {:>5.2}x ({found} Kaniko jobs)  migrate {migrate_column}  diff command {:>9.1?} {:>6.2}x  floor spread {:.2}",
         mb / floor.as_secs_f64(),
-        ratio(checked, floor),
-        ratio(command, floor),
+        timed.fastest(0),
+        timed.ratio(0),
+        timed.fastest(2),
+        timed.ratio(2),
+        timed.floor_spread(),
     );
 }
 
@@ -127,7 +194,7 @@ fn run_cli(args: &[&str], path: &Path) {
 
 /// `check` over a fleet of small files, run as the CLI runs it, against
 /// reading and parsing the same files.
-fn fleet(count: usize) {
+fn fleet(count: usize, round_count: usize) {
     let dir = tempfile::tempdir().unwrap();
     generate::fleet(dir.path(), count).unwrap();
     let files: Vec<_> = (0..count)
@@ -137,16 +204,22 @@ fn fleet(count: usize) {
                 .join(".gitlab-ci.yml")
         })
         .collect();
-    let floor = fastest(3, || {
-        for file in &files {
-            bare_parse(&std::fs::read_to_string(file).unwrap());
-        }
-    });
-    let checked = fastest(3, || run_cli(&["check", "--statistics"], dir.path()));
+    let timed = Rounds::time(
+        round_count,
+        &mut || {
+            for file in &files {
+                bare_parse(&std::fs::read_to_string(file).unwrap());
+            }
+        },
+        &mut [&mut || run_cli(&["check", "--statistics"], dir.path())],
+    );
     println!(
-        "{:<14} {count:>6} files  floor {floor:>9.1?}  check {checked:>9.1?} {:>5.2}x",
+        "{:<14} {count:>6} files  floor {:>9.1?}  check {:>9.1?} {:>5.2}x  floor spread {:.2}",
         "fleet",
-        ratio(checked, floor)
+        timed.floor(),
+        timed.fastest(0),
+        timed.ratio(0),
+        timed.floor_spread(),
     );
 }
 
@@ -166,9 +239,17 @@ fn main() {
         generate::fleet(&dir.join("fleet"), 10_000).unwrap();
         return;
     }
+    let round_count = match args.iter().position(|a| a == "--rounds") {
+        Some(at) => args
+            .get(at + 1)
+            .and_then(|n| n.parse().ok())
+            .filter(|&n| n > 0)
+            .expect("--rounds N, N at least 1"),
+        None => 7,
+    };
     let fleet_size = if quick { 1_000 } else { 10_000 };
     if args.iter().any(|a| a == "--fleet") {
-        fleet(fleet_size);
+        fleet(fleet_size, round_count);
         return;
     }
     let root = tempfile::tempdir().unwrap();
@@ -197,10 +278,16 @@ fn main() {
             &format!("pipeline {}MB", bytes as f64 / MB as f64),
             &text,
             root.path(),
+            round_count,
         );
     }
-    one_file("flat 200k jobs", &generate::flat(200_000), root.path());
-    fleet(fleet_size);
+    one_file(
+        "flat 200k jobs",
+        &generate::flat(200_000),
+        root.path(),
+        round_count,
+    );
+    fleet(fleet_size, round_count);
     if !quick {
         no_refusal_at_100_mb(root.path());
     }
