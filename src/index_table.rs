@@ -40,11 +40,6 @@ impl IndexTable {
         self.table.find_mut(hash, |&index| key_of(index) == key)
     }
 
-    /// Forgets every key, keeping the room.
-    pub fn clear(&mut self) {
-        self.table.clear();
-    }
-
     /// Stores `index` for `key`, which holds none yet.
     pub fn insert<K: Hash + Eq>(&mut self, key: K, index: u32, key_of: impl Fn(u32) -> K) {
         let hasher = &self.hasher;

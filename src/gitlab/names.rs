@@ -133,12 +133,27 @@ impl<'p> Names<'p> {
             .drain()
             .map(|(index, later)| (self.entries[index as usize].name(pipeline), later))
             .collect();
-        // Names are unique: an unstable sort gives the one order.
-        self.entries
-            .sort_unstable_by(|a, b| a.name(pipeline).cmp(b.name(pipeline)));
+        // The table is built again below: its room is freed for the sort.
+        let count = self.entries.len();
+        self.table = IndexTable::with_capacity(0);
+        // Names are unique: an unstable sort gives the one order. Each
+        // entry is sorted with its name's first 8 bytes beside it, so that
+        // most comparisons read no name from the file (they were 10% of
+        // `check` on 200,000 jobs): 8 bytes more a name while sorting.
+        let mut keyed: Vec<(u64, Definition)> = std::mem::take(&mut self.entries)
+            .into_iter()
+            .map(|entry| (name_prefix(entry.name(pipeline)), entry))
+            .collect();
+        keyed.sort_unstable_by(|(prefix_a, a), (prefix_b, b)| {
+            prefix_a
+                .cmp(prefix_b)
+                .then_with(|| a.name(pipeline).cmp(b.name(pipeline)))
+        });
+        self.entries = keyed.into_iter().map(|(_, entry)| entry).collect();
+        self.entries.shrink_to_fit();
         let entries = &self.entries;
         let name_of = |index: u32| entries[index as usize].name(pipeline);
-        self.table.clear();
+        self.table = IndexTable::with_capacity(count);
         for (index, entry) in entries.iter().enumerate() {
             self.table
                 .insert(entry.name(pipeline), index as u32, name_of);
@@ -216,6 +231,16 @@ impl<'p> Names<'p> {
     }
 }
 
+/// A name's first 8 bytes as a number that sorts as the name does: padded
+/// with zeros, which sort before any byte, as the end of a shorter name
+/// does (when two prefixes tie, the names are compared whole).
+fn name_prefix(name: &str) -> u64 {
+    let mut bytes = [0; 8];
+    let head = &name.as_bytes()[..name.len().min(8)];
+    bytes[..head.len()].copy_from_slice(head);
+    u64::from_be_bytes(bytes)
+}
+
 impl Definition {
     /// The key's name, read from the file. Inlined: sorting the names of a
     /// large pipeline calls it millions of times.
@@ -223,5 +248,64 @@ impl Definition {
     fn name<'p>(&self, pipeline: &'p Pipeline) -> &'p str {
         let source = &pipeline.files[self.file as FileId];
         source.tree.key(&source.text, self.key).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn load(text: &str) -> Pipeline {
+        Pipeline::load(
+            std::path::Path::new("."),
+            crate::gitlab::Input::Stdin {
+                text: text.to_string(),
+                name: ".gitlab-ci.yml".into(),
+            },
+        )
+    }
+
+    #[test]
+    fn names_come_in_byte_order_when_their_first_8_bytes_tie() {
+        // Names that share their first 8 bytes, one that ends inside
+        // them, one with a NUL where a shorter name is padded, and
+        // characters beyond ASCII.
+        let names = [
+            "job-12345678-b",
+            "job-1234",
+            "job-123",
+            "job-1234\\0",
+            "job-12345678-a",
+            "job-12345678",
+            "zz",
+            "job-1234é",
+            "éa",
+            "a",
+        ];
+        let text: String = names
+            .iter()
+            .map(|name| format!("\"{name}\": {{script: [x]}}\n"))
+            .collect();
+        let pipeline = load(&text);
+        let table = Names::in_name_order(&pipeline);
+        let sorted: Vec<&str> = table.indices().map(|index| table.name_at(index)).collect();
+        let mut expected: Vec<String> = names.iter().map(|n| n.replace("\\0", "\0")).collect();
+        expected.sort();
+        assert_eq!(sorted, expected);
+        // The table still finds every name after the sort.
+        for name in &expected {
+            assert_eq!(table.name(name), Some(name.as_str()));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn a_smaller_prefix_is_a_smaller_name(a in "\\PC{0,12}", b in "\\PC{0,12}") {
+            let (pa, pb) = (name_prefix(&a), name_prefix(&b));
+            if pa != pb {
+                prop_assert_eq!(pa < pb, a < b);
+            }
+        }
     }
 }
