@@ -16,13 +16,18 @@ fn is_space(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\r' | b'\n')
 }
 
+/// Start of the line holding `at`.
+///
+/// The three line helpers search with `memchr` (SIMD), where `str::find`
+/// and `rfind` of a `char` searched a word at a time: they were 2% of
+/// `diff` (a block scalar's span looks for its header line above it).
 pub(crate) fn line_start(text: &str, at: usize) -> usize {
-    text[..at].rfind('\n').map_or(0, |pos| pos + 1)
+    memchr::memrchr(b'\n', &text.as_bytes()[..at]).map_or(0, |pos| pos + 1)
 }
 
 /// End of the line holding `at`, before its `\r\n` or `\n`.
 pub(crate) fn line_end(text: &str, at: usize) -> usize {
-    let end = text[at..].find('\n').map_or(text.len(), |pos| at + pos);
+    let end = memchr::memchr(b'\n', &text.as_bytes()[at..]).map_or(text.len(), |pos| at + pos);
     if end > at && text.as_bytes()[end - 1] == b'\r' {
         end - 1
     } else {
@@ -32,7 +37,7 @@ pub(crate) fn line_end(text: &str, at: usize) -> usize {
 
 /// Offset after the next line break following `at`, or the text length.
 pub(crate) fn next_line(text: &str, at: usize) -> usize {
-    text[at..].find('\n').map_or(text.len(), |pos| at + pos + 1)
+    memchr::memchr(b'\n', &text.as_bytes()[at..]).map_or(text.len(), |pos| at + pos + 1)
 }
 
 /// Characters allowed in an anchor or alias name stop at space and flow indicators.
