@@ -149,6 +149,10 @@ fn one_file(name: &str, text: &str, root: &Path, count: usize) {
     std::fs::write(&file, text).unwrap();
     let mut found = 0;
     let mut migrated = Ok(0);
+    // The sides, in the order they are timed.
+    const CHECK: usize = 0;
+    const MIGRATE: usize = 1;
+    const COMMAND: usize = 2;
     let timed = Rounds::time(
         count,
         &mut || bare_parse(text),
@@ -163,18 +167,18 @@ fn one_file(name: &str, text: &str, root: &Path, count: usize) {
     let migrate_column = match &migrated {
         Ok(jobs) => format!(
             "{:>9.1?} {:>6.2}x ({jobs} migrated)",
-            timed.fastest(1),
-            timed.ratio(1)
+            timed.fastest(MIGRATE),
+            timed.ratio(MIGRATE)
         ),
         Err(message) => format!("refused: {message}"),
     };
     println!(
         "{name:<14} {mb:>6.2} MB  floor {floor:>9.1?} ({:>5.1} MB/s)  check {:>9.1?} {:>5.2}x ({found} Kaniko jobs)  migrate {migrate_column}  diff command {:>9.1?} {:>6.2}x  floor spread {:.2}",
         mb / floor.as_secs_f64(),
-        timed.fastest(0),
-        timed.ratio(0),
-        timed.fastest(2),
-        timed.ratio(2),
+        timed.fastest(CHECK),
+        timed.ratio(CHECK),
+        timed.fastest(COMMAND),
+        timed.ratio(COMMAND),
         timed.floor_spread(),
     );
 }
