@@ -357,8 +357,7 @@ fn emit_breaks(out: &mut Decoder, breaks: &Breaks, fold: bool) {
 
 /// Indentation of the line that holds a block scalar's header.
 fn parent_indent(text: &str, header: usize) -> usize {
-    let start = text[..header].rfind('\n').map_or(0, |p| p + 1);
-    let line = &text[start..];
+    let line = &text[super::extent::line_start(text, header)..];
     let indent = line.len() - line.trim_start_matches(' ').len();
     // `- |2` inside a sequence: the item's content is indented past the dash.
     let rest = &line[indent..];
